@@ -1,0 +1,349 @@
+//! Chunk envelopes: a batch of Automerge changes, encrypted with a compartment's epoch key and
+//! signed by the author's device.
+//!
+//! Format (version 1, integers little-endian; see `docs/crypto.md`):
+//!
+//! ```text
+//! offset      len    field
+//! 0           4      magic "MDOC"
+//! 4           1      version = 1
+//! 5           1      flags = 0 (reserved)
+//! 6           16     case id
+//! 22          16     compartment id
+//! 38          4      epoch
+//! 42          32     author device id (Ed25519 public key)
+//! 74          2      n = number of dependency ids (≤ 1024)
+//! 76          32·n   dependency chunk ids
+//! 76+32n      24     XChaCha20-Poly1305 nonce (random)
+//! 100+32n     4      L = ciphertext length including the 16-byte tag
+//! 104+32n     L      ciphertext ‖ tag            (AAD = all bytes before it)
+//! 104+32n+L   64     Ed25519 signature
+//! ```
+//!
+//! The signature is over `BLAKE3(bytes[..104+32n+L])` under the context [`SIG_CONTEXT`]; the
+//! envelope id is `BLAKE3(all bytes)`. Both come from one BLAKE3 pass (the hasher state is cloned
+//! before the signature is absorbed), so sealing and opening read the payload only twice: once to
+//! encrypt or decrypt, once to hash. The hash is what makes the signature cover the ciphertext
+//! itself: Poly1305 alone is not collision resistant for a holder of the key, so without it a
+//! malicious reader could swap the ciphertext under an honest author's signature.
+
+use zeroize::Zeroizing;
+
+use crate::epoch::Keyring;
+use crate::{CaseId, ChunkId, CompartmentId, CryptoError, DeviceId, DeviceSecret, EpochKey, Result, aead};
+
+/// Magic bytes of a chunk envelope.
+pub const MAGIC: &[u8; 4] = b"MDOC";
+/// Current envelope format version.
+pub const VERSION: u8 = 1;
+/// Signature context of envelopes.
+pub const SIG_CONTEXT: &str = "chunk-envelope-v1";
+/// Most dependency ids one envelope may name.
+pub const MAX_DEPS: usize = 1024;
+/// Largest payload one envelope may carry (64 MiB); larger batches are split.
+pub const MAX_PAYLOAD: usize = 64 << 20;
+const FIXED_LEN: usize = 76;
+const NONCE_LEN: usize = 24;
+const SIG_LEN: usize = 64;
+const WHAT: &str = "chunk envelope";
+
+/// A sealed envelope: its bytes and its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedEnvelope {
+    /// BLAKE3 of `bytes`.
+    pub id: ChunkId,
+    /// The envelope.
+    pub bytes: Vec<u8>,
+}
+
+/// Encrypts `payload` under `key` and signs it as `author`. `deps` are the ids of the chunks this
+/// one builds on (they are authenticated but not interpreted here).
+pub fn seal(author: &DeviceSecret, key: &EpochKey, deps: &[ChunkId], payload: &[u8]) -> Result<SealedEnvelope> {
+    if deps.len() > MAX_DEPS {
+        return Err(CryptoError::TooLarge { what: "dependency list", size: deps.len(), limit: MAX_DEPS });
+    }
+    if payload.len() > MAX_PAYLOAD {
+        return Err(CryptoError::TooLarge { what: "chunk payload", size: payload.len(), limit: MAX_PAYLOAD });
+    }
+    let header_len = FIXED_LEN + 32 * deps.len() + NONCE_LEN + 4;
+    let ct_len = payload.len() + aead::TAG_LEN;
+    let mut buf = Vec::with_capacity(header_len + ct_len + SIG_LEN);
+    buf.extend_from_slice(MAGIC);
+    buf.push(VERSION);
+    buf.push(0);
+    buf.extend_from_slice(&key.case().0);
+    buf.extend_from_slice(&key.compartment().0);
+    buf.extend_from_slice(&key.epoch().to_le_bytes());
+    buf.extend_from_slice(&author.device_id().0);
+    buf.extend_from_slice(&(deps.len() as u16).to_le_bytes());
+    for d in deps {
+        buf.extend_from_slice(&d.0);
+    }
+    let nonce: [u8; NONCE_LEN] = crate::random_array()?;
+    buf.extend_from_slice(&nonce);
+    buf.extend_from_slice(&(ct_len as u32).to_le_bytes());
+    buf.extend_from_slice(payload);
+    let (header, body) = buf.split_at_mut(header_len);
+    let tag = aead::seal_in_place(&key.envelope_key(), &nonce, header, body)?;
+    buf.extend_from_slice(&tag);
+
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(&buf);
+    let digest = hasher.finalize();
+    let sig = author.sign(SIG_CONTEXT, digest.as_bytes());
+    buf.extend_from_slice(&sig);
+    hasher.update(&sig);
+    Ok(SealedEnvelope { id: ChunkId(*hasher.finalize().as_bytes()), bytes: buf })
+}
+
+/// A parsed envelope: structure checked, id computed, signature and ciphertext not yet checked.
+/// Storage peers stop after [`Envelope::verify_signature`]; readers go on to [`Envelope::open`].
+#[derive(Debug, Clone)]
+pub struct Envelope<'a> {
+    bytes: &'a [u8],
+    /// The case.
+    pub case: CaseId,
+    /// The compartment.
+    pub compartment: CompartmentId,
+    /// The epoch whose key encrypted it.
+    pub epoch: u32,
+    /// The signing device.
+    pub author: DeviceId,
+    /// The chunks this one builds on.
+    pub deps: Vec<ChunkId>,
+    /// BLAKE3 of the whole envelope.
+    pub id: ChunkId,
+    header_len: usize,
+    ct_end: usize,
+    digest: [u8; 32],
+}
+
+/// A successfully opened envelope.
+#[derive(Debug)]
+pub struct OpenedEnvelope {
+    /// The envelope id.
+    pub id: ChunkId,
+    /// The case.
+    pub case: CaseId,
+    /// The compartment.
+    pub compartment: CompartmentId,
+    /// The epoch.
+    pub epoch: u32,
+    /// The author device (signature verified).
+    pub author: DeviceId,
+    /// Dependency ids.
+    pub deps: Vec<ChunkId>,
+    /// The decrypted payload, zeroized when dropped.
+    pub payload: Zeroizing<Vec<u8>>,
+}
+
+fn truncated(needed: usize, got: usize) -> CryptoError {
+    CryptoError::Truncated { what: WHAT, needed, got }
+}
+
+fn arr<const N: usize>(b: &[u8], at: usize) -> Result<[u8; N]> {
+    b.get(at..at + N)
+        .and_then(|s| s.try_into().ok())
+        .ok_or_else(|| truncated(at + N, b.len()))
+}
+
+impl<'a> Envelope<'a> {
+    /// Parses the structure of an envelope. Never panics on any input.
+    pub fn parse(bytes: &'a [u8]) -> Result<Self> {
+        if bytes.len() < 5 {
+            return Err(truncated(FIXED_LEN, bytes.len()));
+        }
+        if &bytes[..4] != MAGIC {
+            return Err(CryptoError::BadMagic { what: WHAT });
+        }
+        if bytes[4] != VERSION {
+            return Err(CryptoError::UnsupportedVersion { what: WHAT, found: bytes[4], supported: VERSION });
+        }
+        if bytes.len() < FIXED_LEN {
+            return Err(truncated(FIXED_LEN, bytes.len()));
+        }
+        if bytes[5] != 0 {
+            return Err(CryptoError::Malformed { what: WHAT, reason: format!("reserved flags {:#04x}", bytes[5]) });
+        }
+        let case = CaseId(arr(bytes, 6)?);
+        let compartment = CompartmentId(arr(bytes, 22)?);
+        let epoch = u32::from_le_bytes(arr(bytes, 38)?);
+        let author = DeviceId(arr(bytes, 42)?);
+        let n = usize::from(u16::from_le_bytes(arr(bytes, 74)?));
+        if n > MAX_DEPS {
+            return Err(CryptoError::TooLarge { what: "dependency list", size: n, limit: MAX_DEPS });
+        }
+        let deps_end = FIXED_LEN + 32 * n;
+        let header_len = deps_end + NONCE_LEN + 4;
+        if bytes.len() < header_len {
+            return Err(truncated(header_len, bytes.len()));
+        }
+        let deps = (0..n)
+            .map(|i| arr(bytes, FIXED_LEN + 32 * i).map(ChunkId))
+            .collect::<Result<Vec<_>>>()?;
+        let ct_len = u32::from_le_bytes(arr(bytes, header_len - 4)?) as usize;
+        if ct_len < aead::TAG_LEN {
+            return Err(CryptoError::Malformed { what: WHAT, reason: format!("ciphertext of {ct_len} bytes is shorter than its tag") });
+        }
+        if ct_len > MAX_PAYLOAD + aead::TAG_LEN {
+            return Err(CryptoError::TooLarge { what: "chunk payload", size: ct_len, limit: MAX_PAYLOAD });
+        }
+        let ct_end = header_len + ct_len;
+        let total = ct_end + SIG_LEN;
+        if bytes.len() < total {
+            return Err(truncated(total, bytes.len()));
+        }
+        if bytes.len() > total {
+            return Err(CryptoError::Malformed { what: WHAT, reason: format!("{} trailing bytes", bytes.len() - total) });
+        }
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(&bytes[..ct_end]);
+        let digest = *hasher.finalize().as_bytes();
+        hasher.update(&bytes[ct_end..]);
+        let id = ChunkId(*hasher.finalize().as_bytes());
+        Ok(Self { bytes, case, compartment, epoch, author, deps, id, header_len, ct_end, digest })
+    }
+
+    /// The raw bytes.
+    pub fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// Checks that the device named as author signed exactly these bytes.
+    pub fn verify_signature(&self) -> Result<()> {
+        let sig: [u8; SIG_LEN] = arr(self.bytes, self.ct_end)?;
+        self.author
+            .verify(SIG_CONTEXT, &self.digest, &sig)
+            .map_err(|_| CryptoError::BadSignature { what: WHAT })
+    }
+
+    /// Verifies the signature, checks that the envelope belongs to the keyring's case and
+    /// compartment, finds the epoch key and decrypts.
+    pub fn open(&self, keys: &Keyring) -> Result<OpenedEnvelope> {
+        self.verify_signature()?;
+        if self.case != keys.case() {
+            return Err(CryptoError::WrongCase { expected: keys.case().to_hex(), found: self.case.to_hex() });
+        }
+        if self.compartment != keys.compartment() {
+            return Err(CryptoError::WrongCompartment {
+                expected: keys.compartment().to_hex(),
+                found: self.compartment.to_hex(),
+            });
+        }
+        let key = keys.get(self.epoch).ok_or(CryptoError::UnknownEpoch { epoch: self.epoch })?;
+        let header = &self.bytes[..self.header_len];
+        let nonce = &header[self.header_len - 4 - NONCE_LEN..self.header_len - 4];
+        let tag: [u8; aead::TAG_LEN] = arr(self.bytes, self.ct_end - aead::TAG_LEN)?;
+        let mut payload = Zeroizing::new(self.bytes[self.header_len..self.ct_end - aead::TAG_LEN].to_vec());
+        aead::open_in_place(&key.envelope_key(), nonce, header, &mut payload, &tag)
+            .map_err(|_| CryptoError::Tampered { what: WHAT })?;
+        Ok(OpenedEnvelope {
+            id: self.id,
+            case: self.case,
+            compartment: self.compartment,
+            epoch: self.epoch,
+            author: self.author,
+            deps: self.deps.clone(),
+            payload,
+        })
+    }
+}
+
+/// Parses and opens in one step.
+pub fn open(bytes: &[u8], keys: &Keyring) -> Result<OpenedEnvelope> {
+    Envelope::parse(bytes)?.open(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup() -> (DeviceSecret, EpochKey, Keyring) {
+        let author = DeviceSecret::generate().unwrap();
+        let key = EpochKey::generate(CaseId([1; 16]), CompartmentId([2; 16])).unwrap();
+        let mut ring = Keyring::new(key.case(), key.compartment());
+        ring.insert(key.clone()).unwrap();
+        (author, key, ring)
+    }
+
+    #[test]
+    fn round_trip_with_deps() {
+        let (author, key, ring) = setup();
+        let deps = [ChunkId([5; 32]), ChunkId([6; 32])];
+        let sealed = seal(&author, &key, &deps, b"automerge changes").unwrap();
+        assert_eq!(sealed.id, ChunkId(*blake3::hash(&sealed.bytes).as_bytes()));
+        let env = Envelope::parse(&sealed.bytes).unwrap();
+        assert_eq!(env.id, sealed.id);
+        assert_eq!(env.deps, deps);
+        assert_eq!(env.author, author.device_id());
+        let opened = env.open(&ring).unwrap();
+        assert_eq!(&opened.payload[..], b"automerge changes");
+        assert_eq!((opened.case, opened.compartment, opened.epoch), (key.case(), key.compartment(), 0));
+        // Empty payloads are fine.
+        let empty = seal(&author, &key, &[], b"").unwrap();
+        assert!(open(&empty.bytes, &ring).unwrap().payload.is_empty());
+        // The same payload sealed twice gives different envelopes (random nonce).
+        assert_ne!(seal(&author, &key, &[], b"x").unwrap().id, seal(&author, &key, &[], b"x").unwrap().id);
+    }
+
+    #[test]
+    fn typed_errors() {
+        let (author, key, ring) = setup();
+        let sealed = seal(&author, &key, &[], b"noot").unwrap();
+        let b = &sealed.bytes;
+
+        assert!(matches!(Envelope::parse(&b[..3]), Err(CryptoError::Truncated { .. })));
+        assert!(matches!(Envelope::parse(&b[..b.len() - 1]), Err(CryptoError::Truncated { .. })));
+        let mut long = b.clone();
+        long.push(0);
+        assert!(matches!(Envelope::parse(&long), Err(CryptoError::Malformed { .. })));
+        let mut v = b.clone();
+        v[4] = 2;
+        assert!(matches!(Envelope::parse(&v), Err(CryptoError::UnsupportedVersion { found: 2, .. })));
+        let mut m = b.clone();
+        m[0] = b'X';
+        assert!(matches!(Envelope::parse(&m), Err(CryptoError::BadMagic { .. })));
+        let mut f = b.clone();
+        f[5] = 1;
+        assert!(matches!(Envelope::parse(&f), Err(CryptoError::Malformed { .. })));
+
+        // A flipped ciphertext bit breaks the signature.
+        let mut t = b.clone();
+        t[110] ^= 1;
+        assert!(matches!(open(&t, &ring), Err(CryptoError::BadSignature { .. })));
+
+        // Another compartment / case / an epoch we do not hold.
+        let mut other = Keyring::new(key.case(), CompartmentId([9; 16]));
+        other.insert(EpochKey::generate(key.case(), CompartmentId([9; 16])).unwrap()).unwrap();
+        assert!(matches!(open(b, &other), Err(CryptoError::WrongCompartment { .. })));
+        let other = Keyring::new(CaseId([9; 16]), key.compartment());
+        assert!(matches!(open(b, &other), Err(CryptoError::WrongCase { .. })));
+        let (k1, _) = key.rotate().unwrap();
+        let newer = seal(&author, &k1, &[], b"na rotatie").unwrap();
+        assert!(matches!(open(&newer.bytes, &ring), Err(CryptoError::UnknownEpoch { epoch: 1 })));
+
+        // Correctly signed, but encrypted under a key the reader's ring maps to that epoch
+        // differently: the author (or a forger of keys) produced garbage → Tampered.
+        let wrong = EpochKey::from_parts(key.case(), key.compartment(), 0, crate::Secret::new([0; 32]));
+        let garbage = seal(&author, &wrong, &[], b"x").unwrap();
+        assert!(matches!(open(&garbage.bytes, &ring), Err(CryptoError::Tampered { .. })));
+
+        // Too many deps / too large payload are refused at sealing time.
+        let deps = vec![ChunkId([0; 32]); MAX_DEPS + 1];
+        assert!(matches!(seal(&author, &key, &deps, b""), Err(CryptoError::TooLarge { .. })));
+    }
+
+    #[test]
+    fn signature_by_someone_else_is_rejected() {
+        let (author, key, ring) = setup();
+        let sealed = seal(&author, &key, &[], b"afspraak").unwrap();
+        // Replace the author field by another device: the signature no longer matches.
+        let mallory = DeviceSecret::generate().unwrap();
+        let mut b = sealed.bytes.clone();
+        b[42..74].copy_from_slice(&mallory.device_id().0);
+        assert!(matches!(open(&b, &ring), Err(CryptoError::BadSignature { .. })));
+        // Re-signing as mallory works only as mallory: authorship is what the signature says.
+        let forged = seal(&mallory, &key, &[], b"afspraak").unwrap();
+        assert_eq!(open(&forged.bytes, &ring).unwrap().author, mallory.device_id());
+    }
+}
