@@ -125,9 +125,18 @@ mod tests {
     #[test]
     fn rejects_bad_nonce_and_short_input() {
         let key = Secret::new([7u8; 32]);
-        assert!(matches!(seal(&key, &[0u8; 16], b"", b"x"), Err(CryptoError::Malformed { .. })));
-        assert!(matches!(open(&key, &[0u8; 12], b"", &[0u8; 15]), Err(CryptoError::Truncated { .. })));
-        assert!(matches!(open(&key, &[0u8; 13], b"", &[0u8; 17]), Err(CryptoError::Malformed { .. })));
+        assert!(matches!(
+            seal(&key, &[0u8; 16], b"", b"x"),
+            Err(CryptoError::Malformed { .. })
+        ));
+        assert!(matches!(
+            open(&key, &[0u8; 12], b"", &[0u8; 15]),
+            Err(CryptoError::Truncated { .. })
+        ));
+        assert!(matches!(
+            open(&key, &[0u8; 13], b"", &[0u8; 17]),
+            Err(CryptoError::Malformed { .. })
+        ));
     }
 
     #[test]

@@ -23,14 +23,16 @@
 //! The signature is over `BLAKE3(bytes[..104+32n+L])` under the context [`SIG_CONTEXT`]; the
 //! envelope id is `BLAKE3(all bytes)`. Both come from one BLAKE3 pass (the hasher state is cloned
 //! before the signature is absorbed), so sealing and opening read the payload only twice: once to
-//! encrypt or decrypt, once to hash. The hash is what makes the signature cover the ciphertext
+//! encrypt or decrypt, once to hash (on all cores from 128 KiB on). The hash is what makes the signature cover the ciphertext
 //! itself: Poly1305 alone is not collision resistant for a holder of the key, so without it a
 //! malicious reader could swap the ciphertext under an honest author's signature.
 
 use zeroize::Zeroizing;
 
 use crate::epoch::Keyring;
-use crate::{CaseId, ChunkId, CompartmentId, CryptoError, DeviceId, DeviceSecret, EpochKey, Result, aead};
+use crate::{
+    CaseId, ChunkId, CompartmentId, CryptoError, DeviceId, DeviceSecret, EpochKey, Result, aead,
+};
 
 /// Magic bytes of a chunk envelope.
 pub const MAGIC: &[u8; 4] = b"MDOC";
@@ -46,6 +48,17 @@ const FIXED_LEN: usize = 76;
 const NONCE_LEN: usize = 24;
 const SIG_LEN: usize = 64;
 const WHAT: &str = "chunk envelope";
+/// From this size on BLAKE3 hashes on all cores (its tree mode parallelises; below this the
+/// thread hand-off costs more than it saves).
+const PARALLEL_HASH_FROM: usize = 128 * 1024;
+
+fn hash_update(hasher: &mut blake3::Hasher, data: &[u8]) {
+    if data.len() >= PARALLEL_HASH_FROM {
+        hasher.update_rayon(data);
+    } else {
+        hasher.update(data);
+    }
+}
 
 /// A sealed envelope: its bytes and its id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,12 +71,25 @@ pub struct SealedEnvelope {
 
 /// Encrypts `payload` under `key` and signs it as `author`. `deps` are the ids of the chunks this
 /// one builds on (they are authenticated but not interpreted here).
-pub fn seal(author: &DeviceSecret, key: &EpochKey, deps: &[ChunkId], payload: &[u8]) -> Result<SealedEnvelope> {
+pub fn seal(
+    author: &DeviceSecret,
+    key: &EpochKey,
+    deps: &[ChunkId],
+    payload: &[u8],
+) -> Result<SealedEnvelope> {
     if deps.len() > MAX_DEPS {
-        return Err(CryptoError::TooLarge { what: "dependency list", size: deps.len(), limit: MAX_DEPS });
+        return Err(CryptoError::TooLarge {
+            what: "dependency list",
+            size: deps.len(),
+            limit: MAX_DEPS,
+        });
     }
     if payload.len() > MAX_PAYLOAD {
-        return Err(CryptoError::TooLarge { what: "chunk payload", size: payload.len(), limit: MAX_PAYLOAD });
+        return Err(CryptoError::TooLarge {
+            what: "chunk payload",
+            size: payload.len(),
+            limit: MAX_PAYLOAD,
+        });
     }
     let header_len = FIXED_LEN + 32 * deps.len() + NONCE_LEN + 4;
     let ct_len = payload.len() + aead::TAG_LEN;
@@ -88,12 +114,15 @@ pub fn seal(author: &DeviceSecret, key: &EpochKey, deps: &[ChunkId], payload: &[
     buf.extend_from_slice(&tag);
 
     let mut hasher = blake3::Hasher::new();
-    hasher.update(&buf);
+    hash_update(&mut hasher, &buf);
     let digest = hasher.finalize();
     let sig = author.sign(SIG_CONTEXT, digest.as_bytes());
     buf.extend_from_slice(&sig);
     hasher.update(&sig);
-    Ok(SealedEnvelope { id: ChunkId(*hasher.finalize().as_bytes()), bytes: buf })
+    Ok(SealedEnvelope {
+        id: ChunkId(*hasher.finalize().as_bytes()),
+        bytes: buf,
+    })
 }
 
 /// A parsed envelope: structure checked, id computed, signature and ciphertext not yet checked.
@@ -138,7 +167,11 @@ pub struct OpenedEnvelope {
 }
 
 fn truncated(needed: usize, got: usize) -> CryptoError {
-    CryptoError::Truncated { what: WHAT, needed, got }
+    CryptoError::Truncated {
+        what: WHAT,
+        needed,
+        got,
+    }
 }
 
 fn arr<const N: usize>(b: &[u8], at: usize) -> Result<[u8; N]> {
@@ -157,13 +190,20 @@ impl<'a> Envelope<'a> {
             return Err(CryptoError::BadMagic { what: WHAT });
         }
         if bytes[4] != VERSION {
-            return Err(CryptoError::UnsupportedVersion { what: WHAT, found: bytes[4], supported: VERSION });
+            return Err(CryptoError::UnsupportedVersion {
+                what: WHAT,
+                found: bytes[4],
+                supported: VERSION,
+            });
         }
         if bytes.len() < FIXED_LEN {
             return Err(truncated(FIXED_LEN, bytes.len()));
         }
         if bytes[5] != 0 {
-            return Err(CryptoError::Malformed { what: WHAT, reason: format!("reserved flags {:#04x}", bytes[5]) });
+            return Err(CryptoError::Malformed {
+                what: WHAT,
+                reason: format!("reserved flags {:#04x}", bytes[5]),
+            });
         }
         let case = CaseId(arr(bytes, 6)?);
         let compartment = CompartmentId(arr(bytes, 22)?);
@@ -171,7 +211,11 @@ impl<'a> Envelope<'a> {
         let author = DeviceId(arr(bytes, 42)?);
         let n = usize::from(u16::from_le_bytes(arr(bytes, 74)?));
         if n > MAX_DEPS {
-            return Err(CryptoError::TooLarge { what: "dependency list", size: n, limit: MAX_DEPS });
+            return Err(CryptoError::TooLarge {
+                what: "dependency list",
+                size: n,
+                limit: MAX_DEPS,
+            });
         }
         let deps_end = FIXED_LEN + 32 * n;
         let header_len = deps_end + NONCE_LEN + 4;
@@ -183,10 +227,17 @@ impl<'a> Envelope<'a> {
             .collect::<Result<Vec<_>>>()?;
         let ct_len = u32::from_le_bytes(arr(bytes, header_len - 4)?) as usize;
         if ct_len < aead::TAG_LEN {
-            return Err(CryptoError::Malformed { what: WHAT, reason: format!("ciphertext of {ct_len} bytes is shorter than its tag") });
+            return Err(CryptoError::Malformed {
+                what: WHAT,
+                reason: format!("ciphertext of {ct_len} bytes is shorter than its tag"),
+            });
         }
         if ct_len > MAX_PAYLOAD + aead::TAG_LEN {
-            return Err(CryptoError::TooLarge { what: "chunk payload", size: ct_len, limit: MAX_PAYLOAD });
+            return Err(CryptoError::TooLarge {
+                what: "chunk payload",
+                size: ct_len,
+                limit: MAX_PAYLOAD,
+            });
         }
         let ct_end = header_len + ct_len;
         let total = ct_end + SIG_LEN;
@@ -194,14 +245,28 @@ impl<'a> Envelope<'a> {
             return Err(truncated(total, bytes.len()));
         }
         if bytes.len() > total {
-            return Err(CryptoError::Malformed { what: WHAT, reason: format!("{} trailing bytes", bytes.len() - total) });
+            return Err(CryptoError::Malformed {
+                what: WHAT,
+                reason: format!("{} trailing bytes", bytes.len() - total),
+            });
         }
         let mut hasher = blake3::Hasher::new();
-        hasher.update(&bytes[..ct_end]);
+        hash_update(&mut hasher, &bytes[..ct_end]);
         let digest = *hasher.finalize().as_bytes();
         hasher.update(&bytes[ct_end..]);
         let id = ChunkId(*hasher.finalize().as_bytes());
-        Ok(Self { bytes, case, compartment, epoch, author, deps, id, header_len, ct_end, digest })
+        Ok(Self {
+            bytes,
+            case,
+            compartment,
+            epoch,
+            author,
+            deps,
+            id,
+            header_len,
+            ct_end,
+            digest,
+        })
     }
 
     /// The raw bytes.
@@ -222,7 +287,10 @@ impl<'a> Envelope<'a> {
     pub fn open(&self, keys: &Keyring) -> Result<OpenedEnvelope> {
         self.verify_signature()?;
         if self.case != keys.case() {
-            return Err(CryptoError::WrongCase { expected: keys.case().to_hex(), found: self.case.to_hex() });
+            return Err(CryptoError::WrongCase {
+                expected: keys.case().to_hex(),
+                found: self.case.to_hex(),
+            });
         }
         if self.compartment != keys.compartment() {
             return Err(CryptoError::WrongCompartment {
@@ -230,11 +298,14 @@ impl<'a> Envelope<'a> {
                 found: self.compartment.to_hex(),
             });
         }
-        let key = keys.get(self.epoch).ok_or(CryptoError::UnknownEpoch { epoch: self.epoch })?;
+        let key = keys
+            .get(self.epoch)
+            .ok_or(CryptoError::UnknownEpoch { epoch: self.epoch })?;
         let header = &self.bytes[..self.header_len];
         let nonce = &header[self.header_len - 4 - NONCE_LEN..self.header_len - 4];
         let tag: [u8; aead::TAG_LEN] = arr(self.bytes, self.ct_end - aead::TAG_LEN)?;
-        let mut payload = Zeroizing::new(self.bytes[self.header_len..self.ct_end - aead::TAG_LEN].to_vec());
+        let mut payload =
+            Zeroizing::new(self.bytes[self.header_len..self.ct_end - aead::TAG_LEN].to_vec());
         aead::open_in_place(&key.envelope_key(), nonce, header, &mut payload, &tag)
             .map_err(|_| CryptoError::Tampered { what: WHAT })?;
         Ok(OpenedEnvelope {
@@ -278,12 +349,18 @@ mod tests {
         assert_eq!(env.author, author.device_id());
         let opened = env.open(&ring).unwrap();
         assert_eq!(&opened.payload[..], b"automerge changes");
-        assert_eq!((opened.case, opened.compartment, opened.epoch), (key.case(), key.compartment(), 0));
+        assert_eq!(
+            (opened.case, opened.compartment, opened.epoch),
+            (key.case(), key.compartment(), 0)
+        );
         // Empty payloads are fine.
         let empty = seal(&author, &key, &[], b"").unwrap();
         assert!(open(&empty.bytes, &ring).unwrap().payload.is_empty());
         // The same payload sealed twice gives different envelopes (random nonce).
-        assert_ne!(seal(&author, &key, &[], b"x").unwrap().id, seal(&author, &key, &[], b"x").unwrap().id);
+        assert_ne!(
+            seal(&author, &key, &[], b"x").unwrap().id,
+            seal(&author, &key, &[], b"x").unwrap().id
+        );
     }
 
     #[test]
@@ -292,45 +369,88 @@ mod tests {
         let sealed = seal(&author, &key, &[], b"noot").unwrap();
         let b = &sealed.bytes;
 
-        assert!(matches!(Envelope::parse(&b[..3]), Err(CryptoError::Truncated { .. })));
-        assert!(matches!(Envelope::parse(&b[..b.len() - 1]), Err(CryptoError::Truncated { .. })));
+        assert!(matches!(
+            Envelope::parse(&b[..3]),
+            Err(CryptoError::Truncated { .. })
+        ));
+        assert!(matches!(
+            Envelope::parse(&b[..b.len() - 1]),
+            Err(CryptoError::Truncated { .. })
+        ));
         let mut long = b.clone();
         long.push(0);
-        assert!(matches!(Envelope::parse(&long), Err(CryptoError::Malformed { .. })));
+        assert!(matches!(
+            Envelope::parse(&long),
+            Err(CryptoError::Malformed { .. })
+        ));
         let mut v = b.clone();
         v[4] = 2;
-        assert!(matches!(Envelope::parse(&v), Err(CryptoError::UnsupportedVersion { found: 2, .. })));
+        assert!(matches!(
+            Envelope::parse(&v),
+            Err(CryptoError::UnsupportedVersion { found: 2, .. })
+        ));
         let mut m = b.clone();
         m[0] = b'X';
-        assert!(matches!(Envelope::parse(&m), Err(CryptoError::BadMagic { .. })));
+        assert!(matches!(
+            Envelope::parse(&m),
+            Err(CryptoError::BadMagic { .. })
+        ));
         let mut f = b.clone();
         f[5] = 1;
-        assert!(matches!(Envelope::parse(&f), Err(CryptoError::Malformed { .. })));
+        assert!(matches!(
+            Envelope::parse(&f),
+            Err(CryptoError::Malformed { .. })
+        ));
 
         // A flipped ciphertext bit breaks the signature.
         let mut t = b.clone();
         t[110] ^= 1;
-        assert!(matches!(open(&t, &ring), Err(CryptoError::BadSignature { .. })));
+        assert!(matches!(
+            open(&t, &ring),
+            Err(CryptoError::BadSignature { .. })
+        ));
 
         // Another compartment / case / an epoch we do not hold.
         let mut other = Keyring::new(key.case(), CompartmentId([9; 16]));
-        other.insert(EpochKey::generate(key.case(), CompartmentId([9; 16])).unwrap()).unwrap();
-        assert!(matches!(open(b, &other), Err(CryptoError::WrongCompartment { .. })));
+        other
+            .insert(EpochKey::generate(key.case(), CompartmentId([9; 16])).unwrap())
+            .unwrap();
+        assert!(matches!(
+            open(b, &other),
+            Err(CryptoError::WrongCompartment { .. })
+        ));
         let other = Keyring::new(CaseId([9; 16]), key.compartment());
-        assert!(matches!(open(b, &other), Err(CryptoError::WrongCase { .. })));
+        assert!(matches!(
+            open(b, &other),
+            Err(CryptoError::WrongCase { .. })
+        ));
         let (k1, _) = key.rotate().unwrap();
         let newer = seal(&author, &k1, &[], b"na rotatie").unwrap();
-        assert!(matches!(open(&newer.bytes, &ring), Err(CryptoError::UnknownEpoch { epoch: 1 })));
+        assert!(matches!(
+            open(&newer.bytes, &ring),
+            Err(CryptoError::UnknownEpoch { epoch: 1 })
+        ));
 
         // Correctly signed, but encrypted under a key the reader's ring maps to that epoch
         // differently: the author (or a forger of keys) produced garbage → Tampered.
-        let wrong = EpochKey::from_parts(key.case(), key.compartment(), 0, crate::Secret::new([0; 32]));
+        let wrong = EpochKey::from_parts(
+            key.case(),
+            key.compartment(),
+            0,
+            crate::Secret::new([0; 32]),
+        );
         let garbage = seal(&author, &wrong, &[], b"x").unwrap();
-        assert!(matches!(open(&garbage.bytes, &ring), Err(CryptoError::Tampered { .. })));
+        assert!(matches!(
+            open(&garbage.bytes, &ring),
+            Err(CryptoError::Tampered { .. })
+        ));
 
         // Too many deps / too large payload are refused at sealing time.
         let deps = vec![ChunkId([0; 32]); MAX_DEPS + 1];
-        assert!(matches!(seal(&author, &key, &deps, b""), Err(CryptoError::TooLarge { .. })));
+        assert!(matches!(
+            seal(&author, &key, &deps, b""),
+            Err(CryptoError::TooLarge { .. })
+        ));
     }
 
     #[test]
@@ -341,9 +461,15 @@ mod tests {
         let mallory = DeviceSecret::generate().unwrap();
         let mut b = sealed.bytes.clone();
         b[42..74].copy_from_slice(&mallory.device_id().0);
-        assert!(matches!(open(&b, &ring), Err(CryptoError::BadSignature { .. })));
+        assert!(matches!(
+            open(&b, &ring),
+            Err(CryptoError::BadSignature { .. })
+        ));
         // Re-signing as mallory works only as mallory: authorship is what the signature says.
         let forged = seal(&mallory, &key, &[], b"afspraak").unwrap();
-        assert_eq!(open(&forged.bytes, &ring).unwrap().author, mallory.device_id());
+        assert_eq!(
+            open(&forged.bytes, &ring).unwrap().author,
+            mallory.device_id()
+        );
     }
 }

@@ -49,12 +49,27 @@ impl std::fmt::Debug for EpochKey {
 impl EpochKey {
     /// A fresh random key for epoch 0 of a compartment.
     pub fn generate(case: CaseId, compartment: CompartmentId) -> Result<Self> {
-        Ok(Self { case, compartment, epoch: 0, key: Secret::random()? })
+        Ok(Self {
+            case,
+            compartment,
+            epoch: 0,
+            key: Secret::random()?,
+        })
     }
 
     /// Assembles a key received by unwrapping.
-    pub fn from_parts(case: CaseId, compartment: CompartmentId, epoch: u32, key: Secret<32>) -> Self {
-        Self { case, compartment, epoch, key }
+    pub fn from_parts(
+        case: CaseId,
+        compartment: CompartmentId,
+        epoch: u32,
+        key: Secret<32>,
+    ) -> Self {
+        Self {
+            case,
+            compartment,
+            epoch,
+            key,
+        }
     }
 
     /// The case.
@@ -90,7 +105,12 @@ impl EpochKey {
             what: "epoch",
             reason: "epoch counter exhausted".into(),
         })?;
-        let next = EpochKey { case: self.case, compartment: self.compartment, epoch, key: Secret::random()? };
+        let next = EpochKey {
+            case: self.case,
+            compartment: self.compartment,
+            epoch,
+            key: Secret::random()?,
+        };
         let link = EpochLink::seal(&next, self)?;
         Ok((next, link))
     }
@@ -122,11 +142,21 @@ impl EpochLink {
 
     /// The epoch whose key opens this link.
     pub fn newer_epoch(&self) -> u32 {
-        u32::from_le_bytes([self.bytes[37], self.bytes[38], self.bytes[39], self.bytes[40]])
+        u32::from_le_bytes([
+            self.bytes[37],
+            self.bytes[38],
+            self.bytes[39],
+            self.bytes[40],
+        ])
     }
     /// The epoch whose key this link carries.
     pub fn older_epoch(&self) -> u32 {
-        u32::from_le_bytes([self.bytes[41], self.bytes[42], self.bytes[43], self.bytes[44]])
+        u32::from_le_bytes([
+            self.bytes[41],
+            self.bytes[42],
+            self.bytes[43],
+            self.bytes[44],
+        ])
     }
     /// The case.
     pub fn case(&self) -> CaseId {
@@ -144,7 +174,10 @@ impl EpochLink {
     /// Recovers the older key with the newer one.
     pub fn open(&self, newer: &EpochKey) -> Result<EpochKey> {
         if newer.case != self.case() {
-            return Err(CryptoError::WrongCase { expected: newer.case.to_hex(), found: self.case().to_hex() });
+            return Err(CryptoError::WrongCase {
+                expected: newer.case.to_hex(),
+                found: self.case().to_hex(),
+            });
         }
         if newer.compartment != self.compartment() {
             return Err(CryptoError::WrongCompartment {
@@ -153,7 +186,9 @@ impl EpochLink {
             });
         }
         if newer.epoch != self.newer_epoch() {
-            return Err(CryptoError::UnknownEpoch { epoch: self.newer_epoch() });
+            return Err(CryptoError::UnknownEpoch {
+                epoch: self.newer_epoch(),
+            });
         }
         let (aad, rest) = self.bytes.split_at(LINK_AAD_LEN);
         let mut buf = zeroize::Zeroizing::new([0u8; 32]);
@@ -163,7 +198,12 @@ impl EpochLink {
         aead::open_in_place(&newer.link_key(), &aad[45..69], aad, buf.as_mut(), &tag)
             .map_err(|_| CryptoError::Tampered { what: "epoch link" })?;
         let key = Secret::new(*buf);
-        Ok(EpochKey { case: self.case(), compartment: self.compartment(), epoch: self.older_epoch(), key })
+        Ok(EpochKey {
+            case: self.case(),
+            compartment: self.compartment(),
+            epoch: self.older_epoch(),
+            key,
+        })
     }
 
     /// The link's bytes.
@@ -175,28 +215,49 @@ impl EpochLink {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         const WHAT: &str = "epoch link";
         if bytes.len() < 5 {
-            return Err(CryptoError::Truncated { what: WHAT, needed: LINK_LEN, got: bytes.len() });
+            return Err(CryptoError::Truncated {
+                what: WHAT,
+                needed: LINK_LEN,
+                got: bytes.len(),
+            });
         }
         if &bytes[..4] != LINK_MAGIC {
             return Err(CryptoError::BadMagic { what: WHAT });
         }
         if bytes[4] != LINK_VERSION {
-            return Err(CryptoError::UnsupportedVersion { what: WHAT, found: bytes[4], supported: LINK_VERSION });
+            return Err(CryptoError::UnsupportedVersion {
+                what: WHAT,
+                found: bytes[4],
+                supported: LINK_VERSION,
+            });
         }
         let arr: [u8; LINK_LEN] = match bytes.len() {
             n if n < LINK_LEN => {
-                return Err(CryptoError::Truncated { what: WHAT, needed: LINK_LEN, got: n });
+                return Err(CryptoError::Truncated {
+                    what: WHAT,
+                    needed: LINK_LEN,
+                    got: n,
+                });
             }
             n if n > LINK_LEN => {
-                return Err(CryptoError::Malformed { what: WHAT, reason: format!("{} trailing bytes", n - LINK_LEN) });
+                return Err(CryptoError::Malformed {
+                    what: WHAT,
+                    reason: format!("{} trailing bytes", n - LINK_LEN),
+                });
             }
-            _ => bytes.try_into().map_err(|_| CryptoError::Internal("link length"))?,
+            _ => bytes
+                .try_into()
+                .map_err(|_| CryptoError::Internal("link length"))?,
         };
         let link = Self { bytes: arr };
         if link.newer_epoch() == 0 || link.older_epoch() != link.newer_epoch() - 1 {
             return Err(CryptoError::Malformed {
                 what: WHAT,
-                reason: format!("links epoch {} to {}, not consecutive", link.newer_epoch(), link.older_epoch()),
+                reason: format!(
+                    "links epoch {} to {}, not consecutive",
+                    link.newer_epoch(),
+                    link.older_epoch()
+                ),
             });
         }
         Ok(link)
@@ -214,7 +275,11 @@ pub struct Keyring {
 impl Keyring {
     /// An empty keyring.
     pub fn new(case: CaseId, compartment: CompartmentId) -> Self {
-        Self { case, compartment, keys: BTreeMap::new() }
+        Self {
+            case,
+            compartment,
+            keys: BTreeMap::new(),
+        }
     }
 
     /// The case.
@@ -229,7 +294,10 @@ impl Keyring {
     /// Adds a key (e.g. just unwrapped). Refuses keys of another case or compartment.
     pub fn insert(&mut self, key: EpochKey) -> Result<()> {
         if key.case != self.case {
-            return Err(CryptoError::WrongCase { expected: self.case.to_hex(), found: key.case.to_hex() });
+            return Err(CryptoError::WrongCase {
+                expected: self.case.to_hex(),
+                found: key.case.to_hex(),
+            });
         }
         if key.compartment != self.compartment {
             return Err(CryptoError::WrongCompartment {
@@ -259,7 +327,10 @@ impl Keyring {
     /// Opens every link whose newer key is held and whose older key is not, repeatedly, so that
     /// one newest key unlocks the whole chain. Returns how many keys were recovered. Links of
     /// other compartments are skipped; a link that fails to open is an error.
-    pub fn absorb_links<'a>(&mut self, links: impl IntoIterator<Item = &'a EpochLink>) -> Result<usize> {
+    pub fn absorb_links<'a>(
+        &mut self,
+        links: impl IntoIterator<Item = &'a EpochLink>,
+    ) -> Result<usize> {
         let mut by_newer: BTreeMap<u32, &EpochLink> = BTreeMap::new();
         for l in links {
             if l.case() == self.case && l.compartment() == self.compartment {
@@ -313,7 +384,10 @@ mod tests {
         old.insert(e1.clone()).unwrap();
         assert_eq!(old.absorb_links([&l1, &l2]).unwrap(), 0);
         assert_eq!(old.get(2), None);
-        assert!(matches!(l2.open(&e1), Err(CryptoError::UnknownEpoch { epoch: 2 })));
+        assert!(matches!(
+            l2.open(&e1),
+            Err(CryptoError::UnknownEpoch { epoch: 2 })
+        ));
     }
 
     #[test]
@@ -328,23 +402,54 @@ mod tests {
             let res = EpochLink::from_bytes(&b).and_then(|l| l.open(&e1));
             assert!(res.is_err(), "flip at byte {i} accepted");
         }
-        assert!(matches!(EpochLink::from_bytes(&bytes[..10]), Err(CryptoError::Truncated { .. })));
-        assert!(matches!(EpochLink::from_bytes(b"XXXXX"), Err(CryptoError::BadMagic { .. })));
-        let other = EpochKey::from_parts(CaseId([3; 16]), CompartmentId([9; 16]), 1, Secret::new([0; 32]));
-        assert!(matches!(l1.open(&other), Err(CryptoError::WrongCompartment { .. })));
-        let other = EpochKey::from_parts(CaseId([8; 16]), CompartmentId([4; 16]), 1, Secret::new([0; 32]));
-        assert!(matches!(l1.open(&other), Err(CryptoError::WrongCase { .. })));
+        assert!(matches!(
+            EpochLink::from_bytes(&bytes[..10]),
+            Err(CryptoError::Truncated { .. })
+        ));
+        assert!(matches!(
+            EpochLink::from_bytes(b"XXXXX"),
+            Err(CryptoError::BadMagic { .. })
+        ));
+        let other = EpochKey::from_parts(
+            CaseId([3; 16]),
+            CompartmentId([9; 16]),
+            1,
+            Secret::new([0; 32]),
+        );
+        assert!(matches!(
+            l1.open(&other),
+            Err(CryptoError::WrongCompartment { .. })
+        ));
+        let other = EpochKey::from_parts(
+            CaseId([8; 16]),
+            CompartmentId([4; 16]),
+            1,
+            Secret::new([0; 32]),
+        );
+        assert!(matches!(
+            l1.open(&other),
+            Err(CryptoError::WrongCase { .. })
+        ));
         let forged = EpochKey::from_parts(e1.case(), e1.compartment(), 1, Secret::new([0; 32]));
-        assert!(matches!(l1.open(&forged), Err(CryptoError::Tampered { .. })));
+        assert!(matches!(
+            l1.open(&forged),
+            Err(CryptoError::Tampered { .. })
+        ));
     }
 
     #[test]
     fn keyring_refuses_foreign_keys_and_subkeys_differ() {
         let e0 = k0();
         let mut ring = Keyring::new(CaseId([3; 16]), CompartmentId([5; 16]));
-        assert!(matches!(ring.insert(e0.clone()), Err(CryptoError::WrongCompartment { .. })));
+        assert!(matches!(
+            ring.insert(e0.clone()),
+            Err(CryptoError::WrongCompartment { .. })
+        ));
         let mut ring = Keyring::new(CaseId([7; 16]), e0.compartment());
-        assert!(matches!(ring.insert(e0.clone()), Err(CryptoError::WrongCase { .. })));
+        assert!(matches!(
+            ring.insert(e0.clone()),
+            Err(CryptoError::WrongCase { .. })
+        ));
         assert_ne!(e0.envelope_key(), e0.link_key());
         assert_ne!(&e0.envelope_key(), e0.secret());
         assert!(!format!("{e0:?}").contains(&hex::encode(e0.secret().expose())));

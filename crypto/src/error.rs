@@ -22,7 +22,9 @@ pub enum CryptoError {
         what: &'static str,
     },
     /// A format version this build cannot read (written by a newer MDO, or corrupt).
-    #[error("unsupported {what} format version {found} (this MDO reads version {supported}); update MDO")]
+    #[error(
+        "unsupported {what} format version {found} (this MDO reads version {supported}); update MDO"
+    )]
     UnsupportedVersion {
         /// What was being read.
         what: &'static str,
@@ -63,7 +65,9 @@ pub enum CryptoError {
     },
     /// This device holds no key for that compartment epoch (not entitled, or the key has not
     /// arrived yet).
-    #[error("no key for epoch {epoch} of this compartment on this device (not shared with it, or not synced yet)")]
+    #[error(
+        "no key for epoch {epoch} of this compartment on this device (not shared with it, or not synced yet)"
+    )]
     UnknownEpoch {
         /// The epoch asked for.
         epoch: u32,
@@ -82,7 +86,9 @@ pub enum CryptoError {
     #[error("invalid recovery phrase: {0}")]
     InvalidRecoveryPhrase(String),
     /// A wrapped key could not be opened by this device.
-    #[error("cannot unwrap key: it was not wrapped for this device, for this case/compartment/epoch, or it was altered")]
+    #[error(
+        "cannot unwrap key: it was not wrapped for this device, for this case/compartment/epoch, or it was altered"
+    )]
     UnwrapFailed,
     /// A public key is not a valid curve point or is a weak key.
     #[error("invalid public {what} key")]

@@ -134,9 +134,22 @@ impl DeviceSecret {
         x.zeroize();
         let device = DeviceId(signing.verifying_key().to_bytes());
         let x_pub = XPublic::from(&x25519).to_bytes();
-        let binding = sign_framed(&signing, IDENTITY_BINDING_CONTEXT, &binding_message(&device, &x_pub));
-        let public = PublicIdentity { device, x25519: x_pub, binding };
-        Self { seed, signing, x25519, public }
+        let binding = sign_framed(
+            &signing,
+            IDENTITY_BINDING_CONTEXT,
+            &binding_message(&device, &x_pub),
+        );
+        let public = PublicIdentity {
+            device,
+            x25519: x_pub,
+            binding,
+        };
+        Self {
+            seed,
+            signing,
+            x25519,
+            public,
+        }
     }
 
     /// The seed (for the key file and the recovery phrase).
@@ -273,7 +286,11 @@ struct PublicIdentityRepr {
 
 impl From<PublicIdentity> for PublicIdentityRepr {
     fn from(p: PublicIdentity) -> Self {
-        Self { device: p.device, x25519: hex::encode(p.x25519), binding: hex::encode(p.binding) }
+        Self {
+            device: p.device,
+            x25519: hex::encode(p.x25519),
+            binding: hex::encode(p.binding),
+        }
     }
 }
 
@@ -304,9 +321,19 @@ impl PublicIdentity {
     /// Builds and verifies an identity from its three parts.
     pub fn from_parts(device: DeviceId, x25519: [u8; 32], binding: [u8; 64]) -> Result<Self> {
         device
-            .verify(IDENTITY_BINDING_CONTEXT, &binding_message(&device, &x25519), &binding)
-            .map_err(|_| CryptoError::BadSignature { what: "public identity" })?;
-        Ok(Self { device, x25519, binding })
+            .verify(
+                IDENTITY_BINDING_CONTEXT,
+                &binding_message(&device, &x25519),
+                &binding,
+            )
+            .map_err(|_| CryptoError::BadSignature {
+                what: "public identity",
+            })?;
+        Ok(Self {
+            device,
+            x25519,
+            binding,
+        })
     }
 
     /// The device id (Ed25519 public key).
@@ -461,9 +488,16 @@ mod tests {
             id.verify("chunk", b"voeg Rik toe", &sig),
             Err(CryptoError::BadSignature { .. })
         ));
-        assert!(id.verify("membership-op", b"voeg Rik niet toe", &sig).is_err());
+        assert!(
+            id.verify("membership-op", b"voeg Rik niet toe", &sig)
+                .is_err()
+        );
         let other = DeviceSecret::generate().unwrap().device_id();
-        assert!(other.verify("membership-op", b"voeg Rik toe", &sig).is_err());
+        assert!(
+            other
+                .verify("membership-op", b"voeg Rik toe", &sig)
+                .is_err()
+        );
         assert!(id.verify(&"x".repeat(300), b"", &sig).is_err());
     }
 
@@ -488,10 +522,16 @@ mod tests {
         mixed["x25519"] = serde_json::Value::String(hex::encode(other.x25519_public()));
         assert!(serde_json::from_value::<PublicIdentity>(mixed).is_err());
 
-        assert!(matches!(PublicIdentity::from_bytes(&bytes[..100]), Err(CryptoError::Truncated { .. })));
+        assert!(matches!(
+            PublicIdentity::from_bytes(&bytes[..100]),
+            Err(CryptoError::Truncated { .. })
+        ));
         let mut long = bytes.to_vec();
         long.push(0);
-        assert!(matches!(PublicIdentity::from_bytes(&long), Err(CryptoError::Malformed { .. })));
+        assert!(matches!(
+            PublicIdentity::from_bytes(&long),
+            Err(CryptoError::Malformed { .. })
+        ));
         let mut v2 = bytes;
         v2[0] = 2;
         assert!(matches!(
@@ -507,7 +547,13 @@ mod tests {
         assert_eq!(f.len(), 19);
         assert_eq!(f.matches('-').count(), 3);
         assert_eq!(f, s.public_identity().fingerprint());
-        assert_ne!(f, DeviceSecret::generate().unwrap().public_identity().fingerprint());
+        assert_ne!(
+            f,
+            DeviceSecret::generate()
+                .unwrap()
+                .public_identity()
+                .fingerprint()
+        );
         assert_eq!(base32_upper(b"foobar"), "MZXW6YTBOI"); // RFC 4648 §10
     }
 
@@ -518,13 +564,19 @@ mod tests {
         let ab = a.x25519_agree(b.public_identity().x25519_public()).unwrap();
         let ba = b.x25519_agree(a.public_identity().x25519_public()).unwrap();
         assert_eq!(ab, ba);
-        assert!(matches!(a.x25519_agree(&[0u8; 32]), Err(CryptoError::NonContributory)));
+        assert!(matches!(
+            a.x25519_agree(&[0u8; 32]),
+            Err(CryptoError::NonContributory)
+        ));
     }
 
     #[test]
     fn local_keys_depend_on_purpose_and_debug_hides_secrets() {
         let s = DeviceSecret::generate().unwrap();
-        assert_ne!(s.derive_local_key("access-log"), s.derive_local_key("store"));
+        assert_ne!(
+            s.derive_local_key("access-log"),
+            s.derive_local_key("store")
+        );
         assert_eq!(s.derive_local_key("store"), s.derive_local_key("store"));
         let shown = format!("{s:?} {:?}", s.seed());
         assert!(shown.contains(&s.device_id().to_hex()));

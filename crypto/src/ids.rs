@@ -107,11 +107,17 @@ mod tests {
         assert_eq!(id.to_hex(), "ab".repeat(16));
         assert_eq!(CaseId::from_hex(&id.to_hex()).unwrap(), id);
         assert_eq!(CaseId::from_hex(&"AB".repeat(16)).unwrap(), id);
-        assert!(matches!(CaseId::from_hex("abc"), Err(CryptoError::Malformed { .. })));
+        assert!(matches!(
+            CaseId::from_hex("abc"),
+            Err(CryptoError::Malformed { .. })
+        ));
         assert!(CompartmentId::from_hex(&"zz".repeat(16)).is_err());
         let json = serde_json::to_string(&ChunkId([1; 32])).unwrap();
         assert_eq!(json, format!("\"{}\"", "01".repeat(32)));
-        assert_eq!(serde_json::from_str::<ChunkId>(&json).unwrap(), ChunkId([1; 32]));
+        assert_eq!(
+            serde_json::from_str::<ChunkId>(&json).unwrap(),
+            ChunkId([1; 32])
+        );
         assert!(serde_json::from_str::<ChunkId>("\"00\"").is_err());
         assert_ne!(CaseId::random().unwrap(), CaseId::random().unwrap());
     }

@@ -59,10 +59,18 @@ impl KdfParams {
     /// The default for new key files: 64 MiB, 3 passes, 1 lane (RFC 9106 §4, second
     /// recommended option, with one lane because argon2 runs single-threaded here) — about a
     /// quarter of a second on a laptop.
-    pub const DEFAULT: KdfParams = KdfParams { m_cost_kib: 64 * 1024, t_cost: 3, p_cost: 1 };
+    pub const DEFAULT: KdfParams = KdfParams {
+        m_cost_kib: 64 * 1024,
+        t_cost: 3,
+        p_cost: 1,
+    };
 
     /// Cheap parameters for tests and fuzzing only. Never use for a real profile.
-    pub const INSECURE_FAST: KdfParams = KdfParams { m_cost_kib: 64, t_cost: 1, p_cost: 1 };
+    pub const INSECURE_FAST: KdfParams = KdfParams {
+        m_cost_kib: 64,
+        t_cost: 1,
+        p_cost: 1,
+    };
 
     fn check(&self) -> Result<Params> {
         if self.m_cost_kib > Self::MAX_M_COST_KIB
@@ -114,7 +122,12 @@ impl KeyFile {
         let salt: [u8; 16] = random_array()?;
         let nonce: [u8; 24] = random_array()?;
         let key = derive(passphrase.as_bytes(), &salt, &params)?;
-        let mut file = KeyFile { params, salt, nonce, ciphertext: [0u8; CT_LEN] };
+        let mut file = KeyFile {
+            params,
+            salt,
+            nonce,
+            ciphertext: [0u8; CT_LEN],
+        };
         let header = file.header();
         let mut payload = Zeroizing::new([0u8; PAYLOAD_LEN]);
         payload[0] = PAYLOAD_KIND_SEED;
@@ -141,8 +154,7 @@ impl KeyFile {
                 reason: format!("unknown payload kind {}", buf[0]),
             });
         }
-        let seed = Secret::from_slice(&buf[1..])
-            .ok_or(CryptoError::Internal("seed length"))?;
+        let seed = Secret::from_slice(&buf[1..]).ok_or(CryptoError::Internal("seed length"))?;
         Ok(DeviceSeed::from_secret(seed))
     }
 
@@ -177,16 +189,28 @@ impl KeyFile {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         const WHAT: &str = "key file";
         if bytes.len() < 5 {
-            return Err(CryptoError::Truncated { what: WHAT, needed: HEADER_LEN, got: bytes.len() });
+            return Err(CryptoError::Truncated {
+                what: WHAT,
+                needed: HEADER_LEN,
+                got: bytes.len(),
+            });
         }
         if &bytes[..4] != MAGIC {
             return Err(CryptoError::BadMagic { what: WHAT });
         }
         if bytes[4] != VERSION {
-            return Err(CryptoError::UnsupportedVersion { what: WHAT, found: bytes[4], supported: VERSION });
+            return Err(CryptoError::UnsupportedVersion {
+                what: WHAT,
+                found: bytes[4],
+                supported: VERSION,
+            });
         }
         if bytes.len() < HEADER_LEN {
-            return Err(CryptoError::Truncated { what: WHAT, needed: HEADER_LEN, got: bytes.len() });
+            return Err(CryptoError::Truncated {
+                what: WHAT,
+                needed: HEADER_LEN,
+                got: bytes.len(),
+            });
         }
         if bytes[5] != KDF_ARGON2ID {
             return Err(CryptoError::Malformed {
@@ -194,8 +218,13 @@ impl KeyFile {
                 reason: format!("unknown key-derivation function {}", bytes[5]),
             });
         }
-        let u32_at = |i: usize| u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
-        let params = KdfParams { m_cost_kib: u32_at(6), t_cost: u32_at(10), p_cost: u32_at(14) };
+        let u32_at =
+            |i: usize| u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+        let params = KdfParams {
+            m_cost_kib: u32_at(6),
+            t_cost: u32_at(10),
+            p_cost: u32_at(14),
+        };
         params.check()?;
         let ct_len = usize::from(u16::from_le_bytes([bytes[58], bytes[59]]));
         if ct_len != CT_LEN {
@@ -205,7 +234,11 @@ impl KeyFile {
             });
         }
         if bytes.len() < FILE_LEN {
-            return Err(CryptoError::Truncated { what: WHAT, needed: FILE_LEN, got: bytes.len() });
+            return Err(CryptoError::Truncated {
+                what: WHAT,
+                needed: FILE_LEN,
+                got: bytes.len(),
+            });
         }
         if bytes.len() > FILE_LEN {
             return Err(CryptoError::Malformed {
@@ -219,7 +252,12 @@ impl KeyFile {
         salt.copy_from_slice(&bytes[18..34]);
         nonce.copy_from_slice(&bytes[34..58]);
         ciphertext.copy_from_slice(&bytes[HEADER_LEN..]);
-        Ok(Self { params, salt, nonce, ciphertext })
+        Ok(Self {
+            params,
+            salt,
+            nonce,
+            ciphertext,
+        })
     }
 }
 
@@ -251,7 +289,10 @@ mod tests {
         let file = KeyFile::seal(dev.seed(), "correct horse", FAST).unwrap();
         let err = file.open("Correct horse").unwrap_err();
         assert_eq!(err, CryptoError::WrongPassphrase);
-        assert_eq!(err.to_string(), "wrong passphrase (or the key file is damaged)");
+        assert_eq!(
+            err.to_string(),
+            "wrong passphrase (or the key file is damaged)"
+        );
         assert_eq!(file.open("").unwrap_err(), CryptoError::WrongPassphrase);
     }
 
@@ -259,30 +300,60 @@ mod tests {
     fn parse_errors_are_typed() {
         let dev = DeviceSecret::generate().unwrap();
         let bytes = KeyFile::seal(dev.seed(), "pw", FAST).unwrap().to_bytes();
-        assert!(matches!(KeyFile::from_bytes(&bytes[..3]), Err(CryptoError::Truncated { .. })));
-        assert!(matches!(KeyFile::from_bytes(&bytes[..40]), Err(CryptoError::Truncated { .. })));
-        assert!(matches!(KeyFile::from_bytes(&bytes[..FILE_LEN - 1]), Err(CryptoError::Truncated { .. })));
+        assert!(matches!(
+            KeyFile::from_bytes(&bytes[..3]),
+            Err(CryptoError::Truncated { .. })
+        ));
+        assert!(matches!(
+            KeyFile::from_bytes(&bytes[..40]),
+            Err(CryptoError::Truncated { .. })
+        ));
+        assert!(matches!(
+            KeyFile::from_bytes(&bytes[..FILE_LEN - 1]),
+            Err(CryptoError::Truncated { .. })
+        ));
         let mut b = bytes.clone();
         b[0] = b'X';
-        assert_eq!(KeyFile::from_bytes(&b), Err(CryptoError::BadMagic { what: "key file" }));
+        assert_eq!(
+            KeyFile::from_bytes(&b),
+            Err(CryptoError::BadMagic { what: "key file" })
+        );
         let mut b = bytes.clone();
         b[4] = 9;
-        assert!(matches!(KeyFile::from_bytes(&b), Err(CryptoError::UnsupportedVersion { found: 9, .. })));
+        assert!(matches!(
+            KeyFile::from_bytes(&b),
+            Err(CryptoError::UnsupportedVersion { found: 9, .. })
+        ));
         let mut b = bytes.clone();
         b[5] = 2;
-        assert!(matches!(KeyFile::from_bytes(&b), Err(CryptoError::Malformed { .. })));
+        assert!(matches!(
+            KeyFile::from_bytes(&b),
+            Err(CryptoError::Malformed { .. })
+        ));
         let mut b = bytes.clone();
         b[6..10].copy_from_slice(&u32::MAX.to_le_bytes());
-        assert!(matches!(KeyFile::from_bytes(&b), Err(CryptoError::KdfParams(_))));
+        assert!(matches!(
+            KeyFile::from_bytes(&b),
+            Err(CryptoError::KdfParams(_))
+        ));
         let mut b = bytes.clone();
         b[14..18].copy_from_slice(&0u32.to_le_bytes());
-        assert!(matches!(KeyFile::from_bytes(&b), Err(CryptoError::KdfParams(_))));
+        assert!(matches!(
+            KeyFile::from_bytes(&b),
+            Err(CryptoError::KdfParams(_))
+        ));
         let mut b = bytes.clone();
         b[58] = 1;
-        assert!(matches!(KeyFile::from_bytes(&b), Err(CryptoError::Malformed { .. })));
+        assert!(matches!(
+            KeyFile::from_bytes(&b),
+            Err(CryptoError::Malformed { .. })
+        ));
         let mut b = bytes.clone();
         b.push(0);
-        assert!(matches!(KeyFile::from_bytes(&b), Err(CryptoError::Malformed { .. })));
+        assert!(matches!(
+            KeyFile::from_bytes(&b),
+            Err(CryptoError::Malformed { .. })
+        ));
     }
 
     #[test]

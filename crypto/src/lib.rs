@@ -8,7 +8,7 @@
 //! |---|---|---|
 //! | device identity | [`identity`] | Ed25519 signing key (= the iroh node key) + X25519 encryption key bound to it by a signature; recovery phrase |
 //! | protected key file | [`keyfile`] | the device seed at rest under argon2id(passphrase) + XChaCha20-Poly1305 |
-//! | sealed key wrapping | [`wrap`] | a compartment epoch key wrapped to one device with HPKE (RFC 9180) base mode |
+//! | sealed key wrapping | [`wrap`] | compartment epoch keys wrapped to one device with HPKE (RFC 9180) base mode |
 //! | epoch keys | [`epoch`] | one key per compartment epoch; on rotation the previous key is encrypted under the new one |
 //! | chunk envelopes | [`envelope`] | a batch of Automerge changes encrypted with the epoch key and signed by its author |
 //! | AEAD | [`aead`] | the ChaCha20-Poly1305 family behind all of the above |
@@ -40,7 +40,7 @@ pub use ids::{CaseId, ChunkId, CompartmentId};
 pub use keyfile::{KdfParams, KeyFile};
 pub use random::random_array;
 pub use secret::Secret;
-pub use wrap::{WrapContext, WrappedKey};
+pub use wrap::{WrappedKeys, wrap_keys, wrap_to_all};
 
 /// Result type of this crate.
 pub type Result<T, E = CryptoError> = std::result::Result<T, E>;

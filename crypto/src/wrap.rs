@@ -1,12 +1,26 @@
-//! Sealed key wrapping: a 32-byte compartment epoch key wrapped to one device's X25519 key.
+//! Sealed key wrapping: compartment epoch keys wrapped to one device's X25519 key.
 //!
 //! This is HPKE (RFC 9180) in base mode with DHKEM(X25519, HKDF-SHA256), HKDF-SHA256 and
 //! ChaCha20-Poly1305 (suite 0x0020/0x0001/0x0003), from the maintained `hpke` crate, single-shot.
-//! `info` is the constant [`INFO`]; the associated data binds case, compartment, epoch and the
-//! recipient (device id and X25519 key), so a wrapped key cannot be replayed into another context.
+//! One encapsulation carries a *bundle* of up to [`MAX_KEYS`] keys of one case, so that a key
+//! rotation that touches several compartments costs one X25519 agreement per device, not one per
+//! device and compartment. `info` is the constant [`INFO`]; the associated data binds the case, the
+//! recipient (device id and X25519 key) and every (compartment, epoch) in the bundle, so a wrapped
+//! key cannot be replayed into another context.
 //!
-//! Wire format of a [`WrappedKey`] (81 bytes): version (1) ‖ enc (32, the ephemeral X25519 public
-//! key) ‖ ciphertext (32) ‖ tag (16).
+//! Wire format of [`WrappedKeys`] (version 1, integers little-endian):
+//!
+//! ```text
+//! offset   len      field
+//! 0        1        version = 1
+//! 1        16       case id
+//! 17       32       recipient device id
+//! 49       32       enc (the ephemeral X25519 public key)
+//! 81       1        n = number of keys (1..=32)
+//! 82       20·n     entries: compartment id (16) ‖ epoch (4)
+//! 82+20n   32n+16   ciphertext of the n keys in entry order ‖ tag
+//! ```
+//! AAD = `"MDO-WRAP-AAD-v1\0"` ‖ case ‖ recipient device id ‖ recipient X25519 key ‖ n ‖ entries.
 
 use std::convert::Infallible;
 
@@ -18,55 +32,16 @@ use hpke::{Deserializable, Kem, OpModeR, OpModeS, Serializable};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::epoch::EpochKey;
-use crate::{CaseId, CompartmentId, CryptoError, DeviceId, DeviceSecret, PublicIdentity, Result, Secret};
+use crate::{
+    CaseId, CompartmentId, CryptoError, DeviceId, DeviceSecret, PublicIdentity, Result, Secret,
+};
 
 type HpkeKem = X25519HkdfSha256;
 
 /// The HPKE `info` string of MDO key wrapping.
 pub const INFO: &[u8] = b"MDO 2026-11 compartment key wrap v1";
-/// Version byte of [`WrappedKey::to_bytes`].
+/// Version byte of [`WrappedKeys::to_bytes`].
 pub const VERSION: u8 = 1;
-/// Length of [`WrappedKey::to_bytes`].
-pub const WRAPPED_LEN: usize = 1 + 32 + 32 + 16;
-
-/// Where a wrapped key belongs; all of it is bound into the AEAD's associated data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WrapContext {
-    /// The case.
-    pub case: CaseId,
-    /// The compartment.
-    pub compartment: CompartmentId,
-    /// The epoch of the key.
-    pub epoch: u32,
-    /// The device the key is wrapped to.
-    pub recipient: DeviceId,
-}
-
-impl WrapContext {
-    fn aad(&self, recipient_x25519: &[u8; 32]) -> [u8; 16 + 16 + 4 + 32 + 32 + 16] {
-        let mut a = [0u8; 116];
-        a[..16].copy_from_slice(b"MDO-WRAP-AAD-v1\0");
-        a[16..32].copy_from_slice(&self.case.0);
-        a[32..48].copy_from_slice(&self.compartment.0);
-        a[48..52].copy_from_slice(&self.epoch.to_le_bytes());
-        a[52..84].copy_from_slice(&self.recipient.0);
-        a[84..116].copy_from_slice(recipient_x25519);
-        a
-    }
-}
-
-/// A compartment key wrapped to one device.
-#[derive(Clone, PartialEq, Eq)]
-pub struct WrappedKey {
-    enc: [u8; 32],
-    ciphertext: [u8; 48],
-}
-
-impl std::fmt::Debug for WrappedKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "WrappedKey(enc={})", hex::encode(self.enc))
-    }
-}
 
 /// An RNG that hands out one pre-drawn 32-byte ephemeral key seed (`ikmE`). The `hpke` crate
 /// draws exactly one `Nsk`-sized block per encapsulation; drawing ikm ourselves keeps OS-RNG
@@ -102,8 +77,8 @@ impl TryCryptoRng for IkmRng {}
 
 /// HPKE base-mode single-shot seal with a caller-chosen ephemeral key seed `ikm_e`.
 ///
-/// This is the primitive under [`wrap_key`], exposed for the RFC 9180 known-answer tests.
-/// `ikm_e` must be fresh random bytes for every call; [`wrap_key`] does that.
+/// This is the primitive under [`wrap_keys`], exposed for the RFC 9180 known-answer tests.
+/// `ikm_e` must be fresh random bytes for every call; [`wrap_keys`] does that.
 /// Returns `(enc, ciphertext‖tag)`.
 pub fn hpke_base_seal_with_ikm(
     recipient_x25519: &[u8; 32],
@@ -114,7 +89,10 @@ pub fn hpke_base_seal_with_ikm(
 ) -> Result<([u8; 32], Vec<u8>)> {
     let pk = <HpkeKem as Kem>::PublicKey::from_bytes(recipient_x25519)
         .map_err(|_| CryptoError::InvalidPublicKey { what: "X25519" })?;
-    let mut rng = IkmRng { ikm: Zeroizing::new(*ikm_e), pos: 0 };
+    let mut rng = IkmRng {
+        ikm: Zeroizing::new(*ikm_e),
+        pos: 0,
+    };
     let (enc, ct) = hpke::single_shot_seal_with_rng::<ChaCha20Poly1305, HkdfSha256, HpkeKem>(
         &OpModeS::Base,
         &pk,
@@ -123,9 +101,13 @@ pub fn hpke_base_seal_with_ikm(
         aad,
         &mut rng,
     )
-    .map_err(|_| CryptoError::InvalidPublicKey { what: "X25519 (low-order point)" })?;
+    .map_err(|_| CryptoError::InvalidPublicKey {
+        what: "X25519 (low-order point)",
+    })?;
     if rng.pos != 32 {
-        return Err(CryptoError::Internal("hpke drew an unexpected amount of randomness"));
+        return Err(CryptoError::Internal(
+            "hpke drew an unexpected amount of randomness",
+        ));
     }
     let mut enc_bytes = [0u8; 32];
     enc_bytes.copy_from_slice(&enc.to_bytes());
@@ -143,7 +125,8 @@ pub fn hpke_base_open(
 ) -> Result<Zeroizing<Vec<u8>>> {
     let sk = <HpkeKem as Kem>::PrivateKey::from_bytes(secret_x25519.expose())
         .map_err(|_| CryptoError::UnwrapFailed)?;
-    let enc = <HpkeKem as Kem>::EncappedKey::from_bytes(enc).map_err(|_| CryptoError::UnwrapFailed)?;
+    let enc =
+        <HpkeKem as Kem>::EncappedKey::from_bytes(enc).map_err(|_| CryptoError::UnwrapFailed)?;
     hpke::single_shot_open::<ChaCha20Poly1305, HkdfSha256, HpkeKem>(
         &OpModeR::Base,
         &sk,
@@ -156,95 +139,264 @@ pub fn hpke_base_open(
     .map_err(|_| CryptoError::UnwrapFailed)
 }
 
-/// Wraps `key` to `recipient` for the given context. `ctx.recipient` must be the recipient's
-/// device id (checked).
-pub fn wrap_key(key: &EpochKey, recipient: &PublicIdentity, ctx: &WrapContext) -> Result<WrappedKey> {
-    if ctx.recipient != recipient.device_id() {
+/// Most keys one bundle may carry.
+pub const MAX_KEYS: usize = 32;
+const FIXED_LEN: usize = 82;
+const ENTRY_LEN: usize = 20;
+const WHAT: &str = "wrapped keys";
+
+/// A bundle of epoch keys of one case, wrapped to one device.
+#[derive(Clone, PartialEq, Eq)]
+pub struct WrappedKeys {
+    case: CaseId,
+    recipient: DeviceId,
+    enc: [u8; 32],
+    entries: Vec<(CompartmentId, u32)>,
+    ciphertext: Vec<u8>,
+}
+
+impl std::fmt::Debug for WrappedKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WrappedKeys")
+            .field("case", &self.case)
+            .field("recipient", &self.recipient)
+            .field("entries", &self.entries)
+            .finish_non_exhaustive()
+    }
+}
+
+fn aad(
+    case: &CaseId,
+    recipient: &DeviceId,
+    recipient_x25519: &[u8; 32],
+    entries: &[(CompartmentId, u32)],
+) -> Vec<u8> {
+    let mut a = Vec::with_capacity(16 + 16 + 32 + 32 + 1 + ENTRY_LEN * entries.len());
+    a.extend_from_slice(b"MDO-WRAP-AAD-v1\0");
+    a.extend_from_slice(&case.0);
+    a.extend_from_slice(&recipient.0);
+    a.extend_from_slice(recipient_x25519);
+    a.push(entries.len() as u8);
+    for (c, e) in entries {
+        a.extend_from_slice(&c.0);
+        a.extend_from_slice(&e.to_le_bytes());
+    }
+    a
+}
+
+/// Wraps `keys` (all of one case, at most [`MAX_KEYS`], no (compartment, epoch) twice) to
+/// `recipient` with one HPKE encapsulation.
+pub fn wrap_keys(keys: &[&EpochKey], recipient: &PublicIdentity) -> Result<WrappedKeys> {
+    let Some(first) = keys.first() else {
         return Err(CryptoError::Malformed {
-            what: "wrap context",
-            reason: "the context names another device than the recipient".into(),
+            what: WHAT,
+            reason: "no keys to wrap".into(),
+        });
+    };
+    if keys.len() > MAX_KEYS {
+        return Err(CryptoError::TooLarge {
+            what: "key bundle",
+            size: keys.len(),
+            limit: MAX_KEYS,
         });
     }
-    let mut ikm: [u8; 32] = crate::random_array()?;
-    let res = hpke_base_seal_with_ikm(
-        recipient.x25519_public(),
-        INFO,
-        &ctx.aad(recipient.x25519_public()),
-        key.secret().expose(),
-        &ikm,
-    );
-    ikm.zeroize();
-    let (enc, ct) = res?;
-    let ciphertext: [u8; 48] = ct
-        .as_slice()
-        .try_into()
-        .map_err(|_| CryptoError::Internal("unexpected HPKE ciphertext length"))?;
-    Ok(WrappedKey { enc, ciphertext })
-}
-
-/// Unwraps a key wrapped to this device. The context must be the one it was wrapped for.
-pub fn unwrap_key(wrapped: &WrappedKey, me: &DeviceSecret, ctx: &WrapContext) -> Result<EpochKey> {
-    if ctx.recipient != me.device_id() {
-        return Err(CryptoError::UnwrapFailed);
+    let case = first.case();
+    let mut entries = Vec::with_capacity(keys.len());
+    let mut plaintext = Zeroizing::new(Vec::with_capacity(32 * keys.len()));
+    for k in keys {
+        if k.case() != case {
+            return Err(CryptoError::WrongCase {
+                expected: case.to_hex(),
+                found: k.case().to_hex(),
+            });
+        }
+        let entry = (k.compartment(), k.epoch());
+        if entries.contains(&entry) {
+            return Err(CryptoError::Malformed {
+                what: WHAT,
+                reason: format!(
+                    "compartment {} epoch {} twice in one bundle",
+                    entry.0, entry.1
+                ),
+            });
+        }
+        entries.push(entry);
+        plaintext.extend_from_slice(k.secret().expose());
     }
-    let aad = ctx.aad(me.public_identity().x25519_public());
-    let pt = hpke_base_open(&me.x25519_secret(), &wrapped.enc, INFO, &aad, &wrapped.ciphertext)?;
-    let secret = Secret::from_slice(&pt).ok_or(CryptoError::UnwrapFailed)?;
-    Ok(EpochKey::from_parts(ctx.case, ctx.compartment, ctx.epoch, secret))
+    let recipient_id = recipient.device_id();
+    let aad = aad(&case, &recipient_id, recipient.x25519_public(), &entries);
+    let mut ikm: [u8; 32] = crate::random_array()?;
+    let res = hpke_base_seal_with_ikm(recipient.x25519_public(), INFO, &aad, &plaintext, &ikm);
+    ikm.zeroize();
+    let (enc, ciphertext) = res?;
+    Ok(WrappedKeys {
+        case,
+        recipient: recipient_id,
+        enc,
+        entries,
+        ciphertext,
+    })
 }
 
-impl WrappedKey {
-    /// Wraps the same key to many devices (one HPKE encapsulation each).
-    pub fn wrap_to_all<'a>(
-        key: &EpochKey,
-        recipients: impl IntoIterator<Item = &'a PublicIdentity>,
-    ) -> Result<Vec<(DeviceId, WrappedKey)>> {
-        recipients
-            .into_iter()
-            .map(|r| {
-                let ctx = WrapContext {
-                    case: key.case(),
-                    compartment: key.compartment(),
-                    epoch: key.epoch(),
-                    recipient: r.device_id(),
-                };
-                wrap_key(key, r, &ctx).map(|w| (r.device_id(), w))
+/// Wraps the same keys to every recipient; uses all cores for large groups (each recipient is an
+/// independent HPKE encapsulation). The result is in recipient order.
+pub fn wrap_to_all(keys: &[&EpochKey], recipients: &[PublicIdentity]) -> Result<Vec<WrappedKeys>> {
+    const PARALLEL_FROM: usize = 8;
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    if recipients.len() < PARALLEL_FROM || threads < 2 {
+        return recipients.iter().map(|r| wrap_keys(keys, r)).collect();
+    }
+    let per = recipients.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = recipients
+            .chunks(per)
+            .map(|chunk| {
+                s.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|r| wrap_keys(keys, r))
+                        .collect::<Result<Vec<_>>>()
+                })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(recipients.len());
+        for h in handles {
+            out.extend(
+                h.join()
+                    .map_err(|_| CryptoError::Internal("key-wrapping thread panicked"))??,
+            );
+        }
+        Ok(out)
+    })
+}
+
+impl WrappedKeys {
+    /// The case.
+    pub fn case(&self) -> CaseId {
+        self.case
+    }
+    /// The device the keys are wrapped to.
+    pub fn recipient(&self) -> DeviceId {
+        self.recipient
+    }
+    /// (compartment, epoch) of each key, in order.
+    pub fn entries(&self) -> &[(CompartmentId, u32)] {
+        &self.entries
+    }
+
+    /// Unwraps the bundle with this device's secret.
+    pub fn unwrap(&self, me: &DeviceSecret) -> Result<Vec<EpochKey>> {
+        if self.recipient != me.device_id() {
+            return Err(CryptoError::UnwrapFailed);
+        }
+        let aad = aad(
+            &self.case,
+            &self.recipient,
+            me.public_identity().x25519_public(),
+            &self.entries,
+        );
+        let pt = hpke_base_open(&me.x25519_secret(), &self.enc, INFO, &aad, &self.ciphertext)?;
+        if pt.len() != 32 * self.entries.len() {
+            return Err(CryptoError::UnwrapFailed);
+        }
+        self.entries
+            .iter()
+            .zip(pt.chunks_exact(32))
+            .map(|((c, e), k)| {
+                let key = Secret::from_slice(k).ok_or(CryptoError::UnwrapFailed)?;
+                Ok(EpochKey::from_parts(self.case, *c, *e, key))
             })
             .collect()
     }
 
-    /// 81-byte encoding.
-    pub fn to_bytes(&self) -> [u8; WRAPPED_LEN] {
-        let mut out = [0u8; WRAPPED_LEN];
-        out[0] = VERSION;
-        out[1..33].copy_from_slice(&self.enc);
-        out[33..].copy_from_slice(&self.ciphertext);
+    /// Encodes the bundle.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out =
+            Vec::with_capacity(FIXED_LEN + ENTRY_LEN * self.entries.len() + self.ciphertext.len());
+        out.push(VERSION);
+        out.extend_from_slice(&self.case.0);
+        out.extend_from_slice(&self.recipient.0);
+        out.extend_from_slice(&self.enc);
+        out.push(self.entries.len() as u8);
+        for (c, e) in &self.entries {
+            out.extend_from_slice(&c.0);
+            out.extend_from_slice(&e.to_le_bytes());
+        }
+        out.extend_from_slice(&self.ciphertext);
         out
     }
 
-    /// Parses [`WrappedKey::to_bytes`].
+    /// Parses [`WrappedKeys::to_bytes`] (structure only; [`WrappedKeys::unwrap`] authenticates).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        const WHAT: &str = "wrapped key";
         if bytes.is_empty() {
-            return Err(CryptoError::Truncated { what: WHAT, needed: WRAPPED_LEN, got: 0 });
-        }
-        if bytes[0] != VERSION {
-            return Err(CryptoError::UnsupportedVersion { what: WHAT, found: bytes[0], supported: VERSION });
-        }
-        if bytes.len() < WRAPPED_LEN {
-            return Err(CryptoError::Truncated { what: WHAT, needed: WRAPPED_LEN, got: bytes.len() });
-        }
-        if bytes.len() > WRAPPED_LEN {
-            return Err(CryptoError::Malformed {
+            return Err(CryptoError::Truncated {
                 what: WHAT,
-                reason: format!("{} trailing bytes", bytes.len() - WRAPPED_LEN),
+                needed: FIXED_LEN,
+                got: 0,
             });
         }
+        if bytes[0] != VERSION {
+            return Err(CryptoError::UnsupportedVersion {
+                what: WHAT,
+                found: bytes[0],
+                supported: VERSION,
+            });
+        }
+        if bytes.len() < FIXED_LEN {
+            return Err(CryptoError::Truncated {
+                what: WHAT,
+                needed: FIXED_LEN,
+                got: bytes.len(),
+            });
+        }
+        let n = usize::from(bytes[81]);
+        if n == 0 || n > MAX_KEYS {
+            return Err(CryptoError::Malformed {
+                what: WHAT,
+                reason: format!("{n} keys (must be 1..={MAX_KEYS})"),
+            });
+        }
+        let entries_end = FIXED_LEN + ENTRY_LEN * n;
+        let total = entries_end + 32 * n + 16;
+        if bytes.len() < total {
+            return Err(CryptoError::Truncated {
+                what: WHAT,
+                needed: total,
+                got: bytes.len(),
+            });
+        }
+        if bytes.len() > total {
+            return Err(CryptoError::Malformed {
+                what: WHAT,
+                reason: format!("{} trailing bytes", bytes.len() - total),
+            });
+        }
+        let take = |at: usize, len: usize| &bytes[at..at + len];
+        let mut case = [0u8; 16];
+        case.copy_from_slice(take(1, 16));
+        let mut recipient = [0u8; 32];
+        recipient.copy_from_slice(take(17, 32));
         let mut enc = [0u8; 32];
-        let mut ciphertext = [0u8; 48];
-        enc.copy_from_slice(&bytes[1..33]);
-        ciphertext.copy_from_slice(&bytes[33..]);
-        Ok(Self { enc, ciphertext })
+        enc.copy_from_slice(take(49, 32));
+        let entries = (0..n)
+            .map(|i| {
+                let at = FIXED_LEN + ENTRY_LEN * i;
+                let mut c = [0u8; 16];
+                c.copy_from_slice(take(at, 16));
+                let mut e = [0u8; 4];
+                e.copy_from_slice(take(at + 16, 4));
+                (CompartmentId(c), u32::from_le_bytes(e))
+            })
+            .collect();
+        Ok(Self {
+            case: CaseId(case),
+            recipient: DeviceId(recipient),
+            enc,
+            entries,
+            ciphertext: bytes[entries_end..].to_vec(),
+        })
     }
 }
 
@@ -252,88 +404,129 @@ impl WrappedKey {
 mod tests {
     use super::*;
 
-    fn setup() -> (DeviceSecret, EpochKey, WrapContext) {
+    fn keys(n: usize) -> Vec<EpochKey> {
+        (0..n)
+            .map(|i| {
+                let k = EpochKey::generate(CaseId([1; 16]), CompartmentId([i as u8; 16])).unwrap();
+                EpochKey::from_parts(k.case(), k.compartment(), i as u32 * 3, k.secret().clone())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn wrap_unwrap_round_trip_single_and_bundle() {
         let me = DeviceSecret::generate().unwrap();
-        let key = EpochKey::generate(CaseId([1; 16]), CompartmentId([2; 16])).unwrap();
-        let ctx = WrapContext {
-            case: key.case(),
-            compartment: key.compartment(),
-            epoch: key.epoch(),
-            recipient: me.device_id(),
-        };
-        (me, key, ctx)
-    }
-
-    #[test]
-    fn wrap_unwrap_round_trip() {
-        let (me, key, ctx) = setup();
-        let w = wrap_key(&key, me.public_identity(), &ctx).unwrap();
-        let back = WrappedKey::from_bytes(&w.to_bytes()).unwrap();
-        assert_eq!(back, w);
-        assert_eq!(unwrap_key(&back, &me, &ctx).unwrap(), key);
-    }
-
-    #[test]
-    fn context_is_bound() {
-        let (me, key, ctx) = setup();
-        let w = wrap_key(&key, me.public_identity(), &ctx).unwrap();
-        for bad in [
-            WrapContext { case: CaseId([9; 16]), ..ctx },
-            WrapContext { compartment: CompartmentId([9; 16]), ..ctx },
-            WrapContext { epoch: 7, ..ctx },
-        ] {
-            assert_eq!(unwrap_key(&w, &me, &bad), Err(CryptoError::UnwrapFailed));
+        for n in [1, 8, MAX_KEYS] {
+            let ks = keys(n);
+            let refs: Vec<&EpochKey> = ks.iter().collect();
+            let w = wrap_keys(&refs, me.public_identity()).unwrap();
+            let bytes = w.to_bytes();
+            assert_eq!(bytes.len(), FIXED_LEN + 52 * n + 16);
+            let back = WrappedKeys::from_bytes(&bytes).unwrap();
+            assert_eq!(back, w);
+            assert_eq!(back.unwrap(&me).unwrap(), ks);
+            assert_eq!(back.recipient(), me.device_id());
+            assert_eq!(back.case(), CaseId([1; 16]));
         }
-        let other = DeviceSecret::generate().unwrap();
-        let other_ctx = WrapContext { recipient: other.device_id(), ..ctx };
-        assert_eq!(unwrap_key(&w, &other, &other_ctx), Err(CryptoError::UnwrapFailed));
-        assert_eq!(unwrap_key(&w, &other, &ctx), Err(CryptoError::UnwrapFailed));
-        // Wrapping with a context that names someone else is refused.
-        assert!(wrap_key(&key, other.public_identity(), &ctx).is_err());
     }
 
     #[test]
-    fn every_flipped_bit_is_rejected() {
-        let (me, key, ctx) = setup();
-        let bytes = wrap_key(&key, me.public_identity(), &ctx).unwrap().to_bytes();
+    fn only_the_recipient_unwraps_and_everything_is_bound() {
+        let me = DeviceSecret::generate().unwrap();
+        let other = DeviceSecret::generate().unwrap();
+        let ks = keys(2);
+        let w = wrap_keys(&[&ks[0], &ks[1]], me.public_identity()).unwrap();
+        assert_eq!(w.unwrap(&other), Err(CryptoError::UnwrapFailed));
+        // Re-addressing the bundle to the other device does not help it.
+        let mut b = w.to_bytes();
+        b[17..49].copy_from_slice(&other.device_id().0);
+        assert_eq!(
+            WrappedKeys::from_bytes(&b).unwrap().unwrap(&other),
+            Err(CryptoError::UnwrapFailed)
+        );
+        // Every field is bound: flip each bit of the encoding.
+        let bytes = w.to_bytes();
         for i in 0..bytes.len() {
             for bit in 0..8 {
-                let mut b = bytes;
+                let mut b = bytes.clone();
                 b[i] ^= 1 << bit;
-                let res = WrappedKey::from_bytes(&b).and_then(|w| unwrap_key(&w, &me, &ctx));
+                let res = WrappedKeys::from_bytes(&b).and_then(|w| w.unwrap(&me));
                 assert!(res.is_err(), "flip at {i}/{bit} accepted");
             }
         }
     }
 
     #[test]
-    fn parse_errors() {
-        assert!(matches!(WrappedKey::from_bytes(&[]), Err(CryptoError::Truncated { .. })));
-        assert!(matches!(WrappedKey::from_bytes(&[1, 2, 3]), Err(CryptoError::Truncated { .. })));
+    fn bundle_rules_and_parse_errors() {
+        let me = DeviceSecret::generate().unwrap();
+        let ks = keys(MAX_KEYS + 1);
+        let refs: Vec<&EpochKey> = ks.iter().collect();
         assert!(matches!(
-            WrappedKey::from_bytes(&[2; WRAPPED_LEN]),
+            wrap_keys(&refs, me.public_identity()),
+            Err(CryptoError::TooLarge { .. })
+        ));
+        assert!(matches!(
+            wrap_keys(&[], me.public_identity()),
+            Err(CryptoError::Malformed { .. })
+        ));
+        assert!(matches!(
+            wrap_keys(&[&ks[0], &ks[0]], me.public_identity()),
+            Err(CryptoError::Malformed { .. })
+        ));
+        let foreign = EpochKey::generate(CaseId([9; 16]), CompartmentId([0; 16])).unwrap();
+        assert!(matches!(
+            wrap_keys(&[&ks[0], &foreign], me.public_identity()),
+            Err(CryptoError::WrongCase { .. })
+        ));
+
+        assert!(matches!(
+            WrappedKeys::from_bytes(&[]),
+            Err(CryptoError::Truncated { .. })
+        ));
+        assert!(matches!(
+            WrappedKeys::from_bytes(&[2; 200]),
             Err(CryptoError::UnsupportedVersion { found: 2, .. })
         ));
-        let mut long = vec![1u8; WRAPPED_LEN + 1];
-        long[0] = VERSION;
-        assert!(matches!(WrappedKey::from_bytes(&long), Err(CryptoError::Malformed { .. })));
+        assert!(matches!(
+            WrappedKeys::from_bytes(&[1; 50]),
+            Err(CryptoError::Truncated { .. })
+        ));
+        let good = wrap_keys(&[&ks[0]], me.public_identity())
+            .unwrap()
+            .to_bytes();
+        let mut zero = good.clone();
+        zero[81] = 0;
+        assert!(matches!(
+            WrappedKeys::from_bytes(&zero),
+            Err(CryptoError::Malformed { .. })
+        ));
+        let mut long = good.clone();
+        long.push(0);
+        assert!(matches!(
+            WrappedKeys::from_bytes(&long),
+            Err(CryptoError::Malformed { .. })
+        ));
+        assert!(matches!(
+            WrappedKeys::from_bytes(&good[..good.len() - 1]),
+            Err(CryptoError::Truncated { .. })
+        ));
     }
 
     #[test]
-    fn wrap_to_many_devices() {
-        let (_, key, _) = setup();
-        let devices: Vec<DeviceSecret> = (0..5).map(|_| DeviceSecret::generate().unwrap()).collect();
-        let wrapped = WrappedKey::wrap_to_all(&key, devices.iter().map(|d| d.public_identity())).unwrap();
-        assert_eq!(wrapped.len(), 5);
-        for (d, (id, w)) in devices.iter().zip(&wrapped) {
-            assert_eq!(*id, d.device_id());
-            let ctx = WrapContext {
-                case: key.case(),
-                compartment: key.compartment(),
-                epoch: key.epoch(),
-                recipient: d.device_id(),
-            };
-            assert_eq!(unwrap_key(w, d, &ctx).unwrap(), key);
+    fn wrap_to_all_keeps_recipient_order() {
+        let devices: Vec<DeviceSecret> =
+            (0..12).map(|_| DeviceSecret::generate().unwrap()).collect();
+        let publics: Vec<PublicIdentity> = devices
+            .iter()
+            .map(|d| d.public_identity().clone())
+            .collect();
+        let ks = keys(3);
+        let refs: Vec<&EpochKey> = ks.iter().collect();
+        let all = wrap_to_all(&refs, &publics).unwrap();
+        assert_eq!(all.len(), 12);
+        for (d, w) in devices.iter().zip(&all) {
+            assert_eq!(w.recipient(), d.device_id());
+            assert_eq!(w.unwrap(d).unwrap(), ks);
         }
     }
 

@@ -22,14 +22,18 @@ fn load(name: &str) -> Value {
 /// RFC 8439 §2.8.2: AEAD_CHACHA20_POLY1305 example.
 #[test]
 fn rfc8439_aead_example() {
-    let key = Secret::new(h32("808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"));
+    let key = Secret::new(h32(
+        "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f",
+    ));
     let nonce = h("070000004041424344454647");
     let aad = h("50515253c0c1c2c3c4c5c6c7");
     let pt = b"Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.";
-    let expected_ct = h("d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d6
+    let expected_ct = h(
+        "d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d6
         3dbea45e8ca9671282fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b36
         92ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc
-        3ff4def08e4b7a9de576d26586cec64b6116");
+        3ff4def08e4b7a9de576d26586cec64b6116",
+    );
     let expected_tag = h("1ae10b594f09e26a7e902ecbd0600691");
     let out = aead::seal(&key, &nonce, &aad, pt).unwrap();
     assert_eq!(&out[..pt.len()], &expected_ct[..]);
@@ -53,7 +57,12 @@ fn rfc7748_x25519() {
         ),
     ];
     for (k, u, out) in cases {
-        assert_eq!(x25519_agree(&Secret::new(h32(k)), &h32(u)).unwrap().expose(), &h32(out));
+        assert_eq!(
+            x25519_agree(&Secret::new(h32(k)), &h32(u))
+                .unwrap()
+                .expose(),
+            &h32(out)
+        );
     }
 
     // §5.2 iterated: k = u = 9, k' = X25519(k, u), u = old k.
@@ -65,14 +74,24 @@ fn rfc7748_x25519() {
         u = k;
         k = next;
         if i == 1 {
-            assert_eq!(k, h32("422c8e7a6227d7bca1350b3e2bb7279f7897b87bb6854b783c60e80311ae3079"));
+            assert_eq!(
+                k,
+                h32("422c8e7a6227d7bca1350b3e2bb7279f7897b87bb6854b783c60e80311ae3079")
+            );
         }
     }
-    assert_eq!(k, h32("684cf59ba83309552800ef566f2f4d3c1c3887c49360e3875f2eb94d99532c51"));
+    assert_eq!(
+        k,
+        h32("684cf59ba83309552800ef566f2f4d3c1c3887c49360e3875f2eb94d99532c51")
+    );
 
     // §6.1
-    let a = Secret::new(h32("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a"));
-    let b = Secret::new(h32("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb"));
+    let a = Secret::new(h32(
+        "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a",
+    ));
+    let b = Secret::new(h32(
+        "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb",
+    ));
     let a_pub = h32("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
     let b_pub = h32("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
     assert_eq!(x25519_public(&a), a_pub);
@@ -115,7 +134,10 @@ fn rfc8032_ed25519() {
         dev.device_id().verify_raw(&msg, &expected).unwrap();
         let mut bad = expected;
         bad[63] ^= 0x40;
-        assert!(matches!(dev.device_id().verify_raw(&msg, &bad), Err(CryptoError::BadSignature { .. })));
+        assert!(matches!(
+            dev.device_id().verify_raw(&msg, &bad),
+            Err(CryptoError::BadSignature { .. })
+        ));
     }
 }
 
@@ -124,8 +146,15 @@ fn rfc8032_ed25519() {
 fn rfc9180_hpke_base_x25519_chacha20poly1305() {
     let v = load("rfc9180_a21_x25519_sha256_chacha20poly1305_base.json");
     let s = |k: &str| h(v[k].as_str().unwrap());
-    assert_eq!((v["mode"].as_u64(), v["kem_id"].as_u64(), v["kdf_id"].as_u64(), v["aead_id"].as_u64()),
-        (Some(0), Some(32), Some(1), Some(3)));
+    assert_eq!(
+        (
+            v["mode"].as_u64(),
+            v["kem_id"].as_u64(),
+            v["kdf_id"].as_u64(),
+            v["aead_id"].as_u64()
+        ),
+        (Some(0), Some(32), Some(1), Some(3))
+    );
     let sk_r = Secret::new(s("skRm").try_into().unwrap());
     let pk_r: [u8; 32] = s("pkRm").try_into().unwrap();
     assert_eq!(x25519_public(&sk_r), pk_r);
@@ -142,8 +171,14 @@ fn rfc9180_hpke_base_x25519_chacha20poly1305() {
     let opened = hpke_base_open(&sk_r, &enc, &s("info"), &aad, &ct).unwrap();
     assert_eq!(&opened[..], &pt[..]);
     // Any other aad or info fails.
-    assert_eq!(hpke_base_open(&sk_r, &enc, &s("info"), b"Count-1", &ct).unwrap_err(), CryptoError::UnwrapFailed);
-    assert_eq!(hpke_base_open(&sk_r, &enc, b"other", &aad, &ct).unwrap_err(), CryptoError::UnwrapFailed);
+    assert_eq!(
+        hpke_base_open(&sk_r, &enc, &s("info"), b"Count-1", &ct).unwrap_err(),
+        CryptoError::UnwrapFailed
+    );
+    assert_eq!(
+        hpke_base_open(&sk_r, &enc, b"other", &aad, &ct).unwrap_err(),
+        CryptoError::UnwrapFailed
+    );
 }
 
 struct Tally {
@@ -154,9 +189,17 @@ struct Tally {
 
 fn wycheproof_aead(file: &str, nonce_len: usize) -> Tally {
     let v = load(file);
-    let mut t = Tally { valid: 0, invalid: 0, acceptable: 0 };
+    let mut t = Tally {
+        valid: 0,
+        invalid: 0,
+        acceptable: 0,
+    };
     for g in v["testGroups"].as_array().unwrap() {
-        assert_eq!(g["keySize"].as_u64(), Some(256), "{file}: only 256-bit keys expected");
+        assert_eq!(
+            g["keySize"].as_u64(),
+            Some(256),
+            "{file}: only 256-bit keys expected"
+        );
         assert_eq!(g["tagSize"].as_u64(), Some(128));
         for c in g["tests"].as_array().unwrap() {
             let id = c["tcId"].as_u64().unwrap();
@@ -170,7 +213,11 @@ fn wycheproof_aead(file: &str, nonce_len: usize) -> Tally {
             match c["result"].as_str().unwrap() {
                 "valid" => {
                     assert_eq!(iv.len(), nonce_len, "{file} #{id}");
-                    assert_eq!(aead::seal(&key, &iv, &aad, &msg).unwrap(), ct, "{file} #{id} seal");
+                    assert_eq!(
+                        aead::seal(&key, &iv, &aad, &msg).unwrap(),
+                        ct,
+                        "{file} #{id} seal"
+                    );
                     assert_eq!(&opened.unwrap()[..], &msg[..], "{file} #{id} open");
                     t.valid += 1;
                 }
@@ -193,13 +240,25 @@ fn wycheproof_aead(file: &str, nonce_len: usize) -> Tally {
 #[test]
 fn wycheproof_chacha20_poly1305() {
     let t = wycheproof_aead("wycheproof/chacha20_poly1305_test.json", 12);
-    assert!(t.valid > 200 && t.invalid > 50, "valid {} invalid {} acceptable {}", t.valid, t.invalid, t.acceptable);
+    assert!(
+        t.valid > 200 && t.invalid > 50,
+        "valid {} invalid {} acceptable {}",
+        t.valid,
+        t.invalid,
+        t.acceptable
+    );
 }
 
 #[test]
 fn wycheproof_xchacha20_poly1305() {
     let t = wycheproof_aead("wycheproof/xchacha20_poly1305_test.json", 24);
-    assert!(t.valid > 200 && t.invalid > 50, "valid {} invalid {} acceptable {}", t.valid, t.invalid, t.acceptable);
+    assert!(
+        t.valid > 200 && t.invalid > 50,
+        "valid {} invalid {} acceptable {}",
+        t.valid,
+        t.invalid,
+        t.acceptable
+    );
 }
 
 #[test]
