@@ -1,0 +1,664 @@
+//! Argument parsing and command dispatch for the `mdo` binary (the anyhow edge).
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Args, Parser, Subcommand};
+use mdo::core::case::{Case, Feedback, NewAgreement};
+use mdo::core::doc::ParticipantData;
+use mdo::core::model::{Audience, Direction, Role, Section};
+use mdo::core::{demo, verslag};
+use mdo::crypto::KdfParams;
+use mdo::store::{Profile, write_atomic};
+use serde_json::{Value, json};
+
+/// MDO: the multidisciplinair overleg, local first and end-to-end encrypted.
+#[derive(Parser, Debug)]
+#[command(name = "mdo", version, about)]
+struct Cli {
+    /// Profile directory (default: $MDO_HOME, else ~/.mdo).
+    #[arg(long, global = true, env = "MDO_HOME")]
+    home: Option<PathBuf>,
+    /// Machine-readable JSON output.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create this device's identity and profile.
+    Init {
+        /// Your name.
+        #[arg(long)]
+        name: String,
+        /// Your role (ouder, ib-er, leerkracht, jeugdarts, …).
+        #[arg(long)]
+        role: String,
+        /// Your organisation.
+        #[arg(long, default_value = "")]
+        org: String,
+    },
+    /// Show this device's identity.
+    Whoami,
+    /// Create the demo case "Noor Visser" (creates a demo profile first if none exists).
+    Demo,
+    /// Cases.
+    #[command(subcommand)]
+    Case(CaseCmd),
+    /// Items in sections (circles, questions, needs chain, notes).
+    #[command(subcommand)]
+    Item(ItemCmd),
+    /// Agreements: wie, wat, waarom, wanneer, hoe.
+    #[command(subcommand)]
+    Agreement(AgreementCmd),
+    /// Meetings and the chair's six steps.
+    #[command(subcommand)]
+    Meeting(MeetingCmd),
+    /// Participants in the case roster.
+    #[command(subcommand)]
+    Participant(ParticipantCmd),
+    /// Circles and arrows.
+    #[command(subcommand)]
+    Circle(CircleCmd),
+    /// Export the verslag (Markdown) or the compartments (.automerge files).
+    Export {
+        /// Case id (or a unique prefix).
+        case: String,
+        /// markdown or automerge.
+        #[arg(long, default_value = "markdown")]
+        format: String,
+        /// Output file (markdown) or directory (automerge).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum CaseCmd {
+    /// Open a new case.
+    New {
+        /// The child's name.
+        #[arg(long)]
+        child: String,
+        /// Date of birth, YYYY-MM-DD.
+        #[arg(long)]
+        birthdate: String,
+        /// School.
+        #[arg(long, default_value = "")]
+        school: String,
+        /// Class or group.
+        #[arg(long, default_value = "")]
+        class: String,
+    },
+    /// List the cases on this device.
+    List,
+    /// Everything this device can read of a case.
+    Show {
+        /// Case id (or a unique prefix).
+        case: String,
+    },
+    /// Change a case fact: child, birthdate, school, class, phase, status.
+    Set {
+        /// Case.
+        case: String,
+        /// Field.
+        field: String,
+        /// Value.
+        value: String,
+    },
+}
+
+#[derive(Args, Debug)]
+struct AudienceArg {
+    /// Who may read it: author, organisation, professionals, parents (default), child, network,
+    /// medical, safety.
+    #[arg(long, default_value = "parents")]
+    audience: String,
+}
+
+#[derive(Subcommand, Debug)]
+enum ItemCmd {
+    /// Add an item.
+    Add {
+        /// Case.
+        case: String,
+        /// Section, e.g. kind.plus, school.min, thuis.vraag, kind.doel, vragen, behoeften.kind.
+        #[arg(long)]
+        section: String,
+        /// Text.
+        #[arg(long)]
+        text: String,
+        /// The item this one follows from in the needs chain.
+        #[arg(long)]
+        parent: Option<String>,
+        #[command(flatten)]
+        audience: AudienceArg,
+    },
+    /// Replace an item's text.
+    Edit {
+        /// Case.
+        case: String,
+        /// Item id.
+        item: String,
+        /// New text.
+        #[arg(long)]
+        text: String,
+    },
+    /// Move an item within its section.
+    Move {
+        /// Case.
+        case: String,
+        /// Item id.
+        item: String,
+        /// New position key (items sort by it).
+        #[arg(long)]
+        order: f64,
+    },
+    /// Remove an item.
+    Remove {
+        /// Case.
+        case: String,
+        /// Item id.
+        item: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AgreementCmd {
+    /// Add an agreement.
+    Add {
+        /// Case.
+        case: String,
+        /// Who.
+        #[arg(long)]
+        wie: String,
+        /// What.
+        #[arg(long)]
+        wat: String,
+        /// Why.
+        #[arg(long, default_value = "")]
+        waarom: String,
+        /// When.
+        #[arg(long, default_value = "")]
+        wanneer: String,
+        /// How.
+        #[arg(long, default_value = "")]
+        hoe: String,
+        /// Responsible participant (default: wie).
+        #[arg(long, default_value = "")]
+        owner: String,
+        /// Due date YYYY-MM-DD.
+        #[arg(long, default_value = "")]
+        due: String,
+        /// Evaluation date YYYY-MM-DD.
+        #[arg(long, default_value = "")]
+        evaluation: String,
+        #[command(flatten)]
+        audience: AudienceArg,
+    },
+    /// Change one field: wie, wat, waarom, wanneer, hoe, owner, due, status, evaluation.
+    Edit {
+        /// Case.
+        case: String,
+        /// Agreement id.
+        agreement: String,
+        /// Field.
+        #[arg(long)]
+        field: String,
+        /// New value.
+        #[arg(long)]
+        value: String,
+    },
+    /// Remove an agreement.
+    Remove {
+        /// Case.
+        case: String,
+        /// Agreement id.
+        agreement: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum MeetingCmd {
+    /// Start a meeting.
+    New {
+        /// Case.
+        case: String,
+        /// Date YYYY-MM-DD (default today).
+        #[arg(long)]
+        date: Option<String>,
+        /// Planned end, e.g. 16:00.
+        #[arg(long, default_value = "")]
+        end: String,
+    },
+    /// Notes at one of the six steps.
+    Step {
+        /// Case.
+        case: String,
+        /// Meeting id.
+        meeting: String,
+        /// Step 1–6.
+        step: usize,
+        /// What was noted.
+        #[arg(long)]
+        note: String,
+    },
+    /// A participant's top.
+    Top {
+        /// Case.
+        case: String,
+        /// Meeting id.
+        meeting: String,
+        /// Participant id.
+        #[arg(long)]
+        by: String,
+        /// The top.
+        #[arg(long)]
+        text: String,
+    },
+    /// A participant's tip.
+    Tip {
+        /// Case.
+        case: String,
+        /// Meeting id.
+        meeting: String,
+        /// Participant id.
+        #[arg(long)]
+        by: String,
+        /// The tip.
+        #[arg(long)]
+        text: String,
+    },
+    /// Mark a participant present.
+    Present {
+        /// Case.
+        case: String,
+        /// Meeting id.
+        meeting: String,
+        /// Participant id.
+        participant: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ParticipantCmd {
+    /// Add someone to the case roster.
+    Add {
+        /// Case.
+        case: String,
+        /// Name.
+        #[arg(long)]
+        name: String,
+        /// Role.
+        #[arg(long)]
+        role: String,
+        /// Organisation.
+        #[arg(long, default_value = "")]
+        org: String,
+        /// Holds gezag (parents).
+        #[arg(long)]
+        custody: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum CircleCmd {
+    /// Add a circle beyond kind, school and thuis.
+    Add {
+        /// Case.
+        case: String,
+        /// Name (lowercase, e.g. vrije-tijd).
+        name: String,
+    },
+    /// Add an arrow between two circles.
+    Arrow {
+        /// Case.
+        case: String,
+        /// From circle.
+        #[arg(long)]
+        from: String,
+        /// To circle.
+        #[arg(long)]
+        to: String,
+        /// What happens.
+        #[arg(long)]
+        text: String,
+        /// omhoog or omlaag.
+        #[arg(long, default_value = "omlaag")]
+        direction: String,
+        #[command(flatten)]
+        audience: AudienceArg,
+    },
+}
+
+/// Runs the CLI; returns the process exit code.
+pub(crate) fn run() -> i32 {
+    let cli = Cli::parse();
+    let json = cli.json;
+    match dispatch(cli) {
+        Ok(()) => 0,
+        Err(e) => {
+            let msg = format!("{e:#}");
+            if json {
+                println!("{}", json!({ "error": msg }));
+            } else {
+                eprintln!("mdo: {msg}");
+            }
+            1
+        }
+    }
+}
+
+fn home(cli_home: Option<PathBuf>) -> Result<PathBuf> {
+    if let Some(h) = cli_home {
+        return Ok(h);
+    }
+    let base = std::env::var_os("HOME").ok_or_else(|| anyhow!("set --home DIR or MDO_HOME: no home directory known"))?;
+    Ok(PathBuf::from(base).join(".mdo"))
+}
+
+fn passphrase(confirm: bool) -> Result<String> {
+    if let Ok(p) = std::env::var("MDO_PASSPHRASE") {
+        return Ok(p);
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("no passphrase: set MDO_PASSPHRASE for scripts, or run in a terminal to be asked");
+    }
+    let p = rpassword::prompt_password("Wachtwoordzin: ").context("reading the passphrase")?;
+    if confirm {
+        let again = rpassword::prompt_password("Nog een keer: ").context("reading the passphrase")?;
+        if again != p {
+            bail!("the two passphrases differ; nothing was created");
+        }
+    }
+    Ok(p)
+}
+
+fn kdf() -> KdfParams {
+    KdfParams::DEFAULT
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+fn today() -> String {
+    mdo::core::model::format_date(time::OffsetDateTime::now_utc().date())
+}
+
+fn audience(a: &AudienceArg) -> Result<Audience> {
+    Ok(a.audience.parse::<Audience>()?)
+}
+
+struct Out {
+    json: bool,
+}
+
+impl Out {
+    fn print(&self, value: Value, text: impl FnOnce() -> String) {
+        if self.json {
+            println!("{value}");
+        } else {
+            println!("{}", text());
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<()> {
+    let out = Out { json: cli.json };
+    let dir = home(cli.home)?;
+    match cli.command {
+        Command::Init { name, role, org } => {
+            let role: Role = role.parse()?;
+            let pass = passphrase(true)?;
+            let profile = Profile::init(&dir, &pass, &name, role, &org, kdf())?;
+            let phrase = profile.device().seed().recovery_phrase()?;
+            let id = profile.device().public_identity();
+            out.print(
+                json!({ "id": profile.me().person, "device": id.device_id(), "fingerprint": id.fingerprint(), "recovery_phrase": phrase.as_str(), "home": dir }),
+                || {
+                    format!(
+                        "Profiel aangemaakt in {}\napparaat: {}\nvingerafdruk: {}\n\nSchrijf deze herstelzin op en bewaar hem veilig; hij herstelt je identiteit op een nieuw apparaat:\n\n  {}\n",
+                        dir.display(), id.device_id(), id.fingerprint(), phrase.as_str()
+                    )
+                },
+            );
+            Ok(())
+        }
+        Command::Whoami => {
+            let p = Profile::open(&dir, &passphrase(false)?)?;
+            let me = p.me();
+            let id = p.device().public_identity();
+            out.print(
+                json!({ "id": me.person, "name": me.name, "role": me.role, "organisation": me.organisation, "device": id.device_id(), "fingerprint": id.fingerprint() }),
+                || format!("{} ({}, {})\napparaat {}\nvingerafdruk {}", me.name, me.role.label(), me.organisation, id.device_id(), id.fingerprint()),
+            );
+            Ok(())
+        }
+        Command::Demo => {
+            let pass = passphrase(!Profile::exists(&dir))?;
+            let mut p = if Profile::exists(&dir) {
+                Profile::open(&dir, &pass)?
+            } else {
+                Profile::init(&dir, &pass, "Monique de Vries", Role::IbEr, "OBS De Wilgen", kdf())?
+            };
+            let mut case = demo::noor(p.me(), now())?;
+            p.commit(&mut case)?;
+            let info = case.info();
+            out.print(json!({ "id": case.id, "child": info.child }), || {
+                format!("Democasus aangemaakt: {} ({})\nBekijk met: mdo case show {}", info.child, case.id, &case.id.to_hex()[..8])
+            });
+            Ok(())
+        }
+        Command::Case(c) => case_cmd(&dir, &out, c),
+        Command::Item(c) => item_cmd(&dir, &out, c),
+        Command::Agreement(c) => agreement_cmd(&dir, &out, c),
+        Command::Meeting(c) => meeting_cmd(&dir, &out, c),
+        Command::Participant(ParticipantCmd::Add { case, name, role, org, custody }) => {
+            edit(&dir, &out, &case, |case, _p| {
+                let id = mdo::core::case::new_id()?;
+                case.add_participant(ParticipantData { id: id.clone(), name, role, organisation: org, custody, chair: false })?;
+                Ok(id)
+            })
+        }
+        Command::Circle(CircleCmd::Add { case, name }) => edit(&dir, &out, &case, |case, _| {
+            case.add_circle(&name)?;
+            Ok(name)
+        }),
+        Command::Circle(CircleCmd::Arrow { case, from, to, text, direction, audience: a }) => {
+            let direction: Direction = direction.parse()?;
+            let a = audience(&a)?;
+            edit(&dir, &out, &case, |case, p| Ok(case.add_arrow(p.me(), &from, &to, &text, direction, a)?))
+        }
+        Command::Export { case, format, out: path } => export(&dir, &out, &case, &format, &path),
+    }
+}
+
+/// Loads a case, applies `f`, commits durably, prints the id `f` returns.
+fn edit(dir: &Path, out: &Out, case_ref: &str, f: impl FnOnce(&mut Case, &Profile) -> Result<String>) -> Result<()> {
+    let mut p = Profile::open(dir, &passphrase(false)?)?;
+    let id = p.resolve_case(case_ref)?;
+    let (mut case, report) = p.load_case(id)?;
+    warn_rejected(&report);
+    let result = f(&mut case, &p)?;
+    let commit = p.commit(&mut case)?;
+    out.print(json!({ "id": result, "case": id, "chunks": commit.chunks }), || format!("ok {result}"));
+    Ok(())
+}
+
+fn warn_rejected(report: &mdo::store::LoadReport) {
+    for (chunk, reason) in &report.rejected {
+        eprintln!("mdo: warning: chunk {chunk} was rejected and kept as evidence: {reason}");
+    }
+}
+
+fn case_cmd(dir: &Path, out: &Out, c: CaseCmd) -> Result<()> {
+    match c {
+        CaseCmd::New { child, birthdate, school, class } => {
+            let mut p = Profile::open(dir, &passphrase(false)?)?;
+            let mut case = Case::create(p.me(), &child, &birthdate, &school, &class)?;
+            p.commit(&mut case)?;
+            out.print(json!({ "id": case.id }), || format!("ok {}", case.id));
+            Ok(())
+        }
+        CaseCmd::List => {
+            let mut p = Profile::open(dir, &passphrase(false)?)?;
+            let mut rows = Vec::new();
+            for id in p.case_ids()? {
+                let (case, _) = p.load_case(id)?;
+                let info = case.info();
+                let open = case.agreements().iter().filter(|a| a.data.status == mdo::core::model::AgreementStatus::Open).count();
+                rows.push(json!({ "id": id, "child": info.child, "school": info.school, "class": info.class, "phase": info.phase, "status": info.status, "open_agreements": open }));
+            }
+            out.print(Value::Array(rows.clone()), || {
+                if rows.is_empty() {
+                    return "Nog geen casussen. Maak er een met `mdo case new` of `mdo demo`.".into();
+                }
+                rows.iter()
+                    .map(|r| format!("{}  {}  {} {}  fase {}  {} open afspraken", &r["id"].as_str().unwrap_or("")[..8.min(r["id"].as_str().unwrap_or("").len())], r["child"].as_str().unwrap_or(""), r["school"].as_str().unwrap_or(""), r["class"].as_str().unwrap_or(""), r["phase"].as_str().unwrap_or(""), r["open_agreements"]))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+            Ok(())
+        }
+        CaseCmd::Show { case } => {
+            let mut p = Profile::open(dir, &passphrase(false)?)?;
+            let id = p.resolve_case(&case)?;
+            let (case, report) = p.load_case(id)?;
+            warn_rejected(&report);
+            let value = json!({
+                "id": id,
+                "info": case.info(),
+                "compartments": case.compartment_list().iter().map(|(cid, k)| json!({ "id": cid, "kind": k.descriptor(), "audience": k.audience() })).collect::<Vec<_>>(),
+                "participants": case.participants(),
+                "items": case.items(),
+                "agreements": case.agreements(),
+                "arrows": case.arrows(),
+                "meetings": case.meetings(),
+                "rejected": report.rejected,
+            });
+            out.print(value, || show_text(&case));
+            Ok(())
+        }
+        CaseCmd::Set { case, field, value } => edit(dir, out, &case, |case, _| {
+            case.set_fact(&field, &value)?;
+            Ok(field)
+        }),
+    }
+}
+
+fn show_text(case: &Case) -> String {
+    let mut s = verslag::markdown(case, None);
+    s.push_str("\n## Ids\n\n");
+    for i in case.items() {
+        s.push_str(&format!("- item {} [{}] {} — zichtbaar voor: {}\n", i.data.id, i.data.section, i.data.text, i.audience.label()));
+    }
+    for a in case.agreements() {
+        s.push_str(&format!("- afspraak {} {} / {} — zichtbaar voor: {}\n", a.data.id, a.data.wie, a.data.wat, a.audience.label()));
+    }
+    for m in case.meetings() {
+        s.push_str(&format!("- overleg {} op {}\n", m.data.id, m.data.date));
+    }
+    for p in case.participants() {
+        s.push_str(&format!("- deelnemer {} {}\n", p.id, p.name));
+    }
+    s
+}
+
+fn item_cmd(dir: &Path, out: &Out, c: ItemCmd) -> Result<()> {
+    match c {
+        ItemCmd::Add { case, section, text, parent, audience: a } => {
+            let section = Section::parse(&section)?;
+            let a = audience(&a)?;
+            edit(dir, out, &case, |case, p| Ok(case.add_item(p.me(), section, &text, a, parent, now())?))
+        }
+        ItemCmd::Edit { case, item, text } => edit(dir, out, &case, |case, _| {
+            case.edit_item(&item, &text)?;
+            Ok(item)
+        }),
+        ItemCmd::Move { case, item, order } => edit(dir, out, &case, |case, _| {
+            case.reorder_item(&item, order)?;
+            Ok(item)
+        }),
+        ItemCmd::Remove { case, item } => edit(dir, out, &case, |case, _| {
+            case.remove_item(&item)?;
+            Ok(item)
+        }),
+    }
+}
+
+fn agreement_cmd(dir: &Path, out: &Out, c: AgreementCmd) -> Result<()> {
+    match c {
+        AgreementCmd::Add { case, wie, wat, waarom, wanneer, hoe, owner, due, evaluation, audience: a } => {
+            let a = audience(&a)?;
+            edit(dir, out, &case, |case, p| {
+                Ok(case.add_agreement(p.me(), NewAgreement { wie, wat, waarom, wanneer, hoe, owner, due, evaluation }, a, now())?)
+            })
+        }
+        AgreementCmd::Edit { case, agreement, field, value } => edit(dir, out, &case, |case, _| {
+            case.edit_agreement(&agreement, &field, &value)?;
+            Ok(agreement)
+        }),
+        AgreementCmd::Remove { case, agreement } => edit(dir, out, &case, |case, _| {
+            case.remove_agreement(&agreement)?;
+            Ok(agreement)
+        }),
+    }
+}
+
+fn meeting_cmd(dir: &Path, out: &Out, c: MeetingCmd) -> Result<()> {
+    match c {
+        MeetingCmd::New { case, date, end } => {
+            let date = date.unwrap_or_else(today);
+            edit(dir, out, &case, |case, _| Ok(case.new_meeting(&date, &end)?))
+        }
+        MeetingCmd::Step { case, meeting, step, note } => edit(dir, out, &case, |case, _| {
+            case.meeting_step(&meeting, step, &note)?;
+            Ok(meeting)
+        }),
+        MeetingCmd::Top { case, meeting, by, text } => edit(dir, out, &case, |case, _| {
+            case.meeting_feedback(&meeting, Feedback::Top, &by, &text)?;
+            Ok(meeting)
+        }),
+        MeetingCmd::Tip { case, meeting, by, text } => edit(dir, out, &case, |case, _| {
+            case.meeting_feedback(&meeting, Feedback::Tip, &by, &text)?;
+            Ok(meeting)
+        }),
+        MeetingCmd::Present { case, meeting, participant } => edit(dir, out, &case, |case, _| {
+            case.meeting_present(&meeting, &participant)?;
+            Ok(meeting)
+        }),
+    }
+}
+
+fn export(dir: &Path, out: &Out, case_ref: &str, format: &str, path: &Path) -> Result<()> {
+    let mut p = Profile::open(dir, &passphrase(false)?)?;
+    let id = p.resolve_case(case_ref)?;
+    let (mut case, report) = p.load_case(id)?;
+    warn_rejected(&report);
+    match format {
+        "markdown" | "md" => {
+            let md = verslag::markdown(&case, None);
+            write_atomic(path, md.as_bytes())?;
+            out.print(json!({ "id": id, "format": "markdown", "files": [path] }), || format!("verslag geschreven naar {}", path.display()));
+        }
+        "automerge" => {
+            std::fs::create_dir_all(path).with_context(|| format!("creating {}", path.display()))?;
+            let mut files = Vec::new();
+            for c in case.compartments.values_mut() {
+                let name: String = c.kind.descriptor().chars().map(|ch| if ch.is_ascii_alphanumeric() || ch == '-' { ch } else { '_' }).collect();
+                let f = path.join(format!("{name}.automerge"));
+                write_atomic(&f, &c.doc.save())?;
+                files.push(f);
+            }
+            out.print(json!({ "id": id, "format": "automerge", "files": files }), || {
+                files.iter().map(|f| format!("geschreven: {}", f.display())).collect::<Vec<_>>().join("\n")
+            });
+        }
+        other => bail!("unknown export format '{other}' (use markdown or automerge)"),
+    }
+    Ok(())
+}

@@ -1,0 +1,693 @@
+//! One compartment's Automerge document, and the typed mapping between it and the domain.
+//!
+//! Layout (all at the root, so that two devices that create entries concurrently never create
+//! the same container twice — concurrent `put_object` on one key would hide one side's data):
+//!
+//! ```text
+//! meta.compartment   str   what this compartment is (e.g. "parents", "organisation:OBS De Wilgen")
+//! case.<field>       str   case facts (child, birthdate, school, class, phase, status)
+//! circle:<name>      bool  an added circle
+//! item:<id>          map   section str, text Text, author str, created i64, order f64, parent str?
+//! agreement:<id>     map   wie/wat/waarom/wanneer/hoe Text, owner/due/status/evaluation str, author, created
+//! arrow:<id>         map   from/to str, text Text, direction str, author
+//! meeting:<id>       map   date/planned_end str, present map<participant,bool>,
+//!                          steps map<"1".."6", Text>, tops/tips map<participant, Text>, verslag Text
+//! participant:<id>   map   name/role/organisation str, custody/chair bool
+//! ```
+//! Every free-text field is an Automerge `Text`, so concurrent edits of one sentence merge
+//! character by character; edits go through `update_text` (a diff against the current value).
+
+use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use automerge::transaction::Transactable;
+use automerge::{ActorId, AutoCommit, LoadOptions, ObjId, ObjType, OnPartialLoad, ROOT, ReadDoc, ScalarValue, Value, VerificationMode};
+use serde::Serialize;
+
+use super::CoreError;
+use super::model::{AgreementStatus, Direction, Section};
+
+/// The six steps of the chair's guide (seed 002, §5).
+pub const STEP_COUNT: usize = 6;
+
+/// A stored item (circle entry, question, need, note …).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ItemData {
+    /// Item id.
+    pub id: String,
+    /// Section.
+    pub section: Section,
+    /// Text.
+    pub text: String,
+    /// Author (participant id).
+    pub author: String,
+    /// Creation time (unix seconds).
+    pub created: i64,
+    /// Sort key within the section.
+    pub order: f64,
+    /// The item this one elaborates (needs chain: goal → need → approach → support → effect).
+    pub parent: Option<String>,
+}
+
+/// A stored agreement: wie, wat, waarom, wanneer, hoe.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AgreementData {
+    /// Agreement id.
+    pub id: String,
+    /// Who.
+    pub wie: String,
+    /// What.
+    pub wat: String,
+    /// Why.
+    pub waarom: String,
+    /// When.
+    pub wanneer: String,
+    /// How.
+    pub hoe: String,
+    /// Responsible participant (id or name).
+    pub owner: String,
+    /// Due date (YYYY-MM-DD) or empty.
+    pub due: String,
+    /// Status.
+    pub status: AgreementStatus,
+    /// Evaluation date or empty.
+    pub evaluation: String,
+    /// Author.
+    pub author: String,
+    /// Creation time.
+    pub created: i64,
+}
+
+/// An arrow between circles.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ArrowData {
+    /// Arrow id.
+    pub id: String,
+    /// From circle.
+    pub from: String,
+    /// To circle.
+    pub to: String,
+    /// What the interplay is.
+    pub text: String,
+    /// Up or down.
+    pub direction: Direction,
+}
+
+/// A meeting of the traject.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MeetingData {
+    /// Meeting id.
+    pub id: String,
+    /// Date.
+    pub date: String,
+    /// Planned end ("16:00").
+    pub planned_end: String,
+    /// Participants present.
+    pub present: Vec<String>,
+    /// Notes per step, index 0 = step 1.
+    pub steps: Vec<String>,
+    /// Top per participant.
+    pub tops: BTreeMap<String, String>,
+    /// Tip per participant.
+    pub tips: BTreeMap<String, String>,
+    /// The verslag (minutes) text, if composed.
+    pub verslag: String,
+}
+
+/// A participant as listed in the case.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ParticipantData {
+    /// Participant id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Role id.
+    pub role: String,
+    /// Organisation.
+    pub organisation: String,
+    /// Holds gezag (parents).
+    pub custody: bool,
+    /// Chairs the MDO.
+    pub chair: bool,
+}
+
+/// One compartment document.
+#[derive(Debug)]
+pub struct CompartmentDoc {
+    doc: AutoCommit,
+    poisoned: bool,
+}
+
+fn am(e: automerge::AutomergeError) -> CoreError {
+    CoreError::Document(e.to_string())
+}
+
+impl CompartmentDoc {
+    /// An empty document with a fresh random actor (one per session: two processes on one
+    /// profile never share an actor).
+    pub fn new() -> Self {
+        Self { doc: AutoCommit::new().with_actor(ActorId::random()), poisoned: false }
+    }
+
+    /// Applies a batch of changes or a saved document from outside (a decrypted chunk).
+    /// Automerge can panic on malformed input (see `shared/toolchain.md`); the panic is contained
+    /// and reported as [`CoreError::BadChunk`]. After a panic the document may be inconsistent:
+    /// [`CompartmentDoc::is_poisoned`] then says so and the caller rebuilds it from the chunks it
+    /// accepted before.
+    ///
+    /// Automerge's own incremental load silently ignores undecodable trailing data; here every
+    /// chunk must decode completely (`OnPartialLoad::Error`, heads verified) or it is rejected.
+    /// The first chunk of an empty document is loaded in one strict pass (that is where large
+    /// snapshots go); later chunks are checked strictly, then merged.
+    pub fn apply(&mut self, bytes: &[u8]) -> Result<(), CoreError> {
+        let strict = || LoadOptions::new().on_partial_load(OnPartialLoad::Error).verification_mode(VerificationMode::Check);
+        let doc = &mut self.doc;
+        let run = AssertUnwindSafe(move || -> Result<(), automerge::AutomergeError> {
+            if doc.is_empty() {
+                let actor = doc.get_actor().clone();
+                *doc = AutoCommit::load_with_options(bytes, strict())?.with_actor(actor);
+            } else {
+                AutoCommit::load_with_options(bytes, strict())?;
+                doc.load_incremental(bytes)?;
+            }
+            Ok(())
+        });
+        match catch_unwind(run) {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(CoreError::BadChunk(e.to_string())),
+            Err(_) => {
+                self.poisoned = true;
+                Err(CoreError::BadChunk("the Automerge decoder panicked on this input".into()))
+            }
+        }
+    }
+
+    /// Whether a contained panic may have left this document inconsistent.
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned
+    }
+
+    /// Changes made since the last call, as one batch (None if nothing changed).
+    pub fn take_changes(&mut self) -> Option<Vec<u8>> {
+        let bytes = self.doc.save_incremental();
+        if bytes.is_empty() { None } else { Some(bytes) }
+    }
+
+    /// Marks everything so far as already taken (after loading from the store).
+    pub fn mark_saved(&mut self) {
+        let _ = self.doc.save_incremental();
+    }
+
+    /// The whole document, compacted (a standard `.automerge` file).
+    pub fn save(&mut self) -> Vec<u8> {
+        self.doc.save()
+    }
+
+    /// Heads, for tests and convergence checks.
+    pub fn heads(&mut self) -> Vec<automerge::ChangeHash> {
+        self.doc.get_heads()
+    }
+
+    /// Merges another copy (tests; the app merges through chunks).
+    pub fn merge(&mut self, other: &mut CompartmentDoc) -> Result<(), CoreError> {
+        self.doc.merge(&mut other.doc).map(|_| ()).map_err(am)
+    }
+
+    // ---- low-level helpers ----
+
+    fn get_str(&self, obj: &ObjId, key: &str) -> Option<String> {
+        match self.doc.get(obj, key).ok()?? {
+            (Value::Scalar(s), _) => match s.as_ref() {
+                ScalarValue::Str(v) => Some(v.to_string()),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    fn get_i64(&self, obj: &ObjId, key: &str) -> Option<i64> {
+        match self.doc.get(obj, key).ok()?? {
+            (Value::Scalar(s), _) => s.as_i64(),
+            _ => None,
+        }
+    }
+
+    fn get_f64(&self, obj: &ObjId, key: &str) -> Option<f64> {
+        match self.doc.get(obj, key).ok()?? {
+            (Value::Scalar(s), _) => s.as_f64().or_else(|| s.as_i64().map(|i| i as f64)),
+            _ => None,
+        }
+    }
+
+    fn get_bool(&self, obj: &ObjId, key: &str) -> Option<bool> {
+        match self.doc.get(obj, key).ok()?? {
+            (Value::Scalar(s), _) => s.as_bool(),
+            _ => None,
+        }
+    }
+
+    fn get_obj(&self, obj: &ObjId, key: &str) -> Option<ObjId> {
+        match self.doc.get(obj, key).ok()?? {
+            (Value::Object(_), id) => Some(id),
+            _ => None,
+        }
+    }
+
+    fn get_text(&self, obj: &ObjId, key: &str) -> String {
+        self.get_obj(obj, key).and_then(|t| self.doc.text(&t).ok()).unwrap_or_default()
+    }
+
+    fn put_text(&mut self, obj: &ObjId, key: &str, text: &str) -> Result<(), CoreError> {
+        let t = self.doc.put_object(obj, key, ObjType::Text).map_err(am)?;
+        self.doc.splice_text(&t, 0, 0, text).map_err(am)?;
+        Ok(())
+    }
+
+    /// Sets a Text field by diffing (keeps concurrent edits of other parts of the sentence).
+    fn update_text_field(&mut self, obj: &ObjId, key: &str, text: &str) -> Result<(), CoreError> {
+        match self.get_obj(obj, key) {
+            Some(t) => self.doc.update_text(&t, text).map_err(am),
+            None => self.put_text(obj, key, text),
+        }
+    }
+
+    fn entry(&self, prefix: &str, id: &str) -> Result<ObjId, CoreError> {
+        self.get_obj(&ROOT, &format!("{prefix}:{id}"))
+            .ok_or_else(|| CoreError::NotFound { what: prefix_label(prefix), id: id.to_string() })
+    }
+
+    fn ids(&self, prefix: &str) -> Vec<(String, ObjId)> {
+        let p = format!("{prefix}:");
+        self.doc
+            .keys(ROOT)
+            .filter_map(|k| k.strip_prefix(&p).map(|s| s.to_string()))
+            .filter_map(|id| self.get_obj(&ROOT, &format!("{p}{id}")).map(|o| (id, o)))
+            .collect()
+    }
+
+    /// Whether this document holds an entry `prefix:id`.
+    pub fn has(&self, prefix: &str, id: &str) -> bool {
+        self.get_obj(&ROOT, &format!("{prefix}:{id}")).is_some()
+    }
+
+    // ---- meta and case facts ----
+
+    /// Records what this compartment is.
+    pub fn set_descriptor(&mut self, descriptor: &str) -> Result<(), CoreError> {
+        if self.descriptor().as_deref() != Some(descriptor) {
+            self.doc.put(ROOT, "meta.compartment", descriptor).map_err(am)?;
+        }
+        Ok(())
+    }
+
+    /// What this compartment is.
+    pub fn descriptor(&self) -> Option<String> {
+        self.get_str(&ROOT, "meta.compartment")
+    }
+
+    /// Sets a case fact (`child`, `birthdate`, `school`, `class`, `phase`, `status`).
+    pub fn set_case_field(&mut self, field: &str, value: &str) -> Result<(), CoreError> {
+        self.doc.put(ROOT, format!("case.{field}"), value).map_err(am)
+    }
+
+    /// A case fact.
+    pub fn case_field(&self, field: &str) -> Option<String> {
+        self.get_str(&ROOT, &format!("case.{field}"))
+    }
+
+    /// Adds a circle beyond kind/school/thuis.
+    pub fn add_circle(&mut self, name: &str) -> Result<(), CoreError> {
+        self.doc.put(ROOT, format!("circle:{name}"), true).map_err(am)
+    }
+
+    /// Added circles.
+    pub fn circles(&self) -> Vec<String> {
+        self.doc.keys(ROOT).filter_map(|k| k.strip_prefix("circle:").map(str::to_string)).collect()
+    }
+
+    // ---- items ----
+
+    /// Adds an item.
+    pub fn add_item(&mut self, item: &ItemData) -> Result<(), CoreError> {
+        let o = self.doc.put_object(ROOT, format!("item:{}", item.id), ObjType::Map).map_err(am)?;
+        self.doc.put(&o, "section", item.section.id()).map_err(am)?;
+        self.put_text(&o, "text", &item.text)?;
+        self.doc.put(&o, "author", item.author.as_str()).map_err(am)?;
+        self.doc.put(&o, "created", item.created).map_err(am)?;
+        self.doc.put(&o, "order", item.order).map_err(am)?;
+        if let Some(p) = &item.parent {
+            self.doc.put(&o, "parent", p.as_str()).map_err(am)?;
+        }
+        Ok(())
+    }
+
+    /// Replaces an item's text (diffed, so concurrent edits merge).
+    pub fn edit_item(&mut self, id: &str, text: &str) -> Result<(), CoreError> {
+        let o = self.entry("item", id)?;
+        self.update_text_field(&o, "text", text)
+    }
+
+    /// Moves an item within its section.
+    pub fn set_item_order(&mut self, id: &str, order: f64) -> Result<(), CoreError> {
+        let o = self.entry("item", id)?;
+        self.doc.put(&o, "order", order).map_err(am)
+    }
+
+    /// Removes an item.
+    pub fn remove_item(&mut self, id: &str) -> Result<(), CoreError> {
+        self.entry("item", id)?;
+        self.doc.delete(ROOT, format!("item:{id}")).map_err(am)
+    }
+
+    /// All items.
+    pub fn items(&self) -> Vec<ItemData> {
+        self.ids("item")
+            .into_iter()
+            .filter_map(|(id, o)| {
+                let section = Section::parse(&self.get_str(&o, "section")?).ok()?;
+                Some(ItemData {
+                    text: self.get_text(&o, "text"),
+                    author: self.get_str(&o, "author").unwrap_or_default(),
+                    created: self.get_i64(&o, "created").unwrap_or_default(),
+                    order: self.get_f64(&o, "order").unwrap_or_default(),
+                    parent: self.get_str(&o, "parent"),
+                    section,
+                    id,
+                })
+            })
+            .collect()
+    }
+
+    // ---- agreements ----
+
+    /// Adds an agreement.
+    pub fn add_agreement(&mut self, a: &AgreementData) -> Result<(), CoreError> {
+        let o = self.doc.put_object(ROOT, format!("agreement:{}", a.id), ObjType::Map).map_err(am)?;
+        for (k, v) in [("wie", &a.wie), ("wat", &a.wat), ("waarom", &a.waarom), ("wanneer", &a.wanneer), ("hoe", &a.hoe)] {
+            self.put_text(&o, k, v)?;
+        }
+        for (k, v) in [("owner", &a.owner), ("due", &a.due), ("evaluation", &a.evaluation), ("author", &a.author)] {
+            self.doc.put(&o, k, v.as_str()).map_err(am)?;
+        }
+        self.doc.put(&o, "status", a.status.id()).map_err(am)?;
+        self.doc.put(&o, "created", a.created).map_err(am)?;
+        Ok(())
+    }
+
+    /// Sets one field of an agreement: the five W's are text (diffed), the rest scalars.
+    pub fn set_agreement_field(&mut self, id: &str, field: &str, value: &str) -> Result<(), CoreError> {
+        let o = self.entry("agreement", id)?;
+        match field {
+            "wie" | "wat" | "waarom" | "wanneer" | "hoe" => self.update_text_field(&o, field, value),
+            "owner" | "due" | "evaluation" => self.doc.put(&o, field, value).map_err(am),
+            "status" => {
+                let s: AgreementStatus = value.parse()?;
+                self.doc.put(&o, "status", s.id()).map_err(am)
+            }
+            other => Err(CoreError::UnknownValue {
+                what: "agreement field",
+                value: other.to_string(),
+                allowed: "wie, wat, waarom, wanneer, hoe, owner, due, status, evaluation".into(),
+            }),
+        }
+    }
+
+    /// Removes an agreement.
+    pub fn remove_agreement(&mut self, id: &str) -> Result<(), CoreError> {
+        self.entry("agreement", id)?;
+        self.doc.delete(ROOT, format!("agreement:{id}")).map_err(am)
+    }
+
+    /// All agreements.
+    pub fn agreements(&self) -> Vec<AgreementData> {
+        self.ids("agreement")
+            .into_iter()
+            .map(|(id, o)| AgreementData {
+                wie: self.get_text(&o, "wie"),
+                wat: self.get_text(&o, "wat"),
+                waarom: self.get_text(&o, "waarom"),
+                wanneer: self.get_text(&o, "wanneer"),
+                hoe: self.get_text(&o, "hoe"),
+                owner: self.get_str(&o, "owner").unwrap_or_default(),
+                due: self.get_str(&o, "due").unwrap_or_default(),
+                status: self.get_str(&o, "status").and_then(|s| s.parse().ok()).unwrap_or(AgreementStatus::Open),
+                evaluation: self.get_str(&o, "evaluation").unwrap_or_default(),
+                author: self.get_str(&o, "author").unwrap_or_default(),
+                created: self.get_i64(&o, "created").unwrap_or_default(),
+                id,
+            })
+            .collect()
+    }
+
+    // ---- arrows ----
+
+    /// Adds an arrow between circles.
+    pub fn add_arrow(&mut self, a: &ArrowData) -> Result<(), CoreError> {
+        let o = self.doc.put_object(ROOT, format!("arrow:{}", a.id), ObjType::Map).map_err(am)?;
+        self.doc.put(&o, "from", a.from.as_str()).map_err(am)?;
+        self.doc.put(&o, "to", a.to.as_str()).map_err(am)?;
+        self.put_text(&o, "text", &a.text)?;
+        self.doc.put(&o, "direction", a.direction.id()).map_err(am)?;
+        Ok(())
+    }
+
+    /// All arrows.
+    pub fn arrows(&self) -> Vec<ArrowData> {
+        self.ids("arrow")
+            .into_iter()
+            .map(|(id, o)| ArrowData {
+                from: self.get_str(&o, "from").unwrap_or_default(),
+                to: self.get_str(&o, "to").unwrap_or_default(),
+                text: self.get_text(&o, "text"),
+                direction: self.get_str(&o, "direction").and_then(|s| s.parse().ok()).unwrap_or(Direction::Omlaag),
+                id,
+            })
+            .collect()
+    }
+
+    // ---- meetings ----
+
+    /// Starts a meeting record.
+    pub fn add_meeting(&mut self, id: &str, date: &str, planned_end: &str) -> Result<(), CoreError> {
+        let o = self.doc.put_object(ROOT, format!("meeting:{id}"), ObjType::Map).map_err(am)?;
+        self.doc.put(&o, "date", date).map_err(am)?;
+        self.doc.put(&o, "planned_end", planned_end).map_err(am)?;
+        for k in ["present", "steps", "tops", "tips"] {
+            self.doc.put_object(&o, k, ObjType::Map).map_err(am)?;
+        }
+        self.put_text(&o, "verslag", "")?;
+        Ok(())
+    }
+
+    fn meeting_map(&self, id: &str, key: &str) -> Result<ObjId, CoreError> {
+        let o = self.entry("meeting", id)?;
+        self.get_obj(&o, key).ok_or_else(|| CoreError::Document(format!("meeting {id} has no {key}")))
+    }
+
+    /// Sets the notes of step `n` (1–6).
+    pub fn set_step(&mut self, id: &str, n: usize, text: &str) -> Result<(), CoreError> {
+        if !(1..=STEP_COUNT).contains(&n) {
+            return Err(CoreError::BadStep { step: n });
+        }
+        let steps = self.meeting_map(id, "steps")?;
+        self.update_text_field(&steps, &n.to_string(), text)
+    }
+
+    /// Sets a participant's top or tip.
+    pub fn set_feedback(&mut self, id: &str, kind: &str, participant: &str, text: &str) -> Result<(), CoreError> {
+        let m = self.meeting_map(id, kind)?;
+        self.update_text_field(&m, participant, text)
+    }
+
+    /// Marks a participant present.
+    pub fn set_present(&mut self, id: &str, participant: &str) -> Result<(), CoreError> {
+        let m = self.meeting_map(id, "present")?;
+        self.doc.put(&m, participant, true).map_err(am)
+    }
+
+    /// Stores the composed verslag.
+    pub fn set_verslag(&mut self, id: &str, text: &str) -> Result<(), CoreError> {
+        let o = self.entry("meeting", id)?;
+        self.update_text_field(&o, "verslag", text)
+    }
+
+    /// All meetings.
+    pub fn meetings(&self) -> Vec<MeetingData> {
+        self.ids("meeting")
+            .into_iter()
+            .map(|(id, o)| {
+                let map_texts = |key: &str| -> BTreeMap<String, String> {
+                    self.get_obj(&o, key)
+                        .map(|m| self.doc.keys(&m).map(|k| (k.clone(), self.get_text(&m, &k))).collect())
+                        .unwrap_or_default()
+                };
+                let steps = map_texts("steps");
+                MeetingData {
+                    date: self.get_str(&o, "date").unwrap_or_default(),
+                    planned_end: self.get_str(&o, "planned_end").unwrap_or_default(),
+                    present: self
+                        .get_obj(&o, "present")
+                        .map(|m| self.doc.keys(&m).filter(|k| self.get_bool(&m, k) == Some(true)).collect())
+                        .unwrap_or_default(),
+                    steps: (1..=STEP_COUNT).map(|n| steps.get(&n.to_string()).cloned().unwrap_or_default()).collect(),
+                    tops: map_texts("tops"),
+                    tips: map_texts("tips"),
+                    verslag: self.get_text(&o, "verslag"),
+                    id,
+                }
+            })
+            .collect()
+    }
+
+    // ---- participants (the roster; rights come from the membership log) ----
+
+    /// Adds or replaces a participant.
+    pub fn put_participant(&mut self, p: &ParticipantData) -> Result<(), CoreError> {
+        let o = self.doc.put_object(ROOT, format!("participant:{}", p.id), ObjType::Map).map_err(am)?;
+        self.doc.put(&o, "name", p.name.as_str()).map_err(am)?;
+        self.doc.put(&o, "role", p.role.as_str()).map_err(am)?;
+        self.doc.put(&o, "organisation", p.organisation.as_str()).map_err(am)?;
+        self.doc.put(&o, "custody", p.custody).map_err(am)?;
+        self.doc.put(&o, "chair", p.chair).map_err(am)?;
+        Ok(())
+    }
+
+    /// All participants.
+    pub fn participants(&self) -> Vec<ParticipantData> {
+        self.ids("participant")
+            .into_iter()
+            .map(|(id, o)| ParticipantData {
+                name: self.get_str(&o, "name").unwrap_or_default(),
+                role: self.get_str(&o, "role").unwrap_or_default(),
+                organisation: self.get_str(&o, "organisation").unwrap_or_default(),
+                custody: self.get_bool(&o, "custody").unwrap_or(false),
+                chair: self.get_bool(&o, "chair").unwrap_or(false),
+                id,
+            })
+            .collect()
+    }
+}
+
+impl Default for CompartmentDoc {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn prefix_label(prefix: &str) -> &'static str {
+    match prefix {
+        "item" => "item",
+        "agreement" => "agreement",
+        "meeting" => "meeting",
+        "arrow" => "arrow",
+        "participant" => "participant",
+        _ => "entry",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(id: &str, section: &str, text: &str) -> ItemData {
+        ItemData {
+            id: id.into(),
+            section: Section::parse(section).unwrap(),
+            text: text.into(),
+            author: "monique".into(),
+            created: 1,
+            order: 1.0,
+            parent: None,
+        }
+    }
+
+    fn agreement(id: &str) -> AgreementData {
+        AgreementData {
+            id: id.into(),
+            wie: "Jeroen".into(),
+            wat: "dagritmekaart".into(),
+            waarom: "overgangen".into(),
+            wanneer: "vanaf 1 oktober".into(),
+            hoe: "kaart op tafel en een signaal".into(),
+            owner: "jeroen".into(),
+            due: "2026-10-01".into(),
+            status: AgreementStatus::Open,
+            evaluation: "2026-12-01".into(),
+            author: "monique".into(),
+            created: 7,
+        }
+    }
+
+    #[test]
+    fn mapping_round_trips_through_save_and_load() {
+        let mut d = CompartmentDoc::new();
+        d.set_descriptor("parents").unwrap();
+        d.set_case_field("child", "Noor Visser").unwrap();
+        d.add_circle("vrije-tijd").unwrap();
+        let mut it = item("a1", "kind.plus", "tekent graag");
+        it.parent = Some("g1".into());
+        d.add_item(&it).unwrap();
+        d.add_agreement(&agreement("ag1")).unwrap();
+        d.add_arrow(&ArrowData { id: "r1".into(), from: "school".into(), to: "kind".into(), text: "invaller → uitbarsting".into(), direction: Direction::Omlaag }).unwrap();
+        d.add_meeting("m1", "2026-09-20", "16:00").unwrap();
+        d.set_step("m1", 1, "positieve start").unwrap();
+        d.set_feedback("m1", "tops", "sanne", "fijn overleg").unwrap();
+        d.set_present("m1", "sanne").unwrap();
+        d.put_participant(&ParticipantData { id: "sanne".into(), name: "Sanne".into(), role: "ouder".into(), organisation: String::new(), custody: true, chair: false }).unwrap();
+
+        let bytes = d.save();
+        let mut e = CompartmentDoc::new();
+        e.apply(&bytes).unwrap();
+        assert_eq!(e.descriptor().as_deref(), Some("parents"));
+        assert_eq!(e.case_field("child").as_deref(), Some("Noor Visser"));
+        assert_eq!(e.circles(), vec!["vrije-tijd".to_string()]);
+        assert_eq!(e.items(), vec![it]);
+        assert_eq!(e.agreements(), vec![agreement("ag1")]);
+        assert_eq!(e.arrows()[0].direction, Direction::Omlaag);
+        let m = &e.meetings()[0];
+        assert_eq!(m.steps[0], "positieve start");
+        assert_eq!(m.steps.len(), 6);
+        assert_eq!(m.tops.get("sanne").map(String::as_str), Some("fijn overleg"));
+        assert_eq!(m.present, vec!["sanne".to_string()]);
+        assert!(e.participants()[0].custody);
+    }
+
+    #[test]
+    fn concurrent_edits_of_one_sentence_merge_characterwise() {
+        let mut a = CompartmentDoc::new();
+        a.add_agreement(&agreement("ag1")).unwrap();
+        let mut b = CompartmentDoc::new();
+        b.apply(&a.save()).unwrap();
+        a.set_agreement_field("ag1", "hoe", "kaart op tafel en een stil signaal").unwrap();
+        b.set_agreement_field("ag1", "hoe", "grote kaart op tafel en een signaal").unwrap();
+        a.merge(&mut b).unwrap();
+        b.merge(&mut a).unwrap();
+        assert_eq!(a.agreements()[0].hoe, "grote kaart op tafel en een stil signaal");
+        assert_eq!(a.agreements(), b.agreements());
+    }
+
+    #[test]
+    fn errors_for_unknown_entries_and_fields() {
+        let mut d = CompartmentDoc::new();
+        assert!(matches!(d.edit_item("nope", "x"), Err(CoreError::NotFound { .. })));
+        assert!(matches!(d.remove_item("nope"), Err(CoreError::NotFound { .. })));
+        d.add_agreement(&agreement("a")).unwrap();
+        assert!(matches!(d.set_agreement_field("a", "kleur", "x"), Err(CoreError::UnknownValue { .. })));
+        assert!(matches!(d.set_agreement_field("a", "status", "misschien"), Err(CoreError::UnknownValue { .. })));
+        d.set_agreement_field("a", "status", "gedaan").unwrap();
+        assert_eq!(d.agreements()[0].status, AgreementStatus::Gedaan);
+        d.add_meeting("m", "2026-01-01", "").unwrap();
+        assert!(matches!(d.set_step("m", 7, "x"), Err(CoreError::BadStep { step: 7 })));
+        assert!(matches!(d.set_step("m", 0, "x"), Err(CoreError::BadStep { step: 0 })));
+    }
+
+    #[test]
+    fn malformed_bytes_are_rejected_without_damage() {
+        let mut d = CompartmentDoc::new();
+        d.add_item(&item("a", "kind.plus", "blijft")).unwrap();
+        for junk in [&b"garbage"[..], &[0x85, 0x6f, 0x4a, 0x83, 0, 0, 0, 0, 1, 2, 3][..]] {
+            assert!(d.apply(junk).is_err(), "{junk:?} accepted");
+        }
+        assert_eq!(d.items().len(), 1);
+    }
+}

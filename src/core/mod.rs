@@ -1,0 +1,66 @@
+//! The sans-IO core: the case model on Automerge, compartments, and the operations the CLI and UI
+//! perform. No tokio, no sockets, no UI, no disk: the store feeds it decrypted chunks and takes
+//! sealed ones.
+
+pub mod case;
+pub mod demo;
+pub mod doc;
+pub mod model;
+pub mod verslag;
+
+/// Errors of the core, each with a message a person can act on.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CoreError {
+    /// A value that is not one of the allowed identifiers.
+    #[error("unknown {what} '{value}' (allowed: {allowed})")]
+    UnknownValue {
+        /// Kind of value.
+        what: &'static str,
+        /// What was given.
+        value: String,
+        /// What is allowed.
+        allowed: String,
+    },
+    /// A section name that does not exist.
+    #[error("unknown section '{section}': use e.g. kind.plus, school.min, thuis.vraag, kind.doel, vragen, procesdoelen, beslissingen, behoeften.kind|school|thuis|overige, aanpak.leerkracht|ib|ouders, ondersteuning.leerkracht|ib|ouders, effect, notitie")]
+    UnknownSection {
+        /// What was given.
+        section: String,
+    },
+    /// A date that is not `YYYY-MM-DD`.
+    #[error("invalid date '{value}': write it as YYYY-MM-DD, e.g. 2026-10-01")]
+    BadDate {
+        /// What was given.
+        value: String,
+    },
+    /// A meeting step outside 1–6.
+    #[error("there is no step {step}: the chair's guide has steps 1 to 6")]
+    BadStep {
+        /// What was given.
+        step: usize,
+    },
+    /// No such entry in what this device can read.
+    #[error("no {what} '{id}' in this case (or not visible to this device)")]
+    NotFound {
+        /// Kind of entry.
+        what: &'static str,
+        /// Its id.
+        id: String,
+    },
+    /// A required field is empty.
+    #[error("{field} may not be empty")]
+    Empty {
+        /// The field.
+        field: &'static str,
+    },
+    /// A decrypted chunk that Automerge cannot apply.
+    #[error("rejected a chunk whose contents are not a valid Automerge change set: {0}")]
+    BadChunk(String),
+    /// An Automerge error on a local operation.
+    #[error("document error: {0}")]
+    Document(String),
+    /// A cryptographic failure.
+    #[error(transparent)]
+    Crypto(#[from] mdo_crypto::CryptoError),
+}

@@ -1,0 +1,9 @@
+//! `mdo` — the MDO command-line interface. Thin: parses arguments, unlocks the profile, calls the
+//! core and the store, prints text or `--json`. See `docs/cli.md`.
+
+mod cli;
+
+fn main() {
+    let code = cli::run();
+    std::process::exit(code);
+}

@@ -1,0 +1,471 @@
+//! The profile directory: the protected key file and an SQLite database that holds **only
+//! ciphertext** — sealed chunk envelopes, wrapped keys, epoch links, and the profile record
+//! sealed under a device-local key. Decrypted documents live in memory only.
+//!
+//! Durability: the database runs in WAL mode with `synchronous=FULL`; a command's chunks are
+//! written in one transaction and the command reports success only after it committed. The key
+//! file is written to a temporary file, fsynced, renamed over, and the directory fsynced.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use mdo_crypto::envelope::{self, Envelope, SealedEnvelope};
+use mdo_crypto::{CaseId, ChunkId, CompartmentId, DeviceSecret, EpochKey, EpochLink, KdfParams, KeyFile, Keyring, WrappedKeys, aead, wrap_keys};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::core::CoreError;
+use crate::core::case::{Case, CompartmentKind, Me};
+use crate::core::doc::CompartmentDoc;
+use crate::core::model::Role;
+
+/// File name of the key file inside the profile directory.
+pub const KEY_FILE: &str = "identity.key";
+/// File name of the database inside the profile directory.
+pub const DB_FILE: &str = "mdo.sqlite";
+/// Current database schema version.
+pub const SCHEMA_VERSION: i64 = 1;
+/// A compartment with more stored chunks than this is compacted into one snapshot chunk.
+pub const COMPACT_AFTER: usize = 32;
+
+/// Store errors, each with a message a person can act on.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// No profile in the directory.
+    #[error("no MDO profile in {0}: create one with `mdo init --name NAME --role ROLE --org ORG`")]
+    NoProfile(PathBuf),
+    /// A profile already exists.
+    #[error("{0} already holds an MDO profile; use another --home or remove it first")]
+    AlreadyExists(PathBuf),
+    /// File-system error.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was attempted.
+        action: &'static str,
+        /// Where.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The database is damaged or not an MDO database.
+    #[error("the case database {path} is damaged or not an MDO database ({reason}); restore it from a backup or sync the cases again from another device")]
+    Corrupt {
+        /// Where.
+        path: PathBuf,
+        /// Details.
+        reason: String,
+    },
+    /// A newer MDO wrote this profile.
+    #[error("this profile was written by a newer MDO (schema {found}, this MDO reads {supported}); update MDO")]
+    NewerSchema {
+        /// Found version.
+        found: i64,
+        /// Supported version.
+        supported: i64,
+    },
+    /// No case matches.
+    #[error("no case '{0}' on this device (see `mdo case list`)")]
+    UnknownCase(String),
+    /// Several cases match a prefix.
+    #[error("'{0}' matches several cases; give more characters of the case id")]
+    AmbiguousCase(String),
+    /// An SQLite error.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A cryptographic error (wrong passphrase, damaged key file …).
+    #[error(transparent)]
+    Crypto(#[from] mdo_crypto::CryptoError),
+    /// A domain error.
+    #[error(transparent)]
+    Core(#[from] CoreError),
+}
+
+type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + use<> {
+    let path = path.to_path_buf();
+    move |source| StoreError::Io { action, path, source }
+}
+
+/// Writes `bytes` to `path` atomically and durably.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = path.with_extension("tmp");
+    {
+        let mut f = fs::File::create(&tmp).map_err(io("cannot create", &tmp))?;
+        f.write_all(bytes).map_err(io("cannot write", &tmp))?;
+        f.sync_all().map_err(io("cannot sync", &tmp))?;
+    }
+    fs::rename(&tmp, path).map_err(io("cannot rename into", path))?;
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+#[derive(Serialize, Deserialize)]
+struct ProfileRecord {
+    person: String,
+    name: String,
+    role: Role,
+    organisation: String,
+}
+
+/// What loading a case found wrong (chunks that were rejected and kept as evidence).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LoadReport {
+    /// (chunk id, reason) of every rejected chunk.
+    pub rejected: Vec<(String, String)>,
+}
+
+/// What a commit wrote.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CommitReport {
+    /// New chunk ids.
+    pub chunks: Vec<String>,
+    /// Compartments compacted into a snapshot.
+    pub compacted: usize,
+}
+
+/// An open profile: this device's identity and its database.
+pub struct Profile {
+    dir: PathBuf,
+    device: DeviceSecret,
+    me: Me,
+    db: Connection,
+    loaded: BTreeMap<(CaseId, CompartmentId), Vec<ChunkId>>,
+}
+
+impl std::fmt::Debug for Profile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Profile").field("dir", &self.dir).field("me", &self.me).finish_non_exhaustive()
+    }
+}
+
+fn seal_local(device: &DeviceSecret, purpose: &str, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
+    let key = device.derive_local_key(purpose);
+    let nonce: [u8; 24] = mdo_crypto::random_array()?;
+    let mut out = nonce.to_vec();
+    out.extend(aead::seal(&key, &nonce, aad, plaintext)?);
+    Ok(out)
+}
+
+fn open_local(device: &DeviceSecret, purpose: &str, aad: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    if sealed.len() < 24 {
+        return Err(mdo_crypto::CryptoError::Truncated { what: "local record", needed: 24, got: sealed.len() }.into());
+    }
+    let key = device.derive_local_key(purpose);
+    Ok(aead::open(&key, &sealed[..24], aad, &sealed[24..])?)
+}
+
+impl Profile {
+    /// Whether `dir` holds a profile.
+    pub fn exists(dir: &Path) -> bool {
+        dir.join(KEY_FILE).exists()
+    }
+
+    /// Creates a new profile: a fresh device identity sealed under `passphrase`.
+    pub fn init(dir: &Path, passphrase: &str, name: &str, role: Role, organisation: &str, kdf: KdfParams) -> Result<Profile> {
+        if Self::exists(dir) {
+            return Err(StoreError::AlreadyExists(dir.to_path_buf()));
+        }
+        if name.trim().is_empty() {
+            return Err(CoreError::Empty { field: "name" }.into());
+        }
+        fs::create_dir_all(dir).map_err(io("cannot create", dir))?;
+        let device = DeviceSecret::generate()?;
+        let person = format!("p{}", &device.device_id().to_hex()[..10]);
+        let me = Me { person: person.clone(), name: name.trim().into(), role, organisation: organisation.trim().into(), device: device.device_id() };
+        let db = open_db(&dir.join(DB_FILE))?;
+        let record = serde_json::to_vec(&ProfileRecord { person, name: me.name.clone(), role, organisation: me.organisation.clone() })
+            .map_err(|e| CoreError::Document(e.to_string()))?;
+        let sealed = seal_local(&device, "profile", b"profile", &record)?;
+        db.execute("INSERT INTO meta(key, value) VALUES ('profile', ?1)", params![sealed])?;
+        db.execute("INSERT INTO meta(key, value) VALUES ('device', ?1)", params![device.device_id().0.to_vec()])?;
+        // The key file last: its presence marks a complete profile.
+        let file = KeyFile::seal(device.seed(), passphrase, kdf)?;
+        write_atomic(&dir.join(KEY_FILE), &file.to_bytes())?;
+        Ok(Profile { dir: dir.to_path_buf(), device, me, db, loaded: BTreeMap::new() })
+    }
+
+    /// Unlocks an existing profile.
+    pub fn open(dir: &Path, passphrase: &str) -> Result<Profile> {
+        let key_path = dir.join(KEY_FILE);
+        if !key_path.exists() {
+            return Err(StoreError::NoProfile(dir.to_path_buf()));
+        }
+        let bytes = fs::read(&key_path).map_err(io("cannot read", &key_path))?;
+        let seed = KeyFile::from_bytes(&bytes)?.open(passphrase)?;
+        let device = DeviceSecret::from_seed(seed);
+        let db_path = dir.join(DB_FILE);
+        let db = open_db(&db_path)?;
+        let sealed: Vec<u8> = db
+            .query_row("SELECT value FROM meta WHERE key = 'profile'", [], |r| r.get(0))
+            .optional()?
+            .ok_or_else(|| StoreError::Corrupt { path: db_path.clone(), reason: "the profile record is missing".into() })?;
+        let record = open_local(&device, "profile", b"profile", &sealed)
+            .map_err(|e| StoreError::Corrupt { path: db_path.clone(), reason: format!("profile record: {e}") })?;
+        let r: ProfileRecord = serde_json::from_slice(&record)
+            .map_err(|e| StoreError::Corrupt { path: db_path.clone(), reason: format!("profile record: {e}") })?;
+        let me = Me { person: r.person, name: r.name, role: r.role, organisation: r.organisation, device: device.device_id() };
+        Ok(Profile { dir: dir.to_path_buf(), device, me, db, loaded: BTreeMap::new() })
+    }
+
+    /// The person on this device.
+    pub fn me(&self) -> &Me {
+        &self.me
+    }
+
+    /// This device's identity.
+    pub fn device(&self) -> &DeviceSecret {
+        &self.device
+    }
+
+    /// The profile directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Ids of the cases on this device, oldest first.
+    pub fn case_ids(&self) -> Result<Vec<CaseId>> {
+        let mut st = self.db.prepare("SELECT case_id FROM cases ORDER BY created, case_id")?;
+        let rows = st.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+        let mut out = Vec::new();
+        for r in rows {
+            let b = r?;
+            let arr: [u8; 16] = b.as_slice().try_into().map_err(|_| self.corrupt("a case id has the wrong length"))?;
+            out.push(CaseId(arr));
+        }
+        Ok(out)
+    }
+
+    fn corrupt(&self, reason: &str) -> StoreError {
+        StoreError::Corrupt { path: self.dir.join(DB_FILE), reason: reason.into() }
+    }
+
+    /// Resolves a case id or a unique prefix of one (at least 4 hex characters).
+    pub fn resolve_case(&self, s: &str) -> Result<CaseId> {
+        let s = s.trim().to_lowercase();
+        if let Ok(id) = CaseId::from_hex(&s) {
+            return if self.case_ids()?.contains(&id) { Ok(id) } else { Err(StoreError::UnknownCase(s)) };
+        }
+        if s.len() < 4 {
+            return Err(StoreError::UnknownCase(s));
+        }
+        let matches: Vec<CaseId> = self.case_ids()?.into_iter().filter(|c| c.to_hex().starts_with(&s)).collect();
+        match matches.as_slice() {
+            [one] => Ok(*one),
+            [] => Err(StoreError::UnknownCase(s)),
+            _ => Err(StoreError::AmbiguousCase(s)),
+        }
+    }
+
+    /// Loads a case: unwraps this device's keys, decrypts and applies every stored chunk of the
+    /// compartments it can read. Chunks that fail are marked rejected (kept as evidence) and
+    /// reported; they never stop the rest from loading.
+    pub fn load_case(&mut self, id: CaseId) -> Result<(Case, LoadReport)> {
+        if !self.case_ids()?.contains(&id) {
+            return Err(StoreError::UnknownCase(id.to_hex()));
+        }
+        let mut report = LoadReport::default();
+        let mut rings: BTreeMap<CompartmentId, Keyring> = BTreeMap::new();
+        {
+            let mut st = self.db.prepare("SELECT bytes FROM wrapped_keys WHERE case_id = ?1 AND recipient = ?2")?;
+            let rows = st.query_map(params![id.0.to_vec(), self.device.device_id().0.to_vec()], |r| r.get::<_, Vec<u8>>(0))?;
+            for r in rows {
+                let bytes = r?;
+                let keys = WrappedKeys::from_bytes(&bytes).and_then(|w| w.unwrap(&self.device));
+                match keys {
+                    Ok(keys) => {
+                        for k in keys {
+                            rings.entry(k.compartment()).or_insert_with(|| Keyring::new(id, k.compartment())).insert(k)?;
+                        }
+                    }
+                    Err(e) => report.rejected.push(("wrapped key".into(), e.to_string())),
+                }
+            }
+            let mut st = self.db.prepare("SELECT bytes FROM epoch_links WHERE case_id = ?1")?;
+            let links: Vec<EpochLink> = st
+                .query_map(params![id.0.to_vec()], |r| r.get::<_, Vec<u8>>(0))?
+                .filter_map(|r| r.ok())
+                .filter_map(|b| EpochLink::from_bytes(&b).ok())
+                .collect();
+            for ring in rings.values_mut() {
+                ring.absorb_links(&links)?;
+            }
+        }
+        let mut case = Case::empty(id);
+        for (cid, ring) in rings {
+            let rows: Vec<(Vec<u8>, Vec<u8>)> = {
+                let mut st = self.db.prepare(
+                    "SELECT id, bytes FROM chunks WHERE case_id = ?1 AND compartment = ?2 AND rejected IS NULL ORDER BY seq",
+                )?;
+                st.query_map(params![id.0.to_vec(), cid.0.to_vec()], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?
+            };
+            let mut doc = CompartmentDoc::new();
+            let mut applied: Vec<(ChunkId, Vec<ChunkId>)> = Vec::new();
+            let mut good: Vec<Zeroizing<Vec<u8>>> = Vec::new();
+            for (cid_bytes, bytes) in rows {
+                let chunk_id = ChunkId(cid_bytes.as_slice().try_into().map_err(|_| self.corrupt("a chunk id has the wrong length"))?);
+                let opened = envelope::open(&bytes, &ring);
+                let result = opened.map_err(CoreError::from).and_then(|o| {
+                    doc.apply(&o.payload)?;
+                    Ok(o)
+                });
+                match result {
+                    Ok(o) => {
+                        applied.push((chunk_id, o.deps.clone()));
+                        good.push(o.payload);
+                    }
+                    Err(e) => {
+                        if doc.is_poisoned() {
+                            doc = CompartmentDoc::new();
+                            for p in &good {
+                                doc.apply(p)?;
+                            }
+                        }
+                        self.db.execute("UPDATE chunks SET rejected = ?1 WHERE id = ?2", params![e.to_string(), chunk_id.0.to_vec()])?;
+                        report.rejected.push((chunk_id.to_hex(), e.to_string()));
+                    }
+                }
+            }
+            doc.mark_saved();
+            let Some(kind) = doc.descriptor().and_then(|d| CompartmentKind::parse(&d)) else {
+                continue; // no readable content yet
+            };
+            let referenced: HashSet<ChunkId> = applied.iter().flat_map(|(_, d)| d.iter().copied()).collect();
+            let frontier: Vec<ChunkId> = applied.iter().map(|(c, _)| *c).filter(|c| !referenced.contains(c)).collect();
+            self.loaded.insert((id, cid), applied.iter().map(|(c, _)| *c).collect());
+            case.insert_loaded(kind, ring, doc, frontier);
+        }
+        Ok((case, report))
+    }
+
+    /// Persists everything new in `case` in one durable transaction: keys created for new
+    /// compartments (wrapped to this device), one chunk per changed compartment, and compaction
+    /// of compartments that have grown past [`COMPACT_AFTER`] chunks.
+    pub fn commit(&mut self, case: &mut Case) -> Result<CommitReport> {
+        let new_keys: Vec<EpochKey> = case.take_new_keys();
+        let sealed: Vec<(CompartmentId, SealedEnvelope)> = case.seal_pending(&self.device)?;
+        let mut report = CommitReport::default();
+        let mut snapshots: Vec<(CompartmentId, SealedEnvelope, Vec<ChunkId>)> = Vec::new();
+        for (cid, s) in &sealed {
+            let list = self.loaded.entry((case.id, *cid)).or_default();
+            list.push(s.id);
+            if list.len() > COMPACT_AFTER {
+                let old = std::mem::take(list);
+                let snap = case.seal_snapshot(*cid, &self.device)?;
+                list.push(snap.id);
+                snapshots.push((*cid, snap, old));
+            }
+        }
+        let tx = self.db.transaction()?;
+        tx.execute(
+            "INSERT OR IGNORE INTO cases(case_id, created) VALUES (?1, strftime('%s','now'))",
+            params![case.id.0.to_vec()],
+        )?;
+        if !new_keys.is_empty() {
+            let refs: Vec<&EpochKey> = new_keys.iter().collect();
+            for chunk in refs.chunks(mdo_crypto::wrap::MAX_KEYS) {
+                let w = wrap_keys(chunk, self.device.public_identity())?;
+                tx.execute(
+                    "INSERT OR IGNORE INTO wrapped_keys(case_id, recipient, bytes) VALUES (?1, ?2, ?3)",
+                    params![case.id.0.to_vec(), self.device.device_id().0.to_vec(), w.to_bytes()],
+                )?;
+            }
+        }
+        for (cid, s) in &sealed {
+            insert_chunk(&tx, case.id, *cid, s)?;
+            report.chunks.push(s.id.to_hex());
+        }
+        for (cid, snap, old) in &snapshots {
+            insert_chunk(&tx, case.id, *cid, snap)?;
+            for o in old {
+                tx.execute("DELETE FROM chunks WHERE id = ?1", params![o.0.to_vec()])?;
+            }
+            report.compacted += 1;
+        }
+        tx.commit()?;
+        Ok(report)
+    }
+
+    /// Stores an envelope that arrived from elsewhere (sync, import) after checking its
+    /// structure and signature. Returns false if it was already stored.
+    pub fn store_envelope(&mut self, bytes: &[u8]) -> Result<bool> {
+        let env = Envelope::parse(bytes)?;
+        env.verify_signature()?;
+        let tx = self.db.transaction()?;
+        tx.execute("INSERT OR IGNORE INTO cases(case_id, created) VALUES (?1, strftime('%s','now'))", params![env.case.0.to_vec()])?;
+        let n = tx.execute(
+            "INSERT OR IGNORE INTO chunks(id, case_id, compartment, epoch, author, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![env.id.0.to_vec(), env.case.0.to_vec(), env.compartment.0.to_vec(), env.epoch, env.author.0.to_vec(), bytes.to_vec()],
+        )?;
+        tx.commit()?;
+        Ok(n == 1)
+    }
+
+    /// Every stored chunk of a case (for export and tests): (id, compartment, bytes).
+    pub fn chunks_of(&self, case: CaseId) -> Result<Vec<(ChunkId, CompartmentId, Vec<u8>)>> {
+        let mut st = self.db.prepare("SELECT id, compartment, bytes FROM chunks WHERE case_id = ?1 ORDER BY seq")?;
+        let rows = st.query_map(params![case.0.to_vec()], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, Vec<u8>>(2)?)))?;
+        let mut out = Vec::new();
+        for r in rows {
+            let (a, b, c) = r?;
+            let id = ChunkId(a.as_slice().try_into().map_err(|_| self.corrupt("chunk id length"))?);
+            let comp = CompartmentId(b.as_slice().try_into().map_err(|_| self.corrupt("compartment id length"))?);
+            out.push((id, comp, c));
+        }
+        Ok(out)
+    }
+}
+
+fn insert_chunk(tx: &rusqlite::Transaction<'_>, case: CaseId, compartment: CompartmentId, s: &SealedEnvelope) -> Result<()> {
+    let env = Envelope::parse(&s.bytes)?;
+    tx.execute(
+        "INSERT OR IGNORE INTO chunks(id, case_id, compartment, epoch, author, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![s.id.0.to_vec(), case.0.to_vec(), compartment.0.to_vec(), env.epoch, env.author.0.to_vec(), s.bytes],
+    )?;
+    Ok(())
+}
+
+fn open_db(path: &Path) -> Result<Connection> {
+    let corrupt = |e: rusqlite::Error| StoreError::Corrupt { path: path.to_path_buf(), reason: e.to_string() };
+    let db = Connection::open(path).map_err(corrupt)?;
+    db.busy_timeout(std::time::Duration::from_secs(10)).map_err(corrupt)?;
+    db.pragma_update(None, "journal_mode", "WAL").map_err(corrupt)?;
+    db.pragma_update(None, "synchronous", "FULL").map_err(corrupt)?;
+    let check: String = db.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(corrupt)?;
+    if check != "ok" {
+        return Err(StoreError::Corrupt { path: path.to_path_buf(), reason: check });
+    }
+    db.execute_batch(
+        "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+         CREATE TABLE IF NOT EXISTS cases (case_id BLOB PRIMARY KEY, created INTEGER NOT NULL);
+         CREATE TABLE IF NOT EXISTS chunks (
+             seq INTEGER PRIMARY KEY AUTOINCREMENT,
+             id BLOB NOT NULL UNIQUE, case_id BLOB NOT NULL, compartment BLOB NOT NULL,
+             epoch INTEGER NOT NULL, author BLOB NOT NULL, bytes BLOB NOT NULL, rejected TEXT);
+         CREATE INDEX IF NOT EXISTS chunks_by_compartment ON chunks(case_id, compartment, seq);
+         CREATE TABLE IF NOT EXISTS wrapped_keys (case_id BLOB NOT NULL, recipient BLOB NOT NULL, bytes BLOB NOT NULL,
+             PRIMARY KEY (case_id, recipient, bytes));
+         CREATE TABLE IF NOT EXISTS epoch_links (case_id BLOB NOT NULL, compartment BLOB NOT NULL,
+             newer_epoch INTEGER NOT NULL, bytes BLOB NOT NULL, PRIMARY KEY (case_id, compartment, newer_epoch));",
+    )
+    .map_err(corrupt)?;
+    let version: Option<i64> = db
+        .query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| r.get(0))
+        .optional()
+        .map_err(corrupt)?;
+    match version {
+        None => {
+            db.execute("INSERT INTO meta(key, value) VALUES ('schema', ?1)", params![SCHEMA_VERSION]).map_err(corrupt)?;
+        }
+        Some(v) if v > SCHEMA_VERSION => return Err(StoreError::NewerSchema { found: v, supported: SCHEMA_VERSION }),
+        Some(_) => {}
+    }
+    Ok(db)
+}
