@@ -356,7 +356,8 @@ fn home(cli_home: Option<PathBuf>) -> Result<PathBuf> {
     if let Some(h) = cli_home {
         return Ok(h);
     }
-    let base = std::env::var_os("HOME").ok_or_else(|| anyhow!("set --home DIR or MDO_HOME: no home directory known"))?;
+    let base = std::env::var_os("HOME")
+        .ok_or_else(|| anyhow!("set --home DIR or MDO_HOME: no home directory known"))?;
     Ok(PathBuf::from(base).join(".mdo"))
 }
 
@@ -369,7 +370,8 @@ fn passphrase(confirm: bool) -> Result<String> {
     }
     let p = rpassword::prompt_password("Wachtwoordzin: ").context("reading the passphrase")?;
     if confirm {
-        let again = rpassword::prompt_password("Nog een keer: ").context("reading the passphrase")?;
+        let again =
+            rpassword::prompt_password("Nog een keer: ").context("reading the passphrase")?;
         if again != p {
             bail!("the two passphrases differ; nothing was created");
         }
@@ -443,13 +445,25 @@ fn dispatch(cli: Cli) -> Result<()> {
             let mut p = if Profile::exists(&dir) {
                 Profile::open(&dir, &pass)?
             } else {
-                Profile::init(&dir, &pass, "Monique de Vries", Role::IbEr, "OBS De Wilgen", kdf())?
+                Profile::init(
+                    &dir,
+                    &pass,
+                    "Monique de Vries",
+                    Role::IbEr,
+                    "OBS De Wilgen",
+                    kdf(),
+                )?
             };
             let mut case = demo::noor(p.me(), now())?;
             p.commit(&mut case)?;
             let info = case.info();
             out.print(json!({ "id": case.id, "child": info.child }), || {
-                format!("Democasus aangemaakt: {} ({})\nBekijk met: mdo case show {}", info.child, case.id, &case.id.to_hex()[..8])
+                format!(
+                    "Democasus aangemaakt: {} ({})\nBekijk met: mdo case show {}",
+                    info.child,
+                    case.id,
+                    &case.id.to_hex()[..8]
+                )
             });
             Ok(())
         }
@@ -457,35 +471,67 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Item(c) => item_cmd(&dir, &out, c),
         Command::Agreement(c) => agreement_cmd(&dir, &out, c),
         Command::Meeting(c) => meeting_cmd(&dir, &out, c),
-        Command::Participant(ParticipantCmd::Add { case, name, role, org, custody }) => {
-            edit(&dir, &out, &case, |case, _p| {
-                let id = mdo::core::case::new_id()?;
-                case.add_participant(ParticipantData { id: id.clone(), name, role, organisation: org, custody, chair: false })?;
-                Ok(id)
-            })
-        }
+        Command::Participant(ParticipantCmd::Add {
+            case,
+            name,
+            role,
+            org,
+            custody,
+        }) => edit(&dir, &out, &case, |case, _p| {
+            let id = mdo::core::case::new_id()?;
+            case.add_participant(ParticipantData {
+                id: id.clone(),
+                name,
+                role,
+                organisation: org,
+                custody,
+                chair: false,
+            })?;
+            Ok(id)
+        }),
         Command::Circle(CircleCmd::Add { case, name }) => edit(&dir, &out, &case, |case, _| {
             case.add_circle(&name)?;
             Ok(name)
         }),
-        Command::Circle(CircleCmd::Arrow { case, from, to, text, direction, audience: a }) => {
+        Command::Circle(CircleCmd::Arrow {
+            case,
+            from,
+            to,
+            text,
+            direction,
+            audience: a,
+        }) => {
             let direction: Direction = direction.parse()?;
             let a = audience(&a)?;
-            edit(&dir, &out, &case, |case, p| Ok(case.add_arrow(p.me(), &from, &to, &text, direction, a)?))
+            edit(&dir, &out, &case, |case, p| {
+                Ok(case.add_arrow(p.me(), &from, &to, &text, direction, a)?)
+            })
         }
-        Command::Export { case, format, out: path } => export(&dir, &out, &case, &format, &path),
+        Command::Export {
+            case,
+            format,
+            out: path,
+        } => export(&dir, &out, &case, &format, &path),
     }
 }
 
 /// Loads a case, applies `f`, commits durably, prints the id `f` returns.
-fn edit(dir: &Path, out: &Out, case_ref: &str, f: impl FnOnce(&mut Case, &Profile) -> Result<String>) -> Result<()> {
+fn edit(
+    dir: &Path,
+    out: &Out,
+    case_ref: &str,
+    f: impl FnOnce(&mut Case, &Profile) -> Result<String>,
+) -> Result<()> {
     let mut p = Profile::open(dir, &passphrase(false)?)?;
     let id = p.resolve_case(case_ref)?;
     let (mut case, report) = p.load_case(id)?;
     warn_rejected(&report);
     let result = f(&mut case, &p)?;
     let commit = p.commit(&mut case)?;
-    out.print(json!({ "id": result, "case": id, "chunks": commit.chunks }), || format!("ok {result}"));
+    out.print(
+        json!({ "id": result, "case": id, "chunks": commit.chunks }),
+        || format!("ok {result}"),
+    );
     Ok(())
 }
 
@@ -497,7 +543,12 @@ fn warn_rejected(report: &mdo::store::LoadReport) {
 
 fn case_cmd(dir: &Path, out: &Out, c: CaseCmd) -> Result<()> {
     match c {
-        CaseCmd::New { child, birthdate, school, class } => {
+        CaseCmd::New {
+            child,
+            birthdate,
+            school,
+            class,
+        } => {
             let mut p = Profile::open(dir, &passphrase(false)?)?;
             let mut case = Case::create(p.me(), &child, &birthdate, &school, &class)?;
             p.commit(&mut case)?;
@@ -510,15 +561,31 @@ fn case_cmd(dir: &Path, out: &Out, c: CaseCmd) -> Result<()> {
             for id in p.case_ids()? {
                 let (case, _) = p.load_case(id)?;
                 let info = case.info();
-                let open = case.agreements().iter().filter(|a| a.data.status == mdo::core::model::AgreementStatus::Open).count();
+                let open = case
+                    .agreements()
+                    .iter()
+                    .filter(|a| a.data.status == mdo::core::model::AgreementStatus::Open)
+                    .count();
                 rows.push(json!({ "id": id, "child": info.child, "school": info.school, "class": info.class, "phase": info.phase, "status": info.status, "open_agreements": open }));
             }
             out.print(Value::Array(rows.clone()), || {
                 if rows.is_empty() {
-                    return "Nog geen casussen. Maak er een met `mdo case new` of `mdo demo`.".into();
+                    return "Nog geen casussen. Maak er een met `mdo case new` of `mdo demo`."
+                        .into();
                 }
                 rows.iter()
-                    .map(|r| format!("{}  {}  {} {}  fase {}  {} open afspraken", &r["id"].as_str().unwrap_or("")[..8.min(r["id"].as_str().unwrap_or("").len())], r["child"].as_str().unwrap_or(""), r["school"].as_str().unwrap_or(""), r["class"].as_str().unwrap_or(""), r["phase"].as_str().unwrap_or(""), r["open_agreements"]))
+                    .map(|r| {
+                        format!(
+                            "{}  {}  {} {}  fase {}  {} open afspraken",
+                            &r["id"].as_str().unwrap_or("")
+                                [..8.min(r["id"].as_str().unwrap_or("").len())],
+                            r["child"].as_str().unwrap_or(""),
+                            r["school"].as_str().unwrap_or(""),
+                            r["class"].as_str().unwrap_or(""),
+                            r["phase"].as_str().unwrap_or(""),
+                            r["open_agreements"]
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join("\n")
             });
@@ -554,10 +621,22 @@ fn show_text(case: &Case) -> String {
     let mut s = verslag::markdown(case, None);
     s.push_str("\n## Ids\n\n");
     for i in case.items() {
-        s.push_str(&format!("- item {} [{}] {} — zichtbaar voor: {}\n", i.data.id, i.data.section, i.data.text, i.audience.label()));
+        s.push_str(&format!(
+            "- item {} [{}] {} — zichtbaar voor: {}\n",
+            i.data.id,
+            i.data.section,
+            i.data.text,
+            i.audience.label()
+        ));
     }
     for a in case.agreements() {
-        s.push_str(&format!("- afspraak {} {} / {} — zichtbaar voor: {}\n", a.data.id, a.data.wie, a.data.wat, a.audience.label()));
+        s.push_str(&format!(
+            "- afspraak {} {} / {} — zichtbaar voor: {}\n",
+            a.data.id,
+            a.data.wie,
+            a.data.wat,
+            a.audience.label()
+        ));
     }
     for m in case.meetings() {
         s.push_str(&format!("- overleg {} op {}\n", m.data.id, m.data.date));
@@ -570,10 +649,18 @@ fn show_text(case: &Case) -> String {
 
 fn item_cmd(dir: &Path, out: &Out, c: ItemCmd) -> Result<()> {
     match c {
-        ItemCmd::Add { case, section, text, parent, audience: a } => {
+        ItemCmd::Add {
+            case,
+            section,
+            text,
+            parent,
+            audience: a,
+        } => {
             let section = Section::parse(&section)?;
             let a = audience(&a)?;
-            edit(dir, out, &case, |case, p| Ok(case.add_item(p.me(), section, &text, a, parent, now())?))
+            edit(dir, out, &case, |case, p| {
+                Ok(case.add_item(p.me(), section, &text, a, parent, now())?)
+            })
         }
         ItemCmd::Edit { case, item, text } => edit(dir, out, &case, |case, _| {
             case.edit_item(&item, &text)?;
@@ -592,13 +679,43 @@ fn item_cmd(dir: &Path, out: &Out, c: ItemCmd) -> Result<()> {
 
 fn agreement_cmd(dir: &Path, out: &Out, c: AgreementCmd) -> Result<()> {
     match c {
-        AgreementCmd::Add { case, wie, wat, waarom, wanneer, hoe, owner, due, evaluation, audience: a } => {
+        AgreementCmd::Add {
+            case,
+            wie,
+            wat,
+            waarom,
+            wanneer,
+            hoe,
+            owner,
+            due,
+            evaluation,
+            audience: a,
+        } => {
             let a = audience(&a)?;
             edit(dir, out, &case, |case, p| {
-                Ok(case.add_agreement(p.me(), NewAgreement { wie, wat, waarom, wanneer, hoe, owner, due, evaluation }, a, now())?)
+                Ok(case.add_agreement(
+                    p.me(),
+                    NewAgreement {
+                        wie,
+                        wat,
+                        waarom,
+                        wanneer,
+                        hoe,
+                        owner,
+                        due,
+                        evaluation,
+                    },
+                    a,
+                    now(),
+                )?)
             })
         }
-        AgreementCmd::Edit { case, agreement, field, value } => edit(dir, out, &case, |case, _| {
+        AgreementCmd::Edit {
+            case,
+            agreement,
+            field,
+            value,
+        } => edit(dir, out, &case, |case, _| {
             case.edit_agreement(&agreement, &field, &value)?;
             Ok(agreement)
         }),
@@ -613,21 +730,45 @@ fn meeting_cmd(dir: &Path, out: &Out, c: MeetingCmd) -> Result<()> {
     match c {
         MeetingCmd::New { case, date, end } => {
             let date = date.unwrap_or_else(today);
-            edit(dir, out, &case, |case, _| Ok(case.new_meeting(&date, &end)?))
+            edit(
+                dir,
+                out,
+                &case,
+                |case, _| Ok(case.new_meeting(&date, &end)?),
+            )
         }
-        MeetingCmd::Step { case, meeting, step, note } => edit(dir, out, &case, |case, _| {
+        MeetingCmd::Step {
+            case,
+            meeting,
+            step,
+            note,
+        } => edit(dir, out, &case, |case, _| {
             case.meeting_step(&meeting, step, &note)?;
             Ok(meeting)
         }),
-        MeetingCmd::Top { case, meeting, by, text } => edit(dir, out, &case, |case, _| {
+        MeetingCmd::Top {
+            case,
+            meeting,
+            by,
+            text,
+        } => edit(dir, out, &case, |case, _| {
             case.meeting_feedback(&meeting, Feedback::Top, &by, &text)?;
             Ok(meeting)
         }),
-        MeetingCmd::Tip { case, meeting, by, text } => edit(dir, out, &case, |case, _| {
+        MeetingCmd::Tip {
+            case,
+            meeting,
+            by,
+            text,
+        } => edit(dir, out, &case, |case, _| {
             case.meeting_feedback(&meeting, Feedback::Tip, &by, &text)?;
             Ok(meeting)
         }),
-        MeetingCmd::Present { case, meeting, participant } => edit(dir, out, &case, |case, _| {
+        MeetingCmd::Present {
+            case,
+            meeting,
+            participant,
+        } => edit(dir, out, &case, |case, _| {
             case.meeting_present(&meeting, &participant)?;
             Ok(meeting)
         }),
@@ -643,20 +784,42 @@ fn export(dir: &Path, out: &Out, case_ref: &str, format: &str, path: &Path) -> R
         "markdown" | "md" => {
             let md = verslag::markdown(&case, None);
             write_atomic(path, md.as_bytes())?;
-            out.print(json!({ "id": id, "format": "markdown", "files": [path] }), || format!("verslag geschreven naar {}", path.display()));
+            out.print(
+                json!({ "id": id, "format": "markdown", "files": [path] }),
+                || format!("verslag geschreven naar {}", path.display()),
+            );
         }
         "automerge" => {
-            std::fs::create_dir_all(path).with_context(|| format!("creating {}", path.display()))?;
+            std::fs::create_dir_all(path)
+                .with_context(|| format!("creating {}", path.display()))?;
             let mut files = Vec::new();
             for c in case.compartments.values_mut() {
-                let name: String = c.kind.descriptor().chars().map(|ch| if ch.is_ascii_alphanumeric() || ch == '-' { ch } else { '_' }).collect();
+                let name: String = c
+                    .kind
+                    .descriptor()
+                    .chars()
+                    .map(|ch| {
+                        if ch.is_ascii_alphanumeric() || ch == '-' {
+                            ch
+                        } else {
+                            '_'
+                        }
+                    })
+                    .collect();
                 let f = path.join(format!("{name}.automerge"));
                 write_atomic(&f, &c.doc.save())?;
                 files.push(f);
             }
-            out.print(json!({ "id": id, "format": "automerge", "files": files }), || {
-                files.iter().map(|f| format!("geschreven: {}", f.display())).collect::<Vec<_>>().join("\n")
-            });
+            out.print(
+                json!({ "id": id, "format": "automerge", "files": files }),
+                || {
+                    files
+                        .iter()
+                        .map(|f| format!("geschreven: {}", f.display()))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                },
+            );
         }
         other => bail!("unknown export format '{other}' (use markdown or automerge)"),
     }

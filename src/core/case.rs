@@ -9,8 +9,12 @@ use mdo_crypto::{CaseId, ChunkId, CompartmentId, DeviceId, DeviceSecret, EpochKe
 use serde::Serialize;
 
 use super::CoreError;
-use super::doc::{AgreementData, ArrowData, CompartmentDoc, ItemData, MeetingData, ParticipantData};
-use super::model::{Audience, CaseStatus, Direction, Role, Section, SupportPhase, parse_date, valid_circle_name};
+use super::doc::{
+    AgreementData, ArrowData, CompartmentDoc, ItemData, MeetingData, ParticipantData,
+};
+use super::model::{
+    Audience, CaseStatus, Direction, Role, Section, SupportPhase, parse_date, valid_circle_name,
+};
 
 const COMPARTMENT_ID_CONTEXT: &str = "MDO 2026-11 compartment id v1";
 
@@ -202,7 +206,12 @@ pub struct Case {
 impl Case {
     /// An empty case shell (the store fills it).
     pub fn empty(id: CaseId) -> Self {
-        Self { id, compartments: BTreeMap::new(), waiting: BTreeMap::new(), new_keys: Vec::new() }
+        Self {
+            id,
+            compartments: BTreeMap::new(),
+            waiting: BTreeMap::new(),
+            new_keys: Vec::new(),
+        }
     }
 
     /// Opens a new case: the creator becomes chair; case facts go to the `parents` compartment.
@@ -214,7 +223,9 @@ impl Case {
         class: &str,
     ) -> Result<Self, CoreError> {
         if child.trim().is_empty() {
-            return Err(CoreError::Empty { field: "child name" });
+            return Err(CoreError::Empty {
+                field: "child name",
+            });
         }
         parse_date(birthdate)?;
         let mut case = Case::empty(CaseId::random()?);
@@ -237,9 +248,24 @@ impl Case {
     }
 
     /// Adds a compartment loaded from the store.
-    pub fn insert_loaded(&mut self, kind: CompartmentKind, keys: Keyring, doc: CompartmentDoc, frontier: Vec<ChunkId>) {
+    pub fn insert_loaded(
+        &mut self,
+        kind: CompartmentKind,
+        keys: Keyring,
+        doc: CompartmentDoc,
+        frontier: Vec<ChunkId>,
+    ) {
         let id = keys.compartment();
-        self.compartments.insert(id, Compartment { kind, id, doc, keys, frontier });
+        self.compartments.insert(
+            id,
+            Compartment {
+                kind,
+                id,
+                doc,
+                keys,
+                frontier,
+            },
+        );
     }
 
     /// The document of a compartment, creating the compartment (with a fresh epoch-0 key, to be
@@ -253,9 +279,21 @@ impl Case {
             self.new_keys.push(key);
             let mut doc = CompartmentDoc::new();
             doc.set_descriptor(&kind.descriptor())?;
-            self.compartments.insert(id, Compartment { kind, id, doc, keys, frontier: Vec::new() });
+            self.compartments.insert(
+                id,
+                Compartment {
+                    kind,
+                    id,
+                    doc,
+                    keys,
+                    frontier: Vec::new(),
+                },
+            );
         }
-        let c = self.compartments.get_mut(&id).ok_or(CoreError::Document("compartment vanished".into()))?;
+        let c = self
+            .compartments
+            .get_mut(&id)
+            .ok_or(CoreError::Document("compartment vanished".into()))?;
         Ok(&mut c.doc)
     }
 
@@ -264,7 +302,10 @@ impl Case {
         if let Some(c) = self.compartments.get_mut(&key.compartment()) {
             return Ok(c.keys.insert(key)?);
         }
-        let ring = self.waiting.entry(key.compartment()).or_insert_with(|| Keyring::new(key.case(), key.compartment()));
+        let ring = self
+            .waiting
+            .entry(key.compartment())
+            .or_insert_with(|| Keyring::new(key.case(), key.compartment()));
         Ok(ring.insert(key)?)
     }
 
@@ -275,7 +316,11 @@ impl Case {
             .values()
             .map(|c| &c.keys)
             .chain(self.waiting.values())
-            .flat_map(|r| r.epochs().filter_map(|e| r.get(e).cloned()).collect::<Vec<_>>())
+            .flat_map(|r| {
+                r.epochs()
+                    .filter_map(|e| r.get(e).cloned())
+                    .collect::<Vec<_>>()
+            })
             .collect()
     }
 
@@ -285,17 +330,23 @@ impl Case {
     pub fn receive(&mut self, bytes: &[u8]) -> Result<ChunkId, CoreError> {
         let env = envelope::Envelope::parse(bytes)?;
         if env.case != self.id {
-            return Err(mdo_crypto::CryptoError::WrongCase { expected: self.id.to_hex(), found: env.case.to_hex() }.into());
+            return Err(mdo_crypto::CryptoError::WrongCase {
+                expected: self.id.to_hex(),
+                found: env.case.to_hex(),
+            }
+            .into());
         }
         if let Some(c) = self.compartments.get_mut(&env.compartment) {
             let opened = env.open(&c.keys)?;
             c.doc.apply(&opened.payload)?;
-            c.doc.mark_saved();
             c.frontier.retain(|f| !opened.deps.contains(f));
             c.frontier.push(opened.id);
             return Ok(opened.id);
         }
-        let ring = self.waiting.get(&env.compartment).ok_or(mdo_crypto::CryptoError::UnknownEpoch { epoch: env.epoch })?;
+        let ring = self
+            .waiting
+            .get(&env.compartment)
+            .ok_or(mdo_crypto::CryptoError::UnknownEpoch { epoch: env.epoch })?;
         let opened = env.open(ring)?;
         let mut doc = CompartmentDoc::new();
         doc.apply(&opened.payload)?;
@@ -303,12 +354,30 @@ impl Case {
         let kind = doc
             .descriptor()
             .and_then(|d| CompartmentKind::parse(&d))
-            .ok_or_else(|| CoreError::BadChunk("the first chunk of a compartment does not say which compartment it is".into()))?;
+            .ok_or_else(|| {
+                CoreError::BadChunk(
+                    "the first chunk of a compartment does not say which compartment it is".into(),
+                )
+            })?;
         if kind.id(self.id) != env.compartment {
-            return Err(CoreError::BadChunk("the chunk claims another compartment than the one it was sealed for".into()));
+            return Err(CoreError::BadChunk(
+                "the chunk claims another compartment than the one it was sealed for".into(),
+            ));
         }
-        let keys = self.waiting.remove(&env.compartment).ok_or(CoreError::Document("keyring vanished".into()))?;
-        self.compartments.insert(env.compartment, Compartment { kind, id: env.compartment, doc, keys, frontier: vec![opened.id] });
+        let keys = self
+            .waiting
+            .remove(&env.compartment)
+            .ok_or(CoreError::Document("keyring vanished".into()))?;
+        self.compartments.insert(
+            env.compartment,
+            Compartment {
+                kind,
+                id: env.compartment,
+                doc,
+                keys,
+                frontier: vec![opened.id],
+            },
+        );
         Ok(opened.id)
     }
 
@@ -318,24 +387,44 @@ impl Case {
     }
 
     /// Seals every compartment's pending changes into one chunk each, signed by `author`.
-    pub fn seal_pending(&mut self, author: &DeviceSecret) -> Result<Vec<(CompartmentId, SealedEnvelope)>, CoreError> {
+    pub fn seal_pending(&mut self, author: &DeviceSecret) -> Result<Vec<SealedChunk>, CoreError> {
         let mut out = Vec::new();
         for c in self.compartments.values_mut() {
-            if let Some(changes) = c.doc.take_changes() {
-                let key = c.keys.latest().ok_or(mdo_crypto::CryptoError::UnknownEpoch { epoch: 0 })?;
-                let sealed = envelope::seal(author, key, &c.frontier, &changes)?;
-                c.frontier = vec![sealed.id];
-                out.push((c.id, sealed));
+            if let Some(payload) = c.doc.take_changes() {
+                let key = c
+                    .keys
+                    .latest()
+                    .ok_or(mdo_crypto::CryptoError::UnknownEpoch { epoch: 0 })?;
+                let envelope = envelope::seal(author, key, &c.frontier, &payload)?;
+                c.frontier = vec![envelope.id];
+                out.push(SealedChunk {
+                    compartment: c.id,
+                    changes: payload_changes(&payload),
+                    envelope,
+                });
             }
         }
         Ok(out)
     }
 
     /// Seals a full snapshot of one compartment (compaction).
-    pub fn seal_snapshot(&mut self, compartment: CompartmentId, author: &DeviceSecret) -> Result<SealedEnvelope, CoreError> {
-        let c = self.compartments.get_mut(&compartment).ok_or(CoreError::NotFound { what: "compartment", id: compartment.to_hex() })?;
-        let key = c.keys.latest().ok_or(mdo_crypto::CryptoError::UnknownEpoch { epoch: 0 })?;
-        let bytes = c.doc.save();
+    pub fn seal_snapshot(
+        &mut self,
+        compartment: CompartmentId,
+        author: &DeviceSecret,
+    ) -> Result<SealedEnvelope, CoreError> {
+        let c = self
+            .compartments
+            .get_mut(&compartment)
+            .ok_or(CoreError::NotFound {
+                what: "compartment",
+                id: compartment.to_hex(),
+            })?;
+        let key = c
+            .keys
+            .latest()
+            .ok_or(mdo_crypto::CryptoError::UnknownEpoch { epoch: 0 })?;
+        let bytes = c.doc.snapshot_payload();
         let sealed = envelope::seal(author, key, &[], &bytes)?;
         c.frontier = vec![sealed.id];
         Ok(sealed)
@@ -345,11 +434,16 @@ impl Case {
         self.compartments
             .values_mut()
             .find(|c| c.doc.has(prefix, id))
-            .ok_or_else(|| CoreError::NotFound { what: prefix_what(prefix), id: id.to_string() })
+            .ok_or_else(|| CoreError::NotFound {
+                what: prefix_what(prefix),
+                id: id.to_string(),
+            })
     }
 
     fn parents_doc(&self) -> Option<&CompartmentDoc> {
-        self.compartments.get(&CompartmentKind::Shared(Audience::Parents).id(self.id)).map(|c| &c.doc)
+        self.compartments
+            .get(&CompartmentKind::Shared(Audience::Parents).id(self.id))
+            .map(|c| &c.doc)
     }
 
     // ---- operations ----
@@ -375,7 +469,8 @@ impl Case {
                 });
             }
         }
-        self.doc_for(CompartmentKind::Shared(Audience::Parents))?.set_case_field(field, value.trim())
+        self.doc_for(CompartmentKind::Shared(Audience::Parents))?
+            .set_case_field(field, value.trim())
     }
 
     /// Adds a circle beyond kind/school/thuis.
@@ -387,7 +482,8 @@ impl Case {
                 allowed: "lowercase letters, digits and '-', e.g. vrije-tijd".into(),
             });
         }
-        self.doc_for(CompartmentKind::Shared(Audience::Parents))?.add_circle(name)
+        self.doc_for(CompartmentKind::Shared(Audience::Parents))?
+            .add_circle(name)
     }
 
     /// Adds an item to a section, in the compartment of `audience`. Returns its id.
@@ -403,19 +499,34 @@ impl Case {
         if text.trim().is_empty() {
             return Err(CoreError::Empty { field: "text" });
         }
-        if let Section::Circle { circle, .. } = &section {
-            if !self.info().circles.contains(circle) {
-                return Err(CoreError::UnknownValue {
-                    what: "circle",
-                    value: circle.clone(),
-                    allowed: self.info().circles.join(", "),
-                });
-            }
+        if let Section::Circle { circle, .. } = &section
+            && !self.info().circles.contains(circle)
+        {
+            return Err(CoreError::UnknownValue {
+                what: "circle",
+                value: circle.clone(),
+                allowed: self.info().circles.join(", "),
+            });
         }
-        let order = self.items().iter().filter(|i| i.data.section == section).map(|i| i.data.order).fold(0.0, f64::max) + 1.0;
+        let order = self
+            .items()
+            .iter()
+            .filter(|i| i.data.section == section)
+            .map(|i| i.data.order)
+            .fold(0.0, f64::max)
+            + 1.0;
         let id = new_id()?;
-        let item = ItemData { id: id.clone(), section, text: text.trim().to_string(), author: me.person.clone(), created: now, order, parent };
-        self.doc_for(CompartmentKind::for_audience(audience, me))?.add_item(&item)?;
+        let item = ItemData {
+            id: id.clone(),
+            section,
+            text: text.trim().to_string(),
+            author: me.person.clone(),
+            created: now,
+            order,
+            parent,
+        };
+        self.doc_for(CompartmentKind::for_audience(audience, me))?
+            .add_item(&item)?;
         Ok(id)
     }
 
@@ -438,10 +549,18 @@ impl Case {
     }
 
     /// Adds an agreement (wie, wat, waarom, wanneer, hoe). Returns its id.
-    pub fn add_agreement(&mut self, me: &Me, a: NewAgreement, audience: Audience, now: i64) -> Result<String, CoreError> {
+    pub fn add_agreement(
+        &mut self,
+        me: &Me,
+        a: NewAgreement,
+        audience: Audience,
+        now: i64,
+    ) -> Result<String, CoreError> {
         for (field, v) in [("wie", &a.wie), ("wat", &a.wat)] {
             if v.trim().is_empty() {
-                return Err(CoreError::Empty { field: if field == "wie" { "wie" } else { "wat" } });
+                return Err(CoreError::Empty {
+                    field: if field == "wie" { "wie" } else { "wat" },
+                });
             }
         }
         for d in [&a.due, &a.evaluation] {
@@ -452,7 +571,11 @@ impl Case {
         let id = new_id()?;
         let data = AgreementData {
             id: id.clone(),
-            owner: if a.owner.is_empty() { a.wie.clone() } else { a.owner },
+            owner: if a.owner.is_empty() {
+                a.wie.clone()
+            } else {
+                a.owner
+            },
             wie: a.wie,
             wat: a.wat,
             waarom: a.waarom,
@@ -464,7 +587,8 @@ impl Case {
             author: me.person.clone(),
             created: now,
         };
-        self.doc_for(CompartmentKind::for_audience(audience, me))?.add_agreement(&data)?;
+        self.doc_for(CompartmentKind::for_audience(audience, me))?
+            .add_agreement(&data)?;
         Ok(id)
     }
 
@@ -473,7 +597,9 @@ impl Case {
         if (field == "due" || field == "evaluation") && !value.is_empty() {
             parse_date(value)?;
         }
-        self.find("agreement", id)?.doc.set_agreement_field(id, field, value)
+        self.find("agreement", id)?
+            .doc
+            .set_agreement_field(id, field, value)
     }
 
     /// Removes an agreement.
@@ -482,21 +608,34 @@ impl Case {
     }
 
     /// Adds an arrow between two circles.
-    pub fn add_arrow(&mut self, me: &Me, from: &str, to: &str, text: &str, direction: Direction, audience: Audience) -> Result<String, CoreError> {
+    pub fn add_arrow(
+        &mut self,
+        me: &Me,
+        from: &str,
+        to: &str,
+        text: &str,
+        direction: Direction,
+        audience: Audience,
+    ) -> Result<String, CoreError> {
         let circles = self.info().circles;
         for c in [from, to] {
             if !circles.iter().any(|x| x == c) {
-                return Err(CoreError::UnknownValue { what: "circle", value: c.into(), allowed: circles.join(", ") });
+                return Err(CoreError::UnknownValue {
+                    what: "circle",
+                    value: c.into(),
+                    allowed: circles.join(", "),
+                });
             }
         }
         let id = new_id()?;
-        self.doc_for(CompartmentKind::for_audience(audience, me))?.add_arrow(&ArrowData {
-            id: id.clone(),
-            from: from.into(),
-            to: to.into(),
-            text: text.trim().into(),
-            direction,
-        })?;
+        self.doc_for(CompartmentKind::for_audience(audience, me))?
+            .add_arrow(&ArrowData {
+                id: id.clone(),
+                from: from.into(),
+                to: to.into(),
+                text: text.trim().into(),
+                direction,
+            })?;
         Ok(id)
     }
 
@@ -507,7 +646,8 @@ impl Case {
         }
         p.role.parse::<Role>()?;
         let id = p.id.clone();
-        self.doc_for(CompartmentKind::Shared(Audience::Parents))?.put_participant(&p)?;
+        self.doc_for(CompartmentKind::Shared(Audience::Parents))?
+            .put_participant(&p)?;
         Ok(id)
     }
 
@@ -515,32 +655,47 @@ impl Case {
     pub fn new_meeting(&mut self, date: &str, planned_end: &str) -> Result<String, CoreError> {
         parse_date(date)?;
         let id = new_id()?;
-        self.doc_for(CompartmentKind::Shared(Audience::Parents))?.add_meeting(&id, date, planned_end)?;
+        self.doc_for(CompartmentKind::Shared(Audience::Parents))?
+            .add_meeting(&id, date, planned_end)?;
         Ok(id)
     }
 
     /// Notes at step `n` of a meeting.
     pub fn meeting_step(&mut self, meeting: &str, n: usize, text: &str) -> Result<(), CoreError> {
-        self.find("meeting", meeting)?.doc.set_step(meeting, n, text)
+        self.find("meeting", meeting)?
+            .doc
+            .set_step(meeting, n, text)
     }
 
     /// A participant's top (`tops`) or tip (`tips`).
-    pub fn meeting_feedback(&mut self, meeting: &str, kind: Feedback, participant: &str, text: &str) -> Result<(), CoreError> {
+    pub fn meeting_feedback(
+        &mut self,
+        meeting: &str,
+        kind: Feedback,
+        participant: &str,
+        text: &str,
+    ) -> Result<(), CoreError> {
         let kind = match kind {
             Feedback::Top => "tops",
             Feedback::Tip => "tips",
         };
-        self.find("meeting", meeting)?.doc.set_feedback(meeting, kind, participant, text)
+        self.find("meeting", meeting)?
+            .doc
+            .set_feedback(meeting, kind, participant, text)
     }
 
     /// Marks a participant present at a meeting.
     pub fn meeting_present(&mut self, meeting: &str, participant: &str) -> Result<(), CoreError> {
-        self.find("meeting", meeting)?.doc.set_present(meeting, participant)
+        self.find("meeting", meeting)?
+            .doc
+            .set_present(meeting, participant)
     }
 
     /// Stores a composed verslag with the meeting.
     pub fn set_verslag(&mut self, meeting: &str, text: &str) -> Result<(), CoreError> {
-        self.find("meeting", meeting)?.doc.set_verslag(meeting, text)
+        self.find("meeting", meeting)?
+            .doc
+            .set_verslag(meeting, text)
     }
 
     // ---- views ----
@@ -549,7 +704,10 @@ impl Case {
     pub fn info(&self) -> CaseInfo {
         let d = self.parents_doc();
         let f = |k: &str| d.and_then(|d| d.case_field(k)).unwrap_or_default();
-        let mut circles: Vec<String> = super::model::DEFAULT_CIRCLES.iter().map(|s| s.to_string()).collect();
+        let mut circles: Vec<String> = super::model::DEFAULT_CIRCLES
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         if let Some(d) = d {
             circles.extend(d.circles());
         }
@@ -569,7 +727,11 @@ impl Case {
         self.compartments
             .values()
             .flat_map(|c| {
-                get(&c.doc).into_iter().map(move |data| Placed { audience: c.kind.audience(), compartment: c.kind.descriptor(), data })
+                get(&c.doc).into_iter().map(move |data| Placed {
+                    audience: c.kind.audience(),
+                    compartment: c.kind.descriptor(),
+                    data,
+                })
             })
             .collect()
     }
@@ -578,8 +740,18 @@ impl Case {
     pub fn items(&self) -> Vec<Placed<ItemData>> {
         let mut v = self.collect(CompartmentDoc::items);
         v.sort_by(|a, b| {
-            (a.data.section.clone(), a.data.order, a.data.created, a.data.id.clone())
-                .partial_cmp(&(b.data.section.clone(), b.data.order, b.data.created, b.data.id.clone()))
+            (
+                a.data.section.clone(),
+                a.data.order,
+                a.data.created,
+                a.data.id.clone(),
+            )
+                .partial_cmp(&(
+                    b.data.section.clone(),
+                    b.data.order,
+                    b.data.created,
+                    b.data.id.clone(),
+                ))
                 .unwrap_or(std::cmp::Ordering::Equal)
         });
         v
@@ -606,14 +778,41 @@ impl Case {
 
     /// Participants.
     pub fn participants(&self) -> Vec<ParticipantData> {
-        let mut v = self.parents_doc().map(CompartmentDoc::participants).unwrap_or_default();
+        let mut v = self
+            .parents_doc()
+            .map(CompartmentDoc::participants)
+            .unwrap_or_default();
         v.sort_by(|a, b| (!a.chair, &a.name).cmp(&(!b.chair, &b.name)));
         v
     }
 
     /// The compartments this device can read, with their audience.
     pub fn compartment_list(&self) -> Vec<(CompartmentId, CompartmentKind)> {
-        self.compartments.values().map(|c| (c.id, c.kind.clone())).collect()
+        self.compartments
+            .values()
+            .map(|c| (c.id, c.kind.clone()))
+            .collect()
+    }
+}
+
+/// A chunk sealed from local changes.
+#[derive(Debug, Clone)]
+pub struct SealedChunk {
+    /// The compartment.
+    pub compartment: CompartmentId,
+    /// Number of Automerge changes in it.
+    pub changes: usize,
+    /// The envelope.
+    pub envelope: SealedEnvelope,
+}
+
+/// Number of Automerge changes in a decrypted payload (0 for a snapshot).
+pub fn payload_changes(payload: &[u8]) -> usize {
+    match payload {
+        [super::doc::PAYLOAD_CHANGES, a, b, c, d, ..] => {
+            u32::from_le_bytes([*a, *b, *c, *d]) as usize
+        }
+        _ => 0,
     }
 }
 
@@ -641,15 +840,43 @@ mod tests {
 
     pub(crate) fn me(name: &str, role: Role, org: &str) -> (Me, DeviceSecret) {
         let d = DeviceSecret::generate().unwrap();
-        (Me { person: name.to_lowercase(), name: name.into(), role, organisation: org.into(), device: d.device_id() }, d)
+        (
+            Me {
+                person: name.to_lowercase(),
+                name: name.into(),
+                role,
+                organisation: org.into(),
+                device: d.device_id(),
+            },
+            d,
+        )
     }
 
     #[test]
     fn items_go_to_the_compartment_of_their_audience() {
         let (m, _) = me("Monique", Role::IbEr, "OBS De Wilgen");
-        let mut c = Case::create(&m, "Noor Visser", "2017-05-02", "OBS De Wilgen", "groep 6").unwrap();
-        let a = c.add_item(&m, Section::parse("kind.plus").unwrap(), "tekent graag", Audience::Parents, None, 1).unwrap();
-        let b = c.add_item(&m, Section::parse("notitie").unwrap(), "interne notitie", Audience::Organisation, None, 2).unwrap();
+        let mut c =
+            Case::create(&m, "Noor Visser", "2017-05-02", "OBS De Wilgen", "groep 6").unwrap();
+        let a = c
+            .add_item(
+                &m,
+                Section::parse("kind.plus").unwrap(),
+                "tekent graag",
+                Audience::Parents,
+                None,
+                1,
+            )
+            .unwrap();
+        let b = c
+            .add_item(
+                &m,
+                Section::parse("notitie").unwrap(),
+                "interne notitie",
+                Audience::Organisation,
+                None,
+                2,
+            )
+            .unwrap();
         let items = c.items();
         let find = |id: &str| items.iter().find(|i| i.data.id == id).unwrap();
         assert_eq!(find(&a).audience, Audience::Parents);
@@ -686,15 +913,43 @@ mod tests {
         assert!(Case::create(&m, "Noor", "2 mei", "", "").is_err());
         let mut c = Case::create(&m, "Noor", "2017-05-02", "", "").unwrap();
         let s = Section::parse("tuin.plus").unwrap();
-        assert!(matches!(c.add_item(&m, s, "x", Audience::Parents, None, 0), Err(CoreError::UnknownValue { .. })));
+        assert!(matches!(
+            c.add_item(&m, s, "x", Audience::Parents, None, 0),
+            Err(CoreError::UnknownValue { .. })
+        ));
         c.add_circle("tuin").unwrap();
-        c.add_item(&m, Section::parse("tuin.plus").unwrap(), "x", Audience::Parents, None, 0).unwrap();
+        c.add_item(
+            &m,
+            Section::parse("tuin.plus").unwrap(),
+            "x",
+            Audience::Parents,
+            None,
+            0,
+        )
+        .unwrap();
         assert!(c.add_circle("Tuin Huis").is_err());
-        assert!(matches!(c.add_item(&m, Section::Vragen, "  ", Audience::Parents, None, 0), Err(CoreError::Empty { .. })));
-        assert!(matches!(c.edit_item("nope", "x"), Err(CoreError::NotFound { .. })));
-        let bad_due = NewAgreement { wie: "a".into(), wat: "b".into(), due: "morgen".into(), ..Default::default() };
-        assert!(matches!(c.add_agreement(&m, bad_due, Audience::Parents, 0), Err(CoreError::BadDate { .. })));
-        assert!(c.add_agreement(&m, NewAgreement::default(), Audience::Parents, 0).is_err());
+        assert!(matches!(
+            c.add_item(&m, Section::Vragen, "  ", Audience::Parents, None, 0),
+            Err(CoreError::Empty { .. })
+        ));
+        assert!(matches!(
+            c.edit_item("nope", "x"),
+            Err(CoreError::NotFound { .. })
+        ));
+        let bad_due = NewAgreement {
+            wie: "a".into(),
+            wat: "b".into(),
+            due: "morgen".into(),
+            ..Default::default()
+        };
+        assert!(matches!(
+            c.add_agreement(&m, bad_due, Audience::Parents, 0),
+            Err(CoreError::BadDate { .. })
+        ));
+        assert!(
+            c.add_agreement(&m, NewAgreement::default(), Audience::Parents, 0)
+                .is_err()
+        );
         assert!(c.set_fact("phase", "klaar").is_err());
         c.set_fact("phase", "arrangeren").unwrap();
         assert_eq!(c.info().phase, "arrangeren");
@@ -704,15 +959,35 @@ mod tests {
     fn sealing_produces_one_chunk_per_touched_compartment() {
         let (m, dev) = me("Monique", Role::IbEr, "OBS");
         let mut c = Case::create(&m, "Noor", "2017-05-02", "", "").unwrap();
-        c.add_item(&m, Section::Vragen, "hoe gaat het na de pauze?", Audience::Parents, None, 0).unwrap();
-        c.add_item(&m, Section::Notitie, "intern", Audience::Organisation, None, 0).unwrap();
+        c.add_item(
+            &m,
+            Section::Vragen,
+            "hoe gaat het na de pauze?",
+            Audience::Parents,
+            None,
+            0,
+        )
+        .unwrap();
+        c.add_item(
+            &m,
+            Section::Notitie,
+            "intern",
+            Audience::Organisation,
+            None,
+            0,
+        )
+        .unwrap();
         let chunks = c.seal_pending(&dev).unwrap();
         assert_eq!(chunks.len(), 2);
         assert!(c.seal_pending(&dev).unwrap().is_empty());
-        c.edit_item(&c.items()[0].data.id.clone(), "hoe gaat het na de middagpauze?").unwrap();
+        c.edit_item(
+            &c.items()[0].data.id.clone(),
+            "hoe gaat het na de middagpauze?",
+        )
+        .unwrap();
         let next = c.seal_pending(&dev).unwrap();
         assert_eq!(next.len(), 1);
-        let env = envelope::Envelope::parse(&next[0].1.bytes).unwrap();
+        let env = envelope::Envelope::parse(&next[0].envelope.bytes).unwrap();
         assert_eq!(env.deps.len(), 1, "the second chunk builds on the first");
     }
 }

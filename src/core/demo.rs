@@ -7,7 +7,14 @@ use super::doc::ParticipantData;
 use super::model::{Audience, Direction, Section};
 
 fn p(id: &str, name: &str, role: &str, org: &str, custody: bool) -> ParticipantData {
-    ParticipantData { id: id.into(), name: name.into(), role: role.into(), organisation: org.into(), custody, chair: false }
+    ParticipantData {
+        id: id.into(),
+        name: name.into(),
+        role: role.into(),
+        organisation: org.into(),
+        custody,
+        chair: false,
+    }
 }
 
 /// Builds the demo case with `me` as the chair.
@@ -16,22 +23,75 @@ pub fn noor(me: &Me, now: i64) -> Result<Case, CoreError> {
     for part in [
         p("sanne", "Sanne Visser", "ouder", "", true),
         p("erik", "Erik Visser", "ouder", "", true),
-        p("jeroen", "Jeroen Bakker", "leerkracht", "OBS De Wilgen", false),
-        p("fatima", "Fatima El Amrani", "consulent-swv", "SWV Passend Onderwijs", false),
-        p("rik", "Rik de Jong", "jg-coach", "Gemeente, team Jeugd en Gezin", false),
-        p("lotte", "Lotte Smit", "schoolmaatschappelijk-werker", "SMW Welzijn", false),
-        p("jeugdarts", "dr. Anouk Vermeer", "jeugdarts", "GGD JGZ", false),
+        p(
+            "jeroen",
+            "Jeroen Bakker",
+            "leerkracht",
+            "OBS De Wilgen",
+            false,
+        ),
+        p(
+            "fatima",
+            "Fatima El Amrani",
+            "consulent-swv",
+            "SWV Passend Onderwijs",
+            false,
+        ),
+        p(
+            "rik",
+            "Rik de Jong",
+            "jg-coach",
+            "Gemeente, team Jeugd en Gezin",
+            false,
+        ),
+        p(
+            "lotte",
+            "Lotte Smit",
+            "schoolmaatschappelijk-werker",
+            "SMW Welzijn",
+            false,
+        ),
+        p(
+            "jeugdarts",
+            "dr. Anouk Vermeer",
+            "jeugdarts",
+            "GGD JGZ",
+            false,
+        ),
         p("oma", "oma Visser", "netwerk", "", false),
     ] {
         c.add_participant(part)?;
     }
     let add = |c: &mut Case, section: &str, text: &str| -> Result<String, CoreError> {
-        c.add_item(me, Section::parse(section)?, text, Audience::Parents, None, now)
+        c.add_item(
+            me,
+            Section::parse(section)?,
+            text,
+            Audience::Parents,
+            None,
+            now,
+        )
     };
-    add(&mut c, "vragen", "Hoe helpen we Noor bij de overgang na de pauze?")?;
-    add(&mut c, "vragen", "Wat kunnen we thuis doen aan de chaotische ochtenden?")?;
-    add(&mut c, "procesdoelen", "Een gezamenlijk beeld van wat Noor nodig heeft, op school en thuis")?;
-    add(&mut c, "beslissingen", "Is opvoedondersteuning thuis nodig?")?;
+    add(
+        &mut c,
+        "vragen",
+        "Hoe helpen we Noor bij de overgang na de pauze?",
+    )?;
+    add(
+        &mut c,
+        "vragen",
+        "Wat kunnen we thuis doen aan de chaotische ochtenden?",
+    )?;
+    add(
+        &mut c,
+        "procesdoelen",
+        "Een gezamenlijk beeld van wat Noor nodig heeft, op school en thuis",
+    )?;
+    add(
+        &mut c,
+        "beslissingen",
+        "Is opvoedondersteuning thuis nodig?",
+    )?;
 
     add(&mut c, "kind.plus", "tekent graag en goed")?;
     add(&mut c, "kind.plus", "helpt jongere kinderen")?;
@@ -40,39 +100,149 @@ pub fn noor(me: &Me, now: i64) -> Result<Case, CoreError> {
     add(&mut c, "kind.min", "leest onder niveau")?;
     add(&mut c, "kind.min", "slaapt slecht")?;
     add(&mut c, "kind.vraag", "Is er sprake van angst?")?;
-    let goal = add(&mut c, "kind.doel", "Noor start na de pauze binnen 5 minuten met haar taak, 4 van 5 dagen")?;
-    add(&mut c, "school.plus", "vaste leerkracht van maandag tot en met donderdag")?;
+    let goal = add(
+        &mut c,
+        "kind.doel",
+        "Noor start na de pauze binnen 5 minuten met haar taak, 4 van 5 dagen",
+    )?;
+    add(
+        &mut c,
+        "school.plus",
+        "vaste leerkracht van maandag tot en met donderdag",
+    )?;
     add(&mut c, "school.plus", "rustige hoek in de klas")?;
     add(&mut c, "school.min", "invallers op vrijdag")?;
     add(&mut c, "school.min", "lange instructies")?;
     add(&mut c, "thuis.plus", "betrokken moeder")?;
     add(&mut c, "thuis.plus", "oma helpt op woensdag")?;
-    add(&mut c, "thuis.min", "chaotische ochtenden sinds de scheiding")?;
-    c.add_arrow(me, "school", "kind", "invaller op vrijdag → uitbarsting → slechte avond thuis", Direction::Omlaag, Audience::Parents)?;
+    add(
+        &mut c,
+        "thuis.min",
+        "chaotische ochtenden sinds de scheiding",
+    )?;
+    c.add_arrow(
+        me,
+        "school",
+        "kind",
+        "invaller op vrijdag → uitbarsting → slechte avond thuis",
+        Direction::Omlaag,
+        Audience::Parents,
+    )?;
 
-    let chain = |c: &mut Case, section: &str, text: &str, parent: &str| -> Result<String, CoreError> {
-        c.add_item(me, Section::parse(section)?, text, Audience::Parents, Some(parent.to_string()), now)
-    };
-    let need = chain(&mut c, "behoeften.kind", "Noor heeft voorspelbaarheid nodig bij overgangen", &goal)?;
-    chain(&mut c, "behoeften.school", "korte instructies en een vaste plek om te beginnen", &goal)?;
+    let chain =
+        |c: &mut Case, section: &str, text: &str, parent: &str| -> Result<String, CoreError> {
+            c.add_item(
+                me,
+                Section::parse(section)?,
+                text,
+                Audience::Parents,
+                Some(parent.to_string()),
+                now,
+            )
+        };
+    let need = chain(
+        &mut c,
+        "behoeften.kind",
+        "Noor heeft voorspelbaarheid nodig bij overgangen",
+        &goal,
+    )?;
+    chain(
+        &mut c,
+        "behoeften.school",
+        "korte instructies en een vaste plek om te beginnen",
+        &goal,
+    )?;
     chain(&mut c, "behoeften.thuis", "een vast ochtendritueel", &goal)?;
-    let approach = chain(&mut c, "aanpak.leerkracht", "heeft een leerkracht nodig die de overgang vooraf aankondigt", &need)?;
-    chain(&mut c, "aanpak.ouders", "heeft ouders nodig die de ochtend samen met haar plannen", &need)?;
-    chain(&mut c, "ondersteuning.leerkracht", "een dagritmekaart en tips van de IB-er voor de invaller", &approach)?;
-    chain(&mut c, "ondersteuning.ouders", "opvoedondersteuning bij de ochtendroutine, één keer per week", &approach)?;
+    let approach = chain(
+        &mut c,
+        "aanpak.leerkracht",
+        "heeft een leerkracht nodig die de overgang vooraf aankondigt",
+        &need,
+    )?;
+    chain(
+        &mut c,
+        "aanpak.ouders",
+        "heeft ouders nodig die de ochtend samen met haar plannen",
+        &need,
+    )?;
+    chain(
+        &mut c,
+        "ondersteuning.leerkracht",
+        "een dagritmekaart en tips van de IB-er voor de invaller",
+        &approach,
+    )?;
+    chain(
+        &mut c,
+        "ondersteuning.ouders",
+        "opvoedondersteuning bij de ochtendroutine, één keer per week",
+        &approach,
+    )?;
 
     for a in [
-        NewAgreement { wie: "Jeroen".into(), wat: "dagritmekaart invoeren".into(), waarom: "overgangen voorspelbaar maken".into(), wanneer: "vanaf 1 oktober".into(), hoe: "kaart op tafel en een signaal voor elke overgang".into(), owner: "jeroen".into(), due: "2026-10-01".into(), evaluation: "2026-12-01".into() },
-        NewAgreement { wie: "Rik".into(), wat: "opvoedondersteuning regelen".into(), waarom: "rustiger ochtenden".into(), wanneer: "voor 15 oktober".into(), hoe: "huisbezoek met beide ouders".into(), owner: "rik".into(), due: "2026-10-15".into(), evaluation: "2026-12-01".into() },
-        NewAgreement { wie: "jeugdarts".into(), wat: "slaap bespreken met de huisarts".into(), waarom: "onduidelijk slaapprobleem".into(), wanneer: "voor het volgende MDO".into(), hoe: "alleen na toestemming van de ouders".into(), owner: "jeugdarts".into(), due: "2026-11-30".into(), evaluation: "2026-12-01".into() },
-        NewAgreement { wie: "Monique".into(), wat: "invallers informeren over de aanpak".into(), waarom: "vrijdagen gaan mis".into(), wanneer: "elke donderdag".into(), hoe: "briefje in de klassenmap".into(), owner: me.person.clone(), due: "2026-10-02".into(), evaluation: "2026-12-01".into() },
-        NewAgreement { wie: "Sanne en Erik".into(), wat: "vast ochtendritueel afspreken".into(), waarom: "dezelfde aanpak in beide huizen".into(), wanneer: "vanaf volgende week".into(), hoe: "samen met Rik, op papier op de koelkast".into(), owner: "sanne".into(), due: "2026-10-08".into(), evaluation: "2026-12-01".into() },
+        NewAgreement {
+            wie: "Jeroen".into(),
+            wat: "dagritmekaart invoeren".into(),
+            waarom: "overgangen voorspelbaar maken".into(),
+            wanneer: "vanaf 1 oktober".into(),
+            hoe: "kaart op tafel en een signaal voor elke overgang".into(),
+            owner: "jeroen".into(),
+            due: "2026-10-01".into(),
+            evaluation: "2026-12-01".into(),
+        },
+        NewAgreement {
+            wie: "Rik".into(),
+            wat: "opvoedondersteuning regelen".into(),
+            waarom: "rustiger ochtenden".into(),
+            wanneer: "voor 15 oktober".into(),
+            hoe: "huisbezoek met beide ouders".into(),
+            owner: "rik".into(),
+            due: "2026-10-15".into(),
+            evaluation: "2026-12-01".into(),
+        },
+        NewAgreement {
+            wie: "jeugdarts".into(),
+            wat: "slaap bespreken met de huisarts".into(),
+            waarom: "onduidelijk slaapprobleem".into(),
+            wanneer: "voor het volgende MDO".into(),
+            hoe: "alleen na toestemming van de ouders".into(),
+            owner: "jeugdarts".into(),
+            due: "2026-11-30".into(),
+            evaluation: "2026-12-01".into(),
+        },
+        NewAgreement {
+            wie: "Monique".into(),
+            wat: "invallers informeren over de aanpak".into(),
+            waarom: "vrijdagen gaan mis".into(),
+            wanneer: "elke donderdag".into(),
+            hoe: "briefje in de klassenmap".into(),
+            owner: me.person.clone(),
+            due: "2026-10-02".into(),
+            evaluation: "2026-12-01".into(),
+        },
+        NewAgreement {
+            wie: "Sanne en Erik".into(),
+            wat: "vast ochtendritueel afspreken".into(),
+            waarom: "dezelfde aanpak in beide huizen".into(),
+            wanneer: "vanaf volgende week".into(),
+            hoe: "samen met Rik, op papier op de koelkast".into(),
+            owner: "sanne".into(),
+            due: "2026-10-08".into(),
+            evaluation: "2026-12-01".into(),
+        },
     ] {
         c.add_agreement(me, a, Audience::Parents, now)?;
     }
 
     let m = c.new_meeting("2026-09-24", "16:00")?;
-    for who in [me.person.as_str(), "sanne", "erik", "jeroen", "fatima", "rik", "oma"] {
+    for who in [
+        me.person.as_str(),
+        "sanne",
+        "erik",
+        "jeroen",
+        "fatima",
+        "rik",
+        "oma",
+    ] {
         c.meeting_present(&m, who)?;
     }
     let steps = [
@@ -87,15 +257,30 @@ pub fn noor(me: &Me, now: i64) -> Result<Case, CoreError> {
         c.meeting_step(&m, n + 1, text)?;
     }
     for (who, top, tip) in [
-        (me.person.as_str(), "iedereen kwam aan het woord", "de cirkels vooraf rondsturen"),
+        (
+            me.person.as_str(),
+            "iedereen kwam aan het woord",
+            "de cirkels vooraf rondsturen",
+        ),
         ("sanne", "ik voelde me gehoord", "volgende keer Noor erbij"),
         ("jeroen", "concrete afspraken", "korter bij stap 2"),
-        ("rik", "duidelijke rolverdeling", "het huisbezoek eerder plannen"),
+        (
+            "rik",
+            "duidelijke rolverdeling",
+            "het huisbezoek eerder plannen",
+        ),
     ] {
         c.meeting_feedback(&m, Feedback::Top, who, top)?;
         c.meeting_feedback(&m, Feedback::Tip, who, tip)?;
     }
-    c.add_item(me, Section::Notitie, "Interne notitie: overweeg een OPP als de dagritmekaart onvoldoende helpt.", Audience::Organisation, None, now)?;
+    c.add_item(
+        me,
+        Section::Notitie,
+        "Interne notitie: overweeg een OPP als de dagritmekaart onvoldoende helpt.",
+        Audience::Organisation,
+        None,
+        now,
+    )?;
     let verslag = super::verslag::markdown(&c, Some(&m));
     c.set_verslag(&m, &verslag)?;
     Ok(c)
@@ -109,7 +294,13 @@ mod tests {
     #[test]
     fn demo_case_is_fully_filled_in() {
         let d = mdo_crypto::DeviceSecret::generate().unwrap();
-        let me = Me { person: "monique".into(), name: "Monique de Vries".into(), role: Role::IbEr, organisation: "OBS De Wilgen".into(), device: d.device_id() };
+        let me = Me {
+            person: "monique".into(),
+            name: "Monique de Vries".into(),
+            role: Role::IbEr,
+            organisation: "OBS De Wilgen".into(),
+            device: d.device_id(),
+        };
         let c = noor(&me, 0).unwrap();
         assert_eq!(c.info().child, "Noor Visser");
         assert_eq!(c.agreements().len(), 5);
@@ -119,7 +310,15 @@ mod tests {
         assert!(m.steps.iter().all(|s| !s.is_empty()));
         assert!(m.verslag.contains("dagritmekaart"));
         let md = crate::core::verslag::markdown(&c, None);
-        for needle in ["# Verslag MDO — Noor Visser", "Kind/jongere", "+ tekent graag", "| Jeroen | dagritmekaart invoeren", "Stap 6", "top: ik voelde me gehoord", "eigen organisatie"] {
+        for needle in [
+            "# Verslag MDO — Noor Visser",
+            "Kind/jongere",
+            "+ tekent graag",
+            "| Jeroen | dagritmekaart invoeren",
+            "Stap 6",
+            "top: ik voelde me gehoord",
+            "eigen organisatie",
+        ] {
             assert!(md.contains(needle), "verslag lacks {needle}\n{md}");
         }
     }

@@ -21,7 +21,10 @@ use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use automerge::transaction::Transactable;
-use automerge::{ActorId, AutoCommit, LoadOptions, ObjId, ObjType, OnPartialLoad, ROOT, ReadDoc, ScalarValue, Value, VerificationMode};
+use automerge::{
+    ActorId, AutoCommit, LoadOptions, ObjId, ObjType, OnPartialLoad, ROOT, ReadDoc, ScalarValue,
+    Value, VerificationMode,
+};
 use serde::Serialize;
 
 use super::CoreError;
@@ -136,6 +139,52 @@ pub struct ParticipantData {
 pub struct CompartmentDoc {
     doc: AutoCommit,
     poisoned: bool,
+    baseline: Vec<automerge::ChangeHash>,
+}
+
+/// Payload kind: a whole Automerge document (`save()`), used for compaction snapshots.
+pub const PAYLOAD_SNAPSHOT: u8 = 1;
+/// Payload kind: a list of Automerge changes, `count u32 LE` then `len u32 LE ‖ change` each.
+pub const PAYLOAD_CHANGES: u8 = 2;
+/// Most changes one payload may carry.
+pub const MAX_CHANGES_PER_PAYLOAD: usize = 1 << 20;
+
+fn decode_changes(mut body: &[u8]) -> Result<Vec<automerge::Change>, CoreError> {
+    let bad = |m: String| CoreError::BadChunk(m);
+    let take_u32 = |b: &mut &[u8]| -> Option<u32> {
+        let (head, rest) = b.split_first_chunk::<4>()?;
+        *b = rest;
+        Some(u32::from_le_bytes(*head))
+    };
+    let count = take_u32(&mut body).ok_or_else(|| bad("truncated change count".into()))? as usize;
+    if count == 0 || count > MAX_CHANGES_PER_PAYLOAD {
+        return Err(bad(format!("{count} changes in one payload")));
+    }
+    let mut out = Vec::with_capacity(count.min(1024));
+    for i in 0..count {
+        let len = take_u32(&mut body)
+            .ok_or_else(|| bad(format!("truncated length of change {i}")))?
+            as usize;
+        if len > body.len() {
+            return Err(bad(format!(
+                "change {i} claims {len} bytes, {} left",
+                body.len()
+            )));
+        }
+        let (bytes, rest) = body.split_at(len);
+        body = rest;
+        out.push(
+            automerge::Change::from_bytes(bytes.to_vec())
+                .map_err(|e| bad(format!("change {i}: {e}")))?,
+        );
+    }
+    if !body.is_empty() {
+        return Err(bad(format!(
+            "{} trailing bytes after the changes",
+            body.len()
+        )));
+    }
+    Ok(out)
 }
 
 fn am(e: automerge::AutomergeError) -> CoreError {
@@ -146,38 +195,68 @@ impl CompartmentDoc {
     /// An empty document with a fresh random actor (one per session: two processes on one
     /// profile never share an actor).
     pub fn new() -> Self {
-        Self { doc: AutoCommit::new().with_actor(ActorId::random()), poisoned: false }
+        Self {
+            doc: AutoCommit::new().with_actor(ActorId::random()),
+            poisoned: false,
+            baseline: Vec::new(),
+        }
     }
 
-    /// Applies a batch of changes or a saved document from outside (a decrypted chunk).
-    /// Automerge can panic on malformed input (see `shared/toolchain.md`); the panic is contained
-    /// and reported as [`CoreError::BadChunk`]. After a panic the document may be inconsistent:
-    /// [`CompartmentDoc::is_poisoned`] then says so and the caller rebuilds it from the chunks it
-    /// accepted before.
+    /// Applies a chunk payload from outside (a decrypted chunk, see [`PAYLOAD_CHANGES`] and
+    /// [`PAYLOAD_SNAPSHOT`]).
     ///
-    /// Automerge's own incremental load silently ignores undecodable trailing data; here every
-    /// chunk must decode completely (`OnPartialLoad::Error`, heads verified) or it is rejected.
-    /// The first chunk of an empty document is loaded in one strict pass (that is where large
-    /// snapshots go); later chunks are checked strictly, then merged.
-    pub fn apply(&mut self, bytes: &[u8]) -> Result<(), CoreError> {
-        let strict = || LoadOptions::new().on_partial_load(OnPartialLoad::Error).verification_mode(VerificationMode::Check);
-        let doc = &mut self.doc;
-        let run = AssertUnwindSafe(move || -> Result<(), automerge::AutomergeError> {
-            if doc.is_empty() {
-                let actor = doc.get_actor().clone();
-                *doc = AutoCommit::load_with_options(bytes, strict())?.with_actor(actor);
-            } else {
-                AutoCommit::load_with_options(bytes, strict())?;
-                doc.load_incremental(bytes)?;
+    /// Every byte must decode: a change list is parsed change by change (checksums verified)
+    /// before any is applied; a snapshot is loaded strictly (`OnPartialLoad::Error`, heads
+    /// verified). Automerge 0.12 can panic on malformed input (`shared/toolchain.md`); the panic
+    /// is contained and reported as [`CoreError::BadChunk`]. If it struck while applying, the
+    /// document may be inconsistent: [`CompartmentDoc::is_poisoned`] then says so and the caller
+    /// rebuilds it from the chunks it accepted before.
+    pub fn apply(&mut self, payload: &[u8]) -> Result<(), CoreError> {
+        let bad = |m: &str| CoreError::BadChunk(m.to_string());
+        let (&kind, body) = payload.split_first().ok_or_else(|| bad("empty payload"))?;
+        match kind {
+            PAYLOAD_SNAPSHOT => {
+                let strict = || {
+                    LoadOptions::new()
+                        .on_partial_load(OnPartialLoad::Error)
+                        .verification_mode(VerificationMode::Check)
+                };
+                let loaded = catch_unwind(AssertUnwindSafe(|| {
+                    AutoCommit::load_with_options(body, strict())
+                }))
+                .map_err(|_| bad("the Automerge decoder panicked on this snapshot"))?
+                .map_err(|e| CoreError::BadChunk(e.to_string()))?;
+                let actor = self.doc.get_actor().clone();
+                if self.doc.is_empty() {
+                    self.doc = loaded.with_actor(actor);
+                    Ok(())
+                } else {
+                    let mut loaded = loaded;
+                    self.guarded(|doc| doc.merge(&mut loaded).map(|_| ()))
+                }
             }
-            Ok(())
-        });
-        match catch_unwind(run) {
-            Ok(Ok(_)) => Ok(()),
+            PAYLOAD_CHANGES => {
+                let changes = catch_unwind(|| decode_changes(body))
+                    .map_err(|_| bad("the Automerge decoder panicked on these changes"))??;
+                self.guarded(|doc| doc.apply_changes(changes))
+            }
+            other => Err(CoreError::BadChunk(format!("unknown payload kind {other}"))),
+        }
+    }
+
+    fn guarded(
+        &mut self,
+        f: impl FnOnce(&mut AutoCommit) -> Result<(), automerge::AutomergeError>,
+    ) -> Result<(), CoreError> {
+        let doc = &mut self.doc;
+        match catch_unwind(AssertUnwindSafe(move || f(doc))) {
+            Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(CoreError::BadChunk(e.to_string())),
             Err(_) => {
                 self.poisoned = true;
-                Err(CoreError::BadChunk("the Automerge decoder panicked on this input".into()))
+                Err(CoreError::BadChunk(
+                    "Automerge panicked while applying this chunk".into(),
+                ))
             }
         }
     }
@@ -187,15 +266,45 @@ impl CompartmentDoc {
         self.poisoned
     }
 
-    /// Changes made since the last call, as one batch (None if nothing changed).
+    /// The changes this session made since the last call, as a [`PAYLOAD_CHANGES`] payload
+    /// (None if there are none). Changes received from others are never re-sent.
     pub fn take_changes(&mut self) -> Option<Vec<u8>> {
-        let bytes = self.doc.save_incremental();
-        if bytes.is_empty() { None } else { Some(bytes) }
+        let me = self.doc.get_actor().clone();
+        let mut changes: Vec<automerge::Change> = self
+            .doc
+            .get_changes(&self.baseline)
+            .into_iter()
+            .filter(|c| c.actor_id() == &me)
+            .collect();
+        self.baseline = self.doc.get_heads();
+        if changes.is_empty() {
+            return None;
+        }
+        let mut out = vec![PAYLOAD_CHANGES];
+        out.extend_from_slice(&(changes.len() as u32).to_le_bytes());
+        for c in &mut changes {
+            let bytes = c.bytes();
+            out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+            out.extend_from_slice(&bytes);
+        }
+        Some(out)
     }
 
-    /// Marks everything so far as already taken (after loading from the store).
+    /// Ends the current Automerge change (each user action is one change).
+    pub fn commit(&mut self) {
+        self.doc.commit();
+    }
+
+    /// Marks everything so far as already stored (after loading from the store).
     pub fn mark_saved(&mut self) {
-        let _ = self.doc.save_incremental();
+        self.baseline = self.doc.get_heads();
+    }
+
+    /// The whole document as a [`PAYLOAD_SNAPSHOT`] payload (compaction).
+    pub fn snapshot_payload(&mut self) -> Vec<u8> {
+        let mut out = vec![PAYLOAD_SNAPSHOT];
+        out.extend(self.doc.save());
+        out
     }
 
     /// The whole document, compacted (a standard `.automerge` file).
@@ -254,7 +363,9 @@ impl CompartmentDoc {
     }
 
     fn get_text(&self, obj: &ObjId, key: &str) -> String {
-        self.get_obj(obj, key).and_then(|t| self.doc.text(&t).ok()).unwrap_or_default()
+        self.get_obj(obj, key)
+            .and_then(|t| self.doc.text(&t).ok())
+            .unwrap_or_default()
     }
 
     fn put_text(&mut self, obj: &ObjId, key: &str, text: &str) -> Result<(), CoreError> {
@@ -273,7 +384,10 @@ impl CompartmentDoc {
 
     fn entry(&self, prefix: &str, id: &str) -> Result<ObjId, CoreError> {
         self.get_obj(&ROOT, &format!("{prefix}:{id}"))
-            .ok_or_else(|| CoreError::NotFound { what: prefix_label(prefix), id: id.to_string() })
+            .ok_or_else(|| CoreError::NotFound {
+                what: prefix_label(prefix),
+                id: id.to_string(),
+            })
     }
 
     fn ids(&self, prefix: &str) -> Vec<(String, ObjId)> {
@@ -295,7 +409,9 @@ impl CompartmentDoc {
     /// Records what this compartment is.
     pub fn set_descriptor(&mut self, descriptor: &str) -> Result<(), CoreError> {
         if self.descriptor().as_deref() != Some(descriptor) {
-            self.doc.put(ROOT, "meta.compartment", descriptor).map_err(am)?;
+            self.doc
+                .put(ROOT, "meta.compartment", descriptor)
+                .map_err(am)?;
         }
         Ok(())
     }
@@ -307,7 +423,9 @@ impl CompartmentDoc {
 
     /// Sets a case fact (`child`, `birthdate`, `school`, `class`, `phase`, `status`).
     pub fn set_case_field(&mut self, field: &str, value: &str) -> Result<(), CoreError> {
-        self.doc.put(ROOT, format!("case.{field}"), value).map_err(am)
+        self.doc
+            .put(ROOT, format!("case.{field}"), value)
+            .map_err(am)
     }
 
     /// A case fact.
@@ -317,22 +435,32 @@ impl CompartmentDoc {
 
     /// Adds a circle beyond kind/school/thuis.
     pub fn add_circle(&mut self, name: &str) -> Result<(), CoreError> {
-        self.doc.put(ROOT, format!("circle:{name}"), true).map_err(am)
+        self.doc
+            .put(ROOT, format!("circle:{name}"), true)
+            .map_err(am)
     }
 
     /// Added circles.
     pub fn circles(&self) -> Vec<String> {
-        self.doc.keys(ROOT).filter_map(|k| k.strip_prefix("circle:").map(str::to_string)).collect()
+        self.doc
+            .keys(ROOT)
+            .filter_map(|k| k.strip_prefix("circle:").map(str::to_string))
+            .collect()
     }
 
     // ---- items ----
 
     /// Adds an item.
     pub fn add_item(&mut self, item: &ItemData) -> Result<(), CoreError> {
-        let o = self.doc.put_object(ROOT, format!("item:{}", item.id), ObjType::Map).map_err(am)?;
+        let o = self
+            .doc
+            .put_object(ROOT, format!("item:{}", item.id), ObjType::Map)
+            .map_err(am)?;
         self.doc.put(&o, "section", item.section.id()).map_err(am)?;
         self.put_text(&o, "text", &item.text)?;
-        self.doc.put(&o, "author", item.author.as_str()).map_err(am)?;
+        self.doc
+            .put(&o, "author", item.author.as_str())
+            .map_err(am)?;
         self.doc.put(&o, "created", item.created).map_err(am)?;
         self.doc.put(&o, "order", item.order).map_err(am)?;
         if let Some(p) = &item.parent {
@@ -382,11 +510,25 @@ impl CompartmentDoc {
 
     /// Adds an agreement.
     pub fn add_agreement(&mut self, a: &AgreementData) -> Result<(), CoreError> {
-        let o = self.doc.put_object(ROOT, format!("agreement:{}", a.id), ObjType::Map).map_err(am)?;
-        for (k, v) in [("wie", &a.wie), ("wat", &a.wat), ("waarom", &a.waarom), ("wanneer", &a.wanneer), ("hoe", &a.hoe)] {
+        let o = self
+            .doc
+            .put_object(ROOT, format!("agreement:{}", a.id), ObjType::Map)
+            .map_err(am)?;
+        for (k, v) in [
+            ("wie", &a.wie),
+            ("wat", &a.wat),
+            ("waarom", &a.waarom),
+            ("wanneer", &a.wanneer),
+            ("hoe", &a.hoe),
+        ] {
             self.put_text(&o, k, v)?;
         }
-        for (k, v) in [("owner", &a.owner), ("due", &a.due), ("evaluation", &a.evaluation), ("author", &a.author)] {
+        for (k, v) in [
+            ("owner", &a.owner),
+            ("due", &a.due),
+            ("evaluation", &a.evaluation),
+            ("author", &a.author),
+        ] {
             self.doc.put(&o, k, v.as_str()).map_err(am)?;
         }
         self.doc.put(&o, "status", a.status.id()).map_err(am)?;
@@ -395,10 +537,17 @@ impl CompartmentDoc {
     }
 
     /// Sets one field of an agreement: the five W's are text (diffed), the rest scalars.
-    pub fn set_agreement_field(&mut self, id: &str, field: &str, value: &str) -> Result<(), CoreError> {
+    pub fn set_agreement_field(
+        &mut self,
+        id: &str,
+        field: &str,
+        value: &str,
+    ) -> Result<(), CoreError> {
         let o = self.entry("agreement", id)?;
         match field {
-            "wie" | "wat" | "waarom" | "wanneer" | "hoe" => self.update_text_field(&o, field, value),
+            "wie" | "wat" | "waarom" | "wanneer" | "hoe" => {
+                self.update_text_field(&o, field, value)
+            }
             "owner" | "due" | "evaluation" => self.doc.put(&o, field, value).map_err(am),
             "status" => {
                 let s: AgreementStatus = value.parse()?;
@@ -430,7 +579,10 @@ impl CompartmentDoc {
                 hoe: self.get_text(&o, "hoe"),
                 owner: self.get_str(&o, "owner").unwrap_or_default(),
                 due: self.get_str(&o, "due").unwrap_or_default(),
-                status: self.get_str(&o, "status").and_then(|s| s.parse().ok()).unwrap_or(AgreementStatus::Open),
+                status: self
+                    .get_str(&o, "status")
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(AgreementStatus::Open),
                 evaluation: self.get_str(&o, "evaluation").unwrap_or_default(),
                 author: self.get_str(&o, "author").unwrap_or_default(),
                 created: self.get_i64(&o, "created").unwrap_or_default(),
@@ -443,11 +595,16 @@ impl CompartmentDoc {
 
     /// Adds an arrow between circles.
     pub fn add_arrow(&mut self, a: &ArrowData) -> Result<(), CoreError> {
-        let o = self.doc.put_object(ROOT, format!("arrow:{}", a.id), ObjType::Map).map_err(am)?;
+        let o = self
+            .doc
+            .put_object(ROOT, format!("arrow:{}", a.id), ObjType::Map)
+            .map_err(am)?;
         self.doc.put(&o, "from", a.from.as_str()).map_err(am)?;
         self.doc.put(&o, "to", a.to.as_str()).map_err(am)?;
         self.put_text(&o, "text", &a.text)?;
-        self.doc.put(&o, "direction", a.direction.id()).map_err(am)?;
+        self.doc
+            .put(&o, "direction", a.direction.id())
+            .map_err(am)?;
         Ok(())
     }
 
@@ -459,7 +616,10 @@ impl CompartmentDoc {
                 from: self.get_str(&o, "from").unwrap_or_default(),
                 to: self.get_str(&o, "to").unwrap_or_default(),
                 text: self.get_text(&o, "text"),
-                direction: self.get_str(&o, "direction").and_then(|s| s.parse().ok()).unwrap_or(Direction::Omlaag),
+                direction: self
+                    .get_str(&o, "direction")
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(Direction::Omlaag),
                 id,
             })
             .collect()
@@ -468,8 +628,16 @@ impl CompartmentDoc {
     // ---- meetings ----
 
     /// Starts a meeting record.
-    pub fn add_meeting(&mut self, id: &str, date: &str, planned_end: &str) -> Result<(), CoreError> {
-        let o = self.doc.put_object(ROOT, format!("meeting:{id}"), ObjType::Map).map_err(am)?;
+    pub fn add_meeting(
+        &mut self,
+        id: &str,
+        date: &str,
+        planned_end: &str,
+    ) -> Result<(), CoreError> {
+        let o = self
+            .doc
+            .put_object(ROOT, format!("meeting:{id}"), ObjType::Map)
+            .map_err(am)?;
         self.doc.put(&o, "date", date).map_err(am)?;
         self.doc.put(&o, "planned_end", planned_end).map_err(am)?;
         for k in ["present", "steps", "tops", "tips"] {
@@ -481,7 +649,8 @@ impl CompartmentDoc {
 
     fn meeting_map(&self, id: &str, key: &str) -> Result<ObjId, CoreError> {
         let o = self.entry("meeting", id)?;
-        self.get_obj(&o, key).ok_or_else(|| CoreError::Document(format!("meeting {id} has no {key}")))
+        self.get_obj(&o, key)
+            .ok_or_else(|| CoreError::Document(format!("meeting {id} has no {key}")))
     }
 
     /// Sets the notes of step `n` (1–6).
@@ -494,7 +663,13 @@ impl CompartmentDoc {
     }
 
     /// Sets a participant's top or tip.
-    pub fn set_feedback(&mut self, id: &str, kind: &str, participant: &str, text: &str) -> Result<(), CoreError> {
+    pub fn set_feedback(
+        &mut self,
+        id: &str,
+        kind: &str,
+        participant: &str,
+        text: &str,
+    ) -> Result<(), CoreError> {
         let m = self.meeting_map(id, kind)?;
         self.update_text_field(&m, participant, text)
     }
@@ -518,7 +693,12 @@ impl CompartmentDoc {
             .map(|(id, o)| {
                 let map_texts = |key: &str| -> BTreeMap<String, String> {
                     self.get_obj(&o, key)
-                        .map(|m| self.doc.keys(&m).map(|k| (k.clone(), self.get_text(&m, &k))).collect())
+                        .map(|m| {
+                            self.doc
+                                .keys(&m)
+                                .map(|k| (k.clone(), self.get_text(&m, &k)))
+                                .collect()
+                        })
                         .unwrap_or_default()
                 };
                 let steps = map_texts("steps");
@@ -527,9 +707,16 @@ impl CompartmentDoc {
                     planned_end: self.get_str(&o, "planned_end").unwrap_or_default(),
                     present: self
                         .get_obj(&o, "present")
-                        .map(|m| self.doc.keys(&m).filter(|k| self.get_bool(&m, k) == Some(true)).collect())
+                        .map(|m| {
+                            self.doc
+                                .keys(&m)
+                                .filter(|k| self.get_bool(&m, k) == Some(true))
+                                .collect()
+                        })
                         .unwrap_or_default(),
-                    steps: (1..=STEP_COUNT).map(|n| steps.get(&n.to_string()).cloned().unwrap_or_default()).collect(),
+                    steps: (1..=STEP_COUNT)
+                        .map(|n| steps.get(&n.to_string()).cloned().unwrap_or_default())
+                        .collect(),
                     tops: map_texts("tops"),
                     tips: map_texts("tips"),
                     verslag: self.get_text(&o, "verslag"),
@@ -543,10 +730,15 @@ impl CompartmentDoc {
 
     /// Adds or replaces a participant.
     pub fn put_participant(&mut self, p: &ParticipantData) -> Result<(), CoreError> {
-        let o = self.doc.put_object(ROOT, format!("participant:{}", p.id), ObjType::Map).map_err(am)?;
+        let o = self
+            .doc
+            .put_object(ROOT, format!("participant:{}", p.id), ObjType::Map)
+            .map_err(am)?;
         self.doc.put(&o, "name", p.name.as_str()).map_err(am)?;
         self.doc.put(&o, "role", p.role.as_str()).map_err(am)?;
-        self.doc.put(&o, "organisation", p.organisation.as_str()).map_err(am)?;
+        self.doc
+            .put(&o, "organisation", p.organisation.as_str())
+            .map_err(am)?;
         self.doc.put(&o, "custody", p.custody).map_err(am)?;
         self.doc.put(&o, "chair", p.chair).map_err(am)?;
         Ok(())
@@ -628,16 +820,35 @@ mod tests {
         it.parent = Some("g1".into());
         d.add_item(&it).unwrap();
         d.add_agreement(&agreement("ag1")).unwrap();
-        d.add_arrow(&ArrowData { id: "r1".into(), from: "school".into(), to: "kind".into(), text: "invaller → uitbarsting".into(), direction: Direction::Omlaag }).unwrap();
+        d.add_arrow(&ArrowData {
+            id: "r1".into(),
+            from: "school".into(),
+            to: "kind".into(),
+            text: "invaller → uitbarsting".into(),
+            direction: Direction::Omlaag,
+        })
+        .unwrap();
         d.add_meeting("m1", "2026-09-20", "16:00").unwrap();
         d.set_step("m1", 1, "positieve start").unwrap();
-        d.set_feedback("m1", "tops", "sanne", "fijn overleg").unwrap();
+        d.set_feedback("m1", "tops", "sanne", "fijn overleg")
+            .unwrap();
         d.set_present("m1", "sanne").unwrap();
-        d.put_participant(&ParticipantData { id: "sanne".into(), name: "Sanne".into(), role: "ouder".into(), organisation: String::new(), custody: true, chair: false }).unwrap();
+        d.put_participant(&ParticipantData {
+            id: "sanne".into(),
+            name: "Sanne".into(),
+            role: "ouder".into(),
+            organisation: String::new(),
+            custody: true,
+            chair: false,
+        })
+        .unwrap();
 
-        let bytes = d.save();
+        let bytes = d.snapshot_payload();
         let mut e = CompartmentDoc::new();
         e.apply(&bytes).unwrap();
+        let mut f = CompartmentDoc::new();
+        f.apply(&d.take_changes().unwrap()).unwrap();
+        assert_eq!(f.items(), d.items());
         assert_eq!(e.descriptor().as_deref(), Some("parents"));
         assert_eq!(e.case_field("child").as_deref(), Some("Noor Visser"));
         assert_eq!(e.circles(), vec!["vrije-tijd".to_string()]);
@@ -647,7 +858,10 @@ mod tests {
         let m = &e.meetings()[0];
         assert_eq!(m.steps[0], "positieve start");
         assert_eq!(m.steps.len(), 6);
-        assert_eq!(m.tops.get("sanne").map(String::as_str), Some("fijn overleg"));
+        assert_eq!(
+            m.tops.get("sanne").map(String::as_str),
+            Some("fijn overleg")
+        );
         assert_eq!(m.present, vec!["sanne".to_string()]);
         assert!(e.participants()[0].custody);
     }
@@ -657,35 +871,72 @@ mod tests {
         let mut a = CompartmentDoc::new();
         a.add_agreement(&agreement("ag1")).unwrap();
         let mut b = CompartmentDoc::new();
-        b.apply(&a.save()).unwrap();
-        a.set_agreement_field("ag1", "hoe", "kaart op tafel en een stil signaal").unwrap();
-        b.set_agreement_field("ag1", "hoe", "grote kaart op tafel en een signaal").unwrap();
+        b.apply(&a.snapshot_payload()).unwrap();
+        a.set_agreement_field("ag1", "hoe", "kaart op tafel en een stil signaal")
+            .unwrap();
+        b.set_agreement_field("ag1", "hoe", "grote kaart op tafel en een signaal")
+            .unwrap();
         a.merge(&mut b).unwrap();
         b.merge(&mut a).unwrap();
-        assert_eq!(a.agreements()[0].hoe, "grote kaart op tafel en een stil signaal");
+        assert_eq!(
+            a.agreements()[0].hoe,
+            "grote kaart op tafel en een stil signaal"
+        );
         assert_eq!(a.agreements(), b.agreements());
     }
 
     #[test]
     fn errors_for_unknown_entries_and_fields() {
         let mut d = CompartmentDoc::new();
-        assert!(matches!(d.edit_item("nope", "x"), Err(CoreError::NotFound { .. })));
-        assert!(matches!(d.remove_item("nope"), Err(CoreError::NotFound { .. })));
+        assert!(matches!(
+            d.edit_item("nope", "x"),
+            Err(CoreError::NotFound { .. })
+        ));
+        assert!(matches!(
+            d.remove_item("nope"),
+            Err(CoreError::NotFound { .. })
+        ));
         d.add_agreement(&agreement("a")).unwrap();
-        assert!(matches!(d.set_agreement_field("a", "kleur", "x"), Err(CoreError::UnknownValue { .. })));
-        assert!(matches!(d.set_agreement_field("a", "status", "misschien"), Err(CoreError::UnknownValue { .. })));
+        assert!(matches!(
+            d.set_agreement_field("a", "kleur", "x"),
+            Err(CoreError::UnknownValue { .. })
+        ));
+        assert!(matches!(
+            d.set_agreement_field("a", "status", "misschien"),
+            Err(CoreError::UnknownValue { .. })
+        ));
         d.set_agreement_field("a", "status", "gedaan").unwrap();
         assert_eq!(d.agreements()[0].status, AgreementStatus::Gedaan);
         d.add_meeting("m", "2026-01-01", "").unwrap();
-        assert!(matches!(d.set_step("m", 7, "x"), Err(CoreError::BadStep { step: 7 })));
-        assert!(matches!(d.set_step("m", 0, "x"), Err(CoreError::BadStep { step: 0 })));
+        assert!(matches!(
+            d.set_step("m", 7, "x"),
+            Err(CoreError::BadStep { step: 7 })
+        ));
+        assert!(matches!(
+            d.set_step("m", 0, "x"),
+            Err(CoreError::BadStep { step: 0 })
+        ));
     }
 
     #[test]
     fn malformed_bytes_are_rejected_without_damage() {
         let mut d = CompartmentDoc::new();
         d.add_item(&item("a", "kind.plus", "blijft")).unwrap();
-        for junk in [&b"garbage"[..], &[0x85, 0x6f, 0x4a, 0x83, 0, 0, 0, 0, 1, 2, 3][..]] {
+        let mut changes = d.take_changes().unwrap();
+        let n = changes.len();
+        changes[n - 1] ^= 0xff;
+        let mut snapshot = d.snapshot_payload();
+        snapshot.push(0);
+        for junk in [
+            &b""[..],
+            &b"garbage"[..],
+            &[1, 0x85, 0x6f, 0x4a, 0x83, 0, 0, 0, 0, 1, 2, 3][..],
+            &[2, 1, 0, 0, 0, 9, 0, 0, 0][..],
+            &changes[..],
+            &changes[..n - 3],
+            &snapshot[..],
+            &[2, 0, 0, 0, 0][..],
+        ] {
             assert!(d.apply(junk).is_err(), "{junk:?} accepted");
         }
         assert_eq!(d.items().len(), 1);

@@ -23,7 +23,9 @@ pub enum CoreError {
         allowed: String,
     },
     /// A section name that does not exist.
-    #[error("unknown section '{section}': use e.g. kind.plus, school.min, thuis.vraag, kind.doel, vragen, procesdoelen, beslissingen, behoeften.kind|school|thuis|overige, aanpak.leerkracht|ib|ouders, ondersteuning.leerkracht|ib|ouders, effect, notitie")]
+    #[error(
+        "unknown section '{section}': use e.g. kind.plus, school.min, thuis.vraag, kind.doel, vragen, procesdoelen, beslissingen, behoeften.kind|school|thuis|overige, aanpak.leerkracht|ib|ouders, ondersteuning.leerkracht|ib|ouders, effect, notitie"
+    )]
     UnknownSection {
         /// What was given.
         section: String,

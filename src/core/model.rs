@@ -122,10 +122,9 @@ kebab_enum!(
     }
 );
 
-impl Default for Audience {
-    fn default() -> Self {
-        Audience::Parents
-    }
+impl Audience {
+    /// The default audience of HGW content: professionals and parents with gezag.
+    pub const DEFAULT: Audience = Audience::Parents;
 }
 
 kebab_enum!(
@@ -194,7 +193,12 @@ pub enum CircleSlot {
 
 impl CircleSlot {
     /// All slots in display order.
-    pub const ALL: [CircleSlot; 4] = [CircleSlot::Plus, CircleSlot::Min, CircleSlot::Vraag, CircleSlot::Doel];
+    pub const ALL: [CircleSlot; 4] = [
+        CircleSlot::Plus,
+        CircleSlot::Min,
+        CircleSlot::Vraag,
+        CircleSlot::Doel,
+    ];
     /// CLI id.
     pub fn id(self) -> &'static str {
         match self {
@@ -294,8 +298,15 @@ impl Section {
             ("aanpak", Some(t)) => Section::Aanpak(t.parse().map_err(|_| bad())?),
             ("ondersteuning", Some(t)) => Section::Ondersteuning(t.parse().map_err(|_| bad())?),
             (circle, Some(slot)) if valid_circle_name(circle) => {
-                let slot = CircleSlot::ALL.iter().copied().find(|x| x.id() == slot).ok_or_else(bad)?;
-                Section::Circle { circle: circle.to_string(), slot }
+                let slot = CircleSlot::ALL
+                    .iter()
+                    .copied()
+                    .find(|x| x.id() == slot)
+                    .ok_or_else(bad)?;
+                Section::Circle {
+                    circle: circle.to_string(),
+                    slot,
+                }
             }
             _ => return Err(bad()),
         })
@@ -319,11 +330,21 @@ impl Section {
 
 /// Circle names: lowercase letters, digits and `-`, 1–32 characters, not a reserved section word.
 pub fn valid_circle_name(name: &str) -> bool {
-    const RESERVED: [&str; 8] =
-        ["vragen", "procesdoelen", "beslissingen", "behoeften", "aanpak", "ondersteuning", "effect", "notitie"];
+    const RESERVED: [&str; 8] = [
+        "vragen",
+        "procesdoelen",
+        "beslissingen",
+        "behoeften",
+        "aanpak",
+        "ondersteuning",
+        "effect",
+        "notitie",
+    ];
     !name.is_empty()
         && name.len() <= 32
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !RESERVED.contains(&name)
 }
 
@@ -352,7 +373,9 @@ pub type Date = time::Date;
 /// Parses `YYYY-MM-DD`.
 pub fn parse_date(s: &str) -> Result<Date, CoreError> {
     let fmt = time::macros::format_description!("[year]-[month]-[day]");
-    Date::parse(s.trim(), &fmt).map_err(|_| CoreError::BadDate { value: s.to_string() })
+    Date::parse(s.trim(), &fmt).map_err(|_| CoreError::BadDate {
+        value: s.to_string(),
+    })
 }
 
 /// Formats `YYYY-MM-DD`.
@@ -407,20 +430,44 @@ mod tests {
         assert!(err.contains("jeugdarts"), "{err}");
         assert!(Role::Jeugdarts.is_medical() && !Role::IbEr.is_medical());
         assert!(!Role::Ouder.is_professional() && Role::Politie.is_professional());
-        assert_eq!(Audience::default(), Audience::Parents);
+        assert_eq!(Audience::DEFAULT, Audience::Parents);
     }
 
     #[test]
     fn sections_round_trip() {
         for s in [
-            "kind.plus", "school.min", "thuis.vraag", "kind.doel", "vragen", "procesdoelen", "beslissingen",
-            "behoeften.kind", "behoeften.overige", "aanpak.leerkracht", "ondersteuning.ouders",
-            "ondersteuning.ib", "effect", "notitie", "vrije-tijd.plus",
+            "kind.plus",
+            "school.min",
+            "thuis.vraag",
+            "kind.doel",
+            "vragen",
+            "procesdoelen",
+            "beslissingen",
+            "behoeften.kind",
+            "behoeften.overige",
+            "aanpak.leerkracht",
+            "ondersteuning.ouders",
+            "ondersteuning.ib",
+            "effect",
+            "notitie",
+            "vrije-tijd.plus",
         ] {
             assert_eq!(Section::parse(s).unwrap().id(), s);
         }
-        for bad in ["kind", "kind.goed", "behoeften", "behoeften.tuin", "vragen.x", "", "KIND PLUS", "effect.plus"] {
-            assert!(matches!(Section::parse(bad), Err(CoreError::UnknownSection { .. })), "{bad}");
+        for bad in [
+            "kind",
+            "kind.goed",
+            "behoeften",
+            "behoeften.tuin",
+            "vragen.x",
+            "",
+            "KIND PLUS",
+            "effect.plus",
+        ] {
+            assert!(
+                matches!(Section::parse(bad), Err(CoreError::UnknownSection { .. })),
+                "{bad}"
+            );
         }
         assert_eq!(Section::parse(" Kind.Plus ").unwrap().id(), "kind.plus");
         let json = serde_json::to_string(&Section::parse("thuis.min").unwrap()).unwrap();
@@ -430,11 +477,26 @@ mod tests {
     #[test]
     fn age_bands_follow_birthdays() {
         let b = parse_date("2014-03-15").unwrap();
-        assert_eq!(age_band(b, parse_date("2026-03-14").unwrap()), AgeBand::Onder12);
-        assert_eq!(age_band(b, parse_date("2026-03-15").unwrap()), AgeBand::Van12Tot16);
-        assert_eq!(age_band(b, parse_date("2030-03-14").unwrap()), AgeBand::Van12Tot16);
-        assert_eq!(age_band(b, parse_date("2030-03-15").unwrap()), AgeBand::Vanaf16);
-        assert!(matches!(parse_date("2014-13-01"), Err(CoreError::BadDate { .. })));
+        assert_eq!(
+            age_band(b, parse_date("2026-03-14").unwrap()),
+            AgeBand::Onder12
+        );
+        assert_eq!(
+            age_band(b, parse_date("2026-03-15").unwrap()),
+            AgeBand::Van12Tot16
+        );
+        assert_eq!(
+            age_band(b, parse_date("2030-03-14").unwrap()),
+            AgeBand::Van12Tot16
+        );
+        assert_eq!(
+            age_band(b, parse_date("2030-03-15").unwrap()),
+            AgeBand::Vanaf16
+        );
+        assert!(matches!(
+            parse_date("2014-13-01"),
+            Err(CoreError::BadDate { .. })
+        ));
         assert!(parse_date("15-03-2014").is_err());
         assert_eq!(format_date(b), "2014-03-15");
     }

@@ -19,7 +19,11 @@ pub const STEP_TITLES: [&str; STEP_COUNT] = [
 ];
 
 fn audience_note(a: Audience) -> String {
-    if a == Audience::Parents { String::new() } else { format!(" _(zichtbaar voor: {})_", a.label()) }
+    if a == Audience::Parents {
+        String::new()
+    } else {
+        format!(" _(zichtbaar voor: {})_", a.label())
+    }
 }
 
 /// The verslag of `case`, optionally focused on one meeting (else the latest).
@@ -33,7 +37,13 @@ pub fn markdown(case: &Case, meeting: Option<&str>) -> String {
     let _ = writeln!(out, "- Status: {}\n", info.status);
 
     let participants = case.participants();
-    let name_of = |id: &str| participants.iter().find(|p| p.id == id).map(|p| p.name.clone()).unwrap_or_else(|| id.to_string());
+    let name_of = |id: &str| {
+        participants
+            .iter()
+            .find(|p| p.id == id)
+            .map(|p| p.name.clone())
+            .unwrap_or_else(|| id.to_string())
+    };
     if !participants.is_empty() {
         let _ = writeln!(out, "## Deelnemers\n");
         for p in &participants {
@@ -44,8 +54,16 @@ pub fn markdown(case: &Case, meeting: Option<&str>) -> String {
             if p.custody {
                 extra.push("gezag".to_string());
             }
-            let org = if p.organisation.is_empty() { String::new() } else { format!(", {}", p.organisation) };
-            let extra = if extra.is_empty() { String::new() } else { format!(" ({})", extra.join(", ")) };
+            let org = if p.organisation.is_empty() {
+                String::new()
+            } else {
+                format!(", {}", p.organisation)
+            };
+            let extra = if extra.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", extra.join(", "))
+            };
             let _ = writeln!(out, "- {} — {}{}{}", p.name, p.role, org, extra);
         }
         out.push('\n');
@@ -53,7 +71,10 @@ pub fn markdown(case: &Case, meeting: Option<&str>) -> String {
 
     let items = case.items();
     let section_list = |out: &mut String, title: &str, section: &Section| {
-        let list: Vec<_> = items.iter().filter(|i| &i.data.section == section).collect();
+        let list: Vec<_> = items
+            .iter()
+            .filter(|i| &i.data.section == section)
+            .collect();
         if !list.is_empty() {
             let _ = writeln!(out, "{title}");
             for i in list {
@@ -72,10 +93,19 @@ pub fn markdown(case: &Case, meeting: Option<&str>) -> String {
     for circle in &info.circles {
         let _ = writeln!(out, "### {}\n", circle_title(circle));
         for slot in CircleSlot::ALL {
-            let s = Section::Circle { circle: circle.clone(), slot };
+            let s = Section::Circle {
+                circle: circle.clone(),
+                slot,
+            };
             let list: Vec<_> = items.iter().filter(|i| i.data.section == s).collect();
             for i in list {
-                let _ = writeln!(out, "- {} {}{}", slot.symbol(), i.data.text, audience_note(i.audience));
+                let _ = writeln!(
+                    out,
+                    "- {} {}{}",
+                    slot.symbol(),
+                    i.data.text,
+                    audience_note(i.audience)
+                );
             }
         }
         out.push('\n');
@@ -84,20 +114,40 @@ pub fn markdown(case: &Case, meeting: Option<&str>) -> String {
     if !arrows.is_empty() {
         let _ = writeln!(out, "**Wisselwerking**\n");
         for a in arrows {
-            let _ = writeln!(out, "- {} → {}: {} ({}){}", a.data.from, a.data.to, a.data.text, a.data.direction.label(), audience_note(a.audience));
+            let _ = writeln!(
+                out,
+                "- {} → {}: {} ({}){}",
+                a.data.from,
+                a.data.to,
+                a.data.text,
+                a.data.direction.label(),
+                audience_note(a.audience)
+            );
         }
         out.push('\n');
     }
 
     let _ = writeln!(out, "## Behoeften\n");
     for area in NeedArea::ALL {
-        section_list(&mut out, &format!("**Onderwijs-/opvoedbehoeften — {}**\n", area.label()), &Section::Behoeften(*area));
+        section_list(
+            &mut out,
+            &format!("**Onderwijs-/opvoedbehoeften — {}**\n", area.label()),
+            &Section::Behoeften(*area),
+        );
     }
     for who in SupportOf::ALL {
-        section_list(&mut out, &format!("**Aanpak — heeft {} nodig die …**\n", who.label()), &Section::Aanpak(*who));
+        section_list(
+            &mut out,
+            &format!("**Aanpak — heeft {} nodig die …**\n", who.label()),
+            &Section::Aanpak(*who),
+        );
     }
     for who in SupportOf::ALL {
-        section_list(&mut out, &format!("**Ondersteuningsbehoeften — {}**\n", who.label()), &Section::Ondersteuning(*who));
+        section_list(
+            &mut out,
+            &format!("**Ondersteuningsbehoeften — {}**\n", who.label()),
+            &Section::Ondersteuning(*who),
+        );
     }
     section_list(&mut out, "**Effect**\n", &Section::Effect);
     section_list(&mut out, "## Notities\n", &Section::Notitie);
@@ -107,14 +157,24 @@ pub fn markdown(case: &Case, meeting: Option<&str>) -> String {
     if agreements.is_empty() {
         let _ = writeln!(out, "_Nog geen afspraken._\n");
     } else {
-        let _ = writeln!(out, "| wie | wat | waarom | wanneer | hoe | status | evaluatie |");
+        let _ = writeln!(
+            out,
+            "| wie | wat | waarom | wanneer | hoe | status | evaluatie |"
+        );
         let _ = writeln!(out, "|---|---|---|---|---|---|---|");
         for a in &agreements {
             let d = &a.data;
             let _ = writeln!(
                 out,
                 "| {} | {}{} | {} | {} | {} | {} | {} |",
-                cell(&d.wie), cell(&d.wat), audience_note(a.audience), cell(&d.waarom), cell(&d.wanneer), cell(&d.hoe), d.status.label(), d.evaluation
+                cell(&d.wie),
+                cell(&d.wat),
+                audience_note(a.audience),
+                cell(&d.waarom),
+                cell(&d.wanneer),
+                cell(&d.hoe),
+                d.status.label(),
+                d.evaluation
             );
         }
         out.push('\n');
@@ -166,7 +226,9 @@ pub fn circle_title(name: &str) -> String {
         "thuis" => "Thuis/opvoeding".into(),
         other => {
             let mut c = other.chars();
-            c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+            c.next()
+                .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                .unwrap_or_default()
         }
     }
 }

@@ -12,7 +12,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use mdo_crypto::envelope::{self, Envelope, SealedEnvelope};
-use mdo_crypto::{CaseId, ChunkId, CompartmentId, DeviceSecret, EpochKey, EpochLink, KdfParams, KeyFile, Keyring, WrappedKeys, aead, wrap_keys};
+use mdo_crypto::{
+    CaseId, ChunkId, CompartmentId, DeviceSecret, EpochKey, EpochLink, KdfParams, KeyFile, Keyring,
+    WrappedKeys, aead, wrap_keys,
+};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -29,7 +32,17 @@ pub const DB_FILE: &str = "mdo.sqlite";
 /// Current database schema version.
 pub const SCHEMA_VERSION: i64 = 1;
 /// A compartment with more stored chunks than this is compacted into one snapshot chunk.
-pub const COMPACT_AFTER: usize = 32;
+pub const COMPACT_AFTER_CHUNKS: usize = 32;
+/// … or with more Automerge changes outside its snapshot than this (applying changes one by one
+/// is much slower than loading a snapshot, so a long history must not linger in change lists).
+pub const COMPACT_AFTER_CHANGES: usize = 128;
+
+/// What this process knows about one compartment's stored chunks.
+#[derive(Debug, Default)]
+struct Stored {
+    chunks: Vec<ChunkId>,
+    residual_changes: usize,
+}
 
 /// Store errors, each with a message a person can act on.
 #[derive(Debug, thiserror::Error)]
@@ -52,7 +65,9 @@ pub enum StoreError {
         source: std::io::Error,
     },
     /// The database is damaged or not an MDO database.
-    #[error("the case database {path} is damaged or not an MDO database ({reason}); restore it from a backup or sync the cases again from another device")]
+    #[error(
+        "the case database {path} is damaged or not an MDO database ({reason}); restore it from a backup or sync the cases again from another device"
+    )]
     Corrupt {
         /// Where.
         path: PathBuf,
@@ -60,7 +75,9 @@ pub enum StoreError {
         reason: String,
     },
     /// A newer MDO wrote this profile.
-    #[error("this profile was written by a newer MDO (schema {found}, this MDO reads {supported}); update MDO")]
+    #[error(
+        "this profile was written by a newer MDO (schema {found}, this MDO reads {supported}); update MDO"
+    )]
     NewerSchema {
         /// Found version.
         found: i64,
@@ -88,7 +105,11 @@ type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + use<> {
     let path = path.to_path_buf();
-    move |source| StoreError::Io { action, path, source }
+    move |source| StoreError::Io {
+        action,
+        path,
+        source,
+    }
 }
 
 /// Writes `bytes` to `path` atomically and durably.
@@ -137,16 +158,24 @@ pub struct Profile {
     device: DeviceSecret,
     me: Me,
     db: Connection,
-    loaded: BTreeMap<(CaseId, CompartmentId), Vec<ChunkId>>,
+    loaded: BTreeMap<(CaseId, CompartmentId), Stored>,
 }
 
 impl std::fmt::Debug for Profile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Profile").field("dir", &self.dir).field("me", &self.me).finish_non_exhaustive()
+        f.debug_struct("Profile")
+            .field("dir", &self.dir)
+            .field("me", &self.me)
+            .finish_non_exhaustive()
     }
 }
 
-fn seal_local(device: &DeviceSecret, purpose: &str, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
+fn seal_local(
+    device: &DeviceSecret,
+    purpose: &str,
+    aad: &[u8],
+    plaintext: &[u8],
+) -> Result<Vec<u8>> {
     let key = device.derive_local_key(purpose);
     let nonce: [u8; 24] = mdo_crypto::random_array()?;
     let mut out = nonce.to_vec();
@@ -154,9 +183,19 @@ fn seal_local(device: &DeviceSecret, purpose: &str, aad: &[u8], plaintext: &[u8]
     Ok(out)
 }
 
-fn open_local(device: &DeviceSecret, purpose: &str, aad: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+fn open_local(
+    device: &DeviceSecret,
+    purpose: &str,
+    aad: &[u8],
+    sealed: &[u8],
+) -> Result<Zeroizing<Vec<u8>>> {
     if sealed.len() < 24 {
-        return Err(mdo_crypto::CryptoError::Truncated { what: "local record", needed: 24, got: sealed.len() }.into());
+        return Err(mdo_crypto::CryptoError::Truncated {
+            what: "local record",
+            needed: 24,
+            got: sealed.len(),
+        }
+        .into());
     }
     let key = device.derive_local_key(purpose);
     Ok(aead::open(&key, &sealed[..24], aad, &sealed[24..])?)
@@ -169,7 +208,14 @@ impl Profile {
     }
 
     /// Creates a new profile: a fresh device identity sealed under `passphrase`.
-    pub fn init(dir: &Path, passphrase: &str, name: &str, role: Role, organisation: &str, kdf: KdfParams) -> Result<Profile> {
+    pub fn init(
+        dir: &Path,
+        passphrase: &str,
+        name: &str,
+        role: Role,
+        organisation: &str,
+        kdf: KdfParams,
+    ) -> Result<Profile> {
         if Self::exists(dir) {
             return Err(StoreError::AlreadyExists(dir.to_path_buf()));
         }
@@ -179,17 +225,40 @@ impl Profile {
         fs::create_dir_all(dir).map_err(io("cannot create", dir))?;
         let device = DeviceSecret::generate()?;
         let person = format!("p{}", &device.device_id().to_hex()[..10]);
-        let me = Me { person: person.clone(), name: name.trim().into(), role, organisation: organisation.trim().into(), device: device.device_id() };
+        let me = Me {
+            person: person.clone(),
+            name: name.trim().into(),
+            role,
+            organisation: organisation.trim().into(),
+            device: device.device_id(),
+        };
         let db = open_db(&dir.join(DB_FILE))?;
-        let record = serde_json::to_vec(&ProfileRecord { person, name: me.name.clone(), role, organisation: me.organisation.clone() })
-            .map_err(|e| CoreError::Document(e.to_string()))?;
+        let record = serde_json::to_vec(&ProfileRecord {
+            person,
+            name: me.name.clone(),
+            role,
+            organisation: me.organisation.clone(),
+        })
+        .map_err(|e| CoreError::Document(e.to_string()))?;
         let sealed = seal_local(&device, "profile", b"profile", &record)?;
-        db.execute("INSERT INTO meta(key, value) VALUES ('profile', ?1)", params![sealed])?;
-        db.execute("INSERT INTO meta(key, value) VALUES ('device', ?1)", params![device.device_id().0.to_vec()])?;
+        db.execute(
+            "INSERT INTO meta(key, value) VALUES ('profile', ?1)",
+            params![sealed],
+        )?;
+        db.execute(
+            "INSERT INTO meta(key, value) VALUES ('device', ?1)",
+            params![device.device_id().0.to_vec()],
+        )?;
         // The key file last: its presence marks a complete profile.
         let file = KeyFile::seal(device.seed(), passphrase, kdf)?;
         write_atomic(&dir.join(KEY_FILE), &file.to_bytes())?;
-        Ok(Profile { dir: dir.to_path_buf(), device, me, db, loaded: BTreeMap::new() })
+        Ok(Profile {
+            dir: dir.to_path_buf(),
+            device,
+            me,
+            db,
+            loaded: BTreeMap::new(),
+        })
     }
 
     /// Unlocks an existing profile.
@@ -204,15 +273,39 @@ impl Profile {
         let db_path = dir.join(DB_FILE);
         let db = open_db(&db_path)?;
         let sealed: Vec<u8> = db
-            .query_row("SELECT value FROM meta WHERE key = 'profile'", [], |r| r.get(0))
+            .query_row("SELECT value FROM meta WHERE key = 'profile'", [], |r| {
+                r.get(0)
+            })
             .optional()?
-            .ok_or_else(|| StoreError::Corrupt { path: db_path.clone(), reason: "the profile record is missing".into() })?;
-        let record = open_local(&device, "profile", b"profile", &sealed)
-            .map_err(|e| StoreError::Corrupt { path: db_path.clone(), reason: format!("profile record: {e}") })?;
-        let r: ProfileRecord = serde_json::from_slice(&record)
-            .map_err(|e| StoreError::Corrupt { path: db_path.clone(), reason: format!("profile record: {e}") })?;
-        let me = Me { person: r.person, name: r.name, role: r.role, organisation: r.organisation, device: device.device_id() };
-        Ok(Profile { dir: dir.to_path_buf(), device, me, db, loaded: BTreeMap::new() })
+            .ok_or_else(|| StoreError::Corrupt {
+                path: db_path.clone(),
+                reason: "the profile record is missing".into(),
+            })?;
+        let record = open_local(&device, "profile", b"profile", &sealed).map_err(|e| {
+            StoreError::Corrupt {
+                path: db_path.clone(),
+                reason: format!("profile record: {e}"),
+            }
+        })?;
+        let r: ProfileRecord =
+            serde_json::from_slice(&record).map_err(|e| StoreError::Corrupt {
+                path: db_path.clone(),
+                reason: format!("profile record: {e}"),
+            })?;
+        let me = Me {
+            person: r.person,
+            name: r.name,
+            role: r.role,
+            organisation: r.organisation,
+            device: device.device_id(),
+        };
+        Ok(Profile {
+            dir: dir.to_path_buf(),
+            device,
+            me,
+            db,
+            loaded: BTreeMap::new(),
+        })
     }
 
     /// The person on this device.
@@ -232,31 +325,47 @@ impl Profile {
 
     /// Ids of the cases on this device, oldest first.
     pub fn case_ids(&self) -> Result<Vec<CaseId>> {
-        let mut st = self.db.prepare("SELECT case_id FROM cases ORDER BY created, case_id")?;
+        let mut st = self
+            .db
+            .prepare("SELECT case_id FROM cases ORDER BY created, case_id")?;
         let rows = st.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
         let mut out = Vec::new();
         for r in rows {
             let b = r?;
-            let arr: [u8; 16] = b.as_slice().try_into().map_err(|_| self.corrupt("a case id has the wrong length"))?;
+            let arr: [u8; 16] = b
+                .as_slice()
+                .try_into()
+                .map_err(|_| self.corrupt("a case id has the wrong length"))?;
             out.push(CaseId(arr));
         }
         Ok(out)
     }
 
     fn corrupt(&self, reason: &str) -> StoreError {
-        StoreError::Corrupt { path: self.dir.join(DB_FILE), reason: reason.into() }
+        StoreError::Corrupt {
+            path: self.dir.join(DB_FILE),
+            reason: reason.into(),
+        }
     }
 
     /// Resolves a case id or a unique prefix of one (at least 4 hex characters).
     pub fn resolve_case(&self, s: &str) -> Result<CaseId> {
         let s = s.trim().to_lowercase();
         if let Ok(id) = CaseId::from_hex(&s) {
-            return if self.case_ids()?.contains(&id) { Ok(id) } else { Err(StoreError::UnknownCase(s)) };
+            return if self.case_ids()?.contains(&id) {
+                Ok(id)
+            } else {
+                Err(StoreError::UnknownCase(s))
+            };
         }
         if s.len() < 4 {
             return Err(StoreError::UnknownCase(s));
         }
-        let matches: Vec<CaseId> = self.case_ids()?.into_iter().filter(|c| c.to_hex().starts_with(&s)).collect();
+        let matches: Vec<CaseId> = self
+            .case_ids()?
+            .into_iter()
+            .filter(|c| c.to_hex().starts_with(&s))
+            .collect();
         match matches.as_slice() {
             [one] => Ok(*one),
             [] => Err(StoreError::UnknownCase(s)),
@@ -274,21 +383,31 @@ impl Profile {
         let mut report = LoadReport::default();
         let mut rings: BTreeMap<CompartmentId, Keyring> = BTreeMap::new();
         {
-            let mut st = self.db.prepare("SELECT bytes FROM wrapped_keys WHERE case_id = ?1 AND recipient = ?2")?;
-            let rows = st.query_map(params![id.0.to_vec(), self.device.device_id().0.to_vec()], |r| r.get::<_, Vec<u8>>(0))?;
+            let mut st = self
+                .db
+                .prepare("SELECT bytes FROM wrapped_keys WHERE case_id = ?1 AND recipient = ?2")?;
+            let rows = st.query_map(
+                params![id.0.to_vec(), self.device.device_id().0.to_vec()],
+                |r| r.get::<_, Vec<u8>>(0),
+            )?;
             for r in rows {
                 let bytes = r?;
                 let keys = WrappedKeys::from_bytes(&bytes).and_then(|w| w.unwrap(&self.device));
                 match keys {
                     Ok(keys) => {
                         for k in keys {
-                            rings.entry(k.compartment()).or_insert_with(|| Keyring::new(id, k.compartment())).insert(k)?;
+                            rings
+                                .entry(k.compartment())
+                                .or_insert_with(|| Keyring::new(id, k.compartment()))
+                                .insert(k)?;
                         }
                     }
                     Err(e) => report.rejected.push(("wrapped key".into(), e.to_string())),
                 }
             }
-            let mut st = self.db.prepare("SELECT bytes FROM epoch_links WHERE case_id = ?1")?;
+            let mut st = self
+                .db
+                .prepare("SELECT bytes FROM epoch_links WHERE case_id = ?1")?;
             let links: Vec<EpochLink> = st
                 .query_map(params![id.0.to_vec()], |r| r.get::<_, Vec<u8>>(0))?
                 .filter_map(|r| r.ok())
@@ -304,13 +423,22 @@ impl Profile {
                 let mut st = self.db.prepare(
                     "SELECT id, bytes FROM chunks WHERE case_id = ?1 AND compartment = ?2 AND rejected IS NULL ORDER BY seq",
                 )?;
-                st.query_map(params![id.0.to_vec(), cid.0.to_vec()], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?
+                st.query_map(params![id.0.to_vec(), cid.0.to_vec()], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?
+                .collect::<Result<_, _>>()?
             };
             let mut doc = CompartmentDoc::new();
             let mut applied: Vec<(ChunkId, Vec<ChunkId>)> = Vec::new();
+            let mut residual = 0usize;
             let mut good: Vec<Zeroizing<Vec<u8>>> = Vec::new();
             for (cid_bytes, bytes) in rows {
-                let chunk_id = ChunkId(cid_bytes.as_slice().try_into().map_err(|_| self.corrupt("a chunk id has the wrong length"))?);
+                let chunk_id = ChunkId(
+                    cid_bytes
+                        .as_slice()
+                        .try_into()
+                        .map_err(|_| self.corrupt("a chunk id has the wrong length"))?,
+                );
                 let opened = envelope::open(&bytes, &ring);
                 let result = opened.map_err(CoreError::from).and_then(|o| {
                     doc.apply(&o.payload)?;
@@ -319,6 +447,7 @@ impl Profile {
                 match result {
                     Ok(o) => {
                         applied.push((chunk_id, o.deps.clone()));
+                        residual += crate::core::case::payload_changes(&o.payload);
                         good.push(o.payload);
                     }
                     Err(e) => {
@@ -328,7 +457,10 @@ impl Profile {
                                 doc.apply(p)?;
                             }
                         }
-                        self.db.execute("UPDATE chunks SET rejected = ?1 WHERE id = ?2", params![e.to_string(), chunk_id.0.to_vec()])?;
+                        self.db.execute(
+                            "UPDATE chunks SET rejected = ?1 WHERE id = ?2",
+                            params![e.to_string(), chunk_id.0.to_vec()],
+                        )?;
                         report.rejected.push((chunk_id.to_hex(), e.to_string()));
                     }
                 }
@@ -337,9 +469,22 @@ impl Profile {
             let Some(kind) = doc.descriptor().and_then(|d| CompartmentKind::parse(&d)) else {
                 continue; // no readable content yet
             };
-            let referenced: HashSet<ChunkId> = applied.iter().flat_map(|(_, d)| d.iter().copied()).collect();
-            let frontier: Vec<ChunkId> = applied.iter().map(|(c, _)| *c).filter(|c| !referenced.contains(c)).collect();
-            self.loaded.insert((id, cid), applied.iter().map(|(c, _)| *c).collect());
+            let referenced: HashSet<ChunkId> = applied
+                .iter()
+                .flat_map(|(_, d)| d.iter().copied())
+                .collect();
+            let frontier: Vec<ChunkId> = applied
+                .iter()
+                .map(|(c, _)| *c)
+                .filter(|c| !referenced.contains(c))
+                .collect();
+            self.loaded.insert(
+                (id, cid),
+                Stored {
+                    chunks: applied.iter().map(|(c, _)| *c).collect(),
+                    residual_changes: residual,
+                },
+            );
             case.insert_loaded(kind, ring, doc, frontier);
         }
         Ok((case, report))
@@ -347,20 +492,25 @@ impl Profile {
 
     /// Persists everything new in `case` in one durable transaction: keys created for new
     /// compartments (wrapped to this device), one chunk per changed compartment, and compaction
-    /// of compartments that have grown past [`COMPACT_AFTER`] chunks.
+    /// of compartments whose history outside a snapshot has grown past
+    /// [`COMPACT_AFTER_CHUNKS`] chunks or [`COMPACT_AFTER_CHANGES`] changes.
     pub fn commit(&mut self, case: &mut Case) -> Result<CommitReport> {
         let new_keys: Vec<EpochKey> = case.take_new_keys();
-        let sealed: Vec<(CompartmentId, SealedEnvelope)> = case.seal_pending(&self.device)?;
+        let sealed = case.seal_pending(&self.device)?;
         let mut report = CommitReport::default();
         let mut snapshots: Vec<(CompartmentId, SealedEnvelope, Vec<ChunkId>)> = Vec::new();
-        for (cid, s) in &sealed {
-            let list = self.loaded.entry((case.id, *cid)).or_default();
-            list.push(s.id);
-            if list.len() > COMPACT_AFTER {
-                let old = std::mem::take(list);
-                let snap = case.seal_snapshot(*cid, &self.device)?;
-                list.push(snap.id);
-                snapshots.push((*cid, snap, old));
+        for s in &sealed {
+            let stored = self.loaded.entry((case.id, s.compartment)).or_default();
+            stored.chunks.push(s.envelope.id);
+            stored.residual_changes += s.changes;
+            if stored.chunks.len() > COMPACT_AFTER_CHUNKS
+                || stored.residual_changes > COMPACT_AFTER_CHANGES
+            {
+                let old = std::mem::take(&mut stored.chunks);
+                stored.residual_changes = 0;
+                let snap = case.seal_snapshot(s.compartment, &self.device)?;
+                stored.chunks.push(snap.id);
+                snapshots.push((s.compartment, snap, old));
             }
         }
         let tx = self.db.transaction()?;
@@ -378,9 +528,9 @@ impl Profile {
                 )?;
             }
         }
-        for (cid, s) in &sealed {
-            insert_chunk(&tx, case.id, *cid, s)?;
-            report.chunks.push(s.id.to_hex());
+        for s in &sealed {
+            insert_chunk(&tx, case.id, s.compartment, &s.envelope)?;
+            report.chunks.push(s.envelope.id.to_hex());
         }
         for (cid, snap, old) in &snapshots {
             insert_chunk(&tx, case.id, *cid, snap)?;
@@ -399,7 +549,10 @@ impl Profile {
         let env = Envelope::parse(bytes)?;
         env.verify_signature()?;
         let tx = self.db.transaction()?;
-        tx.execute("INSERT OR IGNORE INTO cases(case_id, created) VALUES (?1, strftime('%s','now'))", params![env.case.0.to_vec()])?;
+        tx.execute(
+            "INSERT OR IGNORE INTO cases(case_id, created) VALUES (?1, strftime('%s','now'))",
+            params![env.case.0.to_vec()],
+        )?;
         let n = tx.execute(
             "INSERT OR IGNORE INTO chunks(id, case_id, compartment, epoch, author, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![env.id.0.to_vec(), env.case.0.to_vec(), env.compartment.0.to_vec(), env.epoch, env.author.0.to_vec(), bytes.to_vec()],
@@ -410,20 +563,41 @@ impl Profile {
 
     /// Every stored chunk of a case (for export and tests): (id, compartment, bytes).
     pub fn chunks_of(&self, case: CaseId) -> Result<Vec<(ChunkId, CompartmentId, Vec<u8>)>> {
-        let mut st = self.db.prepare("SELECT id, compartment, bytes FROM chunks WHERE case_id = ?1 ORDER BY seq")?;
-        let rows = st.query_map(params![case.0.to_vec()], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, Vec<u8>>(2)?)))?;
+        let mut st = self
+            .db
+            .prepare("SELECT id, compartment, bytes FROM chunks WHERE case_id = ?1 ORDER BY seq")?;
+        let rows = st.query_map(params![case.0.to_vec()], |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+            ))
+        })?;
         let mut out = Vec::new();
         for r in rows {
             let (a, b, c) = r?;
-            let id = ChunkId(a.as_slice().try_into().map_err(|_| self.corrupt("chunk id length"))?);
-            let comp = CompartmentId(b.as_slice().try_into().map_err(|_| self.corrupt("compartment id length"))?);
+            let id = ChunkId(
+                a.as_slice()
+                    .try_into()
+                    .map_err(|_| self.corrupt("chunk id length"))?,
+            );
+            let comp = CompartmentId(
+                b.as_slice()
+                    .try_into()
+                    .map_err(|_| self.corrupt("compartment id length"))?,
+            );
             out.push((id, comp, c));
         }
         Ok(out)
     }
 }
 
-fn insert_chunk(tx: &rusqlite::Transaction<'_>, case: CaseId, compartment: CompartmentId, s: &SealedEnvelope) -> Result<()> {
+fn insert_chunk(
+    tx: &rusqlite::Transaction<'_>,
+    case: CaseId,
+    compartment: CompartmentId,
+    s: &SealedEnvelope,
+) -> Result<()> {
     let env = Envelope::parse(&s.bytes)?;
     tx.execute(
         "INSERT OR IGNORE INTO chunks(id, case_id, compartment, epoch, author, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -433,14 +607,25 @@ fn insert_chunk(tx: &rusqlite::Transaction<'_>, case: CaseId, compartment: Compa
 }
 
 fn open_db(path: &Path) -> Result<Connection> {
-    let corrupt = |e: rusqlite::Error| StoreError::Corrupt { path: path.to_path_buf(), reason: e.to_string() };
+    let corrupt = |e: rusqlite::Error| StoreError::Corrupt {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
     let db = Connection::open(path).map_err(corrupt)?;
-    db.busy_timeout(std::time::Duration::from_secs(10)).map_err(corrupt)?;
-    db.pragma_update(None, "journal_mode", "WAL").map_err(corrupt)?;
-    db.pragma_update(None, "synchronous", "FULL").map_err(corrupt)?;
-    let check: String = db.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(corrupt)?;
+    db.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(corrupt)?;
+    db.pragma_update(None, "journal_mode", "WAL")
+        .map_err(corrupt)?;
+    db.pragma_update(None, "synchronous", "FULL")
+        .map_err(corrupt)?;
+    let check: String = db
+        .query_row("PRAGMA quick_check", [], |r| r.get(0))
+        .map_err(corrupt)?;
     if check != "ok" {
-        return Err(StoreError::Corrupt { path: path.to_path_buf(), reason: check });
+        return Err(StoreError::Corrupt {
+            path: path.to_path_buf(),
+            reason: check,
+        });
     }
     db.execute_batch(
         "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
@@ -457,14 +642,25 @@ fn open_db(path: &Path) -> Result<Connection> {
     )
     .map_err(corrupt)?;
     let version: Option<i64> = db
-        .query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| r.get(0))
+        .query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| {
+            r.get(0)
+        })
         .optional()
         .map_err(corrupt)?;
     match version {
         None => {
-            db.execute("INSERT INTO meta(key, value) VALUES ('schema', ?1)", params![SCHEMA_VERSION]).map_err(corrupt)?;
+            db.execute(
+                "INSERT INTO meta(key, value) VALUES ('schema', ?1)",
+                params![SCHEMA_VERSION],
+            )
+            .map_err(corrupt)?;
         }
-        Some(v) if v > SCHEMA_VERSION => return Err(StoreError::NewerSchema { found: v, supported: SCHEMA_VERSION }),
+        Some(v) if v > SCHEMA_VERSION => {
+            return Err(StoreError::NewerSchema {
+                found: v,
+                supported: SCHEMA_VERSION,
+            });
+        }
         Some(_) => {}
     }
     Ok(db)

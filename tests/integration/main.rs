@@ -1,0 +1,14 @@
+//! Integration tests of the `mdo` crate: the CLI end to end (real processes, real profile
+//! directories), offline merges, convergence properties and crash safety.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    unreachable_pub
+)]
+
+mod cli;
+mod crash;
+mod merge;
+mod props;
+mod support;

@@ -1,0 +1,177 @@
+//! Offline edits by two devices merge with nothing lost, in both orders: the chair edits an
+//! agreement and a circle on a home visit while the IB-er at school edits the same ones.
+
+use mdo::core::case::{Case, Me, NewAgreement};
+use mdo::core::model::{Audience, Role, Section};
+use mdo::crypto::{DeviceSecret, envelope::SealedEnvelope};
+
+fn me(name: &str, role: Role) -> (Me, DeviceSecret) {
+    let d = DeviceSecret::generate().unwrap();
+    (
+        Me {
+            person: name.to_lowercase(),
+            name: name.into(),
+            role,
+            organisation: "OBS De Wilgen".into(),
+            device: d.device_id(),
+        },
+        d,
+    )
+}
+
+/// A second device's copy of `case`: same keys, all chunks so far.
+fn replica(case: &Case, chunks: &[SealedEnvelope]) -> Case {
+    let mut r = Case::empty(case.id);
+    for k in case.all_keys() {
+        r.add_key(k).unwrap();
+    }
+    for c in chunks {
+        r.receive(&c.bytes).unwrap();
+    }
+    r
+}
+
+fn seal(case: &mut Case, dev: &DeviceSecret) -> Vec<SealedEnvelope> {
+    case.take_new_keys();
+    case.seal_pending(dev)
+        .unwrap()
+        .into_iter()
+        .map(|s| s.envelope)
+        .collect()
+}
+
+#[test]
+fn home_visit_and_school_edits_merge_in_both_orders() {
+    let (chair, chair_dev) = me("Monique", Role::IbEr);
+    let (teacher, teacher_dev) = me("Jeroen", Role::Leerkracht);
+    let mut a = Case::create(
+        &chair,
+        "Noor Visser",
+        "2017-03-14",
+        "OBS De Wilgen",
+        "groep 6",
+    )
+    .unwrap();
+    let ag = a
+        .add_agreement(
+            &chair,
+            NewAgreement {
+                wie: "Jeroen".into(),
+                wat: "dagritmekaart".into(),
+                hoe: "kaart op tafel".into(),
+                ..Default::default()
+            },
+            Audience::Parents,
+            1,
+        )
+        .unwrap();
+    let plus = a
+        .add_item(
+            &chair,
+            Section::parse("kind.plus").unwrap(),
+            "tekent graag",
+            Audience::Parents,
+            None,
+            1,
+        )
+        .unwrap();
+    let base = seal(&mut a, &chair_dev);
+    let mut b = replica(&a, &base);
+    assert_eq!(a.agreements(), b.agreements());
+
+    // Offline: both edit the same agreement sentence and the same circle.
+    a.edit_agreement(&ag, "hoe", "kaart op tafel en een signaal")
+        .unwrap();
+    a.add_item(
+        &chair,
+        Section::parse("kind.plus").unwrap(),
+        "helpt jongere kinderen",
+        Audience::Parents,
+        None,
+        2,
+    )
+    .unwrap();
+    a.edit_item(&plus, "tekent graag en goed").unwrap();
+    let from_a = seal(&mut a, &chair_dev);
+
+    b.edit_agreement(&ag, "hoe", "grote kaart op tafel")
+        .unwrap();
+    b.edit_agreement(&ag, "wanneer", "vanaf 1 oktober").unwrap();
+    b.add_item(
+        &teacher,
+        Section::parse("kind.min").unwrap(),
+        "lange instructies zijn lastig",
+        Audience::Parents,
+        None,
+        3,
+    )
+    .unwrap();
+    let from_b = seal(&mut b, &teacher_dev);
+
+    // Order 1: a receives b's chunks; order 2: a fresh replica receives a's then b's, or b's then a's.
+    for c in &from_b {
+        a.receive(&c.bytes).unwrap();
+    }
+    for c in &from_a {
+        b.receive(&c.bytes).unwrap();
+    }
+    let mut all = base.clone();
+    all.extend(from_b.iter().cloned());
+    all.extend(from_a.iter().cloned());
+    let c = replica(&a, &all);
+
+    for case in [&a, &b, &c] {
+        let agreement = &case.agreements()[0].data;
+        assert_eq!(
+            agreement.hoe, "grote kaart op tafel en een signaal",
+            "both edits of one sentence survive"
+        );
+        assert_eq!(agreement.wanneer, "vanaf 1 oktober");
+        let texts: Vec<String> = case.items().into_iter().map(|i| i.data.text).collect();
+        for t in [
+            "tekent graag en goed",
+            "helpt jongere kinderen",
+            "lange instructies zijn lastig",
+        ] {
+            assert!(texts.iter().any(|x| x == t), "{t} lost: {texts:?}");
+        }
+    }
+    assert_eq!(a.items(), b.items());
+    assert_eq!(a.items(), c.items());
+    assert_eq!(a.agreements(), c.agreements());
+}
+
+#[test]
+fn a_chunk_automerge_cannot_decode_is_rejected_and_changes_nothing() {
+    // A legitimate member signs and encrypts garbage (or the 36-byte input that makes
+    // Automerge 0.12's loader panic): the receiver rejects it and keeps working.
+    let (chair, dev) = me("Monique", Role::IbEr);
+    let mut a = Case::create(&chair, "Noor", "2017-03-14", "", "").unwrap();
+    let base = seal(&mut a, &dev);
+    let mut b = replica(&a, &base);
+    let before = b.items();
+    let key = a.all_keys().into_iter().next().unwrap();
+    for payload in [
+        &b"not automerge"[..],
+        &crate::props::PANIC_INPUT[..],
+        &[0x85, 0x6f, 0x4a, 0x83, 1, 2, 3, 4, 0, 0][..],
+    ] {
+        let evil = mdo::crypto::envelope::seal(&dev, &key, &[], payload).unwrap();
+        let err = b.receive(&evil.bytes).unwrap_err();
+        assert!(err.to_string().contains("rejected a chunk"), "{err}");
+    }
+    assert_eq!(b.items(), before);
+    a.add_item(
+        &chair,
+        Section::Vragen,
+        "nog steeds in sync?",
+        Audience::Parents,
+        None,
+        5,
+    )
+    .unwrap();
+    for c in seal(&mut a, &dev) {
+        b.receive(&c.bytes).unwrap();
+    }
+    assert_eq!(b.items().len(), before.len() + 1);
+}
