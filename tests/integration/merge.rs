@@ -151,11 +151,16 @@ fn a_chunk_automerge_cannot_decode_is_rejected_and_changes_nothing() {
     let mut b = replica(&a, &base);
     let before = b.items();
     let key = a.all_keys().into_iter().next().unwrap();
-    for payload in [
-        &b"not automerge"[..],
-        &crate::props::PANIC_INPUT[..],
-        &[0x85, 0x6f, 0x4a, 0x83, 1, 2, 3, 4, 0, 0][..],
-    ] {
+    let mut payloads: Vec<Vec<u8>> = vec![
+        b"not automerge".to_vec(),
+        vec![2, 1, 0, 0, 0, 3, 0, 0, 0, 1, 2, 3],
+    ];
+    for c in crate::props::CRASHERS {
+        let mut p = vec![mdo::core::doc::PAYLOAD_SNAPSHOT];
+        p.extend_from_slice(c);
+        payloads.push(p);
+    }
+    for payload in &payloads {
         let evil = mdo::crypto::envelope::seal(&dev, &key, &[], payload).unwrap();
         let err = b.receive(&evil.bytes).unwrap_err();
         assert!(err.to_string().contains("rejected a chunk"), "{err}");
@@ -174,4 +179,73 @@ fn a_chunk_automerge_cannot_decode_is_rejected_and_changes_nothing() {
         b.receive(&c.bytes).unwrap();
     }
     assert_eq!(b.items().len(), before.len() + 1);
+}
+
+#[test]
+fn a_rejected_chunk_in_the_store_is_kept_as_evidence_and_the_rest_loads() {
+    use mdo::crypto::KdfParams;
+    use mdo::store::Profile;
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = Profile::init(
+        dir.path(),
+        "pw",
+        "Monique",
+        Role::IbEr,
+        "OBS",
+        KdfParams::INSECURE_FAST,
+    )
+    .unwrap();
+    let me = p.me().clone();
+    let mut case = Case::create(&me, "Noor", "2017-03-14", "", "").unwrap();
+    case.add_item(
+        &me,
+        Section::Vragen,
+        "eerste vraag",
+        Audience::Parents,
+        None,
+        1,
+    )
+    .unwrap();
+    p.commit(&mut case).unwrap();
+    let key = case.all_keys().into_iter().next().unwrap();
+    let mut payload = vec![mdo::core::doc::PAYLOAD_SNAPSHOT];
+    payload.extend_from_slice(crate::props::CRASHERS[0]);
+    let evil = mdo::crypto::envelope::seal(p.device(), &key, &[], &payload).unwrap();
+    assert!(p.store_envelope(&evil.bytes).unwrap());
+    assert!(!p.store_envelope(&evil.bytes).unwrap(), "stored once");
+    let mut forged = evil.bytes.clone();
+    forged[120] ^= 1;
+    assert!(
+        p.store_envelope(&forged).is_err(),
+        "a forged envelope is not even stored"
+    );
+
+    let (mut loaded, report) = p.load_case(case.id).unwrap();
+    assert_eq!(report.rejected.len(), 1);
+    assert_eq!(report.rejected[0].0, evil.id.to_hex());
+    assert_eq!(loaded.items().len(), 1);
+    // Still writable, and the evidence stays in the store.
+    loaded
+        .add_item(
+            &me,
+            Section::Vragen,
+            "tweede vraag",
+            Audience::Parents,
+            None,
+            2,
+        )
+        .unwrap();
+    p.commit(&mut loaded).unwrap();
+    assert!(
+        p.chunks_of(case.id)
+            .unwrap()
+            .iter()
+            .any(|(id, _, _)| *id == evil.id)
+    );
+    let (again, report) = p.load_case(case.id).unwrap();
+    assert_eq!(again.items().len(), 2);
+    assert!(
+        report.rejected.is_empty(),
+        "rejected chunks are not retried on every load"
+    );
 }

@@ -7,13 +7,38 @@ use mdo::crypto::DeviceSecret;
 use mdo::crypto::envelope::SealedEnvelope;
 use proptest::prelude::*;
 
-/// An input that makes Automerge 0.12's decoder panic (found by cargo-fuzz upstream; see
-/// `shared/toolchain.md`). Kept as a regression input for every path that decodes outside bytes.
-pub const PANIC_INPUT: [u8; 36] = [
-    0x85, 0x6f, 0x4a, 0x83, 0x9d, 0x2b, 0x2c, 0x12, 0x01, 0x1c, 0x00, 0x10, 0x2b, 0x2b, 0x2b, 0x2b,
-    0x2b, 0x2b, 0x2b, 0x2b, 0x2b, 0x2b, 0x2b, 0x2b, 0x2b, 0x2b, 0x2b, 0x2b, 0x00, 0x01, 0x02, 0x00,
-    0x00, 0x7f, 0xff, 0x01,
+/// Inputs that make Automerge 0.12's loader panic, found by our `automerge_load` fuzz target
+/// (`tests/fixtures/automerge-crashers/`). Every path that decodes outside bytes must reject them.
+pub const CRASHERS: [&[u8]; 2] = [
+    include_bytes!("../fixtures/automerge-crashers/load-hexane-unexpected-eof.bin"),
+    include_bytes!("../fixtures/automerge-crashers/load-hexane-unexpected-eof-original.bin"),
 ];
+
+#[test]
+fn the_crashers_still_crash_plain_automerge() {
+    for c in CRASHERS {
+        let r = std::panic::catch_unwind(|| automerge::AutoCommit::load(c));
+        assert!(
+            r.is_err(),
+            "Automerge no longer panics on this input: the upstream bug is fixed; keep the input as a regression test but update this assertion"
+        );
+    }
+}
+
+#[test]
+fn the_crashers_are_rejected_by_compartment_docs() {
+    for c in CRASHERS {
+        for kind in [
+            mdo::core::doc::PAYLOAD_SNAPSHOT,
+            mdo::core::doc::PAYLOAD_CHANGES,
+        ] {
+            let mut payload = vec![kind];
+            payload.extend_from_slice(c);
+            let mut d = mdo::core::doc::CompartmentDoc::new();
+            assert!(d.apply(&payload).is_err());
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 enum Op {
