@@ -16,6 +16,8 @@ use mdo::core::model::{Audience, Role, Section};
 use mdo::crypto::{CaseId, KdfParams};
 use mdo::store::Profile;
 
+const EDITS: usize = 10_000;
+
 struct Fixture {
     _dir: tempfile::TempDir,
     profile: Profile,
@@ -98,8 +100,9 @@ fn median_ab(rounds: usize, mut a: impl FnMut(), mut b: impl FnMut()) -> (Durati
 fn main() {
     let mut c = Criterion::default().configure_from_args();
     let mut reports = Vec::new();
-    for edits in [10_000usize] {
-        let mut f = fixture(edits);
+    {
+        let mut f = fixture(EDITS);
+        let edits = EDITS;
         let mut g = c.benchmark_group(format!("open_case_{edits}_edits"));
         g.sample_size(20);
         let plain = f.plain.clone();
