@@ -153,7 +153,7 @@ enum ItemCmd {
         case: String,
         /// Item id.
         item: String,
-        /// New position key (items sort by it).
+        /// New position key: items sort by it (new items get their creation time in seconds).
         #[arg(long)]
         order: f64,
     },

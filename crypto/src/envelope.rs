@@ -27,6 +27,7 @@
 //! itself: Poly1305 alone is not collision resistant for a holder of the key, so without it a
 //! malicious reader could swap the ciphertext under an honest author's signature.
 
+use rayon::prelude::*;
 use zeroize::Zeroizing;
 
 use crate::epoch::Keyring;
@@ -48,12 +49,52 @@ const FIXED_LEN: usize = 76;
 const NONCE_LEN: usize = 24;
 const SIG_LEN: usize = 64;
 const WHAT: &str = "chunk envelope";
+/// Plaintext bytes per AEAD segment. Each segment is sealed separately (its nonce and associated
+/// data carry its index and a last-segment flag), so large payloads are encrypted and decrypted on
+/// all cores; the signature over the whole ciphertext still fixes order and length.
+pub const SEGMENT: usize = 64 * 1024;
+const SEG_CT: usize = SEGMENT + aead::TAG_LEN;
+
+/// Number of segments of a payload of `len` bytes (an empty payload has one, empty, segment).
+pub fn segment_count(len: usize) -> usize {
+    len.div_ceil(SEGMENT).max(1)
+}
+
+/// Ciphertext length (all segments with their tags) of a payload of `len` bytes.
+pub fn ciphertext_len(len: usize) -> usize {
+    len + aead::TAG_LEN * segment_count(len)
+}
+
+/// The payload length of a ciphertext of `ct_len` bytes, if that length is well formed.
+fn payload_len(ct_len: usize) -> Option<usize> {
+    let n = ct_len.div_ceil(SEG_CT).max(1);
+    let p = ct_len.checked_sub(aead::TAG_LEN * n)?;
+    (segment_count(p) == n).then_some(p)
+}
+
+fn segment_nonce(base: &[u8], i: usize) -> [u8; NONCE_LEN] {
+    let mut n = [0u8; NONCE_LEN];
+    n.copy_from_slice(base);
+    for (b, x) in n[NONCE_LEN - 4..].iter_mut().zip((i as u32).to_le_bytes()) {
+        *b ^= x;
+    }
+    n
+}
+
+fn segment_aad(header: &[u8], i: usize, last: bool) -> Vec<u8> {
+    let mut a = Vec::with_capacity(header.len() + 5);
+    a.extend_from_slice(header);
+    a.extend_from_slice(&(i as u32).to_le_bytes());
+    a.push(u8::from(last));
+    a
+}
+
 /// From this size on BLAKE3 hashes on all cores (its tree mode parallelises; below this the
 /// thread hand-off costs more than it saves).
-const PARALLEL_HASH_FROM: usize = 128 * 1024;
+const PARALLEL_FROM: usize = 128 * 1024;
 
 fn hash_update(hasher: &mut blake3::Hasher, data: &[u8]) {
-    if data.len() >= PARALLEL_HASH_FROM {
+    if data.len() >= PARALLEL_FROM {
         hasher.update_rayon(data);
     } else {
         hasher.update(data);
@@ -92,7 +133,7 @@ pub fn seal(
         });
     }
     let header_len = FIXED_LEN + 32 * deps.len() + NONCE_LEN + 4;
-    let ct_len = payload.len() + aead::TAG_LEN;
+    let ct_len = ciphertext_len(payload.len());
     let mut buf = Vec::with_capacity(header_len + ct_len + SIG_LEN);
     buf.extend_from_slice(MAGIC);
     buf.push(VERSION);
@@ -108,10 +149,37 @@ pub fn seal(
     let nonce: [u8; NONCE_LEN] = crate::random_array()?;
     buf.extend_from_slice(&nonce);
     buf.extend_from_slice(&(ct_len as u32).to_le_bytes());
-    buf.extend_from_slice(payload);
+    if payload.is_empty() {
+        buf.extend_from_slice(&[0u8; aead::TAG_LEN]);
+    }
+    for seg in payload.chunks(SEGMENT) {
+        buf.extend_from_slice(seg);
+        buf.extend_from_slice(&[0u8; aead::TAG_LEN]);
+    }
+    let k = key.envelope_key();
+    let n = segment_count(payload.len());
     let (header, body) = buf.split_at_mut(header_len);
-    let tag = aead::seal_in_place(&key.envelope_key(), &nonce, header, body)?;
-    buf.extend_from_slice(&tag);
+    let header: &[u8] = header;
+    let seal_segment = |(i, seg): (usize, &mut [u8])| -> Result<()> {
+        let (data, tag) = seg.split_at_mut(seg.len() - aead::TAG_LEN);
+        let t = aead::seal_in_place(
+            &k,
+            &segment_nonce(&nonce, i),
+            &segment_aad(header, i, i + 1 == n),
+            data,
+        )?;
+        tag.copy_from_slice(&t);
+        Ok(())
+    };
+    if payload.len() >= PARALLEL_FROM {
+        body.par_chunks_mut(SEG_CT)
+            .enumerate()
+            .try_for_each(seal_segment)?;
+    } else {
+        body.chunks_mut(SEG_CT)
+            .enumerate()
+            .try_for_each(seal_segment)?;
+    }
 
     let mut hasher = blake3::Hasher::new();
     hash_update(&mut hasher, &buf);
@@ -226,17 +294,19 @@ impl<'a> Envelope<'a> {
             .map(|i| arr(bytes, FIXED_LEN + 32 * i).map(ChunkId))
             .collect::<Result<Vec<_>>>()?;
         let ct_len = u32::from_le_bytes(arr(bytes, header_len - 4)?) as usize;
-        if ct_len < aead::TAG_LEN {
-            return Err(CryptoError::Malformed {
-                what: WHAT,
-                reason: format!("ciphertext of {ct_len} bytes is shorter than its tag"),
-            });
-        }
-        if ct_len > MAX_PAYLOAD + aead::TAG_LEN {
+        if ct_len > ciphertext_len(MAX_PAYLOAD) {
             return Err(CryptoError::TooLarge {
                 what: "chunk payload",
                 size: ct_len,
                 limit: MAX_PAYLOAD,
+            });
+        }
+        if payload_len(ct_len).is_none() {
+            return Err(CryptoError::Malformed {
+                what: WHAT,
+                reason: format!(
+                    "a ciphertext of {ct_len} bytes is not a whole number of segments with tags"
+                ),
             });
         }
         let ct_end = header_len + ct_len;
@@ -301,13 +371,48 @@ impl<'a> Envelope<'a> {
         let key = keys
             .get(self.epoch)
             .ok_or(CryptoError::UnknownEpoch { epoch: self.epoch })?;
+        let k = key.envelope_key();
         let header = &self.bytes[..self.header_len];
         let nonce = &header[self.header_len - 4 - NONCE_LEN..self.header_len - 4];
-        let tag: [u8; aead::TAG_LEN] = arr(self.bytes, self.ct_end - aead::TAG_LEN)?;
-        let mut payload =
-            Zeroizing::new(self.bytes[self.header_len..self.ct_end - aead::TAG_LEN].to_vec());
-        aead::open_in_place(&key.envelope_key(), nonce, header, &mut payload, &tag)
-            .map_err(|_| CryptoError::Tampered { what: WHAT })?;
+        let body = &self.bytes[self.header_len..self.ct_end];
+        let p = payload_len(body.len()).ok_or(CryptoError::Malformed {
+            what: WHAT,
+            reason: "segment layout".into(),
+        })?;
+        let n = segment_count(p);
+        let open_segment = |i: usize, out: &mut [u8], seg: &[u8]| -> Result<()> {
+            let (data, tag) = seg.split_at(seg.len() - aead::TAG_LEN);
+            out.copy_from_slice(data);
+            let tag: [u8; aead::TAG_LEN] = tag
+                .try_into()
+                .map_err(|_| CryptoError::Internal("tag length"))?;
+            aead::open_in_place(
+                &k,
+                &segment_nonce(nonce, i),
+                &segment_aad(header, i, i + 1 == n),
+                out,
+                &tag,
+            )
+            .map_err(|_| CryptoError::Tampered { what: WHAT })
+        };
+        let mut payload = Zeroizing::new(vec![0u8; p]);
+        if p == 0 {
+            open_segment(0, &mut [], body)?;
+        } else if p >= PARALLEL_FROM {
+            payload
+                .par_chunks_mut(SEGMENT)
+                .zip(body.par_chunks(SEG_CT))
+                .enumerate()
+                .try_for_each(|(i, (out, seg))| open_segment(i, out, seg))?;
+        } else {
+            for (i, (out, seg)) in payload
+                .chunks_mut(SEGMENT)
+                .zip(body.chunks(SEG_CT))
+                .enumerate()
+            {
+                open_segment(i, out, seg)?;
+            }
+        }
         Ok(OpenedEnvelope {
             id: self.id,
             case: self.case,
@@ -450,6 +555,99 @@ mod tests {
         assert!(matches!(
             seal(&author, &key, &deps, b""),
             Err(CryptoError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn multi_segment_payloads_round_trip_and_lengths_are_checked() {
+        let (author, key, ring) = setup();
+        for len in [
+            SEGMENT - 1,
+            SEGMENT,
+            SEGMENT + 1,
+            3 * SEGMENT + 5,
+            300 * 1024,
+            2 * SEGMENT,
+        ] {
+            let payload: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let sealed = seal(&author, &key, &[], &payload).unwrap();
+            let env = Envelope::parse(&sealed.bytes).unwrap();
+            assert_eq!(
+                sealed.bytes.len(),
+                env.header_len + ciphertext_len(len) + SIG_LEN
+            );
+            assert_eq!(
+                &env.open(&ring).unwrap().payload[..],
+                &payload[..],
+                "len {len}"
+            );
+        }
+        assert_eq!(payload_len(16), Some(0));
+        assert_eq!(payload_len(SEG_CT), Some(SEGMENT));
+        assert_eq!(payload_len(SEG_CT + 16), None);
+        assert_eq!(payload_len(SEG_CT + 17), Some(SEGMENT + 1));
+        assert_eq!(payload_len(15), None);
+        assert_eq!(segment_nonce(&[0u8; 24], 0x0102)[20..], [2, 1, 0, 0]);
+        // A segment's ciphertext only opens at its own index and with its own last flag.
+        let k = key.envelope_key();
+        let mut data = *b"abc";
+        let tag = aead::seal_in_place(
+            &k,
+            &segment_nonce(&[9; 24], 1),
+            &segment_aad(b"h", 1, false),
+            &mut data,
+        )
+        .unwrap();
+        let mut d = data;
+        assert!(
+            aead::open_in_place(
+                &k,
+                &segment_nonce(&[9; 24], 2),
+                &segment_aad(b"h", 1, false),
+                &mut d,
+                &tag
+            )
+            .is_err()
+        );
+        let mut d = data;
+        assert!(
+            aead::open_in_place(
+                &k,
+                &segment_nonce(&[9; 24], 1),
+                &segment_aad(b"h", 1, true),
+                &mut d,
+                &tag
+            )
+            .is_err()
+        );
+        let mut d = data;
+        assert!(
+            aead::open_in_place(
+                &k,
+                &segment_nonce(&[9; 24], 1),
+                &segment_aad(b"h", 1, false),
+                &mut d,
+                &tag
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn swapped_segments_are_rejected() {
+        let (author, key, ring) = setup();
+        let payload: Vec<u8> = (0..3 * SEGMENT).map(|i| (i / SEGMENT) as u8).collect();
+        let sealed = seal(&author, &key, &[], &payload).unwrap();
+        let env = Envelope::parse(&sealed.bytes).unwrap();
+        let mut b = sealed.bytes.clone();
+        let (a0, a1) = (env.header_len, env.header_len + SEG_CT);
+        let first = b[a0..a1].to_vec();
+        let second = b[a1..a1 + SEG_CT].to_vec();
+        b[a0..a1].copy_from_slice(&second);
+        b[a1..a1 + SEG_CT].copy_from_slice(&first);
+        assert!(matches!(
+            open(&b, &ring),
+            Err(CryptoError::BadSignature { .. })
         ));
     }
 

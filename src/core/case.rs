@@ -201,6 +201,7 @@ pub struct Case {
     /// Keys of compartments whose content has not arrived yet.
     waiting: BTreeMap<CompartmentId, Keyring>,
     new_keys: Vec<EpochKey>,
+    seq: u32,
 }
 
 impl Case {
@@ -211,6 +212,7 @@ impl Case {
             compartments: BTreeMap::new(),
             waiting: BTreeMap::new(),
             new_keys: Vec::new(),
+            seq: 0,
         }
     }
 
@@ -508,13 +510,10 @@ impl Case {
                 allowed: self.info().circles.join(", "),
             });
         }
-        let order = self
-            .items()
-            .iter()
-            .filter(|i| i.data.section == section)
-            .map(|i| i.data.order)
-            .fold(0.0, f64::max)
-            + 1.0;
+        // New items sort after existing ones: their key is the creation time (plus a counter for
+        // items made in the same second). `reorder_item` puts an item between two others.
+        self.seq += 1;
+        let order = now as f64 + f64::from(self.seq) * 1e-4;
         let id = new_id()?;
         let item = ItemData {
             id: id.clone(),
