@@ -15,8 +15,8 @@
 //! 74          2      n = number of dependency ids (≤ 1024)
 //! 76          32·n   dependency chunk ids
 //! 76+32n      24     XChaCha20-Poly1305 nonce (random)
-//! 100+32n     4      L = ciphertext length including the 16-byte tag
-//! 104+32n     L      ciphertext ‖ tag            (AAD = all bytes before it)
+//! 100+32n     4      L = length of all segments with their 16-byte tags
+//! 104+32n     L      segments of 64 KiB plaintext: ciphertext ‖ tag each (see [`SEGMENT`])
 //! 104+32n+L   64     Ed25519 signature
 //! ```
 //!
@@ -248,95 +248,198 @@ fn arr<const N: usize>(b: &[u8], at: usize) -> Result<[u8; N]> {
         .ok_or_else(|| truncated(at + N, b.len()))
 }
 
+/// The structure of an envelope, before any hashing.
+struct Layout {
+    case: CaseId,
+    compartment: CompartmentId,
+    epoch: u32,
+    author: DeviceId,
+    deps: Vec<ChunkId>,
+    header_len: usize,
+    ct_end: usize,
+}
+
+fn layout(bytes: &[u8]) -> Result<Layout> {
+    if bytes.len() < 5 {
+        return Err(truncated(FIXED_LEN, bytes.len()));
+    }
+    if &bytes[..4] != MAGIC {
+        return Err(CryptoError::BadMagic { what: WHAT });
+    }
+    if bytes[4] != VERSION {
+        return Err(CryptoError::UnsupportedVersion {
+            what: WHAT,
+            found: bytes[4],
+            supported: VERSION,
+        });
+    }
+    if bytes.len() < FIXED_LEN {
+        return Err(truncated(FIXED_LEN, bytes.len()));
+    }
+    if bytes[5] != 0 {
+        return Err(CryptoError::Malformed {
+            what: WHAT,
+            reason: format!("reserved flags {:#04x}", bytes[5]),
+        });
+    }
+    let case = CaseId(arr(bytes, 6)?);
+    let compartment = CompartmentId(arr(bytes, 22)?);
+    let epoch = u32::from_le_bytes(arr(bytes, 38)?);
+    let author = DeviceId(arr(bytes, 42)?);
+    let n = usize::from(u16::from_le_bytes(arr(bytes, 74)?));
+    if n > MAX_DEPS {
+        return Err(CryptoError::TooLarge {
+            what: "dependency list",
+            size: n,
+            limit: MAX_DEPS,
+        });
+    }
+    let deps_end = FIXED_LEN + 32 * n;
+    let header_len = deps_end + NONCE_LEN + 4;
+    if bytes.len() < header_len {
+        return Err(truncated(header_len, bytes.len()));
+    }
+    let deps = (0..n)
+        .map(|i| arr(bytes, FIXED_LEN + 32 * i).map(ChunkId))
+        .collect::<Result<Vec<_>>>()?;
+    let ct_len = u32::from_le_bytes(arr(bytes, header_len - 4)?) as usize;
+    if ct_len > ciphertext_len(MAX_PAYLOAD) {
+        return Err(CryptoError::TooLarge {
+            what: "chunk payload",
+            size: ct_len,
+            limit: MAX_PAYLOAD,
+        });
+    }
+    if payload_len(ct_len).is_none() {
+        return Err(CryptoError::Malformed {
+            what: WHAT,
+            reason: format!(
+                "a ciphertext of {ct_len} bytes is not a whole number of segments with tags"
+            ),
+        });
+    }
+    let ct_end = header_len + ct_len;
+    let total = ct_end + SIG_LEN;
+    if bytes.len() < total {
+        return Err(truncated(total, bytes.len()));
+    }
+    if bytes.len() > total {
+        return Err(CryptoError::Malformed {
+            what: WHAT,
+            reason: format!("{} trailing bytes", bytes.len() - total),
+        });
+    }
+    Ok(Layout {
+        case,
+        compartment,
+        epoch,
+        author,
+        deps,
+        header_len,
+        ct_end,
+    })
+}
+
+/// BLAKE3 of the signed part (the digest) and of the whole envelope (the id), in one pass.
+fn hashes(bytes: &[u8], ct_end: usize) -> ([u8; 32], ChunkId) {
+    let mut hasher = blake3::Hasher::new();
+    hash_update(&mut hasher, &bytes[..ct_end]);
+    let digest = *hasher.finalize().as_bytes();
+    hasher.update(&bytes[ct_end..]);
+    (digest, ChunkId(*hasher.finalize().as_bytes()))
+}
+
+/// The epoch key for an envelope of this case and compartment, or the error that says why not.
+fn key_for<'k>(l: &Layout, keys: &'k Keyring) -> Result<&'k EpochKey> {
+    if l.case != keys.case() {
+        return Err(CryptoError::WrongCase {
+            expected: keys.case().to_hex(),
+            found: l.case.to_hex(),
+        });
+    }
+    if l.compartment != keys.compartment() {
+        return Err(CryptoError::WrongCompartment {
+            expected: keys.compartment().to_hex(),
+            found: l.compartment.to_hex(),
+        });
+    }
+    keys.get(l.epoch)
+        .ok_or(CryptoError::UnknownEpoch { epoch: l.epoch })
+}
+
+/// Decrypts all segments (on all cores for large payloads).
+fn decrypt(
+    bytes: &[u8],
+    header_len: usize,
+    ct_end: usize,
+    key: &EpochKey,
+) -> Result<Zeroizing<Vec<u8>>> {
+    let k = key.envelope_key();
+    let header = &bytes[..header_len];
+    let nonce = &header[header_len - 4 - NONCE_LEN..header_len - 4];
+    let body = &bytes[header_len..ct_end];
+    let p = payload_len(body.len()).ok_or(CryptoError::Malformed {
+        what: WHAT,
+        reason: "segment layout".into(),
+    })?;
+    let n = segment_count(p);
+    let open_segment = |i: usize, out: &mut [u8], seg: &[u8]| -> Result<()> {
+        let (data, tag) = seg.split_at(seg.len() - aead::TAG_LEN);
+        out.copy_from_slice(data);
+        let tag: [u8; aead::TAG_LEN] = tag
+            .try_into()
+            .map_err(|_| CryptoError::Internal("tag length"))?;
+        aead::open_in_place(
+            &k,
+            &segment_nonce(nonce, i),
+            &segment_aad(header, i, i + 1 == n),
+            out,
+            &tag,
+        )
+        .map_err(|_| CryptoError::Tampered { what: WHAT })
+    };
+    let mut payload = Zeroizing::new(vec![0u8; p]);
+    if p == 0 {
+        open_segment(0, &mut [], body)?;
+    } else if p >= PARALLEL_FROM {
+        payload
+            .par_chunks_mut(SEGMENT)
+            .zip(body.par_chunks(SEG_CT))
+            .enumerate()
+            .try_for_each(|(i, (out, seg))| open_segment(i, out, seg))?;
+    } else {
+        for (i, (out, seg)) in payload
+            .chunks_mut(SEGMENT)
+            .zip(body.chunks(SEG_CT))
+            .enumerate()
+        {
+            open_segment(i, out, seg)?;
+        }
+    }
+    Ok(payload)
+}
+
 impl<'a> Envelope<'a> {
-    /// Parses the structure of an envelope. Never panics on any input.
-    pub fn parse(bytes: &'a [u8]) -> Result<Self> {
-        if bytes.len() < 5 {
-            return Err(truncated(FIXED_LEN, bytes.len()));
-        }
-        if &bytes[..4] != MAGIC {
-            return Err(CryptoError::BadMagic { what: WHAT });
-        }
-        if bytes[4] != VERSION {
-            return Err(CryptoError::UnsupportedVersion {
-                what: WHAT,
-                found: bytes[4],
-                supported: VERSION,
-            });
-        }
-        if bytes.len() < FIXED_LEN {
-            return Err(truncated(FIXED_LEN, bytes.len()));
-        }
-        if bytes[5] != 0 {
-            return Err(CryptoError::Malformed {
-                what: WHAT,
-                reason: format!("reserved flags {:#04x}", bytes[5]),
-            });
-        }
-        let case = CaseId(arr(bytes, 6)?);
-        let compartment = CompartmentId(arr(bytes, 22)?);
-        let epoch = u32::from_le_bytes(arr(bytes, 38)?);
-        let author = DeviceId(arr(bytes, 42)?);
-        let n = usize::from(u16::from_le_bytes(arr(bytes, 74)?));
-        if n > MAX_DEPS {
-            return Err(CryptoError::TooLarge {
-                what: "dependency list",
-                size: n,
-                limit: MAX_DEPS,
-            });
-        }
-        let deps_end = FIXED_LEN + 32 * n;
-        let header_len = deps_end + NONCE_LEN + 4;
-        if bytes.len() < header_len {
-            return Err(truncated(header_len, bytes.len()));
-        }
-        let deps = (0..n)
-            .map(|i| arr(bytes, FIXED_LEN + 32 * i).map(ChunkId))
-            .collect::<Result<Vec<_>>>()?;
-        let ct_len = u32::from_le_bytes(arr(bytes, header_len - 4)?) as usize;
-        if ct_len > ciphertext_len(MAX_PAYLOAD) {
-            return Err(CryptoError::TooLarge {
-                what: "chunk payload",
-                size: ct_len,
-                limit: MAX_PAYLOAD,
-            });
-        }
-        if payload_len(ct_len).is_none() {
-            return Err(CryptoError::Malformed {
-                what: WHAT,
-                reason: format!(
-                    "a ciphertext of {ct_len} bytes is not a whole number of segments with tags"
-                ),
-            });
-        }
-        let ct_end = header_len + ct_len;
-        let total = ct_end + SIG_LEN;
-        if bytes.len() < total {
-            return Err(truncated(total, bytes.len()));
-        }
-        if bytes.len() > total {
-            return Err(CryptoError::Malformed {
-                what: WHAT,
-                reason: format!("{} trailing bytes", bytes.len() - total),
-            });
-        }
-        let mut hasher = blake3::Hasher::new();
-        hash_update(&mut hasher, &bytes[..ct_end]);
-        let digest = *hasher.finalize().as_bytes();
-        hasher.update(&bytes[ct_end..]);
-        let id = ChunkId(*hasher.finalize().as_bytes());
-        Ok(Self {
+    fn from_layout(bytes: &'a [u8], l: Layout, digest: [u8; 32], id: ChunkId) -> Self {
+        Envelope {
             bytes,
-            case,
-            compartment,
-            epoch,
-            author,
-            deps,
+            case: l.case,
+            compartment: l.compartment,
+            epoch: l.epoch,
+            author: l.author,
+            deps: l.deps,
             id,
-            header_len,
-            ct_end,
+            header_len: l.header_len,
+            ct_end: l.ct_end,
             digest,
-        })
+        }
+    }
+
+    /// Parses the structure of an envelope and computes its id. Never panics on any input.
+    pub fn parse(bytes: &'a [u8]) -> Result<Self> {
+        let l = layout(bytes)?;
+        let (digest, id) = hashes(bytes, l.ct_end);
+        Ok(Self::from_layout(bytes, l, digest, id))
     }
 
     /// The raw bytes.
@@ -352,82 +455,61 @@ impl<'a> Envelope<'a> {
             .map_err(|_| CryptoError::BadSignature { what: WHAT })
     }
 
-    /// Verifies the signature, checks that the envelope belongs to the keyring's case and
-    /// compartment, finds the epoch key and decrypts.
-    pub fn open(&self, keys: &Keyring) -> Result<OpenedEnvelope> {
-        self.verify_signature()?;
-        if self.case != keys.case() {
-            return Err(CryptoError::WrongCase {
-                expected: keys.case().to_hex(),
-                found: self.case.to_hex(),
-            });
-        }
-        if self.compartment != keys.compartment() {
-            return Err(CryptoError::WrongCompartment {
-                expected: keys.compartment().to_hex(),
-                found: self.compartment.to_hex(),
-            });
-        }
-        let key = keys
-            .get(self.epoch)
-            .ok_or(CryptoError::UnknownEpoch { epoch: self.epoch })?;
-        let k = key.envelope_key();
-        let header = &self.bytes[..self.header_len];
-        let nonce = &header[self.header_len - 4 - NONCE_LEN..self.header_len - 4];
-        let body = &self.bytes[self.header_len..self.ct_end];
-        let p = payload_len(body.len()).ok_or(CryptoError::Malformed {
-            what: WHAT,
-            reason: "segment layout".into(),
-        })?;
-        let n = segment_count(p);
-        let open_segment = |i: usize, out: &mut [u8], seg: &[u8]| -> Result<()> {
-            let (data, tag) = seg.split_at(seg.len() - aead::TAG_LEN);
-            out.copy_from_slice(data);
-            let tag: [u8; aead::TAG_LEN] = tag
-                .try_into()
-                .map_err(|_| CryptoError::Internal("tag length"))?;
-            aead::open_in_place(
-                &k,
-                &segment_nonce(nonce, i),
-                &segment_aad(header, i, i + 1 == n),
-                out,
-                &tag,
-            )
-            .map_err(|_| CryptoError::Tampered { what: WHAT })
-        };
-        let mut payload = Zeroizing::new(vec![0u8; p]);
-        if p == 0 {
-            open_segment(0, &mut [], body)?;
-        } else if p >= PARALLEL_FROM {
-            payload
-                .par_chunks_mut(SEGMENT)
-                .zip(body.par_chunks(SEG_CT))
-                .enumerate()
-                .try_for_each(|(i, (out, seg))| open_segment(i, out, seg))?;
-        } else {
-            for (i, (out, seg)) in payload
-                .chunks_mut(SEGMENT)
-                .zip(body.chunks(SEG_CT))
-                .enumerate()
-            {
-                open_segment(i, out, seg)?;
-            }
-        }
-        Ok(OpenedEnvelope {
+    fn opened(self, payload: Zeroizing<Vec<u8>>) -> OpenedEnvelope {
+        OpenedEnvelope {
             id: self.id,
             case: self.case,
             compartment: self.compartment,
             epoch: self.epoch,
             author: self.author,
-            deps: self.deps.clone(),
+            deps: self.deps,
             payload,
-        })
+        }
+    }
+
+    /// Verifies the signature, checks that the envelope belongs to the keyring's case and
+    /// compartment, finds the epoch key and decrypts.
+    pub fn open(&self, keys: &Keyring) -> Result<OpenedEnvelope> {
+        self.verify_signature()?;
+        let l = Layout {
+            case: self.case,
+            compartment: self.compartment,
+            epoch: self.epoch,
+            author: self.author,
+            deps: Vec::new(),
+            header_len: self.header_len,
+            ct_end: self.ct_end,
+        };
+        let key = key_for(&l, keys)?;
+        let payload = decrypt(self.bytes, self.header_len, self.ct_end, key)?;
+        Ok(self.clone().opened(payload))
     }
 }
 
-/// Parses and opens in one step.
+/// Parses and opens in one step, with the same checks and errors as [`Envelope::parse`] followed
+/// by [`Envelope::open`]. For large envelopes hashing and decryption run at the same time; the
+/// plaintext is released only if the signature verifies (else it is zeroized and dropped).
 pub fn open(bytes: &[u8], keys: &Keyring) -> Result<OpenedEnvelope> {
-    Envelope::parse(bytes)?.open(keys)
+    let l = layout(bytes)?;
+    if l.ct_end - l.header_len < PARALLEL_FROM {
+        return Envelope::parse(bytes)?.open(keys);
+    }
+    let key = match key_for(&l, keys) {
+        Ok(k) => k,
+        Err(e) => {
+            // Same error order as `Envelope::open`: a bad signature is reported first.
+            Envelope::parse(bytes)?.verify_signature()?;
+            return Err(e);
+        }
+    };
+    let (header_len, ct_end) = (l.header_len, l.ct_end);
+    let ((digest, id), decrypted) = rayon::join(
+        || hashes(bytes, ct_end),
+        || decrypt(bytes, header_len, ct_end, key),
+    );
+    let env = Envelope::from_layout(bytes, l, digest, id);
+    env.verify_signature()?;
+    Ok(env.opened(decrypted?))
 }
 
 #[cfg(test)]
@@ -631,6 +713,52 @@ mod tests {
             )
             .is_ok()
         );
+    }
+
+    #[test]
+    fn large_envelopes_take_the_parallel_path_with_the_same_errors() {
+        let (author, key, ring) = setup();
+        let payload = vec![7u8; 3 * SEGMENT + 1];
+        let sealed = seal(&author, &key, &[], &payload).unwrap();
+        assert_eq!(
+            &open(&sealed.bytes, &ring).unwrap().payload[..],
+            &payload[..]
+        );
+        let mut flipped = sealed.bytes.clone();
+        flipped[100_000] ^= 1;
+        assert!(matches!(
+            open(&flipped, &ring),
+            Err(CryptoError::BadSignature { .. })
+        ));
+        let mut other = Keyring::new(key.case(), CompartmentId([9; 16]));
+        other
+            .insert(EpochKey::generate(key.case(), CompartmentId([9; 16])).unwrap())
+            .unwrap();
+        assert!(matches!(
+            open(&sealed.bytes, &other),
+            Err(CryptoError::WrongCompartment { .. })
+        ));
+        assert!(matches!(
+            open(&flipped, &other),
+            Err(CryptoError::BadSignature { .. })
+        ));
+        let wrong = EpochKey::from_parts(
+            key.case(),
+            key.compartment(),
+            0,
+            crate::Secret::new([0; 32]),
+        );
+        let garbage = seal(&author, &wrong, &[], &payload).unwrap();
+        assert!(matches!(
+            open(&garbage.bytes, &ring),
+            Err(CryptoError::Tampered { .. })
+        ));
+        let (k1, _) = key.rotate().unwrap();
+        let newer = seal(&author, &k1, &[], &payload).unwrap();
+        assert!(matches!(
+            open(&newer.bytes, &ring),
+            Err(CryptoError::UnknownEpoch { epoch: 1 })
+        ));
     }
 
     #[test]
