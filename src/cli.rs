@@ -486,6 +486,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 organisation: org,
                 custody,
                 chair: false,
+                devices: Vec::new(),
             })?;
             Ok(id)
         }),
@@ -599,6 +600,7 @@ fn case_cmd(dir: &Path, out: &Out, c: CaseCmd) -> Result<()> {
             let value = json!({
                 "id": id,
                 "info": case.info(),
+                "age_band": case.age_band(time::OffsetDateTime::now_utc().date()),
                 "compartments": case.compartment_list().iter().map(|(cid, k)| json!({ "id": cid, "kind": k.descriptor(), "audience": k.audience() })).collect::<Vec<_>>(),
                 "participants": case.participants(),
                 "items": case.items(),

@@ -245,6 +245,7 @@ impl Case {
             organisation: me.organisation.clone(),
             custody: false,
             chair: true,
+            devices: vec![me.device.to_hex()],
         })?;
         Ok(case)
     }
@@ -783,6 +784,14 @@ impl Case {
             .unwrap_or_default();
         v.sort_by(|a, b| (!a.chair, &a.name).cmp(&(!b.chair, &b.name)));
         v
+    }
+
+    /// The child's age band on `today` (who consents: parents, parents and child, or the young
+    /// person alone), if the birth date is known.
+    pub fn age_band(&self, today: super::model::Date) -> Option<super::model::AgeBand> {
+        parse_date(&self.info().birthdate)
+            .ok()
+            .map(|b| super::model::age_band(b, today))
     }
 
     /// The compartments this device can read, with their audience.

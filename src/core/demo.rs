@@ -14,6 +14,7 @@ fn p(id: &str, name: &str, role: &str, org: &str, custody: bool) -> ParticipantD
         organisation: org.into(),
         custody,
         chair: false,
+        devices: Vec::new(),
     }
 }
 

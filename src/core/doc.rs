@@ -132,6 +132,8 @@ pub struct ParticipantData {
     pub custody: bool,
     /// Chairs the MDO.
     pub chair: bool,
+    /// The participant's devices (device ids, hex); the membership log makes them authoritative.
+    pub devices: Vec<String>,
 }
 
 /// One compartment document.
@@ -741,6 +743,13 @@ impl CompartmentDoc {
             .map_err(am)?;
         self.doc.put(&o, "custody", p.custody).map_err(am)?;
         self.doc.put(&o, "chair", p.chair).map_err(am)?;
+        let devices = self
+            .doc
+            .put_object(&o, "devices", ObjType::Map)
+            .map_err(am)?;
+        for d in &p.devices {
+            self.doc.put(&devices, d.as_str(), true).map_err(am)?;
+        }
         Ok(())
     }
 
@@ -754,6 +763,15 @@ impl CompartmentDoc {
                 organisation: self.get_str(&o, "organisation").unwrap_or_default(),
                 custody: self.get_bool(&o, "custody").unwrap_or(false),
                 chair: self.get_bool(&o, "chair").unwrap_or(false),
+                devices: self
+                    .get_obj(&o, "devices")
+                    .map(|m| {
+                        self.doc
+                            .keys(&m)
+                            .filter(|k| self.get_bool(&m, k) == Some(true))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
                 id,
             })
             .collect()
@@ -840,6 +858,7 @@ mod tests {
             organisation: String::new(),
             custody: true,
             chair: false,
+            devices: vec!["ab".into()],
         })
         .unwrap();
 

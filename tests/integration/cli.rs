@@ -32,6 +32,12 @@ fn demo_show_edit_and_export() {
 
     let show = m.json(&["case", "show", &case[..6]]);
     assert_eq!(show["info"]["child"], "Noor Visser");
+    assert!(["onder12", "van12-tot16", "vanaf16"].contains(&show["age_band"].as_str().unwrap()));
+    assert_eq!(show["participants"][0]["chair"], true);
+    assert_eq!(
+        show["participants"][0]["devices"][0],
+        m.json(&["whoami"])["device"]
+    );
     assert_eq!(show["agreements"].as_array().unwrap().len(), 5);
     let internal = show["items"]
         .as_array()
