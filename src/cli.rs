@@ -134,6 +134,9 @@ enum ItemCmd {
         /// The item this one follows from in the needs chain.
         #[arg(long)]
         parent: Option<String>,
+        /// Whose item it is, if not yours (participant id; e.g. a parent's question).
+        #[arg(long)]
+        by: Option<String>,
         #[command(flatten)]
         audience: AudienceArg,
     },
@@ -656,12 +659,17 @@ fn item_cmd(dir: &Path, out: &Out, c: ItemCmd) -> Result<()> {
             section,
             text,
             parent,
+            by,
             audience: a,
         } => {
             let section = Section::parse(&section)?;
             let a = audience(&a)?;
             edit(dir, out, &case, |case, p| {
-                Ok(case.add_item(p.me(), section, &text, a, parent, now())?)
+                let id = case.add_item(p.me(), section, &text, a, parent, now())?;
+                if let Some(by) = by {
+                    case.set_item_by(&id, &by)?;
+                }
+                Ok(id)
             })
         }
         ItemCmd::Edit { case, item, text } => edit(dir, out, &case, |case, _| {

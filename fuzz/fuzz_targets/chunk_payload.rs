@@ -26,6 +26,7 @@ fuzz_target!(
             created: 0,
             order: 1.0,
             parent: None,
+            by: None,
         };
         let _ = full.add_item(&item);
         let _ = full.apply(data);

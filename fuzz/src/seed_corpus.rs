@@ -16,6 +16,7 @@ fn main() -> std::io::Result<()> {
         created: 1,
         order: 1.0,
         parent: None,
+        by: None,
     };
     d.add_item(&item).map_err(std::io::Error::other)?;
     let ag = AgreementData {

@@ -524,10 +524,17 @@ impl Case {
             created: now,
             order,
             parent,
+            by: None,
         };
         self.doc_for(CompartmentKind::for_audience(audience, me))?
             .add_item(&item)?;
         Ok(id)
+    }
+
+    /// Records whose item this is when the writer noted it for someone else (e.g. a parent's
+    /// question typed by the chair).
+    pub fn set_item_by(&mut self, id: &str, participant: &str) -> Result<(), CoreError> {
+        self.find("item", id)?.doc.set_item_by(id, participant)
     }
 
     /// Replaces an item's text.

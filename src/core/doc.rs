@@ -50,6 +50,9 @@ pub struct ItemData {
     pub order: f64,
     /// The item this one elaborates (needs chain: goal → need → approach → support → effect).
     pub parent: Option<String>,
+    /// Whose item it is when someone else wrote it down (e.g. a parent's question that the
+    /// chair typed); `None` means the author's own.
+    pub by: Option<String>,
 }
 
 /// A stored agreement: wie, wat, waarom, wanneer, hoe.
@@ -468,6 +471,9 @@ impl CompartmentDoc {
         if let Some(p) = &item.parent {
             self.doc.put(&o, "parent", p.as_str()).map_err(am)?;
         }
+        if let Some(b) = &item.by {
+            self.doc.put(&o, "by", b.as_str()).map_err(am)?;
+        }
         Ok(())
     }
 
@@ -475,6 +481,12 @@ impl CompartmentDoc {
     pub fn edit_item(&mut self, id: &str, text: &str) -> Result<(), CoreError> {
         let o = self.entry("item", id)?;
         self.update_text_field(&o, "text", text)
+    }
+
+    /// Sets whose item this is.
+    pub fn set_item_by(&mut self, id: &str, participant: &str) -> Result<(), CoreError> {
+        let o = self.entry("item", id)?;
+        self.doc.put(&o, "by", participant).map_err(am)
     }
 
     /// Moves an item within its section.
@@ -501,6 +513,7 @@ impl CompartmentDoc {
                     created: self.get_i64(&o, "created").unwrap_or_default(),
                     order: self.get_f64(&o, "order").unwrap_or_default(),
                     parent: self.get_str(&o, "parent"),
+                    by: self.get_str(&o, "by"),
                     section,
                     id,
                 })
@@ -808,6 +821,7 @@ mod tests {
             created: 1,
             order: 1.0,
             parent: None,
+            by: None,
         }
     }
 
@@ -836,6 +850,7 @@ mod tests {
         d.add_circle("vrije-tijd").unwrap();
         let mut it = item("a1", "kind.plus", "tekent graag");
         it.parent = Some("g1".into());
+        it.by = Some("sanne".into());
         d.add_item(&it).unwrap();
         d.add_agreement(&agreement("ag1")).unwrap();
         d.add_arrow(&ArrowData {

@@ -63,6 +63,20 @@ fn demo_show_edit_and_export() {
         .to_string();
     m.json(&["item", "edit", &case, &item, "--text", "lacht veel en vaak"]);
     m.json(&["item", "move", &case, &item, "--order", "0.5"]);
+    let q = m.json(&[
+        "item",
+        "add",
+        &case,
+        "--section",
+        "vragen",
+        "--text",
+        "mag Noor erbij zijn?",
+        "--by",
+        "sanne",
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let note = m.json(&[
         "item",
         "add",
@@ -187,6 +201,11 @@ fn demo_show_edit_and_export() {
         items
             .iter()
             .any(|i| i["id"] == note.as_str() && i["audience"] == "author")
+    );
+    assert!(
+        items
+            .iter()
+            .any(|i| i["id"] == q.as_str() && i["by"] == "sanne")
     );
     assert_eq!(show["info"]["phase"], "arrangeren");
     assert!(
