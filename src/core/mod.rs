@@ -2,6 +2,7 @@
 //! perform. No tokio, no sockets, no UI, no disk: the store feeds it decrypted chunks and takes
 //! sealed ones.
 
+pub mod batch;
 pub mod case;
 pub mod demo;
 pub mod doc;
