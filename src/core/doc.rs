@@ -387,6 +387,13 @@ impl CompartmentDoc {
         }
     }
 
+    /// Creates the map of a new entry `prefix:id` at the root.
+    fn new_entry(&mut self, prefix: &str, id: &str) -> Result<ObjId, CoreError> {
+        self.doc
+            .put_object(ROOT, format!("{prefix}:{id}"), ObjType::Map)
+            .map_err(am)
+    }
+
     fn entry(&self, prefix: &str, id: &str) -> Result<ObjId, CoreError> {
         self.get_obj(&ROOT, &format!("{prefix}:{id}"))
             .ok_or_else(|| CoreError::NotFound {
@@ -457,10 +464,7 @@ impl CompartmentDoc {
 
     /// Adds an item.
     pub fn add_item(&mut self, item: &ItemData) -> Result<(), CoreError> {
-        let o = self
-            .doc
-            .put_object(ROOT, format!("item:{}", item.id), ObjType::Map)
-            .map_err(am)?;
+        let o = self.new_entry("item", &item.id)?;
         self.doc.put(&o, "section", item.section.id()).map_err(am)?;
         self.put_text(&o, "text", &item.text)?;
         self.doc
@@ -525,10 +529,7 @@ impl CompartmentDoc {
 
     /// Adds an agreement.
     pub fn add_agreement(&mut self, a: &AgreementData) -> Result<(), CoreError> {
-        let o = self
-            .doc
-            .put_object(ROOT, format!("agreement:{}", a.id), ObjType::Map)
-            .map_err(am)?;
+        let o = self.new_entry("agreement", &a.id)?;
         for (k, v) in [
             ("wie", &a.wie),
             ("wat", &a.wat),
@@ -610,10 +611,7 @@ impl CompartmentDoc {
 
     /// Adds an arrow between circles.
     pub fn add_arrow(&mut self, a: &ArrowData) -> Result<(), CoreError> {
-        let o = self
-            .doc
-            .put_object(ROOT, format!("arrow:{}", a.id), ObjType::Map)
-            .map_err(am)?;
+        let o = self.new_entry("arrow", &a.id)?;
         self.doc.put(&o, "from", a.from.as_str()).map_err(am)?;
         self.doc.put(&o, "to", a.to.as_str()).map_err(am)?;
         self.put_text(&o, "text", &a.text)?;
@@ -649,10 +647,7 @@ impl CompartmentDoc {
         date: &str,
         planned_end: &str,
     ) -> Result<(), CoreError> {
-        let o = self
-            .doc
-            .put_object(ROOT, format!("meeting:{id}"), ObjType::Map)
-            .map_err(am)?;
+        let o = self.new_entry("meeting", id)?;
         self.doc.put(&o, "date", date).map_err(am)?;
         self.doc.put(&o, "planned_end", planned_end).map_err(am)?;
         for k in ["present", "steps", "tops", "tips"] {
@@ -745,10 +740,7 @@ impl CompartmentDoc {
 
     /// Adds or replaces a participant.
     pub fn put_participant(&mut self, p: &ParticipantData) -> Result<(), CoreError> {
-        let o = self
-            .doc
-            .put_object(ROOT, format!("participant:{}", p.id), ObjType::Map)
-            .map_err(am)?;
+        let o = self.new_entry("participant", &p.id)?;
         self.doc.put(&o, "name", p.name.as_str()).map_err(am)?;
         self.doc.put(&o, "role", p.role.as_str()).map_err(am)?;
         self.doc
