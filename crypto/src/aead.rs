@@ -7,8 +7,8 @@
 
 use chacha20poly1305::aead::{AeadInOut, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce, Tag, XChaCha20Poly1305, XNonce};
-use zeroize::Zeroizing;
 
+use crate::secret::Plaintext;
 use crate::{CryptoError, Result, Secret};
 
 /// Length of the Poly1305 authentication tag.
@@ -88,7 +88,7 @@ pub fn open(
     nonce: &[u8],
     aad: &[u8],
     ciphertext_and_tag: &[u8],
-) -> Result<Zeroizing<Vec<u8>>> {
+) -> Result<Plaintext> {
     let Some(body_len) = ciphertext_and_tag.len().checked_sub(TAG_LEN) else {
         return Err(CryptoError::Truncated {
             what: "AEAD ciphertext",
@@ -99,7 +99,7 @@ pub fn open(
     let (body, tag) = ciphertext_and_tag.split_at(body_len);
     let mut tag_arr = [0u8; TAG_LEN];
     tag_arr.copy_from_slice(tag);
-    let mut out = Zeroizing::new(body.to_vec());
+    let mut out = Plaintext::new(body.to_vec());
     open_in_place(key, nonce, aad, &mut out, &tag_arr)?;
     Ok(out)
 }

@@ -28,9 +28,9 @@
 //! malicious reader could swap the ciphertext under an honest author's signature.
 
 use rayon::prelude::*;
-use zeroize::Zeroizing;
 
 use crate::epoch::Keyring;
+use crate::secret::Plaintext;
 use crate::{
     CaseId, ChunkId, CompartmentId, CryptoError, DeviceId, DeviceSecret, EpochKey, Result, aead,
 };
@@ -231,7 +231,7 @@ pub struct OpenedEnvelope {
     /// Dependency ids.
     pub deps: Vec<ChunkId>,
     /// The decrypted payload, zeroized when dropped.
-    pub payload: Zeroizing<Vec<u8>>,
+    pub payload: Plaintext,
 }
 
 fn truncated(needed: usize, got: usize) -> CryptoError {
@@ -368,12 +368,7 @@ fn key_for<'k>(l: &Layout, keys: &'k Keyring) -> Result<&'k EpochKey> {
 }
 
 /// Decrypts all segments (on all cores for large payloads).
-fn decrypt(
-    bytes: &[u8],
-    header_len: usize,
-    ct_end: usize,
-    key: &EpochKey,
-) -> Result<Zeroizing<Vec<u8>>> {
+fn decrypt(bytes: &[u8], header_len: usize, ct_end: usize, key: &EpochKey) -> Result<Plaintext> {
     let k = key.envelope_key();
     let header = &bytes[..header_len];
     let nonce = &header[header_len - 4 - NONCE_LEN..header_len - 4];
@@ -398,7 +393,7 @@ fn decrypt(
         )
         .map_err(|_| CryptoError::Tampered { what: WHAT })
     };
-    let mut payload = Zeroizing::new(vec![0u8; p]);
+    let mut payload = Plaintext::new(vec![0u8; p]);
     if p == 0 {
         open_segment(0, &mut [], body)?;
     } else if p >= PARALLEL_FROM {
@@ -455,7 +450,7 @@ impl<'a> Envelope<'a> {
             .map_err(|_| CryptoError::BadSignature { what: WHAT })
     }
 
-    fn opened(self, payload: Zeroizing<Vec<u8>>) -> OpenedEnvelope {
+    fn opened(self, payload: Plaintext) -> OpenedEnvelope {
         OpenedEnvelope {
             id: self.id,
             case: self.case,

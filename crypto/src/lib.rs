@@ -39,7 +39,7 @@ pub use identity::{DeviceId, DeviceSecret, DeviceSeed, PublicIdentity};
 pub use ids::{CaseId, ChunkId, CompartmentId};
 pub use keyfile::{KdfParams, KeyFile};
 pub use random::random_array;
-pub use secret::Secret;
+pub use secret::{Plaintext, Secret};
 pub use wrap::{WrappedKeys, wrap_keys, wrap_to_all};
 
 /// Result type of this crate.

@@ -32,6 +32,7 @@ use hpke::{Deserializable, Kem, OpModeR, OpModeS, Serializable};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::epoch::EpochKey;
+use crate::secret::Plaintext;
 use crate::{
     CaseId, CompartmentId, CryptoError, DeviceId, DeviceSecret, PublicIdentity, Result, Secret,
 };
@@ -122,7 +123,7 @@ pub fn hpke_base_open(
     info: &[u8],
     aad: &[u8],
     ciphertext: &[u8],
-) -> Result<Zeroizing<Vec<u8>>> {
+) -> Result<Plaintext> {
     let sk = <HpkeKem as Kem>::PrivateKey::from_bytes(secret_x25519.expose())
         .map_err(|_| CryptoError::UnwrapFailed)?;
     let enc =
@@ -135,7 +136,7 @@ pub fn hpke_base_open(
         ciphertext,
         aad,
     )
-    .map(Zeroizing::new)
+    .map(Plaintext::new)
     .map_err(|_| CryptoError::UnwrapFailed)
 }
 

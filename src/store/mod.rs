@@ -11,6 +11,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use mdo_crypto::Plaintext;
 use mdo_crypto::envelope::{self, Envelope, SealedEnvelope};
 use mdo_crypto::{
     CaseId, ChunkId, CompartmentId, DeviceSecret, EpochKey, EpochLink, KdfParams, KeyFile, Keyring,
@@ -18,7 +19,6 @@ use mdo_crypto::{
 };
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
-use zeroize::Zeroizing;
 
 use crate::core::CoreError;
 use crate::core::case::{Case, CompartmentKind, Me};
@@ -188,7 +188,7 @@ fn open_local(
     purpose: &str,
     aad: &[u8],
     sealed: &[u8],
-) -> Result<Zeroizing<Vec<u8>>> {
+) -> Result<Plaintext> {
     if sealed.len() < 24 {
         return Err(mdo_crypto::CryptoError::Truncated {
             what: "local record",
@@ -431,7 +431,7 @@ impl Profile {
             let mut doc = CompartmentDoc::new();
             let mut applied: Vec<(ChunkId, Vec<ChunkId>)> = Vec::new();
             let mut residual = 0usize;
-            let mut good: Vec<Zeroizing<Vec<u8>>> = Vec::new();
+            let mut good: Vec<Plaintext> = Vec::new();
             for (cid_bytes, bytes) in rows {
                 let chunk_id = ChunkId(
                     cid_bytes
