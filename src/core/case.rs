@@ -329,7 +329,9 @@ impl Case {
 
     /// Opens a chunk envelope that arrived from another device and merges its changes. The
     /// envelope must belong to this case and a compartment this device holds a key for; a chunk
-    /// that does not decrypt or does not decode is rejected with an error and changes nothing.
+    /// that does not decrypt or does not decode is rejected with an error and changes nothing —
+    /// except when Automerge panicked while applying it: then the compartment's in-memory
+    /// document is dropped (keys kept) and must be reloaded from the store.
     pub fn receive(&mut self, bytes: &[u8]) -> Result<ChunkId, CoreError> {
         let env = envelope::Envelope::parse(bytes)?;
         if env.case != self.id {
@@ -341,7 +343,18 @@ impl Case {
         }
         if let Some(c) = self.compartments.get_mut(&env.compartment) {
             let opened = env.open(&c.keys)?;
-            c.doc.apply(&opened.payload)?;
+            if let Err(e) = c.doc.apply(&opened.payload) {
+                if c.doc.is_poisoned() {
+                    // Automerge panicked half-way: this in-memory copy can no longer be trusted.
+                    // Drop it (keeping the keys); the caller reloads the compartment from the
+                    // chunks it stored, where the bad chunk is marked rejected.
+                    let id = env.compartment;
+                    if let Some(c) = self.compartments.remove(&id) {
+                        self.waiting.insert(id, c.keys);
+                    }
+                }
+                return Err(e);
+            }
             c.frontier.retain(|f| !opened.deps.contains(f));
             c.frontier.push(opened.id);
             return Ok(opened.id);

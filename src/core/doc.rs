@@ -329,35 +329,38 @@ impl CompartmentDoc {
 
     // ---- low-level helpers ----
 
-    fn get_str(&self, obj: &ObjId, key: &str) -> Option<String> {
+    /// A scalar at `obj[key]`, converted by `f` (None if absent, an object, or another type).
+    fn scalar<T>(
+        &self,
+        obj: &ObjId,
+        key: &str,
+        f: impl FnOnce(&ScalarValue) -> Option<T>,
+    ) -> Option<T> {
         match self.doc.get(obj, key).ok()?? {
-            (Value::Scalar(s), _) => match s.as_ref() {
-                ScalarValue::Str(v) => Some(v.to_string()),
-                _ => None,
-            },
+            (Value::Scalar(s), _) => f(s.as_ref()),
             _ => None,
         }
+    }
+
+    fn get_str(&self, obj: &ObjId, key: &str) -> Option<String> {
+        self.scalar(obj, key, |s| match s {
+            ScalarValue::Str(v) => Some(v.to_string()),
+            _ => None,
+        })
     }
 
     fn get_i64(&self, obj: &ObjId, key: &str) -> Option<i64> {
-        match self.doc.get(obj, key).ok()?? {
-            (Value::Scalar(s), _) => s.as_i64(),
-            _ => None,
-        }
+        self.scalar(obj, key, ScalarValue::as_i64)
     }
 
     fn get_f64(&self, obj: &ObjId, key: &str) -> Option<f64> {
-        match self.doc.get(obj, key).ok()?? {
-            (Value::Scalar(s), _) => s.as_f64().or_else(|| s.as_i64().map(|i| i as f64)),
-            _ => None,
-        }
+        self.scalar(obj, key, |s| {
+            s.as_f64().or_else(|| s.as_i64().map(|i| i as f64))
+        })
     }
 
     fn get_bool(&self, obj: &ObjId, key: &str) -> Option<bool> {
-        match self.doc.get(obj, key).ok()?? {
-            (Value::Scalar(s), _) => s.as_bool(),
-            _ => None,
-        }
+        self.scalar(obj, key, ScalarValue::as_bool)
     }
 
     fn get_obj(&self, obj: &ObjId, key: &str) -> Option<ObjId> {
