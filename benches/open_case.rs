@@ -38,7 +38,17 @@ fn fixture(edits: usize) -> Fixture {
     )
     .unwrap();
     let me = profile.me().clone();
-    let mut case = Case::create(&me, "Noor", "2017-03-14", "OBS", "6").unwrap();
+    let mut case = Case::create(
+        &me,
+        profile.device(),
+        "Noor",
+        "2017-03-14",
+        "OBS",
+        "6",
+        profile.today(),
+        0,
+    )
+    .unwrap();
     let mut ids = Vec::new();
     for n in 0..edits {
         if n % 2 == 0 || ids.is_empty() {

@@ -63,6 +63,21 @@ enum Command {
     /// Circles and arrows.
     #[command(subcommand)]
     Circle(CircleCmd),
+    /// Participants as the membership log knows them: list, remove, confirm, custody, role.
+    #[command(subcommand)]
+    Member(crate::sharing::MemberCmd),
+    /// Consent records and legal bases: grant, legal, withdraw, list.
+    #[command(subcommand)]
+    Consent(crate::sharing::ConsentCmd),
+    /// The access log of this device (all cases, or one).
+    Log {
+        /// Case id (or a unique prefix); all cases when left out.
+        case: Option<String>,
+    },
+    /// Carry a case's ciphertext on a USB stick: export or import a bundle of its membership ops
+    /// and encrypted chunks (no plaintext, nothing a stranger can read).
+    #[command(subcommand)]
+    Bundle(crate::sharing::BundleCmd),
     /// Export the verslag (Markdown) or the compartments (.automerge files).
     Export {
         /// Case id (or a unique prefix).
@@ -98,6 +113,11 @@ enum CaseCmd {
     /// Everything this device can read of a case.
     Show {
         /// Case id (or a unique prefix).
+        case: String,
+    },
+    /// Who can see what: participants × compartments, with the basis of each right.
+    Audit {
+        /// Case.
         case: String,
     },
     /// Change a case fact: child, birthdate, school, class, phase, status.
@@ -139,6 +159,10 @@ enum ItemCmd {
         by: Option<String>,
         #[command(flatten)]
         audience: AudienceArg,
+        /// Consent category (medisch, ggz, gezinssituatie, verzuim, onderzoek): the item goes to
+        /// your organisation's compartment for it, readable beyond it only under consent.
+        #[arg(long)]
+        category: Option<String>,
     },
     /// Replace an item's text.
     Edit {
@@ -150,7 +174,8 @@ enum ItemCmd {
         #[arg(long)]
         text: String,
     },
-    /// Move an item within its section.
+    /// Move an item within its section (--order), or to another audience (--audience,
+    /// --category).
     Move {
         /// Case.
         case: String,
@@ -158,7 +183,13 @@ enum ItemCmd {
         item: String,
         /// New position key: items sort by it (new items get their creation time in seconds).
         #[arg(long)]
-        order: f64,
+        order: Option<f64>,
+        /// New audience.
+        #[arg(long)]
+        audience: Option<String>,
+        /// New consent category.
+        #[arg(long)]
+        category: Option<String>,
     },
     /// Remove an item.
     Remove {
@@ -304,6 +335,13 @@ enum ParticipantCmd {
         /// Holds gezag (parents).
         #[arg(long)]
         custody: bool,
+        /// Co-chair: may add and remove participants.
+        #[arg(long)]
+        chair: bool,
+        /// The participant's device identity (`mdo whoami` on their device prints it); the
+        /// participant id is then derived from it, as their own device does.
+        #[arg(long)]
+        identity: Option<String>,
     },
 }
 
@@ -364,7 +402,7 @@ fn home(cli_home: Option<PathBuf>) -> Result<PathBuf> {
     Ok(PathBuf::from(base).join(".mdo"))
 }
 
-fn passphrase(confirm: bool) -> Result<String> {
+pub(crate) fn passphrase(confirm: bool) -> Result<String> {
     if let Ok(p) = std::env::var("MDO_PASSPHRASE") {
         return Ok(p);
     }
@@ -380,6 +418,22 @@ fn passphrase(confirm: bool) -> Result<String> {
         }
     }
     Ok(p)
+}
+
+/// Opens the profile with the passphrase and the clock (the system date, or `MDO_TODAY` =
+/// YYYY-MM-DD to see rights as they are on another day, e.g. when the child turns 16).
+pub(crate) fn open_profile(dir: &Path) -> Result<Profile> {
+    let mut p = Profile::open(dir, &passphrase(false)?)?;
+    set_clock(&mut p)?;
+    Ok(p)
+}
+
+fn set_clock(p: &mut Profile) -> Result<()> {
+    if let Ok(d) = std::env::var("MDO_TODAY") {
+        let today = mdo::core::model::parse_date(&d).context("MDO_TODAY")?;
+        p.set_clock(today, now());
+    }
+    Ok(())
 }
 
 fn kdf() -> KdfParams {
@@ -398,12 +452,12 @@ fn audience(a: &AudienceArg) -> Result<Audience> {
     Ok(a.audience.parse::<Audience>()?)
 }
 
-struct Out {
-    json: bool,
+pub(crate) struct Out {
+    pub(crate) json: bool,
 }
 
 impl Out {
-    fn print(&self, value: Value, text: impl FnOnce() -> String) {
+    pub(crate) fn print(&self, value: Value, text: impl FnOnce() -> String) {
         if self.json {
             println!("{value}");
         } else {
@@ -434,12 +488,13 @@ fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Whoami => {
-            let p = Profile::open(&dir, &passphrase(false)?)?;
+            let p = open_profile(&dir)?;
             let me = p.me();
             let id = p.device().public_identity();
+            let identity = hex::encode(id.to_bytes());
             out.print(
-                json!({ "id": me.person, "name": me.name, "role": me.role, "organisation": me.organisation, "device": id.device_id(), "fingerprint": id.fingerprint() }),
-                || format!("{} ({}, {})\napparaat {}\nvingerafdruk {}", me.name, me.role.label(), me.organisation, id.device_id(), id.fingerprint()),
+                json!({ "id": me.person, "name": me.name, "role": me.role, "organisation": me.organisation, "device": id.device_id(), "fingerprint": id.fingerprint(), "identity": identity }),
+                || format!("{} ({}, {})\ndeelnemer-id {}\napparaat {}\nvingerafdruk {}\nidentiteit (voor `mdo participant add --identity`): {}", me.name, me.role.label(), me.organisation, me.person, id.device_id(), id.fingerprint(), identity),
             );
             Ok(())
         }
@@ -457,7 +512,8 @@ fn dispatch(cli: Cli) -> Result<()> {
                     kdf(),
                 )?
             };
-            let mut case = demo::noor(p.me(), now())?;
+            set_clock(&mut p)?;
+            let mut case = demo::noor(p.me(), p.device(), p.today(), p.now())?;
             p.commit(&mut case)?;
             let info = case.info();
             out.print(json!({ "id": case.id, "child": info.child }), || {
@@ -480,19 +536,37 @@ fn dispatch(cli: Cli) -> Result<()> {
             role,
             org,
             custody,
-        }) => edit(&dir, &out, &case, |case, _p| {
-            let id = mdo::core::case::new_id()?;
-            case.add_participant(ParticipantData {
-                id: id.clone(),
-                name,
-                role,
-                organisation: org,
-                custody,
-                chair: false,
-                devices: Vec::new(),
-            })?;
-            Ok(id)
-        }),
+            chair,
+            identity,
+        }) => {
+            let identity = identity
+                .map(|h| crate::sharing::parse_identity(&h))
+                .transpose()?;
+            edit(&dir, &out, &case, |case, p| {
+                let id = match &identity {
+                    Some(i) => mdo::store::person_id(i.device_id()),
+                    None => mdo::core::case::new_id()?,
+                };
+                case.add_participant(
+                    p.device(),
+                    ParticipantData {
+                        id: id.clone(),
+                        name,
+                        role,
+                        organisation: org,
+                        custody,
+                        chair,
+                        devices: Vec::new(),
+                    },
+                    identity,
+                )?;
+                Ok(id)
+            })
+        }
+        Command::Member(c) => crate::sharing::member_cmd(&dir, &out, c),
+        Command::Consent(c) => crate::sharing::consent_cmd(&dir, &out, c),
+        Command::Log { case } => crate::sharing::log_cmd(&dir, &out, case),
+        Command::Bundle(c) => crate::sharing::bundle_cmd(&dir, &out, c),
         Command::Circle(CircleCmd::Add { case, name }) => edit(&dir, &out, &case, |case, _| {
             case.add_circle(&name)?;
             Ok(name)
@@ -520,13 +594,13 @@ fn dispatch(cli: Cli) -> Result<()> {
 }
 
 /// Loads a case, applies `f`, commits durably, prints the id `f` returns.
-fn edit(
+pub(crate) fn edit(
     dir: &Path,
     out: &Out,
     case_ref: &str,
     f: impl FnOnce(&mut Case, &Profile) -> Result<String>,
 ) -> Result<()> {
-    let mut p = Profile::open(dir, &passphrase(false)?)?;
+    let mut p = open_profile(dir)?;
     let id = p.resolve_case(case_ref)?;
     let (mut case, report) = p.load_case(id)?;
     warn_rejected(&report);
@@ -539,9 +613,24 @@ fn edit(
     Ok(())
 }
 
-fn warn_rejected(report: &mdo::store::LoadReport) {
+pub(crate) fn warn_rejected(report: &mdo::store::LoadReport) {
     for (chunk, reason) in &report.rejected {
         eprintln!("mdo: warning: chunk {chunk} was rejected and kept as evidence: {reason}");
+    }
+    for (chunk, reason) in &report.refused {
+        eprintln!("mdo: warning: chunk {chunk} {reason}");
+    }
+    for (op, reason) in &report.ops_rejected {
+        eprintln!("mdo: warning: membership op {op} was refused: {reason}");
+    }
+    if report.ops_pending > 0 {
+        eprintln!(
+            "mdo: note: {} membership op(s) wait for earlier ops that have not arrived yet",
+            report.ops_pending
+        );
+    }
+    for p in &report.key_problems {
+        eprintln!("mdo: warning: {p}");
     }
 }
 
@@ -553,14 +642,23 @@ fn case_cmd(dir: &Path, out: &Out, c: CaseCmd) -> Result<()> {
             school,
             class,
         } => {
-            let mut p = Profile::open(dir, &passphrase(false)?)?;
-            let mut case = Case::create(p.me(), &child, &birthdate, &school, &class)?;
+            let mut p = open_profile(dir)?;
+            let mut case = Case::create(
+                p.me(),
+                p.device(),
+                &child,
+                &birthdate,
+                &school,
+                &class,
+                p.today(),
+                p.now(),
+            )?;
             p.commit(&mut case)?;
             out.print(json!({ "id": case.id }), || format!("ok {}", case.id));
             Ok(())
         }
         CaseCmd::List => {
-            let mut p = Profile::open(dir, &passphrase(false)?)?;
+            let mut p = open_profile(dir)?;
             let mut rows = Vec::new();
             for id in p.case_ids()? {
                 let (case, _) = p.load_case(id)?;
@@ -596,14 +694,20 @@ fn case_cmd(dir: &Path, out: &Out, c: CaseCmd) -> Result<()> {
             Ok(())
         }
         CaseCmd::Show { case } => {
-            let mut p = Profile::open(dir, &passphrase(false)?)?;
+            let mut p = open_profile(dir)?;
             let id = p.resolve_case(&case)?;
             let (case, report) = p.load_case(id)?;
             warn_rejected(&report);
+            let shown: Vec<_> = case
+                .compartment_list()
+                .into_iter()
+                .map(|(c, _)| c)
+                .collect();
+            p.log_access(&case, mdo::store::AccessAction::View, &shown, "")?;
             let value = json!({
                 "id": id,
                 "info": case.info(),
-                "age_band": case.age_band(time::OffsetDateTime::now_utc().date()),
+                "age_band": case.age_band(case.today()),
                 "compartments": case.compartment_list().iter().map(|(cid, k)| json!({ "id": cid, "kind": k.descriptor(), "audience": k.audience() })).collect::<Vec<_>>(),
                 "participants": case.participants(),
                 "items": case.items(),
@@ -615,6 +719,7 @@ fn case_cmd(dir: &Path, out: &Out, c: CaseCmd) -> Result<()> {
             out.print(value, || show_text(&case));
             Ok(())
         }
+        CaseCmd::Audit { case } => crate::sharing::audit_cmd(dir, out, &case),
         CaseCmd::Set { case, field, value } => edit(dir, out, &case, |case, _| {
             case.set_fact(&field, &value)?;
             Ok(field)
@@ -661,11 +766,25 @@ fn item_cmd(dir: &Path, out: &Out, c: ItemCmd) -> Result<()> {
             parent,
             by,
             audience: a,
+            category,
         } => {
             let section = Section::parse(&section)?;
             let a = audience(&a)?;
+            let category = category
+                .map(|c| c.parse::<mdo::core::model::ConsentCategory>())
+                .transpose()?;
             edit(dir, out, &case, |case, p| {
-                let id = case.add_item(p.me(), section, &text, a, parent, now())?;
+                let id = match category {
+                    Some(c) => case.add_item_in(
+                        p.me(),
+                        section,
+                        &text,
+                        mdo::core::case::CompartmentKind::for_category(c, p.me()),
+                        parent,
+                        now(),
+                    )?,
+                    None => case.add_item(p.me(), section, &text, a, parent, now())?,
+                };
                 if let Some(by) = by {
                     case.set_item_by(&id, &by)?;
                 }
@@ -676,10 +795,13 @@ fn item_cmd(dir: &Path, out: &Out, c: ItemCmd) -> Result<()> {
             case.edit_item(&item, &text)?;
             Ok(item)
         }),
-        ItemCmd::Move { case, item, order } => edit(dir, out, &case, |case, _| {
-            case.reorder_item(&item, order)?;
-            Ok(item)
-        }),
+        ItemCmd::Move {
+            case,
+            item,
+            order,
+            audience,
+            category,
+        } => crate::sharing::move_item(dir, out, &case, &item, order, audience, category),
         ItemCmd::Remove { case, item } => edit(dir, out, &case, |case, _| {
             case.remove_item(&item)?;
             Ok(item)
@@ -786,10 +908,16 @@ fn meeting_cmd(dir: &Path, out: &Out, c: MeetingCmd) -> Result<()> {
 }
 
 fn export(dir: &Path, out: &Out, case_ref: &str, format: &str, path: &Path) -> Result<()> {
-    let mut p = Profile::open(dir, &passphrase(false)?)?;
+    let mut p = open_profile(dir)?;
     let id = p.resolve_case(case_ref)?;
     let (mut case, report) = p.load_case(id)?;
     warn_rejected(&report);
+    let shown: Vec<_> = case
+        .compartment_list()
+        .into_iter()
+        .map(|(c, _)| c)
+        .collect();
+    p.log_access(&case, mdo::store::AccessAction::Export, &shown, format)?;
     match format {
         "markdown" | "md" => {
             let md = verslag::markdown(&case, None);

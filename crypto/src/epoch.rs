@@ -21,6 +21,8 @@ use crate::{CaseId, CompartmentId, CryptoError, Result, Secret, aead, random_arr
 const ENVELOPE_KDF_CONTEXT: &str = "MDO 2026-11 epoch key -> chunk envelope AEAD key v1";
 const LINK_KDF_CONTEXT: &str = "MDO 2026-11 epoch key -> epoch link AEAD key v1";
 const LINK_MAGIC: &[u8; 4] = b"MDOL";
+const COMMIT_KDF_CONTEXT: &str = "MDO 2026-11 epoch key commitment v1";
+
 /// Version byte of [`EpochLink`].
 pub const LINK_VERSION: u8 = 1;
 const LINK_AAD_LEN: usize = 69;
@@ -92,6 +94,18 @@ impl EpochKey {
     /// The AEAD key for chunk envelopes of this epoch.
     pub(crate) fn envelope_key(&self) -> Secret<32> {
         Secret::new(blake3::derive_key(ENVELOPE_KDF_CONTEXT, self.key.expose()))
+    }
+
+    /// A public commitment to this key (BLAKE3 keyed by the key over case, compartment and
+    /// epoch): the membership log names the one canonical key of each epoch with it, so a
+    /// device can tell the agreed key from a concurrently made one without revealing either.
+    pub fn commitment(&self) -> [u8; 32] {
+        let k = blake3::derive_key(COMMIT_KDF_CONTEXT, self.key.expose());
+        let mut h = blake3::Hasher::new_keyed(&k);
+        h.update(&self.case.0);
+        h.update(&self.compartment.0);
+        h.update(&self.epoch.to_le_bytes());
+        *h.finalize().as_bytes()
     }
 
     fn link_key(&self) -> Secret<32> {
@@ -359,6 +373,16 @@ mod tests {
 
     fn k0() -> EpochKey {
         EpochKey::generate(CaseId([3; 16]), CompartmentId([4; 16])).unwrap()
+    }
+
+    #[test]
+    fn commitments_name_one_key() {
+        let a = k0();
+        let b = EpochKey::from_parts(a.case(), a.compartment(), 0, Secret::random().unwrap());
+        assert_eq!(a.commitment(), a.clone().commitment());
+        assert_ne!(a.commitment(), b.commitment());
+        let (a1, _) = a.rotate().unwrap();
+        assert_ne!(a.commitment(), a1.commitment());
     }
 
     #[test]

@@ -90,6 +90,11 @@ hex_id!(
     DeviceId, 32, "device id"
 );
 
+hex_id!(
+    /// A membership/consent operation: BLAKE3 of its signed bytes.
+    OpId, 32, "op id"
+);
+
 impl CaseId {
     /// A fresh random case id.
     pub fn random() -> Result<Self> {

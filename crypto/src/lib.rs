@@ -36,7 +36,7 @@ pub use envelope::{Envelope, OpenedEnvelope, SealedEnvelope};
 pub use epoch::{EpochKey, EpochLink, Keyring};
 pub use error::CryptoError;
 pub use identity::{DeviceId, DeviceSecret, DeviceSeed, PublicIdentity};
-pub use ids::{CaseId, ChunkId, CompartmentId};
+pub use ids::{CaseId, ChunkId, CompartmentId, OpId};
 pub use keyfile::{KdfParams, KeyFile};
 pub use random::random_array;
 pub use secret::{Plaintext, Secret};

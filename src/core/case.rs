@@ -5,15 +5,25 @@
 use std::collections::BTreeMap;
 
 use mdo_crypto::envelope::{self, SealedEnvelope};
-use mdo_crypto::{CaseId, ChunkId, CompartmentId, DeviceId, DeviceSecret, EpochKey, Keyring};
+use mdo_crypto::{
+    CaseId, ChunkId, CompartmentId, DeviceId, DeviceSecret, EpochKey, Keyring, PublicIdentity,
+    wrap_keys,
+};
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::CoreError;
+use super::access::{self, Access};
 use super::doc::{
     AgreementData, ArrowData, CompartmentDoc, ItemData, MeetingData, ParticipantData,
 };
+use super::membership::{
+    Action, Blob, Inserted, KeyUpdate, Log, Member, MemberSpec, NewEpoch, Op, State,
+};
+use super::model::Date;
 use super::model::{
-    Audience, CaseStatus, Direction, Role, Section, SupportPhase, parse_date, valid_circle_name,
+    Audience, CaseStatus, ConsentCategory, Direction, Role, Section, SupportPhase, parse_date,
+    valid_circle_name,
 };
 
 const COMPARTMENT_ID_CONTEXT: &str = "MDO 2026-11 compartment id v1";
@@ -37,10 +47,14 @@ pub struct Me {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(tag = "kind", content = "of", rename_all = "kebab-case")]
 pub enum CompartmentKind {
-    /// `professionals`, `parents`, `child`, `network`, `medical`.
+    /// `professionals`, `parents`, `child`, `network`.
     Shared(Audience),
     /// The internal notes of one organisation.
     Organisation(String),
+    /// Information of a consent category held by one organisation (medical findings of the
+    /// JGZ, a GGZ report): its base audience is that organisation's professionals (medical
+    /// roles for the medical categories); a valid consent extends it.
+    Category(ConsentCategory, String),
     /// The safety track of one organisation.
     Safety(String),
     /// The private notes of one author (participant id).
@@ -54,7 +68,19 @@ impl CompartmentKind {
             Audience::Author => CompartmentKind::Author(me.person.clone()),
             Audience::Organisation => CompartmentKind::Organisation(me.organisation.clone()),
             Audience::Safety => CompartmentKind::Safety(me.organisation.clone()),
+            Audience::Medical => {
+                CompartmentKind::Category(ConsentCategory::Medisch, me.organisation.clone())
+            }
             other => CompartmentKind::Shared(other),
+        }
+    }
+
+    /// The compartment for information of `category` written by `me` (`dossier` is the
+    /// case+parents compartment).
+    pub fn for_category(category: ConsentCategory, me: &Me) -> Self {
+        match category {
+            ConsentCategory::Dossier => CompartmentKind::Shared(Audience::Parents),
+            c => CompartmentKind::Category(c, me.organisation.clone()),
         }
     }
 
@@ -63,6 +89,10 @@ impl CompartmentKind {
         match self {
             CompartmentKind::Shared(a) => *a,
             CompartmentKind::Organisation(_) => Audience::Organisation,
+            CompartmentKind::Category(ConsentCategory::Medisch | ConsentCategory::Ggz, _) => {
+                Audience::Medical
+            }
+            CompartmentKind::Category(..) => Audience::Organisation,
             CompartmentKind::Safety(_) => Audience::Safety,
             CompartmentKind::Author(_) => Audience::Author,
         }
@@ -73,6 +103,7 @@ impl CompartmentKind {
         match self {
             CompartmentKind::Shared(a) => a.id().to_string(),
             CompartmentKind::Organisation(o) => format!("organisation:{o}"),
+            CompartmentKind::Category(c, o) => format!("category:{}:{o}", c.id()),
             CompartmentKind::Safety(o) => format!("safety:{o}"),
             CompartmentKind::Author(p) => format!("author:{p}"),
         }
@@ -83,6 +114,13 @@ impl CompartmentKind {
         if let Some(o) = s.strip_prefix("organisation:") {
             return Some(CompartmentKind::Organisation(o.to_string()));
         }
+        if let Some(rest) = s.strip_prefix("category:") {
+            let (c, o) = rest.split_once(':')?;
+            return match c.parse::<ConsentCategory>().ok()? {
+                ConsentCategory::Dossier => None,
+                c => Some(CompartmentKind::Category(c, o.to_string())),
+            };
+        }
         if let Some(o) = s.strip_prefix("safety:") {
             return Some(CompartmentKind::Safety(o.to_string()));
         }
@@ -90,7 +128,9 @@ impl CompartmentKind {
             return Some(CompartmentKind::Author(p.to_string()));
         }
         match s.parse::<Audience>().ok()? {
-            Audience::Author | Audience::Organisation | Audience::Safety => None,
+            Audience::Author | Audience::Organisation | Audience::Safety | Audience::Medical => {
+                None
+            }
             a => Some(CompartmentKind::Shared(a)),
         }
     }
@@ -111,6 +151,7 @@ impl CompartmentKind {
         match self {
             CompartmentKind::Shared(a) => a.label().to_string(),
             CompartmentKind::Organisation(o) => format!("eigen organisatie ({o})"),
+            CompartmentKind::Category(c, o) => format!("{} ({o}; met toestemming)", c.label()),
             CompartmentKind::Safety(o) => format!("veiligheidsspoor ({o})"),
             CompartmentKind::Author(p) => format!("alleen de schrijver ({p})"),
         }
@@ -191,38 +232,55 @@ pub fn new_id() -> Result<String, CoreError> {
     Ok(hex::encode(mdo_crypto::random_array::<6>()?))
 }
 
-/// A case in memory.
+/// A case in memory: its membership log (and the rights derived from it), the keys this
+/// device holds, and the compartments it can read.
 #[derive(Debug)]
 pub struct Case {
     /// Case id.
     pub id: CaseId,
-    /// Compartments this device holds keys for.
+    /// Compartments this device holds keys for and has content of.
     pub compartments: BTreeMap<CompartmentId, Compartment>,
     /// Keys of compartments whose content has not arrived yet.
     waiting: BTreeMap<CompartmentId, Keyring>,
-    new_keys: Vec<EpochKey>,
+    log: Log,
+    device: DeviceId,
+    today: Date,
+    now: i64,
+    /// Every stored chunk per compartment with its author device (for closing sets).
+    stored: BTreeMap<CompartmentId, Vec<(ChunkId, DeviceId)>>,
     seq: u32,
 }
 
 impl Case {
-    /// An empty case shell (the store fills it).
-    pub fn empty(id: CaseId) -> Self {
+    /// An empty case shell for `device` (the store fills it). `today` and `now` (unix seconds)
+    /// are the clock the rights and ops use.
+    pub fn empty(id: CaseId, device: DeviceId, today: Date, now: i64) -> Self {
         Self {
             id,
             compartments: BTreeMap::new(),
             waiting: BTreeMap::new(),
-            new_keys: Vec::new(),
+            log: Log::new(id),
+            device,
+            today,
+            now,
+            stored: BTreeMap::new(),
             seq: 0,
         }
     }
 
-    /// Opens a new case: the creator becomes chair; case facts go to the `parents` compartment.
+    /// Opens a new case: the creator becomes chair and admin (the first op of the membership
+    /// log); keys for every compartment the creator may read are made; case facts go to the
+    /// `parents` compartment.
+    #[allow(clippy::too_many_arguments)]
     pub fn create(
         me: &Me,
+        device: &DeviceSecret,
         child: &str,
         birthdate: &str,
         school: &str,
         class: &str,
+        today: Date,
+        now: i64,
     ) -> Result<Self, CoreError> {
         if child.trim().is_empty() {
             return Err(CoreError::Empty {
@@ -230,7 +288,25 @@ impl Case {
             });
         }
         parse_date(birthdate)?;
-        let mut case = Case::empty(CaseId::random()?);
+        let mut case = Case::empty(CaseId::random()?, device.device_id(), today, now);
+        case.log.append(
+            device,
+            Action::Create {
+                creator: MemberSpec {
+                    id: me.person.clone(),
+                    role: me.role,
+                    organisation: me.organisation.clone(),
+                    custody: false,
+                    admin: true,
+                    devices: vec![device.public_identity().clone()],
+                },
+                birthdate: birthdate.trim().to_string(),
+            },
+            KeyUpdate::default(),
+            now,
+            today,
+        )?;
+        case.maintain_keys(device)?;
         let doc = case.doc_for(CompartmentKind::Shared(Audience::Parents))?;
         doc.set_case_field("child", child.trim())?;
         doc.set_case_field("birthdate", birthdate.trim())?;
@@ -250,6 +326,243 @@ impl Case {
         Ok(case)
     }
 
+    /// The membership log.
+    pub fn log(&self) -> &Log {
+        &self.log
+    }
+
+    /// Membership ops made or received since the last call (for the store).
+    pub fn take_new_ops(&mut self) -> Vec<Op> {
+        self.log.take_new()
+    }
+
+    /// The derived membership and consent state.
+    pub fn state(&self) -> &State {
+        self.log.state()
+    }
+
+    /// Who may read and write what, today.
+    pub fn access(&self) -> Access {
+        access::resolve(self.log.state(), self.today)
+    }
+
+    /// The date rights are computed for.
+    pub fn today(&self) -> Date {
+        self.today
+    }
+
+    /// This device.
+    pub fn device(&self) -> DeviceId {
+        self.device
+    }
+
+    /// The participant this device belongs to.
+    pub fn my_member(&self) -> Option<&Member> {
+        self.log.state().member_of(self.device)
+    }
+
+    /// Adds a membership op (from the store or a peer). Call [`Case::unlock`] afterwards to pick
+    /// up keys it carries.
+    pub fn insert_op(&mut self, op: Op) -> Result<Inserted, CoreError> {
+        Ok(self.log.insert(op)?)
+    }
+
+    /// Takes the keys addressed to this device from the log: unwraps every bundle for it, keeps
+    /// only keys whose commitment is the canonical one of their epoch, and opens epoch links so
+    /// that the newest key unlocks the history. Returns problems found (bundles that do not
+    /// open, keys that are not canonical).
+    pub fn unlock(&mut self, device: &DeviceSecret) -> Vec<String> {
+        let mut problems = Vec::new();
+        let st = self.log.state();
+        let mut keys = Vec::new();
+        for w in st
+            .bundles
+            .iter()
+            .filter(|w| w.recipient() == device.device_id())
+        {
+            match w.unwrap(device) {
+                Ok(ks) => keys.extend(ks),
+                Err(e) => problems.push(format!("key bundle: {e}")),
+            }
+        }
+        let mut accepted = Vec::new();
+        for k in keys {
+            let canonical = st
+                .keys
+                .get(&k.compartment())
+                .and_then(|c| c.epochs.iter().find(|e| e.epoch == k.epoch()))
+                .map(|e| e.commitment);
+            match canonical {
+                Some(c) if mdo_crypto::secret::ct_eq(&c, &k.commitment()) => accepted.push(k),
+                _ => problems.push(format!(
+                    "a key for compartment {} epoch {} is not the agreed key and was ignored",
+                    k.compartment(),
+                    k.epoch()
+                )),
+            }
+        }
+        let links = st.links.clone();
+        for k in accepted {
+            if let Err(e) = self.add_key(k) {
+                problems.push(e.to_string());
+            }
+        }
+        let ids: Vec<CompartmentId> = self
+            .compartments
+            .keys()
+            .chain(self.waiting.keys())
+            .copied()
+            .collect();
+        for id in ids {
+            if let Some(ring) = self.keyring_mut(id)
+                && let Err(e) = ring.absorb_links(&links)
+            {
+                problems.push(format!("epoch link: {e}"));
+            }
+        }
+        problems
+    }
+
+    fn keyring_mut(&mut self, id: CompartmentId) -> Option<&mut Keyring> {
+        match self.compartments.get_mut(&id) {
+            Some(c) => Some(&mut c.keys),
+            None => self.waiting.get_mut(&id),
+        }
+    }
+
+    /// The keys this device holds for a compartment.
+    pub fn keyring(&self, id: CompartmentId) -> Option<&Keyring> {
+        self.compartments
+            .get(&id)
+            .map(|c| &c.keys)
+            .or_else(|| self.waiting.get(&id))
+    }
+
+    /// Records a stored chunk and its author (the store calls this while loading).
+    pub fn note_stored(&mut self, compartment: CompartmentId, chunk: ChunkId, author: DeviceId) {
+        let v = self.stored.entry(compartment).or_default();
+        if !v.iter().any(|(c, _)| *c == chunk) {
+            v.push((chunk, author));
+        }
+    }
+
+    /// Creates, rotates and hands out compartment keys so that exactly the devices entitled
+    /// today hold the latest key of every compartment this device holds (see
+    /// [`access::plan_keys`]). Returns whether an op was made. One HPKE encapsulation per
+    /// recipient device carries all its keys.
+    pub fn maintain_keys(&mut self, device: &DeviceSecret) -> Result<bool, CoreError> {
+        let access = self.access();
+        let st = self.log.state();
+        let plan = access::plan_keys(st, &access, device.device_id(), |c| {
+            let held = self.keyring(c).and_then(|r| r.latest()).map(|k| k.epoch());
+            st.latest(c).map(|e| e.epoch) == held && held.is_some()
+        });
+        if plan.is_empty() {
+            return Ok(false);
+        }
+        let mut epochs = Vec::new();
+        let mut per_device: BTreeMap<DeviceId, Vec<EpochKey>> = BTreeMap::new();
+        let mut mine = Vec::new();
+        for (c, kind) in &plan.create {
+            let key = EpochKey::generate(self.id, *c)?;
+            epochs.push(NewEpoch {
+                descriptor: kind.descriptor(),
+                compartment: *c,
+                epoch: 0,
+                commitment: Blob(key.commitment().to_vec()),
+                link: None,
+                closing: Vec::new(),
+            });
+            for d in access.reader_devices(st, *c) {
+                per_device.entry(d).or_default().push(key.clone());
+            }
+            if access.reader_devices(st, *c).contains(&self.device) {
+                mine.push(key);
+            }
+        }
+        for c in &plan.rotate {
+            let Some(old) = self.keyring(*c).and_then(|r| r.latest()).cloned() else {
+                continue;
+            };
+            let (key, link) = old.rotate()?;
+            let writers = access.writer_devices(st, *c);
+            let closing = self
+                .stored
+                .get(c)
+                .map(|v| {
+                    v.iter()
+                        .filter(|(_, a)| !writers.contains(a))
+                        .map(|(id, _)| *id)
+                        .collect()
+                })
+                .unwrap_or_default();
+            let descriptor = st
+                .keys
+                .get(c)
+                .map(|k| k.descriptor.clone())
+                .unwrap_or_default();
+            epochs.push(NewEpoch {
+                descriptor,
+                compartment: *c,
+                epoch: key.epoch(),
+                commitment: Blob(key.commitment().to_vec()),
+                link: Some(Blob(link.to_bytes().to_vec())),
+                closing,
+            });
+            for d in access.reader_devices(st, *c) {
+                per_device.entry(d).or_default().push(key.clone());
+            }
+            mine.push(key);
+        }
+        for (c, to) in &plan.hand_out {
+            let Some(key) = self.keyring(*c).and_then(|r| r.latest()).cloned() else {
+                continue;
+            };
+            for d in to {
+                per_device.entry(*d).or_default().push(key.clone());
+            }
+        }
+        let jobs: Vec<(PublicIdentity, Vec<EpochKey>)> = per_device
+            .into_iter()
+            .filter_map(|(d, keys)| st.identities.get(&d).cloned().map(|id| (id, keys)))
+            .collect();
+        let wrapped: Vec<Blob> = jobs
+            .par_iter()
+            .map(|(to, keys)| {
+                keys.chunks(mdo_crypto::wrap::MAX_KEYS)
+                    .map(|ks| {
+                        let refs: Vec<&EpochKey> = ks.iter().collect();
+                        wrap_keys(&refs, to).map(|w| Blob(w.to_bytes()))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
+            .collect();
+        self.log.append(
+            device,
+            Action::Keys,
+            KeyUpdate { epochs, wrapped },
+            self.now,
+            self.today,
+        )?;
+        for k in mine {
+            self.add_key(k)?;
+        }
+        Ok(true)
+    }
+
+    /// Appends a membership/consent op by this device and then does the key work it causes
+    /// (rotation after a removal or withdrawal, handouts after an addition or a consent).
+    pub fn membership(&mut self, device: &DeviceSecret, action: Action) -> Result<Op, CoreError> {
+        let op = self
+            .log
+            .append(device, action, KeyUpdate::default(), self.now, self.today)?;
+        self.maintain_keys(device)?;
+        Ok(op)
+    }
+
     /// Adds a compartment loaded from the store.
     pub fn insert_loaded(
         &mut self,
@@ -259,6 +572,7 @@ impl Case {
         frontier: Vec<ChunkId>,
     ) {
         let id = keys.compartment();
+        self.waiting.remove(&id);
         self.compartments.insert(
             id,
             Compartment {
@@ -271,15 +585,41 @@ impl Case {
         );
     }
 
-    /// The document of a compartment, creating the compartment (with a fresh epoch-0 key, to be
-    /// wrapped by the store) if this device does not have it yet.
+    /// Keyrings of compartments this device holds keys for but has no document of yet.
+    pub fn take_waiting(&mut self) -> BTreeMap<CompartmentId, Keyring> {
+        std::mem::take(&mut self.waiting)
+    }
+
+    /// Gives back a keyring taken with [`Case::take_waiting`] that had no content.
+    pub fn restore_waiting(&mut self, ring: Keyring) {
+        self.waiting.insert(ring.compartment(), ring);
+    }
+
+    /// The document of a compartment this device may write, creating the document if it has
+    /// none yet. Fails when the device holds no key for it or its participant may not write.
     pub fn doc_for(&mut self, kind: CompartmentKind) -> Result<&mut CompartmentDoc, CoreError> {
         let id = kind.id(self.id);
+        let me = self
+            .my_member()
+            .map(|m| m.id.clone())
+            .ok_or_else(|| CoreError::NoAccess {
+                compartment: kind.label(),
+                reason: "this device is no device of a participant of the case".into(),
+            })?;
+        if !self.access().writes(id, &me) {
+            return Err(CoreError::NoAccess {
+                compartment: kind.label(),
+                reason: format!("participant {me} may not write there"),
+            });
+        }
         if !self.compartments.contains_key(&id) {
-            let key = EpochKey::generate(self.id, id)?;
-            let mut keys = Keyring::new(self.id, id);
-            keys.insert(key.clone())?;
-            self.new_keys.push(key);
+            let keys = self
+                .waiting
+                .remove(&id)
+                .ok_or_else(|| CoreError::NoAccess {
+                    compartment: kind.label(),
+                    reason: "this device has not received its key yet (sync first)".into(),
+                })?;
             let mut doc = CompartmentDoc::new();
             doc.set_descriptor(&kind.descriptor())?;
             self.compartments.insert(
@@ -300,8 +640,7 @@ impl Case {
         Ok(&mut c.doc)
     }
 
-    /// Gives this case a key received from elsewhere (unwrapped from a bundle).
-    pub fn add_key(&mut self, key: EpochKey) -> Result<(), CoreError> {
+    fn add_key(&mut self, key: EpochKey) -> Result<(), CoreError> {
         if let Some(c) = self.compartments.get_mut(&key.compartment()) {
             return Ok(c.keys.insert(key)?);
         }
@@ -312,8 +651,7 @@ impl Case {
         Ok(ring.insert(key)?)
     }
 
-    /// Every key this device holds for the case (to hand to another device of the same person,
-    /// or to wrap for a new reader).
+    /// Every key this device holds for the case.
     pub fn all_keys(&self) -> Vec<EpochKey> {
         self.compartments
             .values()
@@ -328,10 +666,11 @@ impl Case {
     }
 
     /// Opens a chunk envelope that arrived from another device and merges its changes. The
-    /// envelope must belong to this case and a compartment this device holds a key for; a chunk
-    /// that does not decrypt or does not decode is rejected with an error and changes nothing —
-    /// except when Automerge panicked while applying it: then the compartment's in-memory
-    /// document is dropped (keys kept) and must be reloaded from the store.
+    /// envelope must belong to this case, a compartment this device holds a key for, and an
+    /// author who may write there ([`access::may_merge`]); a chunk that fails any check is
+    /// rejected with an error and changes nothing — except when Automerge panicked while
+    /// applying it: then the compartment's in-memory document is dropped (keys kept) and must
+    /// be reloaded from the store.
     pub fn receive(&mut self, bytes: &[u8]) -> Result<ChunkId, CoreError> {
         let env = envelope::Envelope::parse(bytes)?;
         if env.case != self.id {
@@ -341,6 +680,15 @@ impl Case {
             }
             .into());
         }
+        env.verify_signature()?;
+        access::may_merge(
+            self.log.state(),
+            &self.access(),
+            env.compartment,
+            env.author,
+            env.id,
+        )?;
+        self.note_stored(env.compartment, env.id, env.author);
         if let Some(c) = self.compartments.get_mut(&env.compartment) {
             let opened = env.open(&c.keys)?;
             if let Err(e) = c.doc.apply(&opened.payload) {
@@ -397,11 +745,6 @@ impl Case {
         Ok(opened.id)
     }
 
-    /// Keys created since the last call (for the store to wrap to this device).
-    pub fn take_new_keys(&mut self) -> Vec<EpochKey> {
-        std::mem::take(&mut self.new_keys)
-    }
-
     /// Seals every compartment's pending changes into one chunk each, signed by `author`.
     pub fn seal_pending(&mut self, author: &DeviceSecret) -> Result<Vec<SealedChunk>, CoreError> {
         let mut out = Vec::new();
@@ -413,6 +756,8 @@ impl Case {
                     .ok_or(mdo_crypto::CryptoError::UnknownEpoch { epoch: 0 })?;
                 let envelope = envelope::seal(author, key, &c.frontier, &payload)?;
                 c.frontier = vec![envelope.id];
+                let v = self.stored.entry(c.id).or_default();
+                v.push((envelope.id, author.device_id()));
                 out.push(SealedChunk {
                     compartment: c.id,
                     changes: payload_changes(&payload),
@@ -443,6 +788,8 @@ impl Case {
         let bytes = c.doc.snapshot_payload();
         let sealed = envelope::seal(author, key, &[], &bytes)?;
         c.frontier = vec![sealed.id];
+        self.stored
+            .insert(compartment, vec![(sealed.id, author.device_id())]);
         Ok(sealed)
     }
 
@@ -512,6 +859,26 @@ impl Case {
         parent: Option<String>,
         now: i64,
     ) -> Result<String, CoreError> {
+        self.add_item_in(
+            me,
+            section,
+            text,
+            CompartmentKind::for_audience(audience, me),
+            parent,
+            now,
+        )
+    }
+
+    /// Adds an item to a section, in compartment `kind`. Returns its id.
+    pub fn add_item_in(
+        &mut self,
+        me: &Me,
+        section: Section,
+        text: &str,
+        kind: CompartmentKind,
+        parent: Option<String>,
+        now: i64,
+    ) -> Result<String, CoreError> {
         if text.trim().is_empty() {
             return Err(CoreError::Empty { field: "text" });
         }
@@ -539,9 +906,68 @@ impl Case {
             parent,
             by: None,
         };
-        self.doc_for(CompartmentKind::for_audience(audience, me))?
-            .add_item(&item)?;
+        self.doc_for(kind)?.add_item(&item)?;
         Ok(id)
+    }
+
+    /// Moves an item to the compartment of another audience (or consent category): it is
+    /// removed where it was and created, with the same id and content, where it goes. Whoever
+    /// could read the old place keeps what they already received; only the new place's readers
+    /// get later versions.
+    pub fn move_item(
+        &mut self,
+        id: &str,
+        to: CompartmentKind,
+    ) -> Result<CompartmentKind, CoreError> {
+        let from = self.find("item", id)?.kind.clone();
+        if from == to {
+            return Err(CoreError::UnknownValue {
+                what: "audience",
+                value: to.descriptor(),
+                allowed: "another audience than the item's own".into(),
+            });
+        }
+        let data = self
+            .items()
+            .into_iter()
+            .find(|i| i.data.id == id)
+            .map(|i| i.data)
+            .ok_or_else(|| CoreError::NotFound {
+                what: "item",
+                id: id.to_string(),
+            })?;
+        // Check the target first so that a refused move changes nothing.
+        self.doc_for(to.clone())?;
+        self.find("item", id)?.doc.remove_item(id)?;
+        self.doc_for(to)?.add_item(&data)?;
+        Ok(from)
+    }
+
+    /// Participants as the membership log knows them, with their name from the roster (when
+    /// this device can read it).
+    pub fn members(&self) -> Vec<MemberView> {
+        let roster = self.participants();
+        let access = self.access();
+        self.state()
+            .members
+            .values()
+            .map(|m| MemberView {
+                name: roster
+                    .iter()
+                    .find(|p| p.id == m.id)
+                    .map(|p| p.name.clone())
+                    .unwrap_or_default(),
+                reads: access
+                    .compartments
+                    .values()
+                    .filter(|a| a.readers.contains_key(&m.id))
+                    .map(|a| a.kind.descriptor())
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect(),
+                member: m.clone(),
+            })
+            .collect()
     }
 
     /// Records whose item this is when the writer noted it for someone else (e.g. a parent's
@@ -659,13 +1085,35 @@ impl Case {
         Ok(id)
     }
 
-    /// Adds a participant to the roster (who is who in this case).
-    pub fn add_participant(&mut self, p: ParticipantData) -> Result<String, CoreError> {
+    /// Adds a participant: an `AddMember` op in the membership log (with the participant's
+    /// device when known) and an entry in the roster (names live only in the encrypted roster,
+    /// never in the log). Needs the chair or a co-chair.
+    pub fn add_participant(
+        &mut self,
+        device: &DeviceSecret,
+        p: ParticipantData,
+        identity: Option<PublicIdentity>,
+    ) -> Result<String, CoreError> {
         if p.name.trim().is_empty() {
             return Err(CoreError::Empty { field: "name" });
         }
-        p.role.parse::<Role>()?;
+        let role = p.role.parse::<Role>()?;
         let id = p.id.clone();
+        self.membership(
+            device,
+            Action::AddMember {
+                member: MemberSpec {
+                    id: id.clone(),
+                    role,
+                    organisation: p.organisation.trim().to_string(),
+                    custody: p.custody,
+                    admin: p.chair,
+                    devices: identity.iter().cloned().collect(),
+                },
+            },
+        )?;
+        let mut p = p;
+        p.devices = identity.iter().map(|i| i.device_id().to_hex()).collect();
         self.doc_for(CompartmentKind::Shared(Audience::Parents))?
             .put_participant(&p)?;
         Ok(id)
@@ -823,6 +1271,18 @@ impl Case {
     }
 }
 
+/// A participant for `mdo member list`.
+#[derive(Debug, Clone, Serialize)]
+pub struct MemberView {
+    /// From the log.
+    #[serde(flatten)]
+    pub member: Member,
+    /// Name from the roster.
+    pub name: String,
+    /// Descriptors of the compartments they may read today.
+    pub reads: Vec<String>,
+}
+
 /// A chunk sealed from local changes.
 #[derive(Debug, Clone)]
 pub struct SealedChunk {
@@ -866,6 +1326,8 @@ fn prefix_what(prefix: &str) -> &'static str {
 mod tests {
     use super::*;
 
+    const TODAY: Date = time::macros::date!(2026 - 11 - 23);
+
     pub(crate) fn me(name: &str, role: Role, org: &str) -> (Me, DeviceSecret) {
         let d = DeviceSecret::generate().unwrap();
         (
@@ -882,9 +1344,18 @@ mod tests {
 
     #[test]
     fn items_go_to_the_compartment_of_their_audience() {
-        let (m, _) = me("Monique", Role::IbEr, "OBS De Wilgen");
-        let mut c =
-            Case::create(&m, "Noor Visser", "2017-05-02", "OBS De Wilgen", "groep 6").unwrap();
+        let (m, dev) = me("Monique", Role::IbEr, "OBS De Wilgen");
+        let mut c = Case::create(
+            &m,
+            &dev,
+            "Noor Visser",
+            "2017-05-02",
+            "OBS De Wilgen",
+            "groep 6",
+            TODAY,
+            0,
+        )
+        .unwrap();
         let a = c
             .add_item(
                 &m,
@@ -910,8 +1381,8 @@ mod tests {
         assert_eq!(find(&a).audience, Audience::Parents);
         assert_eq!(find(&b).compartment, "organisation:OBS De Wilgen");
         assert_eq!(c.compartment_list().len(), 2);
-        assert_eq!(c.take_new_keys().len(), 2);
-        assert!(c.take_new_keys().is_empty());
+        assert!(!c.take_new_ops().is_empty(), "creation and key ops");
+        assert!(c.take_new_ops().is_empty());
         assert_eq!(c.info().child, "Noor Visser");
         assert_eq!(c.participants()[0].role, "ib-er");
     }
@@ -921,7 +1392,8 @@ mod tests {
         let case = CaseId([1; 16]);
         for k in [
             CompartmentKind::Shared(Audience::Parents),
-            CompartmentKind::Shared(Audience::Medical),
+            CompartmentKind::Category(ConsentCategory::Medisch, "GGD".into()),
+            CompartmentKind::Category(ConsentCategory::Ggz, "Accare".into()),
             CompartmentKind::Organisation("OBS De Wilgen".into()),
             CompartmentKind::Safety("SMW".into()),
             CompartmentKind::Author("monique".into()),
@@ -936,10 +1408,10 @@ mod tests {
 
     #[test]
     fn validation_errors() {
-        let (m, _) = me("Monique", Role::IbEr, "OBS");
-        assert!(Case::create(&m, " ", "2017-05-02", "", "").is_err());
-        assert!(Case::create(&m, "Noor", "2 mei", "", "").is_err());
-        let mut c = Case::create(&m, "Noor", "2017-05-02", "", "").unwrap();
+        let (m, dev) = me("Monique", Role::IbEr, "OBS");
+        assert!(Case::create(&m, &dev, " ", "2017-05-02", "", "", TODAY, 0).is_err());
+        assert!(Case::create(&m, &dev, "Noor", "2 mei", "", "", TODAY, 0).is_err());
+        let mut c = Case::create(&m, &dev, "Noor", "2017-05-02", "", "", TODAY, 0).unwrap();
         let s = Section::parse("tuin.plus").unwrap();
         assert!(matches!(
             c.add_item(&m, s, "x", Audience::Parents, None, 0),
@@ -986,7 +1458,7 @@ mod tests {
     #[test]
     fn sealing_produces_one_chunk_per_touched_compartment() {
         let (m, dev) = me("Monique", Role::IbEr, "OBS");
-        let mut c = Case::create(&m, "Noor", "2017-05-02", "", "").unwrap();
+        let mut c = Case::create(&m, &dev, "Noor", "2017-05-02", "", "", TODAY, 0).unwrap();
         c.add_item(
             &m,
             Section::Vragen,

@@ -4,7 +4,8 @@
 use super::CoreError;
 use super::case::{Case, Feedback, Me, NewAgreement};
 use super::doc::ParticipantData;
-use super::model::{Audience, Direction, Section};
+use super::model::{Audience, Date, Direction, Section};
+use mdo_crypto::DeviceSecret;
 
 fn p(id: &str, name: &str, role: &str, org: &str, custody: bool) -> ParticipantData {
     ParticipantData {
@@ -18,9 +19,19 @@ fn p(id: &str, name: &str, role: &str, org: &str, custody: bool) -> ParticipantD
     }
 }
 
-/// Builds the demo case with `me` as the chair.
-pub fn noor(me: &Me, now: i64) -> Result<Case, CoreError> {
-    let mut c = Case::create(me, "Noor Visser", "2017-03-14", "OBS De Wilgen", "groep 6")?;
+/// Builds the demo case with `me` (on `device`) as the chair. The other participants are on the
+/// roster and in the membership log without devices (they join with their own devices later).
+pub fn noor(me: &Me, device: &DeviceSecret, today: Date, now: i64) -> Result<Case, CoreError> {
+    let mut c = Case::create(
+        me,
+        device,
+        "Noor Visser",
+        "2017-03-14",
+        "OBS De Wilgen",
+        "groep 6",
+        today,
+        now,
+    )?;
     for part in [
         p("sanne", "Sanne Visser", "ouder", "", true),
         p("erik", "Erik Visser", "ouder", "", true),
@@ -61,7 +72,7 @@ pub fn noor(me: &Me, now: i64) -> Result<Case, CoreError> {
         ),
         p("oma", "oma Visser", "netwerk", "", false),
     ] {
-        c.add_participant(part)?;
+        c.add_participant(device, part, None)?;
     }
     let add = |c: &mut Case, section: &str, text: &str| -> Result<String, CoreError> {
         c.add_item(
@@ -302,7 +313,7 @@ mod tests {
             organisation: "OBS De Wilgen".into(),
             device: d.device_id(),
         };
-        let c = noor(&me, 0).unwrap();
+        let c = noor(&me, &d, time::macros::date!(2026 - 11 - 23), 0).unwrap();
         assert_eq!(c.info().child, "Noor Visser");
         assert_eq!(c.agreements().len(), 5);
         assert_eq!(c.participants().len(), 9);

@@ -2,10 +2,12 @@
 //! perform. No tokio, no sockets, no UI, no disk: the store feeds it decrypted chunks and takes
 //! sealed ones.
 
+pub mod access;
 pub mod batch;
 pub mod case;
 pub mod demo;
 pub mod doc;
+pub mod membership;
 pub mod model;
 pub mod verslag;
 
@@ -63,6 +65,20 @@ pub enum CoreError {
     /// An Automerge error on a local operation.
     #[error("document error: {0}")]
     Document(String),
+    /// This device or participant may not do this in that compartment.
+    #[error("no access to {compartment}: {reason}")]
+    NoAccess {
+        /// The compartment's label.
+        compartment: String,
+        /// Why.
+        reason: String,
+    },
+    /// A membership or consent op that was refused or could not be read.
+    #[error(transparent)]
+    Log(#[from] membership::LogError),
+    /// A chunk by an author without write right.
+    #[error(transparent)]
+    WriteRefused(#[from] access::WriteRefused),
     /// A cryptographic failure.
     #[error(transparent)]
     Crypto(#[from] mdo_crypto::CryptoError),

@@ -93,6 +93,15 @@ impl Role {
     pub fn is_medical(self) -> bool {
         matches!(self, Role::Jeugdarts | Role::Gezondheidszorg)
     }
+    /// Whether this role belongs to the base audience of its organisation's compartment for
+    /// `category` (medical categories: medical roles only; `dossier` has no such compartment).
+    pub fn holds_category(self, category: ConsentCategory) -> bool {
+        match category {
+            ConsentCategory::Medisch | ConsentCategory::Ggz => self.is_medical(),
+            ConsentCategory::Dossier => false,
+            _ => self.is_professional(),
+        }
+    }
     /// Professionals (everyone but parents, the child and the informal network).
     pub fn is_professional(self) -> bool {
         !matches!(self, Role::Ouder | Role::Kind | Role::Netwerk)
@@ -126,6 +135,53 @@ impl Audience {
     /// The default audience of HGW content: professionals and parents with gezag.
     pub const DEFAULT: Audience = Audience::Parents;
 }
+
+kebab_enum!(
+    /// An information category that a consent record (or a legal basis) covers. Content of a
+    /// category lives in its own compartment per organisation and is read beyond its base audience
+    /// only under a valid record (`docs/sharing-rules.md`).
+    ConsentCategory {
+        /// Medical findings of JGZ/jeugdarts, huisarts (diagnoses, medication, reports).
+        Medisch = "medisch" / "medische gegevens",
+        /// Mental-health (GGZ) information.
+        Ggz = "ggz" / "GGZ-informatie",
+        /// The family situation as known to youth care.
+        Gezinssituatie = "gezinssituatie" / "gezinssituatie",
+        /// Absence and compulsory-education records.
+        Verzuim = "verzuim" / "verzuim",
+        /// Reports of (psychological, didactic) assessments.
+        Onderzoek = "onderzoek" / "onderzoeksverslagen",
+        /// The case file shared with professionals and parents (what a young person of 16+ decides
+        /// to show their parents, or what a parent without gezag gets).
+        Dossier = "dossier" / "het MDO-dossier",
+    }
+);
+
+kebab_enum!(
+    /// How a consent was given.
+    ConsentHow {
+        /// On paper, signed.
+        Written = "written" / "schriftelijk",
+        /// Spoken; the record says when, by whom and for what.
+        Oral = "oral" / "mondeling",
+        /// Through a digital form or app.
+        Digital = "digital" / "digitaal",
+    }
+);
+
+kebab_enum!(
+    /// A legal basis for sharing without consent (`shared/domain.md`, Consent and data exchange).
+    LegalGround {
+        /// Meldrecht to Veilig Thuis (Wmo 2015 art. 5.2.6).
+        Meldrecht = "meldrecht" / "meldrecht (Wmo 2015 art. 5.2.6)",
+        /// A legal duty to provide the information.
+        LegalDuty = "legal-duty" / "wettelijke plicht",
+        /// Conflict of duties (conflict van plichten).
+        ConflictOfDuties = "conflict-of-duties" / "conflict van plichten",
+        /// A child-protection measure such as an OTS.
+        ChildProtection = "child-protection" / "kinderbeschermingsmaatregel (OTS)",
+    }
+);
 
 kebab_enum!(
     /// The primary-school support route (seed 004).
@@ -384,7 +440,7 @@ pub fn format_date(d: Date) -> String {
 }
 
 /// Age bands that decide who consents (`shared/domain.md`, Consent).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum AgeBand {
     /// Under 12: parents with gezag decide.

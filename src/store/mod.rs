@@ -14,23 +14,28 @@ use std::path::{Path, PathBuf};
 use mdo_crypto::Plaintext;
 use mdo_crypto::envelope::{self, Envelope, SealedEnvelope};
 use mdo_crypto::{
-    CaseId, ChunkId, CompartmentId, DeviceSecret, EpochKey, EpochLink, KdfParams, KeyFile, Keyring,
-    WrappedKeys, aead, wrap_keys,
+    CaseId, ChunkId, CompartmentId, DeviceId, DeviceSecret, KdfParams, KeyFile, aead,
 };
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 
 use crate::core::CoreError;
+use crate::core::access;
 use crate::core::case::{Case, CompartmentKind, Me};
 use crate::core::doc::CompartmentDoc;
-use crate::core::model::Role;
+use crate::core::membership::Op;
+use crate::core::model::{Date, Role};
+
+pub mod accesslog;
+pub mod bundle;
+pub use accesslog::{AccessAction, LogEntry};
 
 /// File name of the key file inside the profile directory.
 pub const KEY_FILE: &str = "identity.key";
 /// File name of the database inside the profile directory.
 pub const DB_FILE: &str = "mdo.sqlite";
-/// Current database schema version.
-pub const SCHEMA_VERSION: i64 = 1;
+/// Current database schema version (2: membership log; keys travel in ops).
+pub const SCHEMA_VERSION: i64 = 2;
 /// A compartment with more stored chunks than this is compacted into one snapshot chunk.
 pub const COMPACT_AFTER_CHUNKS: usize = 32;
 /// … or with more Automerge changes outside its snapshot than this (applying changes one by one
@@ -90,6 +95,24 @@ pub enum StoreError {
     /// Several cases match a prefix.
     #[error("'{0}' matches several cases; give more characters of the case id")]
     AmbiguousCase(String),
+    /// The access log does not verify.
+    #[error(
+        "the access log of this profile has been tampered with or damaged at entry {entry}: {reason}"
+    )]
+    LogTampered {
+        /// Entry number (1-based).
+        entry: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A profile from a development version before the membership log.
+    #[error(
+        "this profile was made by a development version of MDO (schema {found}) whose cases cannot be opened by this one; export them with that version (`mdo export`) and create a new profile"
+    )]
+    OldSchema {
+        /// Found version.
+        found: i64,
+    },
     /// An SQLite error.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
@@ -136,16 +159,26 @@ struct ProfileRecord {
     organisation: String,
 }
 
-/// What loading a case found wrong (chunks that were rejected and kept as evidence).
+/// What loading a case found wrong.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct LoadReport {
-    /// (chunk id, reason) of every rejected chunk.
+    /// (chunk id, reason) of every rejected chunk (kept as evidence, never merged).
     pub rejected: Vec<(String, String)>,
+    /// (chunk id, reason) of chunks not merged because their author may not write there now.
+    pub refused: Vec<(String, String)>,
+    /// (op id, reason) of membership ops that were refused or could not be read.
+    pub ops_rejected: Vec<(String, String)>,
+    /// Ops waiting for earlier ops that have not arrived.
+    pub ops_pending: usize,
+    /// Problems with keys addressed to this device.
+    pub key_problems: Vec<String>,
 }
 
 /// What a commit wrote.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct CommitReport {
+    /// New membership op ids.
+    pub ops: Vec<String>,
     /// New chunk ids.
     pub chunks: Vec<String>,
     /// Compartments compacted into a snapshot.
@@ -159,6 +192,20 @@ pub struct Profile {
     me: Me,
     db: Connection,
     loaded: BTreeMap<(CaseId, CompartmentId), Stored>,
+    today: Date,
+    now: i64,
+}
+
+/// The participant id of the person whose (first) device is `device`: the same on their own
+/// device and in the case of the chair who adds them with `--identity`.
+pub fn person_id(device: DeviceId) -> String {
+    format!("p{}", &device.to_hex()[..10])
+}
+
+/// The system clock: (today in UTC, unix seconds).
+pub fn system_clock() -> (Date, i64) {
+    let now = time::OffsetDateTime::now_utc();
+    (now.date(), now.unix_timestamp())
 }
 
 impl std::fmt::Debug for Profile {
@@ -224,7 +271,7 @@ impl Profile {
         }
         fs::create_dir_all(dir).map_err(io("cannot create", dir))?;
         let device = DeviceSecret::generate()?;
-        let person = format!("p{}", &device.device_id().to_hex()[..10]);
+        let person = person_id(device.device_id());
         let me = Me {
             person: person.clone(),
             name: name.trim().into(),
@@ -252,12 +299,15 @@ impl Profile {
         // The key file last: its presence marks a complete profile.
         let file = KeyFile::seal(device.seed(), passphrase, kdf)?;
         write_atomic(&dir.join(KEY_FILE), &file.to_bytes())?;
+        let (today, now) = system_clock();
         Ok(Profile {
             dir: dir.to_path_buf(),
             device,
             me,
             db,
             loaded: BTreeMap::new(),
+            today,
+            now,
         })
     }
 
@@ -299,13 +349,32 @@ impl Profile {
             organisation: r.organisation,
             device: device.device_id(),
         };
+        let (today, now) = system_clock();
         Ok(Profile {
             dir: dir.to_path_buf(),
             device,
             me,
             db,
             loaded: BTreeMap::new(),
+            today,
+            now,
         })
+    }
+
+    /// Sets the clock used for rights, ops and the access log (default: the system clock).
+    pub fn set_clock(&mut self, today: Date, now: i64) {
+        self.today = today;
+        self.now = now;
+    }
+
+    /// Today, as this profile counts it.
+    pub fn today(&self) -> Date {
+        self.today
+    }
+
+    /// Now (unix seconds).
+    pub fn now(&self) -> i64 {
+        self.now
     }
 
     /// The person on this device.
@@ -373,58 +442,60 @@ impl Profile {
         }
     }
 
-    /// Loads a case: unwraps this device's keys, decrypts and applies every stored chunk of the
-    /// compartments it can read. Chunks that fail are marked rejected (kept as evidence) and
-    /// reported; they never stop the rest from loading.
+    /// Loads a case: replays its membership log (validating every op), unwraps the keys
+    /// addressed to this device, and decrypts and applies every stored chunk of the
+    /// compartments it can read whose author may write there. Chunks that fail to decrypt or
+    /// decode are marked rejected (kept as evidence); chunks of authors without write right are
+    /// left unmerged; both are reported and never stop the rest from loading.
     pub fn load_case(&mut self, id: CaseId) -> Result<(Case, LoadReport)> {
         if !self.case_ids()?.contains(&id) {
             return Err(StoreError::UnknownCase(id.to_hex()));
         }
         let mut report = LoadReport::default();
-        let mut rings: BTreeMap<CompartmentId, Keyring> = BTreeMap::new();
-        {
+        let mut case = Case::empty(id, self.device.device_id(), self.today, self.now);
+        let rows: Vec<(Vec<u8>, Vec<u8>)> = {
             let mut st = self
                 .db
-                .prepare("SELECT bytes FROM wrapped_keys WHERE case_id = ?1 AND recipient = ?2")?;
-            let rows = st.query_map(
-                params![id.0.to_vec(), self.device.device_id().0.to_vec()],
-                |r| r.get::<_, Vec<u8>>(0),
-            )?;
-            for r in rows {
-                let bytes = r?;
-                let keys = WrappedKeys::from_bytes(&bytes).and_then(|w| w.unwrap(&self.device));
-                match keys {
-                    Ok(keys) => {
-                        for k in keys {
-                            rings
-                                .entry(k.compartment())
-                                .or_insert_with(|| Keyring::new(id, k.compartment()))
-                                .insert(k)?;
-                        }
-                    }
-                    Err(e) => report.rejected.push(("wrapped key".into(), e.to_string())),
+                .prepare("SELECT id, bytes FROM ops WHERE case_id = ?1 ORDER BY seq")?;
+            st.query_map(params![id.0.to_vec()], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?
+        };
+        let mut unreadable = Vec::new();
+        for (op_id, sealed) in rows {
+            let bytes = match open_local(&self.device, OP_PURPOSE, &op_id, &sealed) {
+                Ok(b) => b,
+                Err(e) => {
+                    unreadable.push((hex::encode(&op_id), e.to_string()));
+                    continue;
                 }
-            }
-            let mut st = self
-                .db
-                .prepare("SELECT bytes FROM epoch_links WHERE case_id = ?1")?;
-            let links: Vec<EpochLink> = st
-                .query_map(params![id.0.to_vec()], |r| r.get::<_, Vec<u8>>(0))?
-                .filter_map(|r| r.ok())
-                .filter_map(|b| EpochLink::from_bytes(&b).ok())
-                .collect();
-            for ring in rings.values_mut() {
-                ring.absorb_links(&links)?;
+            };
+            match Op::parse(&bytes) {
+                Ok(op) => {
+                    case.insert_op(op)?;
+                }
+                Err(e) => unreadable.push((hex::encode(&op_id), e.to_string())),
             }
         }
-        let mut case = Case::empty(id);
+        // A later op can change which earlier ones apply, so the reasons are read at the end.
+        report.ops_rejected = case
+            .log()
+            .rejected()
+            .iter()
+            .map(|(id, r)| (id.to_hex(), r.to_string()))
+            .chain(unreadable)
+            .collect();
+        report.ops_pending = case.log().pending();
+        case.take_new_ops();
+        report.key_problems = case.unlock(&self.device);
+        let access = case.access();
+        let rings = case.take_waiting();
         for (cid, ring) in rings {
-            let rows: Vec<(Vec<u8>, Vec<u8>)> = {
+            let rows: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)> = {
                 let mut st = self.db.prepare(
-                    "SELECT id, bytes FROM chunks WHERE case_id = ?1 AND compartment = ?2 AND rejected IS NULL ORDER BY seq",
+                    "SELECT id, author, bytes FROM chunks WHERE case_id = ?1 AND compartment = ?2 AND rejected IS NULL ORDER BY seq",
                 )?;
                 st.query_map(params![id.0.to_vec(), cid.0.to_vec()], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
                 })?
                 .collect::<Result<_, _>>()?
             };
@@ -432,13 +503,24 @@ impl Profile {
             let mut applied: Vec<(ChunkId, Vec<ChunkId>)> = Vec::new();
             let mut residual = 0usize;
             let mut good: Vec<Plaintext> = Vec::new();
-            for (cid_bytes, bytes) in rows {
+            for (cid_bytes, author, bytes) in rows {
                 let chunk_id = ChunkId(
                     cid_bytes
                         .as_slice()
                         .try_into()
                         .map_err(|_| self.corrupt("a chunk id has the wrong length"))?,
                 );
+                let author = DeviceId(
+                    author
+                        .as_slice()
+                        .try_into()
+                        .map_err(|_| self.corrupt("an author id has the wrong length"))?,
+                );
+                case.note_stored(cid, chunk_id, author);
+                if let Err(e) = access::may_merge(case.state(), &access, cid, author, chunk_id) {
+                    report.refused.push((chunk_id.to_hex(), e.to_string()));
+                    continue;
+                }
                 let opened = envelope::open(&bytes, &ring);
                 let result = opened.map_err(CoreError::from).and_then(|o| {
                     doc.apply(&o.payload)?;
@@ -467,7 +549,8 @@ impl Profile {
             }
             doc.mark_saved();
             let Some(kind) = doc.descriptor().and_then(|d| CompartmentKind::parse(&d)) else {
-                continue; // no readable content yet
+                case.restore_waiting(ring); // no readable content yet
+                continue;
             };
             let referenced: HashSet<ChunkId> = applied
                 .iter()
@@ -490,13 +573,15 @@ impl Profile {
         Ok((case, report))
     }
 
-    /// Persists everything new in `case` in one durable transaction: keys created for new
-    /// compartments (wrapped to this device), one chunk per changed compartment, and compaction
-    /// of compartments whose history outside a snapshot has grown past
+    /// Persists everything new in `case` in one durable transaction: first the key work the
+    /// rights of today require (creation, rotation after a removal/withdrawal/expiry, handouts),
+    /// then the membership ops, one chunk per changed compartment, the access-log entries, and
+    /// compaction of compartments whose history outside a snapshot has grown past
     /// [`COMPACT_AFTER_CHUNKS`] chunks or [`COMPACT_AFTER_CHANGES`] changes.
     pub fn commit(&mut self, case: &mut Case) -> Result<CommitReport> {
-        let new_keys: Vec<EpochKey> = case.take_new_keys();
+        case.maintain_keys(&self.device)?;
         let sealed = case.seal_pending(&self.device)?;
+        let ops = case.take_new_ops();
         let mut report = CommitReport::default();
         let mut snapshots: Vec<(CompartmentId, SealedEnvelope, Vec<ChunkId>)> = Vec::new();
         for s in &sealed {
@@ -513,20 +598,24 @@ impl Profile {
                 snapshots.push((s.compartment, snap, old));
             }
         }
-        let tx = self.db.transaction()?;
+        let access = case.access();
+        let mut entries = Vec::new();
+        for s in &sealed {
+            entries.push(self.entry(case, &access, AccessAction::Change, Some(s.compartment), ""));
+        }
+        for op in &ops {
+            entries.extend(self.op_entries(case, &access, op));
+        }
+        let tx = self
+            .db
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT OR IGNORE INTO cases(case_id, created) VALUES (?1, strftime('%s','now'))",
             params![case.id.0.to_vec()],
         )?;
-        if !new_keys.is_empty() {
-            let refs: Vec<&EpochKey> = new_keys.iter().collect();
-            for chunk in refs.chunks(mdo_crypto::wrap::MAX_KEYS) {
-                let w = wrap_keys(chunk, self.device.public_identity())?;
-                tx.execute(
-                    "INSERT OR IGNORE INTO wrapped_keys(case_id, recipient, bytes) VALUES (?1, ?2, ?3)",
-                    params![case.id.0.to_vec(), self.device.device_id().0.to_vec(), w.to_bytes()],
-                )?;
-            }
+        for op in &ops {
+            insert_op(&tx, &self.device, case.id, op)?;
+            report.ops.push(op.id.to_hex());
         }
         for s in &sealed {
             insert_chunk(&tx, case.id, s.compartment, &s.envelope)?;
@@ -539,12 +628,194 @@ impl Profile {
             }
             report.compacted += 1;
         }
+        accesslog::append(&tx, &self.device, &entries)?;
         tx.commit()?;
         if report.compacted > 0 {
             // Give the pages of the replaced chunks back; not part of the durable write.
             let _ = self.checkpoint();
         }
         Ok(report)
+    }
+
+    fn entry(
+        &self,
+        case: &Case,
+        access: &access::Access,
+        action: AccessAction,
+        compartment: Option<CompartmentId>,
+        detail: &str,
+    ) -> LogEntry {
+        let (label, basis) = match compartment {
+            Some(c) => (
+                access
+                    .compartments
+                    .get(&c)
+                    .map(|a| a.kind.label())
+                    .unwrap_or_else(|| c.to_hex()),
+                access
+                    .reads(c, &self.me.person)
+                    .map(|b| b.describe())
+                    .unwrap_or_else(|| "geen (niet meer) lezer".into()),
+            ),
+            None => (String::new(), "deelnemer".into()),
+        };
+        LogEntry {
+            time: self.now,
+            person: self.me.person.clone(),
+            name: self.me.name.clone(),
+            role: case
+                .my_member()
+                .map(|m| m.role)
+                .unwrap_or(self.me.role)
+                .id()
+                .to_string(),
+            organisation: self.me.organisation.clone(),
+            case: case.id.to_hex(),
+            action,
+            compartment: label,
+            basis,
+            detail: detail.into(),
+        }
+    }
+
+    fn op_entries(&self, case: &Case, access: &access::Access, op: &Op) -> Vec<LogEntry> {
+        use crate::core::membership::Action as A;
+        let mut out = Vec::new();
+        let (action, detail) = match &op.body.action {
+            A::Grant { record } => (
+                AccessAction::Consent,
+                format!(
+                    "toestemming {} vastgelegd: {} aan {}",
+                    record.id,
+                    record
+                        .categories
+                        .iter()
+                        .map(|c| c.id())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    record
+                        .recipients
+                        .iter()
+                        .map(|r| r.describe())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ),
+            ),
+            A::Withdraw { consent, by, .. } => (
+                AccessAction::Consent,
+                format!("toestemming {consent} ingetrokken door {by}"),
+            ),
+            A::AddMember { member } => (
+                AccessAction::Membership,
+                format!("deelnemer {} ({}) toegevoegd", member.id, member.role.id()),
+            ),
+            A::RemoveMember { member, .. } => (
+                AccessAction::Membership,
+                format!("deelnemer {member} verwijderd"),
+            ),
+            A::Create { .. } => (AccessAction::Membership, "zaak aangemaakt".into()),
+            A::Keys => (AccessAction::Share, String::new()),
+            other => (AccessAction::Membership, format!("{other:?}")),
+        };
+        if !matches!(op.body.action, A::Keys) {
+            out.push(self.entry(case, access, action, None, &detail));
+        }
+        let st = case.state();
+        for w in &op.body.keys.wrapped {
+            let Ok(w) = mdo_crypto::WrappedKeys::from_bytes(&w.0) else {
+                continue;
+            };
+            let to = st
+                .device_owner
+                .get(&w.recipient())
+                .cloned()
+                .unwrap_or_default();
+            if to == self.me.person {
+                continue;
+            }
+            for (c, e) in w.entries() {
+                let basis = access
+                    .reads(*c, &to)
+                    .map(|b| b.describe())
+                    .unwrap_or_default();
+                let mut en = self.entry(
+                    case,
+                    access,
+                    AccessAction::Share,
+                    Some(*c),
+                    &format!("sleutel (periode {e}) gedeeld met {to}"),
+                );
+                en.basis = basis;
+                out.push(en);
+            }
+        }
+        out
+    }
+
+    /// Appends entries to the access log (views and exports; the CLI calls this).
+    pub fn log_access(
+        &mut self,
+        case: &Case,
+        action: AccessAction,
+        compartments: &[CompartmentId],
+        detail: &str,
+    ) -> Result<()> {
+        let access = case.access();
+        let entries: Vec<LogEntry> = if compartments.is_empty() {
+            vec![self.entry(case, &access, action, None, detail)]
+        } else {
+            compartments
+                .iter()
+                .map(|c| self.entry(case, &access, action, Some(*c), detail))
+                .collect()
+        };
+        let tx = self
+            .db
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        accesslog::append(&tx, &self.device, &entries)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The access log of this profile (optionally of one case), verified: a modified, removed,
+    /// reordered or truncated entry is reported as [`StoreError::LogTampered`].
+    pub fn access_log(&self, case: Option<CaseId>) -> Result<Vec<LogEntry>> {
+        let all = accesslog::read(&self.db, &self.device)?;
+        Ok(all
+            .into_iter()
+            .filter(|e| case.is_none_or(|c| e.case == c.to_hex()))
+            .collect())
+    }
+
+    /// Stores a membership op that arrived from elsewhere after checking its form and
+    /// signature (rights are checked when the log is replayed). Returns false if known.
+    pub fn store_op(&mut self, bytes: &[u8]) -> Result<bool> {
+        let op = Op::parse(bytes).map_err(|e| CoreError::Log(e.into()))?;
+        let tx = self
+            .db
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT OR IGNORE INTO cases(case_id, created) VALUES (?1, strftime('%s','now'))",
+            params![op.body.case.0.to_vec()],
+        )?;
+        let n = insert_op(&tx, &self.device, op.body.case, &op)?;
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// Every stored op of a case (its signed bytes), in arrival order.
+    pub fn ops_of(&self, case: CaseId) -> Result<Vec<Vec<u8>>> {
+        let mut st = self
+            .db
+            .prepare("SELECT id, bytes FROM ops WHERE case_id = ?1 ORDER BY seq")?;
+        let rows: Vec<(Vec<u8>, Vec<u8>)> = st
+            .query_map(params![case.0.to_vec()], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        rows.into_iter()
+            .map(|(id, sealed)| {
+                open_local(&self.device, OP_PURPOSE, &id, &sealed).map(|p| p.to_vec())
+            })
+            .collect()
     }
 
     /// Returns free pages to the file system and folds the write-ahead log into the database
@@ -605,6 +876,34 @@ impl Profile {
     }
 }
 
+/// Stores an op sealed under the device-local key: ops carry participant ids, roles,
+/// organisations and consent categories, which never lie on disk in the clear.
+fn insert_op(
+    tx: &rusqlite::Transaction<'_>,
+    device: &DeviceSecret,
+    case: CaseId,
+    op: &Op,
+) -> Result<bool> {
+    let known: Option<i64> = tx
+        .query_row(
+            "SELECT seq FROM ops WHERE id = ?1",
+            params![op.id.0.to_vec()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if known.is_some() {
+        return Ok(false);
+    }
+    let sealed = seal_local(device, OP_PURPOSE, &op.id.0, &op.bytes)?;
+    let n = tx.execute(
+        "INSERT OR IGNORE INTO ops(id, case_id, bytes) VALUES (?1, ?2, ?3)",
+        params![op.id.0.to_vec(), case.0.to_vec(), sealed],
+    )?;
+    Ok(n == 1)
+}
+
+const OP_PURPOSE: &str = "membership-op";
+
 fn insert_chunk(
     tx: &rusqlite::Transaction<'_>,
     case: CaseId,
@@ -648,10 +947,12 @@ fn open_db(path: &Path) -> Result<Connection> {
              id BLOB NOT NULL UNIQUE, case_id BLOB NOT NULL, compartment BLOB NOT NULL,
              epoch INTEGER NOT NULL, author BLOB NOT NULL, bytes BLOB NOT NULL, rejected TEXT);
          CREATE INDEX IF NOT EXISTS chunks_by_compartment ON chunks(case_id, compartment, seq);
-         CREATE TABLE IF NOT EXISTS wrapped_keys (case_id BLOB NOT NULL, recipient BLOB NOT NULL, bytes BLOB NOT NULL,
-             PRIMARY KEY (case_id, recipient, bytes));
-         CREATE TABLE IF NOT EXISTS epoch_links (case_id BLOB NOT NULL, compartment BLOB NOT NULL,
-             newer_epoch INTEGER NOT NULL, bytes BLOB NOT NULL, PRIMARY KEY (case_id, compartment, newer_epoch));",
+         CREATE TABLE IF NOT EXISTS ops (
+             seq INTEGER PRIMARY KEY AUTOINCREMENT,
+             id BLOB NOT NULL UNIQUE, case_id BLOB NOT NULL, bytes BLOB NOT NULL);
+         CREATE INDEX IF NOT EXISTS ops_by_case ON ops(case_id, seq);
+         CREATE TABLE IF NOT EXISTS access_log (
+             seq INTEGER PRIMARY KEY AUTOINCREMENT, bytes BLOB NOT NULL, hash BLOB NOT NULL);",
     )
     .map_err(corrupt)?;
     let version: Option<i64> = db
@@ -667,6 +968,9 @@ fn open_db(path: &Path) -> Result<Connection> {
                 params![SCHEMA_VERSION],
             )
             .map_err(corrupt)?;
+        }
+        Some(v) if v < SCHEMA_VERSION => {
+            return Err(StoreError::OldSchema { found: v });
         }
         Some(v) if v > SCHEMA_VERSION => {
             return Err(StoreError::NewerSchema {

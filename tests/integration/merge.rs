@@ -1,43 +1,13 @@
 //! Offline edits by two devices merge with nothing lost, in both orders: the chair edits an
 //! agreement and a circle on a home visit while the IB-er at school edits the same ones.
 
-use mdo::core::case::{Case, Me, NewAgreement};
+use mdo::core::case::{Case, CompartmentKind, NewAgreement};
 use mdo::core::model::{Audience, Role, Section};
-use mdo::crypto::{DeviceSecret, envelope::SealedEnvelope};
 
-fn me(name: &str, role: Role) -> (Me, DeviceSecret) {
-    let d = DeviceSecret::generate().unwrap();
-    (
-        Me {
-            person: name.to_lowercase(),
-            name: name.into(),
-            role,
-            organisation: "OBS De Wilgen".into(),
-            device: d.device_id(),
-        },
-        d,
-    )
-}
+use crate::support::{TODAY, add_member, me_at as me_org, replica, seal};
 
-/// A second device's copy of `case`: same keys, all chunks so far.
-fn replica(case: &Case, chunks: &[SealedEnvelope]) -> Case {
-    let mut r = Case::empty(case.id);
-    for k in case.all_keys() {
-        r.add_key(k).unwrap();
-    }
-    for c in chunks {
-        r.receive(&c.bytes).unwrap();
-    }
-    r
-}
-
-fn seal(case: &mut Case, dev: &DeviceSecret) -> Vec<SealedEnvelope> {
-    case.take_new_keys();
-    case.seal_pending(dev)
-        .unwrap()
-        .into_iter()
-        .map(|s| s.envelope)
-        .collect()
+fn me(name: &str, role: Role) -> (mdo::core::case::Me, mdo::crypto::DeviceSecret) {
+    me_org(name, role, "OBS De Wilgen")
 }
 
 #[test]
@@ -46,12 +16,16 @@ fn home_visit_and_school_edits_merge_in_both_orders() {
     let (teacher, teacher_dev) = me("Jeroen", Role::Leerkracht);
     let mut a = Case::create(
         &chair,
+        &chair_dev,
         "Noor Visser",
         "2017-03-14",
         "OBS De Wilgen",
         "groep 6",
+        TODAY,
+        0,
     )
     .unwrap();
+    add_member(&mut a, &chair_dev, &teacher, &teacher_dev);
     let ag = a
         .add_agreement(
             &chair,
@@ -76,7 +50,7 @@ fn home_visit_and_school_edits_merge_in_both_orders() {
         )
         .unwrap();
     let base = seal(&mut a, &chair_dev);
-    let mut b = replica(&a, &base);
+    let mut b = replica(&a, &teacher_dev, &base);
     assert_eq!(a.agreements(), b.agreements());
 
     // Offline: both edit the same agreement sentence and the same circle.
@@ -118,7 +92,7 @@ fn home_visit_and_school_edits_merge_in_both_orders() {
     let mut all = base.clone();
     all.extend(from_b.iter().cloned());
     all.extend(from_a.iter().cloned());
-    let c = replica(&a, &all);
+    let c = replica(&a, &chair_dev, &all);
 
     for case in [&a, &b, &c] {
         let agreement = &case.agreements()[0].data;
@@ -146,11 +120,12 @@ fn a_chunk_automerge_cannot_decode_is_rejected_and_changes_nothing() {
     // A legitimate member signs and encrypts garbage (or the 36-byte input that makes
     // Automerge 0.12's loader panic): the receiver rejects it and keeps working.
     let (chair, dev) = me("Monique", Role::IbEr);
-    let mut a = Case::create(&chair, "Noor", "2017-03-14", "", "").unwrap();
+    let mut a = Case::create(&chair, &dev, "Noor", "2017-03-14", "", "", TODAY, 0).unwrap();
     let base = seal(&mut a, &dev);
-    let mut b = replica(&a, &base);
+    let mut b = replica(&a, &dev, &base);
     let before = b.items();
-    let key = a.all_keys().into_iter().next().unwrap();
+    let parents = CompartmentKind::Shared(Audience::Parents).id(a.id);
+    let key = a.keyring(parents).unwrap().latest().unwrap().clone();
     let mut payloads: Vec<Vec<u8>> = vec![
         b"not automerge".to_vec(),
         vec![2, 1, 0, 0, 0, 3, 0, 0, 0, 1, 2, 3],
@@ -196,7 +171,8 @@ fn a_rejected_chunk_in_the_store_is_kept_as_evidence_and_the_rest_loads() {
     )
     .unwrap();
     let me = p.me().clone();
-    let mut case = Case::create(&me, "Noor", "2017-03-14", "", "").unwrap();
+    let mut case =
+        Case::create(&me, p.device(), "Noor", "2017-03-14", "", "", p.today(), 0).unwrap();
     case.add_item(
         &me,
         Section::Vragen,
@@ -207,7 +183,8 @@ fn a_rejected_chunk_in_the_store_is_kept_as_evidence_and_the_rest_loads() {
     )
     .unwrap();
     p.commit(&mut case).unwrap();
-    let key = case.all_keys().into_iter().next().unwrap();
+    let parents = CompartmentKind::Shared(Audience::Parents).id(case.id);
+    let key = case.keyring(parents).unwrap().latest().unwrap().clone();
     let mut payload = vec![mdo::core::doc::PAYLOAD_SNAPSHOT];
     payload.extend_from_slice(crate::props::CRASHERS[0]);
     let evil = mdo::crypto::envelope::seal(p.device(), &key, &[], &payload).unwrap();

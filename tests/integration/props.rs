@@ -123,7 +123,6 @@ struct Replica {
 
 impl Replica {
     fn flush(&mut self) {
-        self.case.take_new_keys();
         let sealed = self.case.seal_pending(&self.dev).unwrap();
         self.outbox.extend(sealed.into_iter().map(|s| s.envelope));
     }
@@ -146,25 +145,20 @@ proptest! {
 
     #[test]
     fn three_replicas_converge(ops in prop::collection::vec(op(), 1..40)) {
-        let mk = |name: &str| {
-            let dev = DeviceSecret::generate().unwrap();
-            Me { person: name.into(), name: name.into(), role: Role::IbEr, organisation: "OBS".into(), device: dev.device_id() }
-        };
-        let first_me = mk("r0");
-        let first_dev = DeviceSecret::generate().unwrap();
-        let mut origin = Case::create(&first_me, "Noor", "2017-03-14", "OBS", "6").unwrap();
+        let people: Vec<(Me, DeviceSecret)> =
+            (0..3).map(|i| crate::support::me_at(&format!("r{i}"), Role::IbEr, "OBS")).collect();
+        let (first_me, first_dev) = &people[0];
+        let mut origin = Case::create(first_me, first_dev, "Noor", "2017-03-14", "OBS", "6", crate::support::TODAY, 0).unwrap();
+        for (m, d) in &people[1..] {
+            crate::support::add_member(&mut origin, first_dev, m, d);
+        }
         // Both shared compartments exist from the start, so every replica holds their keys.
-        origin.add_item(&first_me, Section::Vragen, "start", Audience::Parents, None, 0).unwrap();
-        origin.add_item(&first_me, Section::Vragen, "start prof", Audience::Professionals, None, 0).unwrap();
-        origin.take_new_keys();
-        let base: Vec<SealedEnvelope> = origin.seal_pending(&first_dev).unwrap().into_iter().map(|s| s.envelope).collect();
-        let keys = origin.all_keys();
-        let mut replicas: Vec<Replica> = (0..3).map(|i| {
-            let mut case = Case::empty(origin.id);
-            for k in &keys { case.add_key(k.clone()).unwrap(); }
-            for c in &base { case.receive(&c.bytes).unwrap(); }
-            let me = mk(&format!("r{i}"));
-            Replica { dev: DeviceSecret::generate().unwrap(), me, case, outbox: base.clone() }
+        origin.add_item(first_me, Section::Vragen, "start", Audience::Parents, None, 0).unwrap();
+        origin.add_item(first_me, Section::Vragen, "start prof", Audience::Professionals, None, 0).unwrap();
+        let base = crate::support::seal(&mut origin, first_dev);
+        let mut replicas: Vec<Replica> = people.into_iter().map(|(me, dev)| {
+            let case = crate::support::replica(&origin, &dev, &base);
+            Replica { dev, me, case, outbox: base.clone() }
         }).collect();
 
         for (t, op) in ops.into_iter().enumerate() {

@@ -3,7 +3,71 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use mdo::core::case::{Case, Me};
+use mdo::core::doc::ParticipantData;
+use mdo::core::model::{Date, Role};
+use mdo::crypto::{DeviceSecret, envelope::SealedEnvelope};
 use serde_json::Value;
+
+/// The date the in-process tests run "on".
+pub const TODAY: Date = time::macros::date!(2026 - 11 - 23);
+
+/// A person with one device; the participant id is derived from the device as `mdo init` does.
+pub fn me_at(name: &str, role: Role, org: &str) -> (Me, DeviceSecret) {
+    let d = DeviceSecret::generate().unwrap();
+    (
+        Me {
+            person: mdo::store::person_id(d.device_id()),
+            name: name.into(),
+            role,
+            organisation: org.into(),
+            device: d.device_id(),
+        },
+        d,
+    )
+}
+
+/// The chair adds `who` (with their device) to the case.
+pub fn add_member(case: &mut Case, chair: &DeviceSecret, who: &Me, dev: &DeviceSecret) {
+    case.add_participant(
+        chair,
+        ParticipantData {
+            id: who.person.clone(),
+            name: who.name.clone(),
+            role: who.role.id().into(),
+            organisation: who.organisation.clone(),
+            custody: false,
+            chair: false,
+            devices: Vec::new(),
+        },
+        Some(dev.public_identity().clone()),
+    )
+    .unwrap();
+}
+
+/// Device `dev`'s copy of `origin`: every membership op, the keys addressed to it, the chunks.
+pub fn replica(origin: &Case, dev: &DeviceSecret, chunks: &[SealedEnvelope]) -> Case {
+    let mut r = Case::empty(origin.id, dev.device_id(), TODAY, 0);
+    for op in origin.log().all() {
+        r.insert_op(op.clone()).unwrap();
+    }
+    assert!(r.unlock(dev).is_empty());
+    r.take_new_ops();
+    for c in chunks {
+        r.receive(&c.bytes).unwrap();
+    }
+    r
+}
+
+/// Does the key work and seals pending changes.
+pub fn seal(case: &mut Case, dev: &DeviceSecret) -> Vec<SealedEnvelope> {
+    case.maintain_keys(dev).unwrap();
+    case.seal_pending(dev)
+        .unwrap()
+        .into_iter()
+        .map(|s| s.envelope)
+        .collect()
+}
 
 pub const PASS: &str = "correct horse battery staple";
 

@@ -1,0 +1,600 @@
+//! Audience resolution: a pure function from (membership state, consent records, today) to, for
+//! every compartment of a case, the participants (and so the devices) that may read it and those
+//! that may write it — with the basis of each right, for the access log and `mdo case audit`.
+//!
+//! The rules, with their sources, are in `docs/sharing-rules.md`. In short:
+//! - author only → the writer; own organisation and safety track → the professionals of that
+//!   organisation; professionals → all professionals;
+//! - case+parents → professionals, parents with gezag while the child is under 16, and the young
+//!   person from 16; case+parents+child → the same plus the child; network → case+parents plus
+//!   the informal network;
+//! - a category compartment (`medisch`, `ggz`, `gezinssituatie`, `verzuim`, `onderzoek`) of an
+//!   organisation → that organisation's professionals (medical roles only for `medisch`/`ggz`);
+//! - a **valid consent** (or legal basis) for category C to recipient R adds R as reader of every
+//!   compartment that holds C (`dossier`: case+parents and case+parents+child). Consent never adds
+//!   a writer.
+//!
+//! Also here: validation of the keys an op carries ([`apply_keys`]), the write check for chunks
+//! ([`may_merge`]) and the plan of what keys a device must create, rotate or hand out
+//! ([`plan_keys`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use mdo_crypto::{ChunkId, CompartmentId, DeviceId, EpochLink, WrappedKeys};
+use serde::Serialize;
+
+use super::case::CompartmentKind;
+use super::membership::{
+    Basis, CompartmentKeys, ConsentRecord, EpochInfo, Member, Op, Rejection, State,
+};
+use super::model::{AgeBand, Audience, ConsentCategory, Date, Role, age_on, parse_date};
+
+/// Why a participant may read a compartment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "basis", content = "record", rename_all = "kebab-case")]
+pub enum ReadBasis {
+    /// The compartment's audience includes them (role, organisation, gezag, age).
+    Audience,
+    /// A consent record covers them.
+    Consent(String),
+    /// A legal basis covers them.
+    Legal(String),
+}
+
+impl ReadBasis {
+    /// Short Dutch description.
+    pub fn describe(&self) -> String {
+        match self {
+            ReadBasis::Audience => "doelgroep".into(),
+            ReadBasis::Consent(id) => format!("toestemming {id}"),
+            ReadBasis::Legal(id) => format!("wettelijke grondslag {id}"),
+        }
+    }
+}
+
+/// Rights on one compartment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CompartmentAccess {
+    /// What it is.
+    pub kind: CompartmentKind,
+    /// Readers (participant ids) and why.
+    pub readers: BTreeMap<String, ReadBasis>,
+    /// Writers (participant ids).
+    pub writers: BTreeSet<String>,
+}
+
+/// Rights on every compartment of a case on one date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Access {
+    /// The date.
+    pub today: Date,
+    /// The child's age band that day.
+    pub band: Option<AgeBand>,
+    /// By compartment id.
+    pub compartments: BTreeMap<CompartmentId, CompartmentAccess>,
+}
+
+impl Access {
+    /// Devices that may read `c`.
+    pub fn reader_devices(&self, st: &State, c: CompartmentId) -> BTreeSet<DeviceId> {
+        self.devices(st, c, |a| a.readers.keys().cloned().collect())
+    }
+
+    /// Devices that may write `c`.
+    pub fn writer_devices(&self, st: &State, c: CompartmentId) -> BTreeSet<DeviceId> {
+        self.devices(st, c, |a| a.writers.iter().cloned().collect())
+    }
+
+    fn devices(
+        &self,
+        st: &State,
+        c: CompartmentId,
+        who: impl Fn(&CompartmentAccess) -> Vec<String>,
+    ) -> BTreeSet<DeviceId> {
+        self.compartments
+            .get(&c)
+            .map(|a| {
+                who(a)
+                    .iter()
+                    .filter_map(|id| st.members.get(id))
+                    .flat_map(|m| m.devices.iter().copied())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Whether participant `member` may read `c`, and why.
+    pub fn reads(&self, c: CompartmentId, member: &str) -> Option<&ReadBasis> {
+        self.compartments.get(&c)?.readers.get(member)
+    }
+
+    /// Whether participant `member` may write `c`.
+    pub fn writes(&self, c: CompartmentId, member: &str) -> bool {
+        self.compartments
+            .get(&c)
+            .is_some_and(|a| a.writers.contains(member))
+    }
+}
+
+/// The compartments a case has: the four shared audiences, and per organisation of a
+/// professional its internal, safety and category compartments, per participant an author
+/// compartment — plus any compartment that already has keys.
+pub fn compartments(st: &State) -> BTreeSet<CompartmentKind> {
+    let mut out: BTreeSet<CompartmentKind> = [
+        Audience::Professionals,
+        Audience::Parents,
+        Audience::Child,
+        Audience::Network,
+    ]
+    .into_iter()
+    .map(CompartmentKind::Shared)
+    .collect();
+    for m in st.members.values().filter(|m| m.is_active()) {
+        if m.role.is_professional() {
+            let o = m.organisation.clone();
+            out.insert(CompartmentKind::Organisation(o.clone()));
+            out.insert(CompartmentKind::Safety(o.clone()));
+            for c in ConsentCategory::ALL {
+                if *c != ConsentCategory::Dossier {
+                    out.insert(CompartmentKind::Category(*c, o.clone()));
+                }
+            }
+        }
+        out.insert(CompartmentKind::Author(m.id.clone()));
+    }
+    for k in st.keys.values() {
+        if let Some(kind) = CompartmentKind::parse(&k.descriptor) {
+            out.insert(kind);
+        }
+    }
+    out
+}
+
+/// Whether `m` belongs to the audience of `kind` when the child is in `band` (read = write).
+pub fn in_audience(kind: &CompartmentKind, m: &Member, band: Option<AgeBand>) -> bool {
+    if !m.is_active() {
+        return false;
+    }
+    let band = band.unwrap_or(AgeBand::Onder12);
+    let pro = m.role.is_professional();
+    let parents = pro
+        || (m.is_custody_parent() && band != AgeBand::Vanaf16)
+        || (m.role == Role::Kind && band == AgeBand::Vanaf16);
+    match kind {
+        CompartmentKind::Author(p) => &m.id == p,
+        CompartmentKind::Organisation(o) | CompartmentKind::Safety(o) => {
+            pro && &m.organisation == o
+        }
+        CompartmentKind::Category(c, o) => m.role.holds_category(*c) && &m.organisation == o,
+        CompartmentKind::Shared(Audience::Professionals) => pro,
+        CompartmentKind::Shared(Audience::Parents) => parents,
+        CompartmentKind::Shared(Audience::Child) => parents || m.role == Role::Kind,
+        CompartmentKind::Shared(Audience::Network) => parents || m.role == Role::Netwerk,
+        CompartmentKind::Shared(_) => false,
+    }
+}
+
+/// Whether `c` is a compartment that holds `category`.
+fn holds(kind: &CompartmentKind, category: ConsentCategory) -> bool {
+    match (kind, category) {
+        (CompartmentKind::Category(c, _), cat) => *c == cat,
+        (
+            CompartmentKind::Shared(Audience::Parents | Audience::Child),
+            ConsentCategory::Dossier,
+        ) => true,
+        _ => false,
+    }
+}
+
+/// Resolves who may read and write each compartment on `today`.
+pub fn resolve(st: &State, today: Date) -> Access {
+    let band = st.band(today);
+    let valid: Vec<&ConsentRecord> = st
+        .consents
+        .values()
+        .filter(|r| consent_status(st, r, today).state == ConsentState::Active)
+        .collect();
+    let mut out = BTreeMap::new();
+    for kind in compartments(st) {
+        let mut readers = BTreeMap::new();
+        let mut writers = BTreeSet::new();
+        for m in st.members.values() {
+            if in_audience(&kind, m, band) {
+                readers.insert(m.id.clone(), ReadBasis::Audience);
+                writers.insert(m.id.clone());
+            }
+        }
+        for r in &valid {
+            if !r.spec.categories.iter().any(|c| holds(&kind, *c)) {
+                continue;
+            }
+            for m in st.members.values().filter(|m| m.is_active()) {
+                if r.spec.recipients.iter().any(|x| x.covers(m)) {
+                    readers
+                        .entry(m.id.clone())
+                        .or_insert_with(|| match r.spec.basis {
+                            Basis::Consent { .. } => ReadBasis::Consent(r.spec.id.clone()),
+                            Basis::Legal { .. } => ReadBasis::Legal(r.spec.id.clone()),
+                        });
+                }
+            }
+        }
+        out.insert(
+            kind.id(st.case),
+            CompartmentAccess {
+                kind,
+                readers,
+                writers,
+            },
+        );
+    }
+    Access {
+        today,
+        band,
+        compartments: out,
+    }
+}
+
+/// State of a consent record on a date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConsentState {
+    /// Valid: it extends the audience.
+    Active,
+    /// Starts later.
+    NotYetValid,
+    /// Ended.
+    Expired,
+    /// Withdrawn.
+    Withdrawn,
+    /// Not everyone the age rules require has consented (now).
+    Incomplete,
+}
+
+/// A consent record's status on a date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConsentStatus {
+    /// The state.
+    pub state: ConsentState,
+    /// Who still has to consent (participant ids or a description).
+    pub missing: Vec<String>,
+    /// Why the record needs review (the child turned 12 or 16, custody changed).
+    pub review: Option<String>,
+}
+
+/// Who must consent on `today` (`shared/domain.md`: under 12 the parents with gezag; 12–15 the
+/// parents with gezag **and** the child; 16+ the young person alone).
+pub fn required_consenters(st: &State, today: Date) -> (Vec<String>, Vec<String>) {
+    let band = st.band(today).unwrap_or(AgeBand::Onder12);
+    let parents: Vec<String> = st.custody_parents().into_iter().collect();
+    let children: Vec<String> = st
+        .members
+        .values()
+        .filter(|m| m.is_active() && m.role == Role::Kind)
+        .map(|m| m.id.clone())
+        .collect();
+    let mut need = Vec::new();
+    let mut absent = Vec::new();
+    if band != AgeBand::Vanaf16 {
+        if parents.is_empty() {
+            absent.push("een ouder met gezag (geen ouder met gezag in de zaak)".to_string());
+        }
+        need.extend(parents);
+    }
+    if band != AgeBand::Onder12 {
+        if children.is_empty() {
+            absent.push("het kind/de jongere (nog geen deelnemer)".to_string());
+        }
+        need.extend(children);
+    }
+    (need, absent)
+}
+
+/// The status of consent record `r` on `today`.
+pub fn consent_status(st: &State, r: &ConsentRecord, today: Date) -> ConsentStatus {
+    let mut review = None;
+    let band = st.band(today);
+    if r.band_at_grant != band
+        && let (Some(b), Some(birth)) = (band, st.birthdate)
+    {
+        let age = age_on(birth, today);
+        review = Some(match b {
+            AgeBand::Vanaf16 => format!(
+                "het kind is nu {age}: vanaf 16 beslist de jongere zelf; vraag opnieuw toestemming"
+            ),
+            _ => format!("het kind is nu {age}: vanaf 12 stemt het kind mee in"),
+        });
+    }
+    if r.custody_at_grant != st.custody_parents() {
+        review = Some("het gezag is gewijzigd sinds deze toestemming".into());
+    }
+    let mut status = |state, missing| ConsentStatus {
+        state,
+        missing,
+        review: review.take(),
+    };
+    if r.withdrawn.is_some() {
+        return status(ConsentState::Withdrawn, vec![]);
+    }
+    let (Ok(from), Ok(until)) = (parse_date(&r.spec.from), parse_date(&r.spec.until)) else {
+        return status(ConsentState::Incomplete, vec!["geldige data".into()]);
+    };
+    if today < from {
+        return status(ConsentState::NotYetValid, vec![]);
+    }
+    if today > until {
+        return status(ConsentState::Expired, vec![]);
+    }
+    match &r.spec.basis {
+        Basis::Legal { .. } => status(ConsentState::Active, vec![]),
+        Basis::Consent { consenters, .. } => {
+            let (need, mut missing) = required_consenters(st, today);
+            missing.extend(need.into_iter().filter(|n| !consenters.contains(n)));
+            if missing.is_empty() {
+                status(ConsentState::Active, missing)
+            } else {
+                status(ConsentState::Incomplete, missing)
+            }
+        }
+    }
+}
+
+/// Validates and applies the keys an op carries, against the state after its action, on the
+/// op's date: a new epoch 0 only by a reader of the compartment or an admin; a rotation (epoch
+/// n + 1, with its link) or a key handout only by a reader; every bundle only to devices that may
+/// read every key in it.
+pub(crate) fn apply_keys(st: &mut State, op: &Op) -> Result<(), Rejection> {
+    let access = resolve(st, op.date);
+    let author = op.body.author;
+    let is_admin = st
+        .member_of(author)
+        .is_some_and(|m| m.admin && m.is_active());
+    let label = |st: &State, c: CompartmentId| {
+        st.keys
+            .get(&c)
+            .map(|k| k.descriptor.clone())
+            .unwrap_or_else(|| c.to_hex())
+    };
+    let mut fresh: BTreeMap<CompartmentId, (String, EpochInfo)> = BTreeMap::new();
+    for ne in &op.body.keys.epochs {
+        let kind = CompartmentKind::parse(&ne.descriptor)
+            .ok_or_else(|| Rejection::Invalid(format!("unknown compartment {}", ne.descriptor)))?;
+        if kind.id(st.case) != ne.compartment {
+            return Err(Rejection::Invalid(format!(
+                "compartment id does not match {}",
+                ne.descriptor
+            )));
+        }
+        let readers = access.reader_devices(st, ne.compartment);
+        let expected = st.latest(ne.compartment).map_or(0, |e| e.epoch + 1);
+        if ne.epoch != expected {
+            return Err(Rejection::BadEpoch {
+                compartment: ne.descriptor.clone(),
+                expected,
+                found: ne.epoch,
+            });
+        }
+        let allowed = readers.contains(&author) || (ne.epoch == 0 && is_admin);
+        if !allowed {
+            return Err(Rejection::NotEntitled {
+                device: author.to_hex(),
+                compartment: ne.descriptor.clone(),
+                action: if ne.epoch == 0 { "create" } else { "rotate" },
+            });
+        }
+        let mut commitment = [0u8; 32];
+        commitment.copy_from_slice(&ne.commitment.0);
+        fresh.insert(
+            ne.compartment,
+            (
+                ne.descriptor.clone(),
+                EpochInfo {
+                    epoch: ne.epoch,
+                    commitment,
+                    holders: BTreeSet::new(),
+                    closing: ne.closing.iter().copied().collect(),
+                    by: author,
+                },
+            ),
+        );
+    }
+    let mut bundles = Vec::new();
+    let mut handed: Vec<(CompartmentId, u32, DeviceId)> = Vec::new();
+    for w in &op.body.keys.wrapped {
+        let w = WrappedKeys::from_bytes(&w.0).map_err(|e| Rejection::Invalid(e.to_string()))?;
+        let to = w.recipient();
+        for (c, e) in w.entries() {
+            if !access.reader_devices(st, *c).contains(&to) {
+                return Err(Rejection::RecipientNotEntitled {
+                    device: to.to_hex(),
+                    compartment: label(st, *c),
+                });
+            }
+            match fresh.get_mut(c) {
+                Some((_, info)) if info.epoch == *e => {
+                    info.holders.insert(to);
+                }
+                _ => {
+                    let latest = st.latest(*c).map(|x| x.epoch);
+                    if latest.is_none_or(|l| *e > l) {
+                        return Err(Rejection::BadEpoch {
+                            compartment: label(st, *c),
+                            expected: latest.unwrap_or(0),
+                            found: *e,
+                        });
+                    }
+                    if !access.reader_devices(st, *c).contains(&author) {
+                        return Err(Rejection::NotEntitled {
+                            device: author.to_hex(),
+                            compartment: label(st, *c),
+                            action: "hand out",
+                        });
+                    }
+                    handed.push((*c, *e, to));
+                }
+            }
+        }
+        bundles.push(w);
+    }
+    for ne in &op.body.keys.epochs {
+        if let Some(l) = &ne.link
+            && let Ok(link) = EpochLink::from_bytes(&l.0)
+        {
+            st.links.push(link);
+        }
+    }
+    for (c, (descriptor, info)) in fresh {
+        st.keys
+            .entry(c)
+            .or_insert_with(|| CompartmentKeys {
+                descriptor,
+                epochs: Vec::new(),
+            })
+            .epochs
+            .push(info);
+    }
+    for (c, e, to) in handed {
+        if let Some(info) = st
+            .keys
+            .get_mut(&c)
+            .and_then(|k| k.epochs.iter_mut().find(|x| x.epoch == e))
+        {
+            info.holders.insert(to);
+        }
+    }
+    st.bundles.extend(bundles);
+    Ok(())
+}
+
+/// Why a chunk was not merged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not merged: {author} may not write in {compartment} (the chunk stays stored as evidence)")]
+pub struct WriteRefused {
+    /// The author (participant id, or the device id when unknown).
+    pub author: String,
+    /// Compartment label.
+    pub compartment: String,
+}
+
+/// Whether a chunk sealed by `author` in compartment `c` may be merged: the author may write
+/// there now, or the chunk was written before a rotation that ended the author's right and that
+/// rotation keeps it as history.
+pub fn may_merge(
+    st: &State,
+    access: &Access,
+    c: CompartmentId,
+    author: DeviceId,
+    chunk: ChunkId,
+) -> Result<(), WriteRefused> {
+    if let Some(m) = st.member_of(author)
+        && access.writes(c, &m.id)
+    {
+        return Ok(());
+    }
+    if st
+        .keys
+        .get(&c)
+        .is_some_and(|k| k.epochs.iter().any(|e| e.closing.contains(&chunk)))
+    {
+        return Ok(());
+    }
+    Err(WriteRefused {
+        author: st
+            .device_owner
+            .get(&author)
+            .cloned()
+            .unwrap_or_else(|| format!("device {}", author.to_hex())),
+        compartment: access
+            .compartments
+            .get(&c)
+            .map(|a| a.kind.label())
+            .unwrap_or_else(|| c.to_hex()),
+    })
+}
+
+/// What a device must do with keys so that exactly the entitled devices can read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyPlan {
+    /// Compartments with readers but no key yet: create epoch 0.
+    pub create: Vec<(CompartmentId, CompartmentKind)>,
+    /// Compartments whose latest key reached a device that may no longer read: rotate.
+    pub rotate: Vec<CompartmentId>,
+    /// Compartments whose latest key some entitled devices lack: hand it to them.
+    pub hand_out: Vec<(CompartmentId, BTreeSet<DeviceId>)>,
+}
+
+impl KeyPlan {
+    /// Nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.create.is_empty() && self.rotate.is_empty() && self.hand_out.is_empty()
+    }
+}
+
+/// Plans the key work of device `me`: it creates keys for compartments that have readers but no
+/// key (if it reads them, or is an admin), and for every compartment whose latest key it holds,
+/// rotates when a holder may no longer read and hands the key to entitled devices without it.
+pub fn plan_keys(
+    st: &State,
+    access: &Access,
+    me: DeviceId,
+    holds_latest: impl Fn(CompartmentId) -> bool,
+) -> KeyPlan {
+    let mut plan = KeyPlan::default();
+    let admin = st.member_of(me).is_some_and(|m| m.admin && m.is_active());
+    for (c, a) in &access.compartments {
+        let readers = access.reader_devices(st, *c);
+        match st.latest(*c) {
+            None => {
+                if !readers.is_empty() && (readers.contains(&me) || admin) {
+                    plan.create.push((*c, a.kind.clone()));
+                }
+            }
+            Some(e) => {
+                if !readers.contains(&me) || !holds_latest(*c) {
+                    continue;
+                }
+                if !e.holders.is_subset(&readers) {
+                    plan.rotate.push(*c);
+                } else {
+                    let missing: BTreeSet<DeviceId> =
+                        readers.difference(&e.holders).copied().collect();
+                    if !missing.is_empty() {
+                        plan.hand_out.push((*c, missing));
+                    }
+                }
+            }
+        }
+    }
+    plan
+}
+
+/// One row of `mdo case audit`: who can see which compartment, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditRow {
+    /// Participant id.
+    pub member: String,
+    /// Role.
+    pub role: Role,
+    /// Per compartment descriptor: the basis, or absent.
+    pub reads: BTreeMap<String, String>,
+}
+
+/// The participant × compartment matrix.
+pub fn audit(st: &State, access: &Access) -> Vec<AuditRow> {
+    st.members
+        .values()
+        .map(|m| AuditRow {
+            member: m.id.clone(),
+            role: m.role,
+            reads: access
+                .compartments
+                .values()
+                .filter_map(|a| {
+                    a.readers
+                        .get(&m.id)
+                        .map(|b| (a.kind.descriptor(), b.describe()))
+                })
+                .collect(),
+        })
+        .collect()
+}

@@ -1,0 +1,1484 @@
+//! The membership and consent log of a case: a signed, hash-linked DAG of operations (create the
+//! case, add/remove participants and devices, change role or custody, grant/withdraw consent,
+//! record a legal basis, create/rotate/hand out compartment keys).
+//!
+//! Every peer validates every op — its signature, its form, and the author's right at that point —
+//! and derives the same [`State`] from the same set of ops whatever order they arrived in: ops are
+//! applied in a deterministic topological order (parents first, ties broken by op id) and an op
+//! whose parents have not all arrived waits. A rejected op is kept with its typed
+//! [`Rejection`], never applied.
+//!
+//! Concurrency rule (architecture.md): a participant added by an admin who was *concurrently*
+//! removed (the removal is not in the add's causal past, or vice versa) is `Unconfirmed`: no
+//! rights, no keys, until a remaining admin confirms.
+//!
+//! Wire format of one op (`docs/crypto.md`): `"MDOP"` ‖ version 1 ‖ u32 LE body length ‖ body
+//! (JSON, [`OpBody`]) ‖ Ed25519 signature of the author device over everything before it (with
+//! context [`SIG_CONTEXT`]). The op id is BLAKE3 of all bytes.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use mdo_crypto::{
+    CaseId, ChunkId, CompartmentId, CryptoError, DeviceId, DeviceSecret, EpochLink, OpId,
+    PublicIdentity, WrappedKeys,
+};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::model::{
+    AgeBand, ConsentCategory, ConsentHow, Date, LegalGround, Role, age_band, parse_date,
+};
+
+/// Magic bytes of an op.
+pub const OP_MAGIC: &[u8; 4] = b"MDOP";
+/// Current op format version.
+pub const OP_VERSION: u8 = 1;
+/// Largest op accepted (a rotation carrying bundles for a few hundred devices fits).
+pub const MAX_OP_LEN: usize = 4 << 20;
+/// Signature context of ops.
+pub const SIG_CONTEXT: &str = "MDO 2026-11 membership op v1";
+const HEADER_LEN: usize = 4 + 1 + 4;
+const SIG_LEN: usize = 64;
+const MAX_PARENTS: usize = 256;
+const MAX_TEXT: usize = 4096;
+
+/// Bytes shown as hex in the JSON body.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Blob(pub Vec<u8>);
+
+impl std::fmt::Debug for Blob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Blob({} bytes)", self.0.len())
+    }
+}
+
+impl Serialize for Blob {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(&self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Blob {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        hex::decode(s).map(Blob).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A participant as added to the case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberSpec {
+    /// Participant id (stable; never reused in the case).
+    pub id: String,
+    /// Role.
+    pub role: Role,
+    /// Organisation (empty for parents, the child and the network).
+    #[serde(default)]
+    pub organisation: String,
+    /// Parent with gezag (custody).
+    #[serde(default)]
+    pub custody: bool,
+    /// Chair or co-chair: may add and remove participants.
+    #[serde(default)]
+    pub admin: bool,
+    /// The participant's devices.
+    #[serde(default)]
+    pub devices: Vec<PublicIdentity>,
+}
+
+/// Who a consent record shares with.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "kebab-case")]
+pub enum Recipient {
+    /// One participant.
+    Member(String),
+    /// Every participant with this role.
+    Role(Role),
+    /// Every professional of this organisation.
+    Organisation(String),
+}
+
+impl Recipient {
+    /// Parses `member-id`, `role:ROLE`/a role id, or `org:NAME`.
+    pub fn parse(s: &str, members: &BTreeMap<String, Member>) -> Result<Self, String> {
+        let s = s.trim();
+        if let Some(o) = s.strip_prefix("org:") {
+            return Ok(Recipient::Organisation(o.trim().to_string()));
+        }
+        if let Some(r) = s.strip_prefix("role:") {
+            return r.parse().map(Recipient::Role).map_err(|e| format!("{e}"));
+        }
+        if members.contains_key(s) {
+            return Ok(Recipient::Member(s.to_string()));
+        }
+        if let Ok(r) = s.parse::<Role>() {
+            return Ok(Recipient::Role(r));
+        }
+        if members.values().any(|m| m.organisation == s) {
+            return Ok(Recipient::Organisation(s.to_string()));
+        }
+        Err(format!(
+            "'{s}' is no participant id, role or organisation of this case (see `mdo member list`; write role:ROLE or org:NAME to be explicit)"
+        ))
+    }
+
+    /// Whether `m` is covered.
+    pub fn covers(&self, m: &Member) -> bool {
+        match self {
+            Recipient::Member(id) => &m.id == id,
+            Recipient::Role(r) => m.role == *r,
+            Recipient::Organisation(o) => m.role.is_professional() && &m.organisation == o,
+        }
+    }
+
+    /// Text form.
+    pub fn describe(&self) -> String {
+        match self {
+            Recipient::Member(id) => id.clone(),
+            Recipient::Role(r) => format!("role:{}", r.id()),
+            Recipient::Organisation(o) => format!("org:{o}"),
+        }
+    }
+}
+
+/// On what basis information is shared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "basis", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Basis {
+    /// Consent of the people the age rules require.
+    Consent {
+        /// Participant ids of those who consented (each parent with gezag separately, the child).
+        consenters: Vec<String>,
+        /// How it was given.
+        how: ConsentHow,
+    },
+    /// Sharing without consent on a legal basis.
+    Legal {
+        /// The ground.
+        ground: LegalGround,
+        /// The reasoning, written down.
+        reasoning: String,
+        /// The participant who decided.
+        decided_by: String,
+    },
+}
+
+/// A consent record or legal basis as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentSpec {
+    /// Record id.
+    pub id: String,
+    /// Consent or legal basis.
+    pub basis: Basis,
+    /// Purpose.
+    pub purpose: String,
+    /// Information categories covered.
+    pub categories: Vec<ConsentCategory>,
+    /// Who may receive them.
+    pub recipients: Vec<Recipient>,
+    /// Valid from (YYYY-MM-DD).
+    pub from: String,
+    /// Valid until, inclusive (YYYY-MM-DD).
+    pub until: String,
+}
+
+/// What an op does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Action {
+    /// Opens the case; the creator is chair and admin. Only this op has no parents.
+    Create {
+        /// The creator.
+        creator: MemberSpec,
+        /// The child's date of birth (the age rules need it).
+        birthdate: String,
+    },
+    /// Adds a participant.
+    AddMember {
+        /// Who.
+        member: MemberSpec,
+    },
+    /// Removes a participant.
+    RemoveMember {
+        /// Participant id.
+        member: String,
+        /// Why (shown in the log).
+        #[serde(default)]
+        reason: String,
+    },
+    /// Adds a device of a participant.
+    AddDevice {
+        /// Participant id.
+        member: String,
+        /// The device.
+        device: PublicIdentity,
+    },
+    /// Removes a device (lost laptop).
+    RemoveDevice {
+        /// Participant id.
+        member: String,
+        /// The device.
+        device: DeviceId,
+    },
+    /// Changes role and admin right.
+    SetRole {
+        /// Participant id.
+        member: String,
+        /// New role.
+        role: Role,
+        /// Chair/co-chair.
+        admin: bool,
+    },
+    /// Records a change of custody (gezag).
+    SetCustody {
+        /// Participant id (a parent).
+        member: String,
+        /// Has gezag.
+        custody: bool,
+    },
+    /// Corrects the child's date of birth.
+    SetBirthdate {
+        /// YYYY-MM-DD.
+        birthdate: String,
+    },
+    /// Confirms a participant added by an admin who was concurrently removed.
+    Confirm {
+        /// Participant id.
+        member: String,
+    },
+    /// Records a consent or a legal basis.
+    Grant {
+        /// The record.
+        record: ConsentSpec,
+    },
+    /// Withdraws a consent (or ends a legal basis).
+    Withdraw {
+        /// Record id.
+        consent: String,
+        /// Participant who withdrew.
+        by: String,
+        /// Note.
+        #[serde(default)]
+        note: String,
+    },
+    /// Only a key update.
+    Keys,
+}
+
+/// A new epoch of a compartment key, announced in an op.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewEpoch {
+    /// The compartment's descriptor (its id is derived from it).
+    pub descriptor: String,
+    /// The compartment id.
+    pub compartment: CompartmentId,
+    /// Epoch number: 0 for a new compartment, else the previous + 1.
+    pub epoch: u32,
+    /// [`mdo_crypto::EpochKey::commitment`] of the key.
+    pub commitment: Blob,
+    /// The previous key encrypted under this one (epoch > 0).
+    #[serde(default)]
+    pub link: Option<Blob>,
+    /// Chunks of the previous epochs by writers who lose their write right with this rotation
+    /// that stay part of the history.
+    #[serde(default)]
+    pub closing: Vec<ChunkId>,
+}
+
+/// Keys carried by an op.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyUpdate {
+    /// New epochs.
+    #[serde(default)]
+    pub epochs: Vec<NewEpoch>,
+    /// [`WrappedKeys`] bundles, each to one device.
+    #[serde(default)]
+    pub wrapped: Vec<Blob>,
+}
+
+impl KeyUpdate {
+    /// Nothing in it.
+    pub fn is_empty(&self) -> bool {
+        self.epochs.is_empty() && self.wrapped.is_empty()
+    }
+}
+
+/// The signed content of an op.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpBody {
+    /// The case.
+    pub case: CaseId,
+    /// Author device.
+    pub author: DeviceId,
+    /// The heads of the log the author had seen.
+    pub parents: Vec<OpId>,
+    /// Author's clock (unix seconds; informational).
+    pub time: i64,
+    /// Author's date (YYYY-MM-DD): rights that depend on the date are checked at this date.
+    pub date: String,
+    /// What it does.
+    pub action: Action,
+    /// Keys it carries.
+    #[serde(default)]
+    pub keys: KeyUpdate,
+}
+
+/// Why an op could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpError {
+    /// Structure.
+    #[error("malformed membership op: {0}")]
+    Malformed(String),
+    /// Too large.
+    #[error("membership op of {len} bytes is larger than the {max} allowed")]
+    TooLarge {
+        /// Its length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Signature.
+    #[error("membership op with a forged or damaged signature")]
+    BadSignature,
+    /// Another case.
+    #[error("membership op of case {found} offered to case {expected}")]
+    WrongCase {
+        /// This case.
+        expected: String,
+        /// The op's case.
+        found: String,
+    },
+}
+
+/// A parsed op whose signature has been verified.
+#[derive(Debug, Clone)]
+pub struct Op {
+    /// BLAKE3 of its bytes.
+    pub id: OpId,
+    /// Content.
+    pub body: OpBody,
+    /// Date of `body.date`.
+    pub date: Date,
+    /// The bytes as signed.
+    pub bytes: Vec<u8>,
+}
+
+impl Op {
+    /// Builds and signs an op.
+    pub fn sign(author: &DeviceSecret, body: OpBody) -> Result<Op, OpError> {
+        let json = serde_json::to_vec(&body).map_err(|e| OpError::Malformed(e.to_string()))?;
+        let len = u32::try_from(json.len()).map_err(|_| OpError::TooLarge {
+            len: json.len(),
+            max: MAX_OP_LEN,
+        })?;
+        let mut bytes = Vec::with_capacity(HEADER_LEN + json.len() + SIG_LEN);
+        bytes.extend_from_slice(OP_MAGIC);
+        bytes.push(OP_VERSION);
+        bytes.extend_from_slice(&len.to_le_bytes());
+        bytes.extend_from_slice(&json);
+        let sig = author.sign(SIG_CONTEXT, &bytes);
+        bytes.extend_from_slice(&sig);
+        Op::parse(&bytes)
+    }
+
+    /// Parses and verifies an op from outside bytes: size, magic, version, strict JSON, form
+    /// (dates, limits, key bundles) and the author's signature.
+    pub fn parse(bytes: &[u8]) -> Result<Op, OpError> {
+        if bytes.len() > MAX_OP_LEN {
+            return Err(OpError::TooLarge {
+                len: bytes.len(),
+                max: MAX_OP_LEN,
+            });
+        }
+        if bytes.len() < HEADER_LEN + SIG_LEN {
+            return Err(OpError::Malformed(format!(
+                "{} bytes is shorter than any op",
+                bytes.len()
+            )));
+        }
+        if &bytes[..4] != OP_MAGIC {
+            return Err(OpError::Malformed("not a membership op (bad magic)".into()));
+        }
+        if bytes[4] != OP_VERSION {
+            return Err(OpError::Malformed(format!(
+                "op format version {} (this MDO reads {OP_VERSION}); update MDO",
+                bytes[4]
+            )));
+        }
+        let len = u32::from_le_bytes([bytes[5], bytes[6], bytes[7], bytes[8]]) as usize;
+        if HEADER_LEN + len + SIG_LEN != bytes.len() {
+            return Err(OpError::Malformed(format!(
+                "body length {len} does not match the op's {} bytes",
+                bytes.len()
+            )));
+        }
+        let (signed, sig) = bytes.split_at(HEADER_LEN + len);
+        let body: OpBody = serde_json::from_slice(&signed[HEADER_LEN..])
+            .map_err(|e| OpError::Malformed(e.to_string()))?;
+        let date = check_form(&body)?;
+        let sig: [u8; 64] = sig
+            .try_into()
+            .map_err(|_| OpError::Malformed("signature length".into()))?;
+        body.author
+            .verify(SIG_CONTEXT, signed, &sig)
+            .map_err(|_| OpError::BadSignature)?;
+        Ok(Op {
+            id: OpId(*blake3::hash(bytes).as_bytes()),
+            body,
+            date,
+            bytes: bytes.to_vec(),
+        })
+    }
+}
+
+fn check_form(b: &OpBody) -> Result<Date, OpError> {
+    let bad = |s: String| OpError::Malformed(s);
+    let date = parse_date(&b.date).map_err(|e| bad(e.to_string()))?;
+    if b.parents.len() > MAX_PARENTS {
+        return Err(bad(format!("{} parents", b.parents.len())));
+    }
+    let uniq: HashSet<_> = b.parents.iter().collect();
+    if uniq.len() != b.parents.len() {
+        return Err(bad("a parent is named twice".into()));
+    }
+    let is_create = matches!(b.action, Action::Create { .. });
+    if is_create != b.parents.is_empty() {
+        return Err(bad(
+            "only the op that creates the case has no parents, and it has none".into(),
+        ));
+    }
+    let text_ok = |s: &str| s.len() <= MAX_TEXT;
+    let id_ok = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 64
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    };
+    let member_ok = |m: &MemberSpec| -> Result<(), OpError> {
+        if !id_ok(&m.id) {
+            return Err(bad(format!(
+                "participant id '{}' (use a-z, 0-9 and '-')",
+                m.id
+            )));
+        }
+        if !text_ok(&m.organisation) || m.devices.len() > 64 {
+            return Err(bad("participant fields too long".into()));
+        }
+        Ok(())
+    };
+    match &b.action {
+        Action::Create { creator, birthdate } => {
+            member_ok(creator)?;
+            parse_date(birthdate).map_err(|e| bad(e.to_string()))?;
+        }
+        Action::AddMember { member } => member_ok(member)?,
+        Action::SetBirthdate { birthdate } => {
+            parse_date(birthdate).map_err(|e| bad(e.to_string()))?;
+        }
+        Action::Grant { record } => {
+            if !id_ok(&record.id) || !text_ok(&record.purpose) {
+                return Err(bad("consent id or purpose".into()));
+            }
+            let from = parse_date(&record.from).map_err(|e| bad(e.to_string()))?;
+            let until = parse_date(&record.until).map_err(|e| bad(e.to_string()))?;
+            if until < from {
+                return Err(bad("consent ends before it starts".into()));
+            }
+            if record.categories.is_empty() || record.recipients.is_empty() {
+                return Err(bad("a consent names categories and recipients".into()));
+            }
+            if record.categories.len() > 16 || record.recipients.len() > 256 {
+                return Err(bad("too many categories or recipients".into()));
+            }
+            if let Basis::Legal { reasoning, .. } = &record.basis
+                && (reasoning.trim().is_empty() || !text_ok(reasoning))
+            {
+                return Err(bad("a legal basis needs its reasoning written down".into()));
+            }
+        }
+        Action::Withdraw { note, .. } | Action::RemoveMember { reason: note, .. }
+            if !text_ok(note) =>
+        {
+            return Err(bad("note too long".into()));
+        }
+        _ => {}
+    }
+    if b.keys.epochs.len() > 4096 || b.keys.wrapped.len() > 4096 {
+        return Err(bad("too many keys in one op".into()));
+    }
+    let mut seen = HashSet::new();
+    for e in &b.keys.epochs {
+        if !seen.insert(e.compartment) {
+            return Err(bad("one compartment gets two new epochs in one op".into()));
+        }
+        if e.commitment.0.len() != 32 || e.closing.len() > 100_000 || !text_ok(&e.descriptor) {
+            return Err(bad("new epoch entry".into()));
+        }
+        match (&e.link, e.epoch) {
+            (None, 0) => {}
+            (Some(l), n) if n > 0 => {
+                let link = EpochLink::from_bytes(&l.0).map_err(|e| bad(e.to_string()))?;
+                if link.case() != b.case || link.compartment() != e.compartment {
+                    return Err(bad("epoch link of another compartment".into()));
+                }
+                if link.newer_epoch() != n {
+                    return Err(bad("epoch link of another epoch".into()));
+                }
+            }
+            _ => return Err(bad("epoch 0 has no link and later epochs need one".into())),
+        }
+    }
+    for w in &b.keys.wrapped {
+        let w = WrappedKeys::from_bytes(&w.0).map_err(|e| bad(e.to_string()))?;
+        if w.case() != b.case {
+            return Err(bad("key bundle of another case".into()));
+        }
+    }
+    Ok(date)
+}
+
+/// Why a validly signed op was not applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(tag = "reason", rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Rejection {
+    /// A second creation op.
+    #[error("the case was already created by another op")]
+    DuplicateCreate,
+    /// Creation op by a device the creator does not list.
+    #[error("the creation op is not signed by a device of its creator")]
+    CreatorMismatch,
+    /// Author device unknown.
+    #[error("the author's device belongs to no participant of this case")]
+    UnknownAuthor,
+    /// Author device removed.
+    #[error("the author's device was removed from participant {member}")]
+    DeviceRemoved {
+        /// Its owner.
+        member: String,
+    },
+    /// Author removed.
+    #[error("the author, participant {member}, was removed from the case")]
+    AuthorRemoved {
+        /// The author.
+        member: String,
+    },
+    /// Author not admin.
+    #[error("only the chair or a co-chair may {action}")]
+    NotAdmin {
+        /// What was attempted.
+        action: &'static str,
+    },
+    /// Author not confirmed.
+    #[error("participant {member} is not confirmed yet and has no rights")]
+    Unconfirmed {
+        /// The author.
+        member: String,
+    },
+    /// No such participant.
+    #[error("no participant {member} in this case")]
+    UnknownMember {
+        /// Id.
+        member: String,
+    },
+    /// Id taken.
+    #[error("participant id {member} is already used in this case")]
+    MemberExists {
+        /// Id.
+        member: String,
+    },
+    /// Device of another participant.
+    #[error("device {device} already belongs to participant {member}")]
+    DeviceTaken {
+        /// Device.
+        device: String,
+        /// Owner.
+        member: String,
+    },
+    /// Would leave no admin.
+    #[error("the case would be left without a chair; appoint another chair first")]
+    LastAdmin,
+    /// A rule of the domain.
+    #[error("{0}")]
+    Invalid(String),
+    /// No such consent.
+    #[error("no consent record {consent} in this case")]
+    UnknownConsent {
+        /// Id.
+        consent: String,
+    },
+    /// Already withdrawn.
+    #[error("consent record {consent} was already withdrawn")]
+    AlreadyWithdrawn {
+        /// Id.
+        consent: String,
+    },
+    /// Key change by a device that may not read the compartment.
+    #[error(
+        "device {device} may not read compartment {compartment}, so it may not {action} its key"
+    )]
+    NotEntitled {
+        /// Author device.
+        device: String,
+        /// Compartment descriptor.
+        compartment: String,
+        /// create/rotate/hand out.
+        action: &'static str,
+    },
+    /// Key wrapped to a device that may not read.
+    #[error(
+        "a key of compartment {compartment} was wrapped to device {device}, which may not read it"
+    )]
+    RecipientNotEntitled {
+        /// Recipient.
+        device: String,
+        /// Compartment.
+        compartment: String,
+    },
+    /// Epoch numbering.
+    #[error("compartment {compartment}: epoch {found} announced, {expected} expected")]
+    BadEpoch {
+        /// Compartment.
+        compartment: String,
+        /// Expected number.
+        expected: u32,
+        /// Found.
+        found: u32,
+    },
+}
+
+/// Status of a participant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MemberStatus {
+    /// Takes part.
+    Active,
+    /// Added by an admin who was concurrently removed: no rights until confirmed.
+    Unconfirmed,
+    /// Removed.
+    Removed,
+}
+
+/// A participant in the derived state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Member {
+    /// Id.
+    pub id: String,
+    /// Role.
+    pub role: Role,
+    /// Organisation.
+    pub organisation: String,
+    /// Parent with gezag.
+    pub custody: bool,
+    /// Chair/co-chair.
+    pub admin: bool,
+    /// Devices.
+    pub devices: BTreeSet<DeviceId>,
+    /// Status.
+    pub status: MemberStatus,
+    /// Who added them.
+    pub added_by: Option<String>,
+    /// Confirmed explicitly by an admin.
+    pub confirmed: bool,
+    #[serde(skip)]
+    added_op: Option<OpId>,
+    #[serde(skip)]
+    removed_op: Option<OpId>,
+}
+
+impl Member {
+    /// Active (not removed, not unconfirmed).
+    pub fn is_active(&self) -> bool {
+        self.status == MemberStatus::Active
+    }
+    /// A parent with gezag.
+    pub fn is_custody_parent(&self) -> bool {
+        self.role == Role::Ouder && self.custody
+    }
+}
+
+/// A withdrawal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Withdrawal {
+    /// Who withdrew.
+    pub by: String,
+    /// Who recorded it.
+    pub recorded_by: String,
+    /// Date.
+    pub on: String,
+    /// Note.
+    pub note: String,
+}
+
+/// A consent record in the derived state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConsentRecord {
+    /// As recorded.
+    #[serde(flatten)]
+    pub spec: ConsentSpec,
+    /// Who recorded it.
+    pub recorded_by: String,
+    /// When.
+    pub recorded_on: String,
+    /// Age band of the child when recorded.
+    pub band_at_grant: Option<AgeBand>,
+    /// Parents with gezag when recorded.
+    pub custody_at_grant: BTreeSet<String>,
+    /// Withdrawal.
+    pub withdrawn: Option<Withdrawal>,
+}
+
+/// One epoch of a compartment key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EpochInfo {
+    /// Number.
+    pub epoch: u32,
+    /// The canonical key's commitment.
+    pub commitment: [u8; 32],
+    /// Devices it was wrapped to.
+    pub holders: BTreeSet<DeviceId>,
+    /// Chunks of writers who lost the right at this rotation that stay history.
+    pub closing: BTreeSet<ChunkId>,
+    /// Who made it.
+    pub by: DeviceId,
+}
+
+/// The key history of a compartment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompartmentKeys {
+    /// Its descriptor.
+    pub descriptor: String,
+    /// Epochs, in order.
+    pub epochs: Vec<EpochInfo>,
+}
+
+/// The state every peer derives from the log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct State {
+    /// The case.
+    pub case: CaseId,
+    /// The creation op.
+    pub created: Option<OpId>,
+    /// Date of birth of the child.
+    pub birthdate: Option<Date>,
+    /// Participants by id.
+    pub members: BTreeMap<String, Member>,
+    /// Consent records and legal bases by id.
+    pub consents: BTreeMap<String, ConsentRecord>,
+    /// Key history per compartment.
+    pub keys: BTreeMap<CompartmentId, CompartmentKeys>,
+    /// Epoch links of all rotations.
+    pub links: Vec<EpochLink>,
+    /// Key bundles of applied ops.
+    pub bundles: Vec<WrappedKeys>,
+    /// Every device ever named, with its participant.
+    pub device_owner: BTreeMap<DeviceId, String>,
+    /// Public identities of devices (for wrapping).
+    pub identities: BTreeMap<DeviceId, PublicIdentity>,
+}
+
+impl State {
+    fn new(case: CaseId) -> Self {
+        Self {
+            case,
+            created: None,
+            birthdate: None,
+            members: BTreeMap::new(),
+            consents: BTreeMap::new(),
+            keys: BTreeMap::new(),
+            links: Vec::new(),
+            bundles: Vec::new(),
+            device_owner: BTreeMap::new(),
+            identities: BTreeMap::new(),
+        }
+    }
+
+    /// The child's age band on `today`.
+    pub fn band(&self, today: Date) -> Option<AgeBand> {
+        self.birthdate.map(|b| age_band(b, today))
+    }
+
+    /// The participant a device belongs to (active device only).
+    pub fn member_of(&self, device: DeviceId) -> Option<&Member> {
+        let id = self.device_owner.get(&device)?;
+        self.members.get(id).filter(|m| m.devices.contains(&device))
+    }
+
+    /// The latest epoch of a compartment.
+    pub fn latest(&self, c: CompartmentId) -> Option<&EpochInfo> {
+        self.keys.get(&c).and_then(|k| k.epochs.last())
+    }
+
+    /// Parents with gezag now.
+    pub fn custody_parents(&self) -> BTreeSet<String> {
+        self.members
+            .values()
+            .filter(|m| m.is_active() && m.is_custody_parent())
+            .map(|m| m.id.clone())
+            .collect()
+    }
+
+    fn author(&self, op: &Op) -> Result<&Member, Rejection> {
+        let id = self
+            .device_owner
+            .get(&op.body.author)
+            .ok_or(Rejection::UnknownAuthor)?;
+        let m = self.members.get(id).ok_or(Rejection::UnknownAuthor)?;
+        if !m.devices.contains(&op.body.author) {
+            return Err(Rejection::DeviceRemoved {
+                member: m.id.clone(),
+            });
+        }
+        Ok(m)
+    }
+
+    fn add_member(&mut self, spec: &MemberSpec, by: Option<&str>, op: OpId, status: MemberStatus) {
+        for d in &spec.devices {
+            self.device_owner.insert(d.device_id(), spec.id.clone());
+            self.identities.insert(d.device_id(), d.clone());
+        }
+        self.members.insert(
+            spec.id.clone(),
+            Member {
+                id: spec.id.clone(),
+                role: spec.role,
+                organisation: spec.organisation.trim().to_string(),
+                custody: spec.custody,
+                admin: spec.admin,
+                devices: spec.devices.iter().map(|d| d.device_id()).collect(),
+                status,
+                added_by: by.map(str::to_string),
+                confirmed: by.is_none(),
+                added_op: Some(op),
+                removed_op: None,
+            },
+        );
+    }
+
+    fn check_new_member(&self, spec: &MemberSpec) -> Result<(), Rejection> {
+        if self.members.contains_key(&spec.id) {
+            return Err(Rejection::MemberExists {
+                member: spec.id.clone(),
+            });
+        }
+        check_spec(spec)?;
+        for d in &spec.devices {
+            if let Some(owner) = self.device_owner.get(&d.device_id()) {
+                return Err(Rejection::DeviceTaken {
+                    device: d.device_id().to_hex(),
+                    member: owner.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn active_admins(&self) -> usize {
+        self.members
+            .values()
+            .filter(|m| m.is_active() && m.admin)
+            .count()
+    }
+}
+
+fn check_spec(spec: &MemberSpec) -> Result<(), Rejection> {
+    if spec.custody && spec.role != Role::Ouder {
+        return Err(Rejection::Invalid(
+            "only a parent (role ouder) can have gezag".into(),
+        ));
+    }
+    if spec.admin && !spec.role.is_professional() {
+        return Err(Rejection::Invalid(
+            "only a professional can chair the case".into(),
+        ));
+    }
+    if spec.role.is_professional() && spec.organisation.trim().is_empty() {
+        return Err(Rejection::Invalid(format!(
+            "a {} needs an organisation",
+            spec.role.label()
+        )));
+    }
+    Ok(())
+}
+
+/// What happened to an inserted op.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inserted {
+    /// Already known.
+    Duplicate,
+    /// Waits for parents that have not arrived.
+    Pending,
+    /// Applied (possibly re-deriving the state).
+    Applied,
+    /// Rejected.
+    Rejected(Rejection),
+}
+
+/// The log of one case and the state derived from it.
+#[derive(Debug, Clone)]
+pub struct Log {
+    case: CaseId,
+    ops: HashMap<OpId, Op>,
+    order: Vec<OpId>,
+    rejected: BTreeMap<OpId, Rejection>,
+    pending: BTreeSet<OpId>,
+    heads: BTreeSet<OpId>,
+    state: State,
+    new: Vec<OpId>,
+}
+
+impl Log {
+    /// An empty log.
+    pub fn new(case: CaseId) -> Self {
+        Self {
+            case,
+            ops: HashMap::new(),
+            order: Vec::new(),
+            rejected: BTreeMap::new(),
+            pending: BTreeSet::new(),
+            heads: BTreeSet::new(),
+            state: State::new(case),
+            new: Vec::new(),
+        }
+    }
+
+    /// The derived state.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// Ops in the order they were applied (rejected ones included).
+    pub fn ordered(&self) -> impl Iterator<Item = &Op> {
+        self.order.iter().filter_map(|id| self.ops.get(id))
+    }
+
+    /// An op by id.
+    pub fn get(&self, id: &OpId) -> Option<&Op> {
+        self.ops.get(id)
+    }
+
+    /// Every op known (for sync), in applied order then pending.
+    pub fn all(&self) -> impl Iterator<Item = &Op> {
+        self.ordered()
+            .chain(self.pending.iter().filter_map(|id| self.ops.get(id)))
+    }
+
+    /// Rejected ops with the reason.
+    pub fn rejected(&self) -> &BTreeMap<OpId, Rejection> {
+        &self.rejected
+    }
+
+    /// Ops waiting for their parents.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Current heads (parents of the next local op).
+    pub fn heads(&self) -> Vec<OpId> {
+        self.heads.iter().copied().collect()
+    }
+
+    /// Ops added since the last call (for the store to persist).
+    pub fn take_new(&mut self) -> Vec<Op> {
+        std::mem::take(&mut self.new)
+            .into_iter()
+            .filter_map(|id| self.ops.get(&id).cloned())
+            .collect()
+    }
+
+    /// Creates, signs and applies a local op. A rejected local op is not kept.
+    pub fn append(
+        &mut self,
+        author: &DeviceSecret,
+        action: Action,
+        keys: KeyUpdate,
+        time: i64,
+        today: Date,
+    ) -> Result<Op, LogError> {
+        let body = OpBody {
+            case: self.case,
+            author: author.device_id(),
+            parents: self.heads(),
+            time,
+            date: super::model::format_date(today),
+            action,
+            keys,
+        };
+        let op = Op::sign(author, body)?;
+        // Dry run first so that a refused local op leaves no trace.
+        let mut trial = self.state.clone();
+        apply(&mut trial, &op, self)?;
+        match self.insert(op.clone())? {
+            Inserted::Applied => Ok(op),
+            Inserted::Rejected(r) => Err(LogError::Rejected(r)),
+            _ => Err(LogError::Rejected(Rejection::Invalid(
+                "the op could not be applied".into(),
+            ))),
+        }
+    }
+
+    /// Inserts an op from the store or a peer.
+    pub fn insert(&mut self, op: Op) -> Result<Inserted, LogError> {
+        if op.body.case != self.case {
+            return Err(LogError::Op(OpError::WrongCase {
+                expected: self.case.to_hex(),
+                found: op.body.case.to_hex(),
+            }));
+        }
+        if self.ops.contains_key(&op.id) {
+            return Ok(Inserted::Duplicate);
+        }
+        let id = op.id;
+        let extends = !self.heads.is_empty()
+            && self.pending.is_empty()
+            && op.body.parents.len() == self.heads.len()
+            && op.body.parents.iter().all(|p| self.heads.contains(p));
+        self.ops.insert(id, op);
+        self.new.push(id);
+        if extends {
+            // The common case: the op builds on everything known, so it comes last in any order.
+            self.apply_next(id);
+        } else {
+            self.rederive();
+        }
+        Ok(if self.pending.contains(&id) {
+            Inserted::Pending
+        } else if let Some(r) = self.rejected.get(&id) {
+            Inserted::Rejected(r.clone())
+        } else {
+            Inserted::Applied
+        })
+    }
+
+    fn apply_next(&mut self, id: OpId) {
+        let Some(op) = self.ops.get(&id) else {
+            return;
+        };
+        let op = op.clone();
+        let mut st = std::mem::replace(&mut self.state, State::new(self.case));
+        let snapshot = st.clone();
+        match apply(&mut st, &op, self) {
+            Ok(()) => self.state = st,
+            Err(r) => {
+                self.state = snapshot;
+                self.rejected.insert(id, r);
+            }
+        }
+        for p in &op.body.parents {
+            self.heads.remove(p);
+        }
+        self.heads.insert(id);
+        self.order.push(id);
+    }
+
+    /// Derives the state from scratch: topological order, ties by op id.
+    fn rederive(&mut self) {
+        self.state = State::new(self.case);
+        self.order.clear();
+        self.rejected.clear();
+        self.heads.clear();
+        let mut children: HashMap<OpId, Vec<OpId>> = HashMap::new();
+        let mut missing: HashMap<OpId, usize> = HashMap::new();
+        let mut ready: BTreeSet<OpId> = BTreeSet::new();
+        for (id, op) in &self.ops {
+            let n = op.body.parents.len();
+            missing.insert(*id, n);
+            for p in &op.body.parents {
+                children.entry(*p).or_default().push(*id);
+            }
+            if n == 0 {
+                ready.insert(*id);
+            }
+        }
+        while let Some(id) = ready.pop_first() {
+            self.apply_next(id);
+            if let Some(ch) = children.get(&id) {
+                for c in ch {
+                    if let Some(m) = missing.get_mut(c) {
+                        *m -= 1;
+                        if *m == 0 {
+                            ready.insert(*c);
+                        }
+                    }
+                }
+            }
+        }
+        self.pending = missing
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(id, _)| id)
+            .collect();
+    }
+
+    /// Whether `a` is `op` or in its causal past (works before `op` is inserted).
+    pub fn causally_before(&self, a: OpId, op: &Op) -> bool {
+        a == op.id || self.is_ancestor_of_any(a, op.body.parents.clone())
+    }
+
+    /// Whether `a` is in the causal past of `b` (or is `b`).
+    pub fn is_ancestor(&self, a: OpId, b: OpId) -> bool {
+        self.is_ancestor_of_any(a, vec![b])
+    }
+
+    fn is_ancestor_of_any(&self, a: OpId, mut stack: Vec<OpId>) -> bool {
+        let mut seen = HashSet::new();
+        while let Some(x) = stack.pop() {
+            if x == a {
+                return true;
+            }
+            if !seen.insert(x) {
+                continue;
+            }
+            if let Some(op) = self.ops.get(&x) {
+                stack.extend(op.body.parents.iter().copied());
+            }
+        }
+        false
+    }
+}
+
+/// Errors of the log.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LogError {
+    /// The op could not be read.
+    #[error(transparent)]
+    Op(#[from] OpError),
+    /// The op is not allowed.
+    #[error("refused: {0}")]
+    Rejected(Rejection),
+}
+
+impl From<Rejection> for LogError {
+    fn from(r: Rejection) -> Self {
+        LogError::Rejected(r)
+    }
+}
+
+impl From<CryptoError> for OpError {
+    fn from(e: CryptoError) -> Self {
+        OpError::Malformed(e.to_string())
+    }
+}
+
+/// Applies one op to `st`, checking the author's right. `log` answers causality questions.
+fn apply(st: &mut State, op: &Op, log: &Log) -> Result<(), Rejection> {
+    let admin = |st: &State, action: &'static str| -> Result<String, Rejection> {
+        let m = st.author(op)?;
+        if !m.admin {
+            return Err(Rejection::NotAdmin { action });
+        }
+        Ok(m.id.clone())
+    };
+    // The author's standing: removed authors are refused, except that an add by an admin who
+    // was removed concurrently is kept as unconfirmed (and a concurrent withdrawal still counts).
+    let mut concurrently_removed = false;
+    if !matches!(op.body.action, Action::Create { .. }) {
+        let m = st.author(op)?;
+        match m.status {
+            MemberStatus::Active => {}
+            MemberStatus::Unconfirmed => {
+                return Err(Rejection::Unconfirmed {
+                    member: m.id.clone(),
+                });
+            }
+            MemberStatus::Removed => {
+                let removal = m.removed_op;
+                let causal = removal.is_some_and(|r| log.causally_before(r, op));
+                if causal
+                    || !matches!(
+                        op.body.action,
+                        Action::AddMember { .. } | Action::Withdraw { .. }
+                    )
+                {
+                    return Err(Rejection::AuthorRemoved {
+                        member: m.id.clone(),
+                    });
+                }
+                concurrently_removed = true;
+            }
+        }
+    }
+    match &op.body.action {
+        Action::Create { creator, birthdate } => {
+            if st.created.is_some() {
+                return Err(Rejection::DuplicateCreate);
+            }
+            if !creator
+                .devices
+                .iter()
+                .any(|d| d.device_id() == op.body.author)
+            {
+                return Err(Rejection::CreatorMismatch);
+            }
+            if !creator.admin {
+                return Err(Rejection::Invalid("the creator chairs the case".into()));
+            }
+            check_spec(creator)?;
+            st.birthdate = parse_date(birthdate).ok();
+            st.add_member(creator, None, op.id, MemberStatus::Active);
+            st.created = Some(op.id);
+        }
+        Action::AddMember { member } => {
+            let by = admin(st, "add participants")?;
+            st.check_new_member(member)?;
+            let status = if concurrently_removed {
+                MemberStatus::Unconfirmed
+            } else {
+                MemberStatus::Active
+            };
+            st.add_member(member, Some(&by), op.id, status);
+        }
+        Action::RemoveMember { member, .. } => {
+            admin(st, "remove participants")?;
+            let m = st
+                .members
+                .get(member)
+                .ok_or_else(|| Rejection::UnknownMember {
+                    member: member.clone(),
+                })?;
+            if m.status == MemberStatus::Removed {
+                return Err(Rejection::UnknownMember {
+                    member: member.clone(),
+                });
+            }
+            if m.admin && m.is_active() && st.active_admins() <= 1 {
+                return Err(Rejection::LastAdmin);
+            }
+            if let Some(m) = st.members.get_mut(member) {
+                m.status = MemberStatus::Removed;
+                m.removed_op = Some(op.id);
+            }
+            // Participants this member added concurrently with the removal need confirmation.
+            let concurrent: Vec<String> = st
+                .members
+                .values()
+                .filter(|x| {
+                    x.added_by.as_deref() == Some(member.as_str())
+                        && x.is_active()
+                        && !x.confirmed
+                        && x.added_op.is_some_and(|a| !log.causally_before(a, op))
+                })
+                .map(|x| x.id.clone())
+                .collect();
+            for id in concurrent {
+                if let Some(x) = st.members.get_mut(&id) {
+                    x.status = MemberStatus::Unconfirmed;
+                }
+            }
+        }
+        Action::AddDevice { member, device } => {
+            let author = st.author(op)?;
+            if author.id != *member && !author.admin {
+                return Err(Rejection::NotAdmin {
+                    action: "add a device of another participant",
+                });
+            }
+            let m = active(st, member)?;
+            let _ = m;
+            if let Some(owner) = st.device_owner.get(&device.device_id()) {
+                return Err(Rejection::DeviceTaken {
+                    device: device.device_id().to_hex(),
+                    member: owner.clone(),
+                });
+            }
+            st.device_owner.insert(device.device_id(), member.clone());
+            st.identities.insert(device.device_id(), device.clone());
+            if let Some(m) = st.members.get_mut(member) {
+                m.devices.insert(device.device_id());
+            }
+        }
+        Action::RemoveDevice { member, device } => {
+            let author = st.author(op)?;
+            if author.id != *member && !author.admin {
+                return Err(Rejection::NotAdmin {
+                    action: "remove a device of another participant",
+                });
+            }
+            let m = active(st, member)?;
+            if !m.devices.contains(device) {
+                return Err(Rejection::Invalid(format!(
+                    "device {device} is not a device of {member}"
+                )));
+            }
+            if let Some(m) = st.members.get_mut(member) {
+                m.devices.remove(device);
+            }
+        }
+        Action::SetRole {
+            member,
+            role,
+            admin: make_admin,
+        } => {
+            admin(st, "change roles")?;
+            let m = active(st, member)?;
+            if m.admin && !make_admin && st.active_admins() <= 1 {
+                return Err(Rejection::LastAdmin);
+            }
+            let mut spec = MemberSpec {
+                id: m.id.clone(),
+                role: *role,
+                organisation: m.organisation.clone(),
+                custody: m.custody && *role == Role::Ouder,
+                admin: *make_admin,
+                devices: Vec::new(),
+            };
+            if !role.is_professional() {
+                spec.organisation.clear();
+            }
+            check_spec(&spec)?;
+            if let Some(m) = st.members.get_mut(member) {
+                m.role = *role;
+                m.admin = *make_admin;
+                m.custody = spec.custody;
+            }
+        }
+        Action::SetCustody { member, custody } => {
+            admin(st, "record custody")?;
+            let m = active(st, member)?;
+            if m.role != Role::Ouder {
+                return Err(Rejection::Invalid(
+                    "only a parent (role ouder) can have gezag".into(),
+                ));
+            }
+            if let Some(m) = st.members.get_mut(member) {
+                m.custody = *custody;
+            }
+        }
+        Action::SetBirthdate { birthdate } => {
+            admin(st, "correct the date of birth")?;
+            st.birthdate = parse_date(birthdate).ok();
+        }
+        Action::Confirm { member } => {
+            admin(st, "confirm participants")?;
+            let m = st
+                .members
+                .get_mut(member)
+                .ok_or_else(|| Rejection::UnknownMember {
+                    member: member.clone(),
+                })?;
+            if m.status != MemberStatus::Unconfirmed {
+                return Err(Rejection::Invalid(format!(
+                    "participant {member} does not need confirmation"
+                )));
+            }
+            m.status = MemberStatus::Active;
+            m.confirmed = true;
+        }
+        Action::Grant { record } => {
+            let author = st.author(op)?.clone();
+            if st.consents.contains_key(&record.id) {
+                return Err(Rejection::Invalid(format!(
+                    "consent id {} is already used",
+                    record.id
+                )));
+            }
+            match &record.basis {
+                Basis::Consent { consenters, .. } => {
+                    if consenters.is_empty() {
+                        return Err(Rejection::Invalid("a consent needs who consented".into()));
+                    }
+                    for c in consenters {
+                        let m = active(st, c)?;
+                        if !matches!(m.role, Role::Ouder | Role::Kind) {
+                            return Err(Rejection::Invalid(format!(
+                                "{c} is a {}; only parents and the child give consent",
+                                m.role.label()
+                            )));
+                        }
+                    }
+                    if !author.role.is_professional() && !consenters.contains(&author.id) {
+                        return Err(Rejection::Invalid(
+                            "a parent or child records only their own consent".into(),
+                        ));
+                    }
+                }
+                Basis::Legal { decided_by, .. } => {
+                    if !author.role.is_professional() {
+                        return Err(Rejection::Invalid(
+                            "only a professional records a legal basis".into(),
+                        ));
+                    }
+                    let d = active(st, decided_by)?;
+                    if !d.role.is_professional() {
+                        return Err(Rejection::Invalid(
+                            "a legal basis is decided by a professional".into(),
+                        ));
+                    }
+                }
+            }
+            for r in &record.recipients {
+                if let Recipient::Member(id) = r
+                    && !st.members.contains_key(id)
+                {
+                    return Err(Rejection::UnknownMember { member: id.clone() });
+                }
+            }
+            let rec = ConsentRecord {
+                spec: record.clone(),
+                recorded_by: author.id.clone(),
+                recorded_on: op.body.date.clone(),
+                band_at_grant: st.band(op.date),
+                custody_at_grant: st.custody_parents(),
+                withdrawn: None,
+            };
+            st.consents.insert(record.id.clone(), rec);
+        }
+        Action::Withdraw { consent, by, note } => {
+            let author = st.author(op)?.clone();
+            let rec = st
+                .consents
+                .get(consent)
+                .ok_or_else(|| Rejection::UnknownConsent {
+                    consent: consent.clone(),
+                })?;
+            if rec.withdrawn.is_some() {
+                return Err(Rejection::AlreadyWithdrawn {
+                    consent: consent.clone(),
+                });
+            }
+            let may_speak_for = match &rec.spec.basis {
+                Basis::Consent { consenters, .. } => consenters.contains(by),
+                Basis::Legal { decided_by, .. } => decided_by == by,
+            };
+            if !may_speak_for {
+                return Err(Rejection::Invalid(format!(
+                    "{by} did not give consent record {consent}"
+                )));
+            }
+            if author.id != *by && !author.admin && author.id != rec.recorded_by {
+                return Err(Rejection::NotAdmin {
+                    action: "record a withdrawal on someone else's behalf",
+                });
+            }
+            let w = Withdrawal {
+                by: by.clone(),
+                recorded_by: author.id.clone(),
+                on: op.body.date.clone(),
+                note: note.clone(),
+            };
+            if let Some(rec) = st.consents.get_mut(consent) {
+                rec.withdrawn = Some(w);
+            }
+        }
+        Action::Keys => {}
+    }
+    if !op.body.keys.is_empty() {
+        super::access::apply_keys(st, op)?;
+    }
+    Ok(())
+}
+
+fn active<'a>(st: &'a State, id: &str) -> Result<&'a Member, Rejection> {
+    st.members
+        .get(id)
+        .filter(|m| m.status != MemberStatus::Removed)
+        .ok_or_else(|| Rejection::UnknownMember {
+            member: id.to_string(),
+        })
+}
