@@ -11,4 +11,6 @@ mod cli;
 mod crash;
 mod merge;
 mod props;
+mod sharing;
 mod support;
+mod world;

@@ -1,0 +1,555 @@
+//! The sharing rules end to end in process: the two sample cases of `shared/domain.md` and the
+//! adversarial cases (forged, replayed and unauthorized ops and chunks).
+
+use mdo::core::CoreError;
+use mdo::core::access::{self, ConsentState};
+use mdo::core::case::CompartmentKind;
+use mdo::core::membership::{Action, Basis, ConsentSpec, Inserted, Op, Recipient, Rejection};
+use mdo::core::model::{Audience, ConsentCategory, ConsentHow, Role};
+use mdo::crypto::envelope;
+use time::macros::date;
+
+use crate::world::{Person, World};
+
+fn consent(id: &str, by: &[&str], cat: ConsentCategory, to: Recipient, until: &str) -> Action {
+    Action::Grant {
+        record: ConsentSpec {
+            id: id.into(),
+            basis: Basis::Consent {
+                consenters: by.iter().map(|s| s.to_string()).collect(),
+                how: ConsentHow::Oral,
+            },
+            purpose: "afstemming in het MDO".into(),
+            categories: vec![cat],
+            recipients: vec![to],
+            from: "2026-11-01".into(),
+            until: until.into(),
+        },
+    }
+}
+
+struct Noor {
+    w: World,
+    monique: Person,
+    sanne: Person,
+    erik: Person,
+    lotte: Person,
+    rik: Person,
+    arts: Person,
+}
+
+fn noor() -> Noor {
+    let monique = Person::new("monique", Role::IbEr, "OBS De Wilgen");
+    let sanne = Person::new("sanne", Role::Ouder, "");
+    let erik = Person::new("erik", Role::Ouder, "");
+    let lotte = Person::new("lotte", Role::Schoolmaatschappelijkwerker, "SMW Welzijn");
+    let rik = Person::new("rik", Role::JgCoach, "Gemeente");
+    let arts = Person::new("anouk", Role::Jeugdarts, "GGD JGZ");
+    let mut w = World::new(&monique, "2017-03-14", date!(2026 - 11 - 23));
+    w.add(&monique, &sanne, true);
+    w.add(&monique, &erik, true);
+    for p in [&lotte, &rik, &arts] {
+        w.add(&monique, p, false);
+    }
+    Noor {
+        w,
+        monique,
+        sanne,
+        erik,
+        lotte,
+        rik,
+        arts,
+    }
+}
+
+#[test]
+fn noor_medical_finding_reaches_the_ib_er_only_after_both_parents_consent() {
+    let mut n = noor();
+    let medisch = CompartmentKind::Category(ConsentCategory::Medisch, "GGD JGZ".into());
+    let finding = "slaapt slecht: onrustig inslapen, advies huisarts";
+    let chunk = n.w.write(&n.arts, medisch.clone(), finding);
+    assert!(n.w.sees(&n.arts).contains(&finding.to_string()));
+    for p in [&n.monique, &n.sanne, &n.lotte] {
+        assert!(
+            !n.w.can_open(p, &chunk),
+            "{} reads medical content",
+            p.me.person
+        );
+        assert!(!n.w.sees(p).contains(&finding.to_string()));
+    }
+
+    // Only the mother consents: under 12 both parents with gezag must.
+    n.w.membership(
+        &n.monique,
+        consent(
+            "c1",
+            &["sanne"],
+            ConsentCategory::Medisch,
+            Recipient::Member("monique".into()),
+            "2027-07-31",
+        ),
+    );
+    n.w.sync(&n.arts);
+    assert!(
+        !n.w.can_open(&n.monique, &chunk),
+        "one parent is not enough under 12"
+    );
+    let (view, _) = n.w.view(&n.monique);
+    let st = access::consent_status(view.state(), &view.state().consents["c1"], n.w.today);
+    assert_eq!(st.state, ConsentState::Incomplete);
+    assert_eq!(st.missing, vec!["erik".to_string()]);
+
+    // Both parents consent; the jeugdarts' device hands the key over on its next sync.
+    n.w.membership(
+        &n.monique,
+        consent(
+            "c2",
+            &["sanne", "erik"],
+            ConsentCategory::Medisch,
+            Recipient::Member("monique".into()),
+            "2027-07-31",
+        ),
+    );
+    assert!(
+        !n.w.can_open(&n.monique, &chunk),
+        "nobody holding the key has synced yet"
+    );
+    n.w.sync(&n.arts);
+    assert!(n.w.can_open(&n.monique, &chunk));
+    assert!(n.w.sees(&n.monique).contains(&finding.to_string()));
+    // The parent is no recipient and no medical role: she still does not read it.
+    assert!(!n.w.can_open(&n.sanne, &chunk));
+    assert!(!n.w.can_open(&n.lotte, &chunk));
+    // The IB-er may read but not write medical content.
+    let (mut view, _) = n.w.view(&n.monique);
+    let err = view
+        .add_item_in(
+            &n.monique.me,
+            mdo::core::model::Section::Notitie,
+            "x",
+            medisch,
+            None,
+            0,
+        )
+        .unwrap_err();
+    assert!(matches!(err, CoreError::NoAccess { .. }), "{err}");
+
+    // The access log basis: the IB-er reads the compartment on the consent record.
+    let cid = CompartmentKind::Category(ConsentCategory::Medisch, "GGD JGZ".into()).id(view.id);
+    assert_eq!(
+        view.access().reads(cid, "monique"),
+        Some(&access::ReadBasis::Consent("c2".into()))
+    );
+}
+
+#[test]
+fn noor_father_withdraws_consent_for_the_school_social_worker() {
+    let mut n = noor();
+    let gezin = CompartmentKind::Category(ConsentCategory::Gezinssituatie, "Gemeente".into());
+    let before = n.w.write(
+        &n.rik,
+        gezin.clone(),
+        "chaotische ochtenden sinds de scheiding",
+    );
+    n.w.membership(
+        &n.monique,
+        consent(
+            "g1",
+            &["sanne", "erik"],
+            ConsentCategory::Gezinssituatie,
+            Recipient::Member("lotte".into()),
+            "2027-07-31",
+        ),
+    );
+    n.w.sync(&n.rik);
+    assert!(n.w.can_open(&n.lotte, &before));
+
+    // The father withdraws (recorded by himself); the JG-coach's next write rotates the key.
+    n.w.membership(
+        &n.erik,
+        Action::Withdraw {
+            consent: "g1".into(),
+            by: "erik".into(),
+            note: "liever niet".into(),
+        },
+    );
+    let after =
+        n.w.write(&n.rik, gezin.clone(), "opvoedondersteuning gestart");
+    assert!(
+        !n.w.can_open(&n.lotte, &after),
+        "nothing new reaches the social worker"
+    );
+    assert!(
+        n.w.can_open(&n.lotte, &before),
+        "what she received stays with her (said honestly)"
+    );
+    assert!(n.w.can_open(&n.rik, &after));
+    let env = envelope::Envelope::parse(&after).unwrap();
+    assert_eq!(env.epoch, 1, "the withdrawal rotated the key");
+    // The mother cannot withdraw on the father's behalf, nor withdraw twice.
+    let (mut v, _) = n.w.view(&n.sanne);
+    let err = v
+        .membership(
+            &n.sanne.dev,
+            Action::Withdraw {
+                consent: "g1".into(),
+                by: "sanne".into(),
+                note: String::new(),
+            },
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("already withdrawn"), "{err}");
+}
+
+#[test]
+fn removed_participant_gets_nothing_new_and_cannot_write() {
+    let mut n = noor();
+    let parents = CompartmentKind::Shared(Audience::Parents);
+    let old =
+        n.w.write(&n.monique, parents.clone(), "voor de verwijdering");
+    assert!(n.w.can_open(&n.lotte, &old));
+    // Lotte writes a note before her removal: it stays part of the history.
+    let hers = n.w.write(&n.lotte, parents.clone(), "notitie van Lotte");
+    let lotte_view = n.w.view(&n.lotte).0; // her copy, with her old keys
+    n.w.membership(
+        &n.monique,
+        Action::RemoveMember {
+            member: "lotte".into(),
+            reason: "traject afgerond".into(),
+        },
+    );
+    let new = n.w.write(&n.monique, parents.clone(), "na de verwijdering");
+    assert!(!n.w.can_open(&n.lotte, &new));
+    assert!(
+        n.w.sees(&n.sanne)
+            .contains(&"notitie van Lotte".to_string())
+    );
+    let _ = hers;
+
+    // After removal Lotte seals a chunk with the key she still has: every peer refuses it.
+    let pid = parents.id(n.w.case);
+    let key = lotte_view.keyring(pid).unwrap().latest().unwrap().clone();
+    let mut forged_case = lotte_view;
+    forged_case
+        .add_item_in(
+            &n.lotte.me,
+            mdo::core::model::Section::Notitie,
+            "stiekem",
+            parents,
+            None,
+            0,
+        )
+        .unwrap();
+    let sealed = forged_case.seal_pending(&n.lotte.dev).unwrap();
+    let _ = key;
+    n.w.chunks.push(sealed[0].envelope.bytes.clone());
+    let (view, problems) = n.w.view(&n.sanne);
+    assert!(!view.items().iter().any(|i| i.data.text == "stiekem"));
+    assert!(
+        problems.iter().any(|p| p.contains("may not write")),
+        "{problems:?}"
+    );
+
+    // Her ops, made on her stale copy, are refused by peers who know of the removal.
+    let mut c = forged_case;
+    let op = c
+        .membership(
+            &n.lotte.dev,
+            consent(
+                "x",
+                &["sanne"],
+                ConsentCategory::Medisch,
+                Recipient::Member("lotte".into()),
+                "2027-01-01",
+            ),
+        )
+        .unwrap();
+    let (mut sv, _) = n.w.view(&n.sanne);
+    let before = sv.state().clone();
+    match sv.insert_op(op).unwrap() {
+        Inserted::Rejected(Rejection::AuthorRemoved { member }) => assert_eq!(member, "lotte"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(sv.state(), &before);
+}
+
+#[test]
+fn forged_replayed_and_unauthorized_ops_are_rejected_and_change_nothing() {
+    let n = noor();
+    let (view, _) = n.w.view(&n.monique);
+    let state_before = view.state().clone();
+    let mut c = view;
+
+    // Forged signature.
+    let mut bytes = n.w.ops.last().unwrap().bytes.clone();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x20;
+    assert!(Op::parse(&bytes).is_err());
+    let len = bytes.len();
+    bytes[mid] ^= 0x20;
+    bytes[len - 1] ^= 1;
+    assert!(matches!(
+        Op::parse(&bytes),
+        Err(mdo::core::membership::OpError::BadSignature)
+    ));
+
+    // Replay: a known op is a duplicate and changes nothing.
+    assert_eq!(
+        c.insert_op(n.w.ops[1].clone()).unwrap(),
+        Inserted::Duplicate
+    );
+    assert_eq!(c.state(), &state_before);
+
+    // A parent may not add participants; a teacher may not rotate the medical key.
+    let (mut sv, _) = n.w.view(&n.sanne);
+    let err = sv
+        .membership(
+            &n.sanne.dev,
+            Action::RemoveMember {
+                member: "lotte".into(),
+                reason: String::new(),
+            },
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CoreError::Log(mdo::core::membership::LogError::Rejected(
+                Rejection::NotAdmin { .. }
+            ))
+        ),
+        "{err}"
+    );
+
+    // A device outside the case.
+    let stranger = Person::new("x", Role::IbEr, "X");
+    let mut sc = n.w.view(&stranger).0;
+    assert!(sc.membership(&stranger.dev, Action::Keys).is_err());
+
+    // An unauthorized rotation, signed properly by a member who may not read the compartment,
+    // arriving at another peer: refused with a typed reason, state unchanged.
+    let medisch = CompartmentKind::Category(ConsentCategory::Medisch, "GGD JGZ".into());
+    let mut n2 = noor();
+    n2.w.write(&n2.arts, medisch.clone(), "bevinding");
+    let (arts_view, _) = n2.w.view(&n2.arts);
+    let cid = medisch.id(n2.w.case);
+    let key = arts_view.keyring(cid).unwrap().latest().unwrap().clone();
+    let (next, link) = key.rotate().unwrap();
+    let (lv, _) = n2.w.view(&n2.lotte);
+    let body = mdo::core::membership::OpBody {
+        case: n2.w.case,
+        author: n2.lotte.dev.device_id(),
+        parents: lv.log().heads(),
+        time: 0,
+        date: "2026-11-23".into(),
+        action: Action::Keys,
+        keys: mdo::core::membership::KeyUpdate {
+            epochs: vec![mdo::core::membership::NewEpoch {
+                descriptor: medisch.descriptor(),
+                compartment: cid,
+                epoch: 1,
+                commitment: mdo::core::membership::Blob(next.commitment().to_vec()),
+                link: Some(mdo::core::membership::Blob(link.to_bytes().to_vec())),
+                closing: vec![],
+            }],
+            wrapped: vec![],
+        },
+    };
+    let evil = Op::sign(&n2.lotte.dev, body).unwrap();
+    let (mut av, _) = n2.w.view(&n2.arts);
+    let before = av.state().clone();
+    match av.insert_op(evil).unwrap() {
+        Inserted::Rejected(Rejection::NotEntitled { action, .. }) => assert_eq!(action, "rotate"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(av.state(), &before);
+}
+
+#[test]
+fn writes_outside_the_authors_rights_are_refused_by_every_peer() {
+    let mut n = noor();
+    // The parent holds the case+parents key but may not write in `professionals`; give her a
+    // professionals key by forging a bundle is impossible, so she seals with the parents key
+    // a chunk that claims the professionals compartment: the envelope does not open.
+    let prof = CompartmentKind::Shared(Audience::Professionals);
+    n.w.write(&n.monique, prof.clone(), "alleen professionals");
+    let (mv, _) = n.w.view(&n.monique);
+    let key = mv
+        .keyring(prof.id(n.w.case))
+        .unwrap()
+        .latest()
+        .unwrap()
+        .clone();
+    // Even with the right key (leaked to her), her chunk is refused: she is no writer there.
+    let payload = {
+        let mut other = n.w.view(&n.monique).0;
+        other
+            .add_item_in(
+                &n.monique.me,
+                mdo::core::model::Section::Notitie,
+                "door ouder",
+                prof,
+                None,
+                0,
+            )
+            .unwrap();
+        let s = other.seal_pending(&n.monique.dev).unwrap();
+        let o =
+            envelope::open(&s[0].envelope.bytes, mv.keyring(key.compartment()).unwrap()).unwrap();
+        o.payload.to_vec()
+    };
+    let evil = envelope::seal(&n.sanne.dev, &key, &[], &payload).unwrap();
+    let (mut lv, _) = n.w.view(&n.lotte);
+    let err = lv.receive(&evil.bytes).unwrap_err();
+    assert!(matches!(err, CoreError::WriteRefused(_)), "{err}");
+    assert!(!lv.items().iter().any(|i| i.data.text == "door ouder"));
+}
+
+#[test]
+fn daan_ggz_blocked_at_14_while_he_refuses_and_his_choice_alone_at_16() {
+    let zoco = Person::new("zoco", Role::Zoco, "Het Lyceum");
+    let mentor = Person::new("mentor", Role::Mentor, "Het Lyceum");
+    let moeder = Person::new("moeder", Role::Ouder, "");
+    let vader = Person::new("vader", Role::Ouder, "");
+    let daan = Person::new("daan", Role::Kind, "");
+    let ggz = Person::new("ggz", Role::Gezondheidszorg, "Accare");
+    let mut w = World::new(&zoco, "2012-05-01", date!(2026 - 11 - 23));
+    w.add(&zoco, &moeder, true);
+    w.add(&zoco, &vader, false);
+    w.add(&zoco, &daan, false);
+    w.add(&zoco, &mentor, false);
+    w.add(&zoco, &ggz, false);
+    let ggz_kind = CompartmentKind::Category(ConsentCategory::Ggz, "Accare".into());
+    let report = w.write(&ggz, ggz_kind.clone(), "GGZ-behandeling: angstklachten");
+    let parents = w.write(
+        &zoco,
+        CompartmentKind::Shared(Audience::Parents),
+        "verzuim besproken",
+    );
+
+    // Father without gezag gets nothing of case+parents; mother and Daan (14) do not read ggz.
+    assert!(!w.can_open(&vader, &parents));
+    assert!(w.can_open(&moeder, &parents));
+    // Mother agrees, Daan refuses (does not sign): blocked — 12–15 needs both.
+    w.membership(
+        &zoco,
+        consent(
+            "m1",
+            &["moeder"],
+            ConsentCategory::Ggz,
+            Recipient::Organisation("Het Lyceum".into()),
+            "2029-07-31",
+        ),
+    );
+    w.sync(&ggz);
+    assert!(!w.can_open(&mentor, &report), "blocked while Daan refuses");
+    let (v, _) = w.view(&zoco);
+    let s = access::consent_status(v.state(), &v.state().consents["m1"], w.today);
+    assert_eq!(
+        (s.state, s.missing.clone()),
+        (ConsentState::Incomplete, vec!["daan".to_string()])
+    );
+
+    // Daan turns 16: his mother's automatic access ends, the consent is flagged for review,
+    // and Daan alone decides.
+    w.today = date!(2028 - 05 - 02);
+    let (v, _) = w.view(&zoco);
+    let s = access::consent_status(v.state(), &v.state().consents["m1"], w.today);
+    assert!(s.review.as_deref().unwrap_or("").contains("16"), "{s:?}");
+    let pid = CompartmentKind::Shared(Audience::Parents).id(w.case);
+    assert!(v.access().reads(pid, "moeder").is_none());
+    assert!(v.access().reads(pid, "daan").is_some());
+    let later = w.write(
+        &zoco,
+        CompartmentKind::Shared(Audience::Parents),
+        "na zijn 16e",
+    );
+    assert!(
+        !w.can_open(&moeder, &later),
+        "the mother's automatic access ended"
+    );
+    assert!(w.can_open(&daan, &later));
+
+    // Daan consents (recorded by himself) that his mother sees the dossier, and the school the GGZ information.
+    w.membership(
+        &daan,
+        consent(
+            "d1",
+            &["daan"],
+            ConsentCategory::Ggz,
+            Recipient::Organisation("Het Lyceum".into()),
+            "2029-07-31",
+        ),
+    );
+    w.membership(
+        &daan,
+        consent(
+            "d2",
+            &["daan"],
+            ConsentCategory::Dossier,
+            Recipient::Member("moeder".into()),
+            "2029-07-31",
+        ),
+    );
+    w.sync(&ggz);
+    w.sync(&zoco);
+    assert!(w.can_open(&mentor, &report));
+    assert!(w.can_open(&moeder, &later));
+    assert!(!w.can_open(&vader, &later));
+}
+
+#[test]
+fn concurrent_removal_of_an_admin_leaves_their_additions_unconfirmed() {
+    let chair = Person::new("chair", Role::IbEr, "OBS");
+    let co = Person::new("co", Role::Directeur, "OBS");
+    let newbie = Person::new("newbie", Role::Leerkracht, "OBS");
+    let mut w = World::new(&chair, "2017-03-14", date!(2026 - 11 - 23));
+    w.add(&chair, &co, false);
+    w.membership(
+        &chair,
+        Action::SetRole {
+            member: "co".into(),
+            role: Role::Directeur,
+            admin: true,
+        },
+    );
+    // Offline at the same time: the chair removes the co-chair; the co-chair adds a teacher.
+    let base = w.ops.len();
+    let mut w_co = World {
+        case: w.case,
+        today: w.today,
+        ops: w.ops.clone(),
+        chunks: w.chunks.clone(),
+    };
+    w.membership(
+        &chair,
+        Action::RemoveMember {
+            member: "co".into(),
+            reason: String::new(),
+        },
+    );
+    w_co.add(&co, &newbie, false);
+    // Merge both histories.
+    for op in &w_co.ops[base..] {
+        w.ops.push(op.clone());
+    }
+    let (v, _) = w.view(&chair);
+    assert_eq!(
+        v.state().members["newbie"].status,
+        mdo::core::membership::MemberStatus::Unconfirmed
+    );
+    let parents = w.write(
+        &chair,
+        CompartmentKind::Shared(Audience::Parents),
+        "na de samenvoeging",
+    );
+    assert!(!w.can_open(&newbie, &parents), "unconfirmed: no keys");
+    w.membership(
+        &chair,
+        Action::Confirm {
+            member: "newbie".into(),
+        },
+    );
+    w.sync(&chair);
+    assert!(w.can_open(&newbie, &parents));
+}
