@@ -9,6 +9,8 @@
 
 mod cli;
 mod crash;
+mod matrix;
+mod membership_props;
 mod merge;
 mod props;
 mod sharing;
