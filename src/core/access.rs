@@ -343,8 +343,15 @@ pub fn consent_status(st: &State, r: &ConsentRecord, today: Date) -> ConsentStat
 /// op's date: a new epoch 0 only by a reader of the compartment or an admin; a rotation (epoch
 /// n + 1, with its link) or a key handout only by a reader; every bundle only to devices that may
 /// read every key in it.
-pub(crate) fn apply_keys(st: &mut State, op: &Op) -> Result<(), Rejection> {
+pub(crate) fn apply_keys(st: &mut State, op: &Op) -> Result<Vec<WrappedKeys>, Rejection> {
     let access = resolve(st, op.date);
+    let mut cache: BTreeMap<CompartmentId, BTreeSet<DeviceId>> = BTreeMap::new();
+    let mut readers_of = |st: &State, c: CompartmentId| -> BTreeSet<DeviceId> {
+        cache
+            .entry(c)
+            .or_insert_with(|| access.reader_devices(st, c))
+            .clone()
+    };
     let author = op.body.author;
     let is_admin = st
         .member_of(author)
@@ -365,7 +372,7 @@ pub(crate) fn apply_keys(st: &mut State, op: &Op) -> Result<(), Rejection> {
                 ne.descriptor
             )));
         }
-        let readers = access.reader_devices(st, ne.compartment);
+        let readers = readers_of(st, ne.compartment);
         let expected = st.latest(ne.compartment).map_or(0, |e| e.epoch + 1);
         if ne.epoch != expected {
             return Err(Rejection::BadEpoch {
@@ -404,7 +411,8 @@ pub(crate) fn apply_keys(st: &mut State, op: &Op) -> Result<(), Rejection> {
         let w = WrappedKeys::from_bytes(&w.0).map_err(|e| Rejection::Invalid(e.to_string()))?;
         let to = w.recipient();
         for (c, e) in w.entries() {
-            if !access.reader_devices(st, *c).contains(&to) {
+            let readers = readers_of(st, *c);
+            if !readers.contains(&to) {
                 return Err(Rejection::RecipientNotEntitled {
                     device: to.to_hex(),
                     compartment: label(st, *c),
@@ -423,7 +431,7 @@ pub(crate) fn apply_keys(st: &mut State, op: &Op) -> Result<(), Rejection> {
                             found: *e,
                         });
                     }
-                    if !access.reader_devices(st, *c).contains(&author) {
+                    if !readers.contains(&author) {
                         return Err(Rejection::NotEntitled {
                             device: author.to_hex(),
                             compartment: label(st, *c),
@@ -462,8 +470,7 @@ pub(crate) fn apply_keys(st: &mut State, op: &Op) -> Result<(), Rejection> {
             info.holders.insert(to);
         }
     }
-    st.bundles.extend(bundles);
-    Ok(())
+    Ok(bundles)
 }
 
 /// Why a chunk was not merged.

@@ -7,9 +7,8 @@ use std::collections::BTreeMap;
 use mdo_crypto::envelope::{self, SealedEnvelope};
 use mdo_crypto::{
     CaseId, ChunkId, CompartmentId, DeviceId, DeviceSecret, EpochKey, Keyring, PublicIdentity,
-    wrap_keys,
+    wrap_to_all,
 };
-use rayon::prelude::*;
 use serde::Serialize;
 
 use super::CoreError;
@@ -375,8 +374,9 @@ impl Case {
         let mut problems = Vec::new();
         let st = self.log.state();
         let mut keys = Vec::new();
-        for w in st
-            .bundles
+        for w in self
+            .log
+            .bundles()
             .iter()
             .filter(|w| w.recipient() == device.device_id())
         {
@@ -522,24 +522,33 @@ impl Case {
                 per_device.entry(*d).or_default().push(key.clone());
             }
         }
-        let jobs: Vec<(PublicIdentity, Vec<EpochKey>)> = per_device
-            .into_iter()
-            .filter_map(|(d, keys)| st.identities.get(&d).cloned().map(|id| (id, keys)))
-            .collect();
-        let wrapped: Vec<Blob> = jobs
-            .par_iter()
-            .map(|(to, keys)| {
-                keys.chunks(mdo_crypto::wrap::MAX_KEYS)
-                    .map(|ks| {
-                        let refs: Vec<&EpochKey> = ks.iter().collect();
-                        wrap_keys(&refs, to).map(|w| Blob(w.to_bytes()))
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter()
-            .flatten()
-            .collect();
+        // Devices that get the same keys (all remaining readers, after a removal) share one
+        // call that spreads the encapsulations over the cores.
+        type Group = (Vec<EpochKey>, Vec<PublicIdentity>);
+        let mut groups: BTreeMap<Vec<(CompartmentId, u32)>, Group> = BTreeMap::new();
+        for (d, keys) in per_device {
+            let Some(id) = st.identities.get(&d) else {
+                continue;
+            };
+            let sig: Vec<(CompartmentId, u32)> =
+                keys.iter().map(|k| (k.compartment(), k.epoch())).collect();
+            groups
+                .entry(sig)
+                .or_insert_with(|| (keys, Vec::new()))
+                .1
+                .push(id.clone());
+        }
+        let mut wrapped = Vec::new();
+        for (keys, to) in groups.values() {
+            for ks in keys.chunks(mdo_crypto::wrap::MAX_KEYS) {
+                let refs: Vec<&EpochKey> = ks.iter().collect();
+                wrapped.extend(
+                    wrap_to_all(&refs, to)?
+                        .into_iter()
+                        .map(|w| Blob(w.to_bytes())),
+                );
+            }
+        }
         self.log.append(
             device,
             Action::Keys,

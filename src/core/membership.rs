@@ -369,13 +369,24 @@ pub struct Op {
 }
 
 impl Op {
-    /// Builds and signs an op.
+    /// Builds and signs an op (its form is checked as [`Op::parse`] would; the signature just
+    /// made is not verified again).
     pub fn sign(author: &DeviceSecret, body: OpBody) -> Result<Op, OpError> {
+        if body.author != author.device_id() {
+            return Err(OpError::Malformed(
+                "the author is not the signing device".into(),
+            ));
+        }
+        let date = check_form(&body)?;
         let json = serde_json::to_vec(&body).map_err(|e| OpError::Malformed(e.to_string()))?;
-        let len = u32::try_from(json.len()).map_err(|_| OpError::TooLarge {
-            len: json.len(),
+        let too_large = OpError::TooLarge {
+            len: json.len() + HEADER_LEN + SIG_LEN,
             max: MAX_OP_LEN,
-        })?;
+        };
+        if json.len() + HEADER_LEN + SIG_LEN > MAX_OP_LEN {
+            return Err(too_large);
+        }
+        let len = u32::try_from(json.len()).map_err(|_| too_large)?;
         let mut bytes = Vec::with_capacity(HEADER_LEN + json.len() + SIG_LEN);
         bytes.extend_from_slice(OP_MAGIC);
         bytes.push(OP_VERSION);
@@ -383,7 +394,12 @@ impl Op {
         bytes.extend_from_slice(&json);
         let sig = author.sign(SIG_CONTEXT, &bytes);
         bytes.extend_from_slice(&sig);
-        Op::parse(&bytes)
+        Ok(Op {
+            id: OpId(*blake3::hash(&bytes).as_bytes()),
+            body,
+            date,
+            bytes,
+        })
     }
 
     /// Parses and verifies an op from outside bytes: size, magic, version, strict JSON, form
@@ -774,8 +790,6 @@ pub struct State {
     pub keys: BTreeMap<CompartmentId, CompartmentKeys>,
     /// Epoch links of all rotations.
     pub links: Vec<EpochLink>,
-    /// Key bundles of applied ops.
-    pub bundles: Vec<WrappedKeys>,
     /// Every device ever named, with its participant.
     pub device_owner: BTreeMap<DeviceId, String>,
     /// Public identities of devices (for wrapping).
@@ -792,7 +806,6 @@ impl State {
             consents: BTreeMap::new(),
             keys: BTreeMap::new(),
             links: Vec::new(),
-            bundles: Vec::new(),
             device_owner: BTreeMap::new(),
             identities: BTreeMap::new(),
         }
@@ -929,7 +942,10 @@ pub struct Log {
     pending: BTreeSet<OpId>,
     heads: BTreeSet<OpId>,
     state: State,
+    bundles: Vec<WrappedKeys>,
     new: Vec<OpId>,
+    /// Removal op of each removed participant, from the last derivation (see [`apply`]).
+    removals: BTreeMap<String, OpId>,
 }
 
 impl Log {
@@ -943,8 +959,15 @@ impl Log {
             pending: BTreeSet::new(),
             heads: BTreeSet::new(),
             state: State::new(case),
+            bundles: Vec::new(),
             new: Vec::new(),
+            removals: BTreeMap::new(),
         }
+    }
+
+    /// Key bundles carried by applied ops (each to one device).
+    pub fn bundles(&self) -> &[WrappedKeys] {
+        &self.bundles
     }
 
     /// The derived state.
@@ -1010,15 +1033,22 @@ impl Log {
             keys,
         };
         let op = Op::sign(author, body)?;
-        // Dry run first so that a refused local op leaves no trace.
-        let mut trial = self.state.clone();
-        apply(&mut trial, &op, self)?;
+        let heads = self.heads.clone();
         match self.insert(op.clone())? {
             Inserted::Applied => Ok(op),
-            Inserted::Rejected(r) => Err(LogError::Rejected(r)),
-            _ => Err(LogError::Rejected(Rejection::Invalid(
-                "the op could not be applied".into(),
-            ))),
+            other => {
+                // A refused local op leaves no trace (it changed no state).
+                self.ops.remove(&op.id);
+                self.new.retain(|x| *x != op.id);
+                self.order.retain(|x| *x != op.id);
+                self.rejected.remove(&op.id);
+                self.pending.remove(&op.id);
+                self.heads = heads;
+                Err(LogError::Rejected(match other {
+                    Inserted::Rejected(r) => r,
+                    _ => Rejection::Invalid("the op could not be applied".into()),
+                }))
+            }
         }
     }
 
@@ -1041,8 +1071,10 @@ impl Log {
         self.ops.insert(id, op);
         self.new.push(id);
         if extends {
-            // The common case: the op builds on everything known, so it comes last in any order.
+            // The common case: the op builds on everything known, so it comes last in any order
+            // (and every earlier op is in its causal past).
             self.apply_next(id);
+            self.removals = self.removals_now();
         } else {
             self.rederive();
         }
@@ -1059,26 +1091,52 @@ impl Log {
         let Some(op) = self.ops.get(&id) else {
             return;
         };
-        let op = op.clone();
-        let mut st = std::mem::replace(&mut self.state, State::new(self.case));
-        let snapshot = st.clone();
-        match apply(&mut st, &op, self) {
-            Ok(()) => self.state = st,
+        let mut st = self.state.clone();
+        let result = apply(&mut st, op, self);
+        let parents = op.body.parents.clone();
+        match result {
+            Ok(bundles) => {
+                self.state = st;
+                self.bundles.extend(bundles);
+            }
             Err(r) => {
-                self.state = snapshot;
                 self.rejected.insert(id, r);
             }
         }
-        for p in &op.body.parents {
+        for p in &parents {
             self.heads.remove(p);
         }
         self.heads.insert(id);
         self.order.push(id);
     }
 
-    /// Derives the state from scratch: topological order, ties by op id.
+    /// Derives the state from scratch until the set of removals is stable (a removal that
+    /// comes late in the order can refuse ops of the removed author that came earlier).
     fn rederive(&mut self) {
+        // Always from no known removals, so that the result depends on the set of ops only.
+        self.removals.clear();
+        for _ in 0..4 {
+            self.derive_once();
+            let found = self.removals_now();
+            if found == self.removals {
+                return;
+            }
+            self.removals = found;
+        }
+    }
+
+    fn removals_now(&self) -> BTreeMap<String, OpId> {
+        self.state
+            .members
+            .values()
+            .filter_map(|m| m.removed_op.map(|r| (m.id.clone(), r)))
+            .collect()
+    }
+
+    /// One derivation pass: topological order, ties by op id.
+    fn derive_once(&mut self) {
         self.state = State::new(self.case);
+        self.bundles.clear();
         self.order.clear();
         self.rejected.clear();
         self.heads.clear();
@@ -1167,7 +1225,8 @@ impl From<CryptoError> for OpError {
 }
 
 /// Applies one op to `st`, checking the author's right. `log` answers causality questions.
-fn apply(st: &mut State, op: &Op, log: &Log) -> Result<(), Rejection> {
+/// Returns the key bundles the op carries.
+fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKeys>, Rejection> {
     let admin = |st: &State, action: &'static str| -> Result<String, Rejection> {
         let m = st.author(op)?;
         if !m.admin {
@@ -1175,22 +1234,27 @@ fn apply(st: &mut State, op: &Op, log: &Log) -> Result<(), Rejection> {
         }
         Ok(m.id.clone())
     };
-    // The author's standing: removed authors are refused, except that an add by an admin who
-    // was removed concurrently is kept as unconfirmed (and a concurrent withdrawal still counts).
+    // The author's standing. A removal decides about the author's ops by causality, the same
+    // way in every order: ops the remover had seen (in the removal's causal past) stay; ops after
+    // the removal are refused; ops concurrent with it are refused too — except that an add
+    // is kept as unconfirmed and a withdrawal of consent still counts. `log.removals` names
+    // removals that come later in the order (found by the previous derivation pass).
     let mut concurrently_removed = false;
     if !matches!(op.body.action, Action::Create { .. }) {
         let m = st.author(op)?;
-        match m.status {
-            MemberStatus::Active => {}
-            MemberStatus::Unconfirmed => {
-                return Err(Rejection::Unconfirmed {
-                    member: m.id.clone(),
-                });
-            }
-            MemberStatus::Removed => {
-                let removal = m.removed_op;
-                let causal = removal.is_some_and(|r| log.causally_before(r, op));
-                if causal
+        if m.status == MemberStatus::Unconfirmed {
+            return Err(Rejection::Unconfirmed {
+                member: m.id.clone(),
+            });
+        }
+        let removal = if m.status == MemberStatus::Removed {
+            m.removed_op
+        } else {
+            log.removals.get(&m.id).copied()
+        };
+        if let Some(r) = removal.filter(|r| *r != op.id) {
+            if !log.is_ancestor(op.id, r) {
+                if log.causally_before(r, op)
                     || !matches!(
                         op.body.action,
                         Action::AddMember { .. } | Action::Withdraw { .. }
@@ -1468,10 +1532,10 @@ fn apply(st: &mut State, op: &Op, log: &Log) -> Result<(), Rejection> {
         }
         Action::Keys => {}
     }
-    if !op.body.keys.is_empty() {
-        super::access::apply_keys(st, op)?;
+    if op.body.keys.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(())
+    super::access::apply_keys(st, op)
 }
 
 fn active<'a>(st: &'a State, id: &str) -> Result<&'a Member, Rejection> {
