@@ -1252,20 +1252,18 @@ fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKeys>, Rejecti
         } else {
             log.removals.get(&m.id).copied()
         };
-        if let Some(r) = removal.filter(|r| *r != op.id) {
-            if !log.is_ancestor(op.id, r) {
-                if log.causally_before(r, op)
-                    || !matches!(
-                        op.body.action,
-                        Action::AddMember { .. } | Action::Withdraw { .. }
-                    )
-                {
-                    return Err(Rejection::AuthorRemoved {
-                        member: m.id.clone(),
-                    });
-                }
-                concurrently_removed = true;
+        if let Some(r) = removal.filter(|r| *r != op.id && !log.is_ancestor(op.id, *r)) {
+            if log.causally_before(r, op)
+                || !matches!(
+                    op.body.action,
+                    Action::AddMember { .. } | Action::Withdraw { .. }
+                )
+            {
+                return Err(Rejection::AuthorRemoved {
+                    member: m.id.clone(),
+                });
             }
+            concurrently_removed = true;
         }
     }
     match &op.body.action {
