@@ -52,5 +52,74 @@ fn main() -> std::io::Result<()> {
             fs::write(format!("corpus/chunk_payload/{name}"), p)?;
         }
     }
+    membership_seeds()
+}
+
+/// Real ops of a case (participants, a consent, a withdrawal, key work) as raw ops (mode 0) and
+/// as bodies (mode 1), and a bundle of them.
+fn membership_seeds() -> std::io::Result<()> {
+    use mdo::core::case::{Case, Me};
+    use mdo::core::doc::ParticipantData;
+    use mdo::core::membership::{Action, Basis, ConsentSpec, Recipient};
+    use mdo::core::model::{ConsentCategory, ConsentHow, Role};
+    use mdo::crypto::DeviceSecret;
+    let dev = DeviceSecret::generate().map_err(std::io::Error::other)?;
+    let me = Me {
+        person: "chair".into(),
+        name: "chair".into(),
+        role: Role::IbEr,
+        organisation: "OBS".into(),
+        device: dev.device_id(),
+    };
+    let today = time::macros::date!(2026 - 11 - 23);
+    let mut c = Case::create(&me, &dev, "Kind", "2014-01-01", "OBS", "8", today, 0).map_err(std::io::Error::other)?;
+    let other = DeviceSecret::generate().map_err(std::io::Error::other)?;
+    c.add_participant(
+        &dev,
+        ParticipantData {
+            id: "sanne".into(),
+            name: "Sanne".into(),
+            role: "ouder".into(),
+            organisation: String::new(),
+            custody: true,
+            chair: false,
+            devices: vec![],
+        },
+        Some(other.public_identity().clone()),
+    )
+    .map_err(std::io::Error::other)?;
+    c.membership(
+        &dev,
+        Action::Grant {
+            record: ConsentSpec {
+                id: "c1".into(),
+                basis: Basis::Consent { consenters: vec!["sanne".into()], how: ConsentHow::Oral },
+                purpose: "MDO".into(),
+                categories: vec![ConsentCategory::Medisch],
+                recipients: vec![Recipient::Role(Role::IbEr)],
+                from: "2026-01-01".into(),
+                until: "2027-01-01".into(),
+            },
+        },
+    )
+    .map_err(std::io::Error::other)?;
+    c.membership(
+        &dev,
+        Action::Withdraw { consent: "c1".into(), by: "sanne".into(), note: String::new() },
+    )
+    .map_err(std::io::Error::other)?;
+    fs::create_dir_all("corpus/membership_op")?;
+    fs::create_dir_all("corpus/bundle")?;
+    let mut entries = Vec::new();
+    for (i, op) in c.log().all().enumerate() {
+        let mut raw = vec![0u8];
+        raw.extend_from_slice(&op.bytes);
+        fs::write(format!("corpus/membership_op/op{i}"), raw)?;
+        let mut body = vec![1u8];
+        body.extend(serde_json::to_vec(&op.body).map_err(std::io::Error::other)?);
+        fs::write(format!("corpus/membership_op/body{i}"), body)?;
+        entries.push((mdo::store::bundle::Kind::Op, op.bytes.clone()));
+    }
+    fs::write("corpus/bundle/ops", mdo::store::bundle::encode(c.id, &entries))?;
     Ok(())
 }
