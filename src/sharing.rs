@@ -667,8 +667,16 @@ pub(crate) fn bundle_cmd(dir: &Path, out: &Out, c: BundleCmd) -> Result<()> {
             for f in &failed {
                 eprintln!("mdo: warning: an entry of the bundle was refused: {f}");
             }
+            // A sync ends with the key work the new state asks of this device: hand the keys it
+            // holds to newly entitled devices, rotate them away from excluded ones.
+            let mut keys = 0;
+            if p.case_ids()?.contains(&case) {
+                let (mut c, report) = p.load_case(case)?;
+                warn_rejected(&report);
+                keys = p.commit(&mut c)?.ops.len();
+            }
             out.print(
-                json!({ "case": case, "new": new, "known": known, "refused": failed.len() }),
+                json!({ "case": case, "new": new, "known": known, "refused": failed.len(), "key_ops": keys }),
                 || {
                     format!(
                         "zaak {case}: {new} nieuw, {known} al aanwezig, {} geweigerd",

@@ -8,6 +8,7 @@
 )]
 
 mod cli;
+mod cli_sharing;
 mod crash;
 mod matrix;
 mod membership_props;

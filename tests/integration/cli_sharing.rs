@@ -1,0 +1,346 @@
+//! The sharing commands end to end with real `mdo` processes and three profiles (the IB-er who
+//! chairs, a mother, the jeugdarts) that exchange ciphertext bundles as they would on a USB
+//! stick: consent grant/withdraw/list, member list/remove, item move, case audit, and the
+//! access log (including tampering).
+
+use serde_json::Value;
+
+use crate::support::Mdo;
+
+fn whoami(m: &Mdo) -> (String, String) {
+    let w = m.json(&["whoami"]);
+    (
+        w["id"].as_str().unwrap().to_string(),
+        w["identity"].as_str().unwrap().to_string(),
+    )
+}
+
+/// `from` exports the case, `to` imports it (and does its key work).
+fn carry(from: &Mdo, to: &Mdo, case: &str) -> Value {
+    let file = from.dir().join("bundle.mdob");
+    from.json(&["bundle", "export", case, "--out", file.to_str().unwrap()]);
+    to.json(&["bundle", "import", file.to_str().unwrap()])
+}
+
+fn texts(m: &Mdo, case: &str) -> Vec<String> {
+    m.json(&["case", "show", case])["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["text"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn consent_moves_a_medical_finding_to_the_ib_er_and_withdrawal_stops_new_ones() {
+    let chair = Mdo::new();
+    let mother = Mdo::new();
+    let arts = Mdo::new();
+    chair.init("Monique", "ib-er", "OBS De Wilgen");
+    mother.init("Sanne", "ouder", "");
+    arts.init("Anouk", "jeugdarts", "GGD JGZ");
+    let (chair_id, _) = whoami(&chair);
+    let (mother_id, mother_identity) = whoami(&mother);
+    let (arts_id, arts_identity) = whoami(&arts);
+
+    let case = chair.json(&[
+        "case",
+        "new",
+        "--child",
+        "Noor",
+        "--birthdate",
+        "2017-03-14",
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    chair.json(&[
+        "participant",
+        "add",
+        &case,
+        "--name",
+        "Sanne",
+        "--role",
+        "ouder",
+        "--custody",
+        "--identity",
+        &mother_identity,
+    ]);
+    chair.json(&[
+        "participant",
+        "add",
+        &case,
+        "--name",
+        "Anouk",
+        "--role",
+        "jeugdarts",
+        "--org",
+        "GGD JGZ",
+        "--identity",
+        &arts_identity,
+    ]);
+    chair.json(&[
+        "item",
+        "add",
+        &case,
+        "--section",
+        "kind.plus",
+        "--text",
+        "tekent graag",
+    ]);
+    carry(&chair, &mother, &case);
+    carry(&chair, &arts, &case);
+    assert!(texts(&mother, &case).contains(&"tekent graag".to_string()));
+
+    // The jeugdarts writes a finding in her medical compartment.
+    arts.json(&[
+        "item",
+        "add",
+        &case,
+        "--section",
+        "notitie",
+        "--text",
+        "slaapt slecht",
+        "--category",
+        "medisch",
+    ]);
+    carry(&arts, &chair, &case);
+    carry(&arts, &mother, &case);
+    assert!(!texts(&chair, &case).contains(&"slaapt slecht".to_string()));
+    assert!(!texts(&mother, &case).contains(&"slaapt slecht".to_string()));
+    // The IB-er cannot write medical content.
+    let err = chair.fails(&[
+        "item",
+        "add",
+        &case,
+        "--section",
+        "notitie",
+        "--text",
+        "x",
+        "--category",
+        "medisch",
+    ]);
+    assert!(err.contains("no access"), "{err}");
+
+    // The mother (the only parent with gezag, Noor is 9) consents to share with the IB-er.
+    let consent = chair.json(&[
+        "consent",
+        "grant",
+        &case,
+        "--by",
+        &mother_id,
+        "--category",
+        "medisch",
+        "--to",
+        &chair_id,
+        "--until",
+        "2027-07-31",
+        "--how",
+        "oral",
+        "--purpose",
+        "slaap bespreken",
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let list = chair.json(&["consent", "list", &case]);
+    assert_eq!(list[0]["status"]["state"], "active");
+    // The jeugdarts' device hands the key over when it next syncs.
+    carry(&chair, &arts, &case);
+    let back = carry(&arts, &chair, &case);
+    assert!(back["new"].as_u64().unwrap() > 0);
+    assert!(texts(&chair, &case).contains(&"slaapt slecht".to_string()));
+    carry(&arts, &mother, &case);
+    assert!(!texts(&mother, &case).contains(&"slaapt slecht".to_string()));
+
+    // Audit: the finding is readable by the jeugdarts and the IB-er, not by the mother.
+    let audit = chair.json(&["case", "audit", &case]);
+    let item = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["text"] == "slaapt slecht")
+        .unwrap();
+    let readers: Vec<&str> = item["readers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert!(readers.contains(&chair_id.as_str()) && readers.contains(&arts_id.as_str()));
+    assert!(!readers.contains(&mother_id.as_str()));
+
+    // The mother withdraws on her own device; the jeugdarts' next write is not readable to the IB-er.
+    carry(&chair, &mother, &case);
+    let out = mother.run(&["consent", "withdraw", &case, &consent]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("blijft bij wie het al ontving"));
+    carry(&mother, &arts, &case);
+    arts.json(&[
+        "item",
+        "add",
+        &case,
+        "--section",
+        "notitie",
+        "--text",
+        "huisarts verwijst door",
+        "--category",
+        "medisch",
+    ]);
+    carry(&arts, &chair, &case);
+    let seen = texts(&chair, &case);
+    assert!(
+        seen.contains(&"slaapt slecht".to_string()),
+        "what was shared stays"
+    );
+    assert!(!seen.contains(&"huisarts verwijst door".to_string()));
+    assert_eq!(
+        chair.json(&["consent", "list", &case])[0]["status"]["state"],
+        "withdrawn"
+    );
+
+    // The log of each copy tells who did what on what basis.
+    let log = chair.json(&["log", &case]);
+    let entries = log.as_array().unwrap();
+    assert!(entries.iter().any(|e| e["action"] == "consent"));
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["action"] == "view" && e["basis"].as_str().unwrap().contains("toestemming"))
+    );
+    let mlog = mother.json(&["log", &case]);
+    assert!(
+        mlog.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "consent"
+                && e["detail"].as_str().unwrap().contains("ingetrokken"))
+    );
+    let alog = arts.json(&["log", &case]);
+    assert!(
+        alog.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "share" && e["detail"].as_str().unwrap().contains(&chair_id))
+    );
+}
+
+#[test]
+fn member_list_remove_move_and_a_tampered_log() {
+    let chair = Mdo::new();
+    let teacher = Mdo::new();
+    chair.init("Monique", "ib-er", "OBS");
+    teacher.init("Jeroen", "leerkracht", "OBS");
+    let (_, teacher_identity) = whoami(&teacher);
+    let case = chair.json(&[
+        "case",
+        "new",
+        "--child",
+        "Noor",
+        "--birthdate",
+        "2017-03-14",
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let teacher_id = chair.json(&[
+        "participant",
+        "add",
+        &case,
+        "--name",
+        "Jeroen",
+        "--role",
+        "leerkracht",
+        "--org",
+        "OBS",
+        "--identity",
+        &teacher_identity,
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let members = chair.json(&["member", "list", &case]);
+    assert_eq!(members.as_array().unwrap().len(), 2);
+    assert!(
+        members
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["id"] == teacher_id.as_str() && m["name"] == "Jeroen")
+    );
+    let item = chair.json(&[
+        "item",
+        "add",
+        &case,
+        "--section",
+        "notitie",
+        "--text",
+        "intern",
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = chair.run(&["item", "move", &case, &item, "--audience", "organisation"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("blijft bij wie het al ontving"));
+    let shown = chair.json(&["case", "show", &case]);
+    assert_eq!(shown["items"][0]["audience"], "organisation");
+    carry(&chair, &teacher, &case);
+    assert!(texts(&teacher, &case).contains(&"intern".to_string()));
+
+    // Non-admins cannot remove; the chair can; the removed teacher gets nothing new.
+    let err = teacher.fails(&["member", "remove", &case, &teacher_id]);
+    assert!(err.contains("chair"), "{err}");
+    chair.json(&[
+        "member",
+        "remove",
+        &case,
+        &teacher_id,
+        "--reason",
+        "ander werk",
+    ]);
+    assert_eq!(
+        chair
+            .fails(&["member", "remove", &case, "nobody"])
+            .contains("no participant"),
+        true
+    );
+    chair.json(&[
+        "item",
+        "add",
+        &case,
+        "--section",
+        "notitie",
+        "--text",
+        "na vertrek",
+        "--audience",
+        "organisation",
+    ]);
+    carry(&chair, &teacher, &case);
+    let seen = texts(&teacher, &case);
+    assert!(seen.contains(&"intern".to_string()) && !seen.contains(&"na vertrek".to_string()));
+    let members = chair.json(&["member", "list", &case]);
+    assert!(
+        members
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["id"] == teacher_id.as_str() && m["status"] == "removed")
+    );
+
+    // Tampering with the access log is detected.
+    assert!(!chair.json(&["log"]).as_array().unwrap().is_empty());
+    let db = rusqlite::Connection::open(chair.dir().join("mdo.sqlite")).unwrap();
+    db.execute(
+        "DELETE FROM access_log WHERE seq = (SELECT MAX(seq) FROM access_log)",
+        [],
+    )
+    .unwrap();
+    drop(db);
+    let err = chair.fails(&["log"]);
+    assert!(err.contains("tampered"), "{err}");
+}
