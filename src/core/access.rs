@@ -605,3 +605,131 @@ pub fn audit(st: &State, access: &Access) -> Vec<AuditRow> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::membership::{Action, ConsentSpec, KeyUpdate, Log, MemberSpec, Recipient};
+    use crate::core::model::ConsentHow;
+    use mdo_crypto::{CaseId, DeviceSecret};
+    use time::macros::date;
+
+    fn log_with(birth: &str, consenters: &[&str], until: &str) -> Log {
+        let dev = DeviceSecret::generate().unwrap();
+        let today = date!(2026 - 11 - 23);
+        let mut log = Log::new(CaseId([3; 16]));
+        let spec = |id: &str, role: Role, custody: bool, admin: bool| MemberSpec {
+            id: id.into(),
+            role,
+            organisation: if role.is_professional() {
+                "OBS".into()
+            } else {
+                String::new()
+            },
+            custody,
+            admin,
+            devices: vec![],
+        };
+        let mut chair = spec("chair", Role::IbEr, false, true);
+        chair.devices = vec![dev.public_identity().clone()];
+        let mut add = |a: Action| log.append(&dev, a, KeyUpdate::default(), 0, today).unwrap();
+        add(Action::Create {
+            creator: chair,
+            birthdate: birth.into(),
+        });
+        add(Action::AddMember {
+            member: spec("ma", Role::Ouder, true, false),
+        });
+        add(Action::AddMember {
+            member: spec("pa", Role::Ouder, true, false),
+        });
+        add(Action::AddMember {
+            member: spec("kid", Role::Kind, false, false),
+        });
+        add(Action::Grant {
+            record: ConsentSpec {
+                id: "c".into(),
+                basis: Basis::Consent {
+                    consenters: consenters.iter().map(|s| s.to_string()).collect(),
+                    how: ConsentHow::Digital,
+                },
+                purpose: String::new(),
+                categories: vec![ConsentCategory::Medisch],
+                recipients: vec![Recipient::Member("chair".into())],
+                from: "2026-01-01".into(),
+                until: until.into(),
+            },
+        });
+        log
+    }
+
+    fn state_of(log: &Log, today: Date) -> ConsentStatus {
+        consent_status(log.state(), &log.state().consents["c"], today)
+    }
+
+    #[test]
+    fn age_rules_decide_who_must_consent() {
+        let d = date!(2026 - 11 - 23);
+        // 9: both parents with gezag.
+        assert_eq!(
+            state_of(&log_with("2017-03-14", &["ma"], "2027-01-01"), d).missing,
+            vec!["pa".to_string()]
+        );
+        assert_eq!(
+            state_of(&log_with("2017-03-14", &["ma", "pa"], "2027-01-01"), d).state,
+            ConsentState::Active
+        );
+        // 14: parents and the child.
+        assert_eq!(
+            state_of(&log_with("2012-05-01", &["ma", "pa"], "2027-01-01"), d).missing,
+            vec!["kid".to_string()]
+        );
+        assert_eq!(
+            state_of(
+                &log_with("2012-05-01", &["ma", "pa", "kid"], "2027-01-01"),
+                d
+            )
+            .state,
+            ConsentState::Active
+        );
+        // 16: the young person alone; the parents' consent is not enough.
+        assert_eq!(
+            state_of(&log_with("2010-01-01", &["ma", "pa"], "2027-01-01"), d).state,
+            ConsentState::Incomplete
+        );
+        assert_eq!(
+            state_of(&log_with("2010-01-01", &["kid"], "2027-01-01"), d).state,
+            ConsentState::Active
+        );
+        // Dates.
+        let l = log_with("2017-03-14", &["ma", "pa"], "2026-12-31");
+        assert_eq!(
+            state_of(&l, date!(2025 - 12 - 31)).state,
+            ConsentState::NotYetValid
+        );
+        assert_eq!(
+            state_of(&l, date!(2027 - 01 - 01)).state,
+            ConsentState::Expired
+        );
+        // Turning 12 flags the record for review and makes it incomplete without the child.
+        let l = log_with("2014-12-01", &["ma", "pa"], "2027-12-31");
+        let s = state_of(&l, date!(2026 - 12 - 02));
+        assert_eq!(s.state, ConsentState::Incomplete);
+        assert!(s.review.unwrap().contains("12"));
+    }
+
+    #[test]
+    fn consent_adds_readers_never_writers() {
+        let l = log_with("2017-03-14", &["ma", "pa"], "2027-01-01");
+        let a = resolve(l.state(), date!(2026 - 11 - 23));
+        let med =
+            CompartmentKind::Category(ConsentCategory::Medisch, "GGD".into()).id(l.state().case);
+        // No GGD member yet: the compartment does not exist; consent extends those that do.
+        assert!(!a.compartments.contains_key(&med));
+        let obs =
+            CompartmentKind::Category(ConsentCategory::Medisch, "OBS".into()).id(l.state().case);
+        assert_eq!(a.reads(obs, "chair"), Some(&ReadBasis::Consent("c".into())));
+        assert!(!a.writes(obs, "chair"));
+        assert!(a.reads(obs, "ma").is_none());
+    }
+}

@@ -802,14 +802,28 @@ impl Case {
         Ok(sealed)
     }
 
+    /// The compartment holding entry `prefix:id`, if this device's participant may write there
+    /// (an edit others would refuse is refused here first).
     fn find(&mut self, prefix: &str, id: &str) -> Result<&mut Compartment, CoreError> {
-        self.compartments
-            .values_mut()
+        let (cid, label) = self
+            .compartments
+            .values()
             .find(|c| c.doc.has(prefix, id))
+            .map(|c| (c.id, c.kind.label()))
             .ok_or_else(|| CoreError::NotFound {
                 what: prefix_what(prefix),
                 id: id.to_string(),
-            })
+            })?;
+        let me = self.my_member().map(|m| m.id.clone()).unwrap_or_default();
+        if !self.access().writes(cid, &me) {
+            return Err(CoreError::NoAccess {
+                compartment: label,
+                reason: format!("participant {me} may read but not change it"),
+            });
+        }
+        self.compartments
+            .get_mut(&cid)
+            .ok_or(CoreError::Document("compartment vanished".into()))
     }
 
     fn parents_doc(&self) -> Option<&CompartmentDoc> {

@@ -1544,3 +1544,259 @@ fn active<'a>(st: &'a State, id: &str) -> Result<&'a Member, Rejection> {
             member: id.to_string(),
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TODAY: Date = time::macros::date!(2026 - 11 - 23);
+
+    fn chair() -> (DeviceSecret, Log) {
+        let dev = DeviceSecret::generate().unwrap();
+        let mut log = Log::new(CaseId([9; 16]));
+        log.append(
+            &dev,
+            Action::Create {
+                creator: MemberSpec {
+                    id: "chair".into(),
+                    role: Role::IbEr,
+                    organisation: "OBS".into(),
+                    custody: false,
+                    admin: true,
+                    devices: vec![dev.public_identity().clone()],
+                },
+                birthdate: "2017-03-14".into(),
+            },
+            KeyUpdate::default(),
+            0,
+            TODAY,
+        )
+        .unwrap();
+        (dev, log)
+    }
+
+    fn member(id: &str, role: Role, custody: bool) -> Action {
+        Action::AddMember {
+            member: MemberSpec {
+                id: id.into(),
+                role,
+                organisation: if role.is_professional() {
+                    "X".into()
+                } else {
+                    String::new()
+                },
+                custody,
+                admin: false,
+                devices: vec![],
+            },
+        }
+    }
+
+    #[test]
+    fn parse_refuses_every_malformation() {
+        let (_, log) = chair();
+        let good = log.ordered().next().unwrap().bytes.clone();
+        assert!(Op::parse(&good).is_ok());
+        for cut in [0, 8, 9, good.len() - 1] {
+            assert!(Op::parse(&good[..cut]).is_err(), "cut {cut}");
+        }
+        let mut magic = good.clone();
+        magic[0] = b'X';
+        assert!(matches!(Op::parse(&magic), Err(OpError::Malformed(_))));
+        let mut version = good.clone();
+        version[4] = 2;
+        assert!(
+            Op::parse(&version)
+                .unwrap_err()
+                .to_string()
+                .contains("update MDO")
+        );
+        let mut len = good.clone();
+        len[5] ^= 1;
+        assert!(Op::parse(&len).is_err());
+        let mut extra = good.clone();
+        extra.push(0);
+        assert!(Op::parse(&extra).is_err());
+        let big = vec![0u8; MAX_OP_LEN + 1];
+        assert!(matches!(Op::parse(&big), Err(OpError::TooLarge { .. })));
+    }
+
+    #[test]
+    fn form_rules() {
+        let (dev, mut log) = chair();
+        // Only the creation op has no parents.
+        let body = OpBody {
+            case: CaseId([9; 16]),
+            author: dev.device_id(),
+            parents: vec![],
+            time: 0,
+            date: "2026-11-23".into(),
+            action: Action::Keys,
+            keys: KeyUpdate::default(),
+        };
+        assert!(Op::sign(&dev, body.clone()).is_err());
+        let mut twice = body.clone();
+        twice.parents = vec![OpId([1; 32]), OpId([1; 32])];
+        assert!(Op::sign(&dev, twice).is_err());
+        let mut bad_date = body.clone();
+        bad_date.parents = log.heads();
+        bad_date.date = "23-11-2026".into();
+        assert!(Op::sign(&dev, bad_date).is_err());
+        // Another case.
+        let mut other = body;
+        other.case = CaseId([8; 16]);
+        other.parents = vec![OpId([1; 32])];
+        let op = Op::sign(&dev, other).unwrap();
+        assert!(matches!(
+            log.insert(op),
+            Err(LogError::Op(OpError::WrongCase { .. }))
+        ));
+        // Consent that ends before it starts, and bad participant ids.
+        let grant = Action::Grant {
+            record: ConsentSpec {
+                id: "c".into(),
+                basis: Basis::Consent {
+                    consenters: vec!["x".into()],
+                    how: ConsentHow::Oral,
+                },
+                purpose: String::new(),
+                categories: vec![ConsentCategory::Medisch],
+                recipients: vec![Recipient::Role(Role::IbEr)],
+                from: "2027-01-01".into(),
+                until: "2026-01-01".into(),
+            },
+        };
+        assert!(
+            log.append(&dev, grant, KeyUpdate::default(), 0, TODAY)
+                .is_err()
+        );
+        assert!(
+            log.append(
+                &dev,
+                member("Sanne Visser", Role::Ouder, true),
+                KeyUpdate::default(),
+                0,
+                TODAY
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn domain_rules_on_members_and_consent() {
+        let (dev, mut log) = chair();
+        let add = |log: &mut Log, a: Action| log.append(&dev, a, KeyUpdate::default(), 0, TODAY);
+        add(&mut log, member("sanne", Role::Ouder, true)).unwrap();
+        add(&mut log, member("kid", Role::Kind, false)).unwrap();
+        // Custody only for parents; ids never reused; the last chair stays.
+        assert!(add(&mut log, member("t", Role::Leerkracht, true)).is_err());
+        assert!(matches!(
+            add(&mut log, member("sanne", Role::Ouder, false)),
+            Err(LogError::Rejected(Rejection::MemberExists { .. }))
+        ));
+        assert!(matches!(
+            add(
+                &mut log,
+                Action::RemoveMember {
+                    member: "chair".into(),
+                    reason: String::new()
+                }
+            ),
+            Err(LogError::Rejected(Rejection::LastAdmin))
+        ));
+        // Only parents and the child consent.
+        let grant = |by: &str| Action::Grant {
+            record: ConsentSpec {
+                id: format!("c-{by}"),
+                basis: Basis::Consent {
+                    consenters: vec![by.into()],
+                    how: ConsentHow::Written,
+                },
+                purpose: "x".into(),
+                categories: vec![ConsentCategory::Ggz],
+                recipients: vec![Recipient::Organisation("OBS".into())],
+                from: "2026-01-01".into(),
+                until: "2027-01-01".into(),
+            },
+        };
+        assert!(add(&mut log, grant("chair")).is_err());
+        add(&mut log, grant("sanne")).unwrap();
+        let st = log.state();
+        assert_eq!(st.consents["c-sanne"].band_at_grant, Some(AgeBand::Onder12));
+        assert_eq!(
+            st.consents["c-sanne"].custody_at_grant,
+            ["sanne".to_string()].into()
+        );
+        // A withdrawal names someone who consented.
+        assert!(
+            add(
+                &mut log,
+                Action::Withdraw {
+                    consent: "c-sanne".into(),
+                    by: "kid".into(),
+                    note: String::new()
+                }
+            )
+            .is_err()
+        );
+        add(
+            &mut log,
+            Action::Withdraw {
+                consent: "c-sanne".into(),
+                by: "sanne".into(),
+                note: String::new(),
+            },
+        )
+        .unwrap();
+        assert!(log.state().consents["c-sanne"].withdrawn.is_some());
+        // A refused local op leaves no trace.
+        let n = log.all().count();
+        assert!(
+            add(
+                &mut log,
+                Action::Confirm {
+                    member: "sanne".into()
+                }
+            )
+            .is_err()
+        );
+        assert_eq!(log.all().count(), n);
+        assert!(log.rejected().is_empty());
+    }
+
+    #[test]
+    fn recipients_parse() {
+        let (dev, mut log) = chair();
+        log.append(
+            &dev,
+            member("sanne", Role::Ouder, true),
+            KeyUpdate::default(),
+            0,
+            TODAY,
+        )
+        .unwrap();
+        let m = &log.state().members;
+        assert_eq!(
+            Recipient::parse("sanne", m).unwrap(),
+            Recipient::Member("sanne".into())
+        );
+        assert_eq!(
+            Recipient::parse("jeugdarts", m).unwrap(),
+            Recipient::Role(Role::Jeugdarts)
+        );
+        assert_eq!(
+            Recipient::parse("OBS", m).unwrap(),
+            Recipient::Organisation("OBS".into())
+        );
+        assert_eq!(
+            Recipient::parse("org:GGD", m).unwrap(),
+            Recipient::Organisation("GGD".into())
+        );
+        assert!(Recipient::parse("role:bakker", m).is_err());
+        assert!(
+            Recipient::parse("niemand", m)
+                .unwrap_err()
+                .contains("member list")
+        );
+    }
+}

@@ -133,6 +133,15 @@ fn noor_medical_finding_reaches_the_ib_er_only_after_both_parents_consent() {
         )
         .unwrap_err();
     assert!(matches!(err, CoreError::NoAccess { .. }), "{err}");
+    let id = view
+        .items()
+        .into_iter()
+        .find(|i| i.data.text == finding)
+        .unwrap()
+        .data
+        .id;
+    let err = view.edit_item(&id, "anders").unwrap_err();
+    assert!(matches!(err, CoreError::NoAccess { .. }), "{err}");
 
     // The access log basis: the IB-er reads the compartment on the consent record.
     let cid = CompartmentKind::Category(ConsentCategory::Medisch, "GGD JGZ".into()).id(view.id);
