@@ -428,6 +428,22 @@ fn daan_ggz_blocked_at_14_while_he_refuses_and_his_choice_alone_at_16() {
     w.add(&zoco, &daan, false);
     w.add(&zoco, &mentor, false);
     w.add(&zoco, &ggz, false);
+    let smw = Person::new("smw", Role::Schoolmaatschappelijkwerker, "SMW Welzijn");
+    w.add(&zoco, &smw, false);
+    // The school social worker keeps a meldcode note in the safety track of her organisation.
+    let meldcode = w.write(
+        &smw,
+        CompartmentKind::Safety("SMW Welzijn".into()),
+        "meldcode stap 2: collegiale consultatie",
+    );
+    for p in [&zoco, &mentor, &moeder, &daan, &ggz] {
+        assert!(
+            !w.can_open(p, &meldcode),
+            "{} reads the safety track",
+            p.me.person
+        );
+    }
+    assert!(w.can_open(&smw, &meldcode));
     let ggz_kind = CompartmentKind::Category(ConsentCategory::Ggz, "Accare".into());
     let report = w.write(&ggz, ggz_kind.clone(), "GGZ-behandeling: angstklachten");
     let parents = w.write(
