@@ -345,13 +345,13 @@ pub fn consent_status(st: &State, r: &ConsentRecord, today: Date) -> ConsentStat
 /// read every key in it.
 pub(crate) fn apply_keys(st: &mut State, op: &Op) -> Result<Vec<WrappedKeys>, Rejection> {
     let access = resolve(st, op.date);
-    let mut cache: BTreeMap<CompartmentId, BTreeSet<DeviceId>> = BTreeMap::new();
-    let mut readers_of = |st: &State, c: CompartmentId| -> BTreeSet<DeviceId> {
-        cache
-            .entry(c)
-            .or_insert_with(|| access.reader_devices(st, c))
-            .clone()
-    };
+    let all: BTreeMap<CompartmentId, BTreeSet<DeviceId>> = access
+        .compartments
+        .keys()
+        .map(|c| (*c, access.reader_devices(st, *c)))
+        .collect();
+    let none = BTreeSet::new();
+    let readers_of = |_: &State, c: CompartmentId| all.get(&c).unwrap_or(&none);
     let author = op.body.author;
     let is_admin = st
         .member_of(author)
