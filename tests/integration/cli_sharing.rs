@@ -203,6 +203,25 @@ fn consent_moves_a_medical_finding_to_the_ib_er_and_withdrawal_stops_new_ones() 
         "withdrawn"
     );
 
+    // A new consent: the IB-er now also reads what was written while she had none (the chunk
+    // waited in her store, it was not thrown away).
+    chair.json(&[
+        "consent",
+        "grant",
+        &case,
+        "--by",
+        &mother_id,
+        "--category",
+        "medisch",
+        "--to",
+        &chair_id,
+        "--until",
+        "2027-07-31",
+    ]);
+    carry(&chair, &arts, &case);
+    carry(&arts, &chair, &case);
+    assert!(texts(&chair, &case).contains(&"huisarts verwijst door".to_string()));
+
     // The log of each copy tells who did what on what basis.
     let log = chair.json(&["log", &case]);
     let entries = log.as_array().unwrap();
