@@ -400,6 +400,7 @@ pub(crate) fn apply_keys(st: &mut State, op: &Op) -> Result<Vec<WrappedKeys>, Re
                     commitment,
                     holders: BTreeSet::new(),
                     closing: ne.closing.iter().copied().collect(),
+                    writers: access.writer_devices(st, ne.compartment),
                     by: author,
                 },
             ),
@@ -461,13 +462,20 @@ pub(crate) fn apply_keys(st: &mut State, op: &Op) -> Result<Vec<WrappedKeys>, Re
             .epochs
             .push(info);
     }
+    let mut writer_sets: BTreeMap<CompartmentId, BTreeSet<DeviceId>> = BTreeMap::new();
     for (c, e, to) in handed {
+        let writers = writer_sets
+            .entry(c)
+            .or_insert_with(|| access.writer_devices(st, c))
+            .clone();
         if let Some(info) = st
             .keys
             .get_mut(&c)
             .and_then(|k| k.epochs.iter_mut().find(|x| x.epoch == e))
         {
             info.holders.insert(to);
+            // Whoever could write while this epoch was handed out wrote in it legitimately.
+            info.writers.extend(writers);
         }
     }
     Ok(bundles)
@@ -483,18 +491,27 @@ pub struct WriteRefused {
     pub compartment: String,
 }
 
-/// Whether a chunk sealed by `author` in compartment `c` may be merged: the author may write
-/// there now, or the chunk was written before a rotation that ended the author's right and that
-/// rotation keeps it as history.
+/// Whether a chunk sealed by `author` in compartment `c` under epoch `epoch` may be merged: the
+/// author may write there now; or the chunk is sealed under the current epoch and the author
+/// could write while it was current (a right that ended since — a 16th birthday, a removal —
+/// takes effect for content at the rotation it causes); or a rotation kept the chunk as history
+/// (its closing set).
 pub fn may_merge(
     st: &State,
     access: &Access,
     c: CompartmentId,
     author: DeviceId,
     chunk: ChunkId,
+    epoch: u32,
 ) -> Result<(), WriteRefused> {
     if let Some(m) = st.member_of(author)
         && access.writes(c, &m.id)
+    {
+        return Ok(());
+    }
+    if st
+        .latest(c)
+        .is_some_and(|e| e.epoch == epoch && e.writers.contains(&author))
     {
         return Ok(());
     }

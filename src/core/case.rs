@@ -696,6 +696,7 @@ impl Case {
             env.compartment,
             env.author,
             env.id,
+            env.epoch,
         )?;
         self.note_stored(env.compartment, env.id, env.author);
         if let Some(c) = self.compartments.get_mut(&env.compartment) {

@@ -760,6 +760,8 @@ pub struct EpochInfo {
     pub holders: BTreeSet<DeviceId>,
     /// Chunks of writers who lost the right at this rotation that stay history.
     pub closing: BTreeSet<ChunkId>,
+    /// Devices that could write the compartment at its creation or a key handout in it.
+    pub writers: BTreeSet<DeviceId>,
     /// Who made it.
     pub by: DeviceId,
 }

@@ -490,12 +490,13 @@ impl Profile {
         let access = case.access();
         let rings = case.take_waiting();
         for (cid, ring) in rings {
-            let rows: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)> = {
+            type Row = (Vec<u8>, Vec<u8>, u32, Vec<u8>);
+            let rows: Vec<Row> = {
                 let mut st = self.db.prepare(
-                    "SELECT id, author, bytes FROM chunks WHERE case_id = ?1 AND compartment = ?2 AND rejected IS NULL ORDER BY seq",
+                    "SELECT id, author, epoch, bytes FROM chunks WHERE case_id = ?1 AND compartment = ?2 AND rejected IS NULL ORDER BY seq",
                 )?;
                 st.query_map(params![id.0.to_vec(), cid.0.to_vec()], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
                 })?
                 .collect::<Result<_, _>>()?
             };
@@ -503,7 +504,7 @@ impl Profile {
             let mut applied: Vec<(ChunkId, Vec<ChunkId>)> = Vec::new();
             let mut residual = 0usize;
             let mut good: Vec<Plaintext> = Vec::new();
-            for (cid_bytes, author, bytes) in rows {
+            for (cid_bytes, author, epoch, bytes) in rows {
                 let chunk_id = ChunkId(
                     cid_bytes
                         .as_slice()
@@ -517,7 +518,9 @@ impl Profile {
                         .map_err(|_| self.corrupt("an author id has the wrong length"))?,
                 );
                 case.note_stored(cid, chunk_id, author);
-                if let Err(e) = access::may_merge(case.state(), &access, cid, author, chunk_id) {
+                if let Err(e) =
+                    access::may_merge(case.state(), &access, cid, author, chunk_id, epoch)
+                {
                     report.refused.push((chunk_id.to_hex(), e.to_string()));
                     continue;
                 }

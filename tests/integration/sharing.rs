@@ -477,7 +477,11 @@ fn daan_ggz_blocked_at_14_while_he_refuses_and_his_choice_alone_at_16() {
 
     // Daan turns 16: his mother's automatic access ends, the consent is flagged for review,
     // and Daan alone decides.
+    let hers = "moeder: zorgen over het verzuim";
+    w.write(&moeder, CompartmentKind::Shared(Audience::Parents), hers);
     w.today = date!(2028 - 05 - 02);
+    // Her earlier note stays part of the case, before and after the rotation her exit causes.
+    assert!(w.sees(&zoco).contains(&hers.to_string()));
     let (v, _) = w.view(&zoco);
     let s = access::consent_status(v.state(), &v.state().consents["m1"], w.today);
     assert!(s.review.as_deref().unwrap_or("").contains("16"), "{s:?}");
@@ -493,6 +497,8 @@ fn daan_ggz_blocked_at_14_while_he_refuses_and_his_choice_alone_at_16() {
         !w.can_open(&moeder, &later),
         "the mother's automatic access ended"
     );
+    assert!(w.sees(&zoco).contains(&hers.to_string()));
+    assert!(w.sees(&daan).contains(&hers.to_string()));
     assert!(w.can_open(&daan, &later));
 
     // Daan consents (recorded by himself) that his mother sees the dossier, and the school the GGZ information.
