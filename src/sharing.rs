@@ -338,12 +338,15 @@ pub(crate) fn consent_cmd(dir: &Path, out: &Out, c: ConsentCmd) -> Result<()> {
                     how,
                 };
                 let id = grant(case, p, basis, purpose, cats, &to, from, until)?;
-                let rec = &case.state().consents[&id];
-                let status = access::consent_status(case.state(), rec, case.today());
-                if status.state != ConsentState::Active {
+                let status = case
+                    .state()
+                    .consents
+                    .get(&id)
+                    .map(|rec| access::consent_status(case.state(), rec, case.today()));
+                if let Some(status) = status.filter(|s| s.state != ConsentState::Active) {
                     eprintln!(
-                        "mdo: let op: deze toestemming geldt nog niet ({:?}); nog nodig: {}",
-                        status.state,
+                        "mdo: let op: deze toestemming is {}; nog nodig: {}",
+                        status.state.label(),
                         status.missing.join(", ")
                     );
                 }
@@ -426,9 +429,9 @@ pub(crate) fn consent_cmd(dir: &Path, out: &Out, c: ConsentCmd) -> Result<()> {
                             }
                         };
                         format!(
-                            "{} {:?}: {} → {} van {} t/m {}; {}{}{}",
+                            "{} {}: {} → {} van {} t/m {}; {}{}{}",
                             r.spec.id,
-                            s.state,
+                            s.state.label(),
                             r.spec
                                 .categories
                                 .iter()

@@ -251,6 +251,19 @@ pub enum ConsentState {
     Incomplete,
 }
 
+impl ConsentState {
+    /// Dutch label.
+    pub fn label(self) -> &'static str {
+        match self {
+            ConsentState::Active => "geldig",
+            ConsentState::NotYetValid => "nog niet geldig",
+            ConsentState::Expired => "verlopen",
+            ConsentState::Withdrawn => "ingetrokken",
+            ConsentState::Incomplete => "onvolledig",
+        }
+    }
+}
+
 /// A consent record's status on a date.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ConsentStatus {
@@ -293,8 +306,10 @@ pub fn required_consenters(st: &State, today: Date) -> (Vec<String>, Vec<String>
 /// The status of consent record `r` on `today`.
 pub fn consent_status(st: &State, r: &ConsentRecord, today: Date) -> ConsentStatus {
     let mut review = None;
+    let is_consent = matches!(r.spec.basis, Basis::Consent { .. });
     let band = st.band(today);
-    if r.band_at_grant != band
+    if is_consent
+        && r.band_at_grant != band
         && let (Some(b), Some(birth)) = (band, st.birthdate)
     {
         let age = age_on(birth, today);
@@ -305,7 +320,7 @@ pub fn consent_status(st: &State, r: &ConsentRecord, today: Date) -> ConsentStat
             _ => format!("het kind is nu {age}: vanaf 12 stemt het kind mee in"),
         });
     }
-    if r.custody_at_grant != st.custody_parents() {
+    if is_consent && r.custody_at_grant != st.custody_parents() {
         review = Some("het gezag is gewijzigd sinds deze toestemming".into());
     }
     let mut status = |state, missing| ConsentStatus {
