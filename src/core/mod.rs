@@ -9,6 +9,7 @@ pub mod demo;
 pub mod doc;
 pub mod membership;
 pub mod model;
+pub mod sync;
 pub mod verslag;
 
 /// Errors of the core, each with a message a person can act on.
