@@ -413,12 +413,13 @@ pub struct Session {
 }
 
 impl Session {
-    /// Starts a session offering `cases` (those the peer may sync); returns it and the first
-    /// message.
+    /// Starts a session about `cases`: those this device holds and the peer may sync, and those
+    /// it holds nothing of yet (it wants them, e.g. after an invite; it reveals nothing). Returns
+    /// the session and the first message.
     pub fn start(peer: DeviceId, cases: Vec<CaseId>, replica: &impl Replica) -> (Session, Msg) {
         let offered: Vec<CaseId> = cases
             .into_iter()
-            .filter(|c| replica.may_sync(*c, peer))
+            .filter(|c| replica.op_ids(*c).is_empty() || replica.may_sync(*c, peer))
             .collect();
         (
             Session {

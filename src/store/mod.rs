@@ -28,6 +28,7 @@ use crate::core::model::{Date, Role};
 
 pub mod accesslog;
 pub mod bundle;
+pub mod replica;
 pub use accesslog::{AccessAction, LogEntry};
 
 /// File name of the key file inside the profile directory.

@@ -16,4 +16,5 @@ mod merge;
 mod props;
 mod sharing;
 mod support;
+mod sync_session;
 mod world;

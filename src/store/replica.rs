@@ -1,0 +1,169 @@
+//! The store as a [`Replica`] for the sync state machine: what a peer may receive is decided by
+//! the case's membership log as this device derives it (re-derived as the peer's ops arrive).
+
+use std::collections::BTreeMap;
+
+use mdo_crypto::{CaseId, ChunkId, CompartmentId, DeviceId, OpId};
+use rusqlite::{OptionalExtension, params};
+
+use super::{OP_PURPOSE, Profile, open_local};
+use crate::core::access::{self, Access};
+use crate::core::membership::{Log, Op, State};
+use crate::core::sync::Replica;
+
+/// A profile seen by one sync session.
+pub struct StoreReplica<'a> {
+    profile: &'a mut Profile,
+    rights: BTreeMap<CaseId, (State, Access)>,
+}
+
+impl<'a> StoreReplica<'a> {
+    /// Wraps an open profile.
+    pub fn new(profile: &'a mut Profile) -> Self {
+        Self {
+            profile,
+            rights: BTreeMap::new(),
+        }
+    }
+
+    fn rights(&mut self, case: CaseId) -> Option<&(State, Access)> {
+        if !self.rights.contains_key(&case) {
+            let mut log = Log::new(case);
+            for bytes in self.profile.ops_of(case).ok()? {
+                if let Ok(op) = Op::parse(&bytes) {
+                    let _ = log.insert(op);
+                }
+            }
+            let state = log.state().clone();
+            let access = access::resolve(&state, self.profile.today());
+            self.rights.insert(case, (state, access));
+        }
+        self.rights.get(&case)
+    }
+
+    fn rights_ref(&self, case: CaseId) -> Option<&(State, Access)> {
+        self.rights.get(&case)
+    }
+
+    /// Derives the rights of every case this device holds (call before a session).
+    pub fn prepare(&mut self) {
+        for c in self.profile.case_ids().unwrap_or_default() {
+            self.rights(c);
+        }
+    }
+}
+
+impl Replica for StoreReplica<'_> {
+    fn may_sync(&self, case: CaseId, peer: DeviceId) -> bool {
+        self.rights_ref(case)
+            .is_some_and(|(st, _)| st.member_of(peer).is_some_and(|m| m.is_active()))
+    }
+
+    fn op_ids(&self, case: CaseId) -> Vec<OpId> {
+        let Ok(mut st) = self
+            .profile
+            .db
+            .prepare("SELECT id FROM ops WHERE case_id = ?1 ORDER BY seq")
+        else {
+            return Vec::new();
+        };
+        st.query_map(params![case.0.to_vec()], |r| r.get::<_, Vec<u8>>(0))
+            .map(|rows| {
+                rows.filter_map(|r| r.ok())
+                    .filter_map(|b| b.as_slice().try_into().ok().map(OpId))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn op(&self, case: CaseId, id: OpId) -> Option<Vec<u8>> {
+        let sealed: Vec<u8> = self
+            .profile
+            .db
+            .query_row(
+                "SELECT bytes FROM ops WHERE case_id = ?1 AND id = ?2",
+                params![case.0.to_vec(), id.0.to_vec()],
+                |r| r.get(0),
+            )
+            .optional()
+            .ok()??;
+        open_local(&self.profile.device, OP_PURPOSE, &id.0, &sealed)
+            .ok()
+            .map(|p| p.to_vec())
+    }
+
+    fn store_op(&mut self, case: CaseId, bytes: &[u8]) -> Result<(), String> {
+        let op = Op::parse(bytes).map_err(|e| e.to_string())?;
+        if op.body.case != case {
+            return Err(format!(
+                "an op of case {} in a session about {case}",
+                op.body.case
+            ));
+        }
+        self.profile.store_op(bytes).map_err(|e| e.to_string())?;
+        self.rights.remove(&case);
+        self.rights(case);
+        Ok(())
+    }
+
+    fn chunks_for(&self, case: CaseId, peer: DeviceId) -> BTreeMap<CompartmentId, Vec<ChunkId>> {
+        let Some((st, access)) = self.rights_ref(case) else {
+            return BTreeMap::new();
+        };
+        let mut out = BTreeMap::new();
+        for c in access.compartments.keys() {
+            if access.reader_devices(st, *c).contains(&peer) {
+                let ids = self.chunk_ids(case, *c);
+                if !ids.is_empty() {
+                    out.insert(*c, ids);
+                }
+            }
+        }
+        out
+    }
+
+    fn chunk_ids(&self, case: CaseId, compartment: CompartmentId) -> Vec<ChunkId> {
+        let Ok(mut st) = self
+            .profile
+            .db
+            .prepare("SELECT id FROM chunks WHERE case_id = ?1 AND compartment = ?2 ORDER BY seq")
+        else {
+            return Vec::new();
+        };
+        st.query_map(params![case.0.to_vec(), compartment.0.to_vec()], |r| {
+            r.get::<_, Vec<u8>>(0)
+        })
+        .map(|rows| {
+            rows.filter_map(|r| r.ok())
+                .filter_map(|b| b.as_slice().try_into().ok().map(ChunkId))
+                .collect()
+        })
+        .unwrap_or_default()
+    }
+
+    fn chunk(&self, case: CaseId, id: ChunkId) -> Option<Vec<u8>> {
+        self.profile
+            .db
+            .query_row(
+                "SELECT bytes FROM chunks WHERE case_id = ?1 AND id = ?2",
+                params![case.0.to_vec(), id.0.to_vec()],
+                |r| r.get(0),
+            )
+            .optional()
+            .ok()?
+    }
+
+    fn store_chunk(&mut self, case: CaseId, bytes: &[u8]) -> Result<(), String> {
+        let env = mdo_crypto::Envelope::parse(bytes).map_err(|e| e.to_string())?;
+        if env.case != case {
+            return Err(format!(
+                "a chunk of case {} in a session about {case}",
+                env.case
+            ));
+        }
+        self.profile
+            .store_envelope(bytes)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}

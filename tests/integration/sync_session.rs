@@ -1,0 +1,141 @@
+//! The sync state machine between two real profiles (stores), in process: what each may read
+//! travels, nothing else, and a second session moves nothing.
+
+use mdo::core::case::Case;
+use mdo::core::doc::ParticipantData;
+use mdo::core::model::{Audience, Role, Section};
+use mdo::core::sync::{Msg, Session, Stats};
+use mdo::crypto::{CaseId, KdfParams};
+use mdo::store::Profile;
+use mdo::store::replica::StoreReplica;
+
+fn profile(name: &str, role: Role, org: &str) -> (tempfile::TempDir, Profile) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = Profile::init(dir.path(), "pw", name, role, org, KdfParams::INSECURE_FAST).unwrap();
+    (dir, p)
+}
+
+/// One full session between `a` and `b` about `case`, frames encoded and decoded as on the wire.
+fn session(a: &mut Profile, b: &mut Profile, case: CaseId) -> (Stats, Stats) {
+    let (da, db) = (a.device().device_id(), b.device().device_id());
+    let mut ra = StoreReplica::new(a);
+    let mut rb = StoreReplica::new(b);
+    ra.prepare();
+    rb.prepare();
+    let (mut sa, ha) = Session::start(db, vec![case], &ra);
+    let (mut sb, hb) = Session::start(da, vec![case], &rb);
+    let (mut to_a, mut to_b) = (vec![hb], vec![ha]);
+    while !to_a.is_empty() || !to_b.is_empty() {
+        for m in std::mem::take(&mut to_b) {
+            let f = m.encode();
+            to_a.extend(sb.handle(Msg::decode(&f[4..]).unwrap(), &mut rb).unwrap());
+        }
+        for m in std::mem::take(&mut to_a) {
+            let f = m.encode();
+            to_b.extend(sa.handle(Msg::decode(&f[4..]).unwrap(), &mut ra).unwrap());
+        }
+    }
+    assert!(sa.finished() && sb.finished());
+    (sa.stats, sb.stats)
+}
+
+#[test]
+fn two_profiles_sync_exactly_what_each_may_read() {
+    let (_d1, mut chair) = profile("Monique", Role::IbEr, "OBS");
+    let (_d2, mut mother) = profile("Sanne", Role::Ouder, "");
+    let me = chair.me().clone();
+    let mut case = Case::create(
+        &me,
+        chair.device(),
+        "Noor",
+        "2017-03-14",
+        "OBS",
+        "6",
+        chair.today(),
+        0,
+    )
+    .unwrap();
+    case.add_participant(
+        chair.device(),
+        ParticipantData {
+            id: mother.me().person.clone(),
+            name: "Sanne".into(),
+            role: "ouder".into(),
+            organisation: String::new(),
+            custody: true,
+            chair: false,
+            devices: vec![],
+        },
+        Some(mother.device().public_identity().clone()),
+    )
+    .unwrap();
+    case.add_item(
+        &me,
+        Section::Vragen,
+        "hoe gaat het na de pauze?",
+        Audience::Parents,
+        None,
+        1,
+    )
+    .unwrap();
+    case.add_item(
+        &me,
+        Section::Notitie,
+        "intern: OPP overwegen",
+        Audience::Organisation,
+        None,
+        2,
+    )
+    .unwrap();
+    chair.commit(&mut case).unwrap();
+    let id = case.id;
+
+    let (sent, got) = session(&mut chair, &mut mother, id);
+    assert!(sent.ops_sent > 0 && got.ops_received == sent.ops_sent);
+    assert_eq!(got.chunks_received, sent.chunks_sent);
+    let (seen, report) = mother.load_case(id).unwrap();
+    assert!(
+        report.rejected.is_empty() && report.ops_rejected.is_empty(),
+        "{report:?}"
+    );
+    let texts: Vec<String> = seen.items().into_iter().map(|i| i.data.text).collect();
+    assert_eq!(texts, vec!["hoe gaat het na de pauze?".to_string()]);
+    let org = mdo::core::case::CompartmentKind::Organisation("OBS".into()).id(id);
+    assert!(
+        !mother
+            .chunks_of(id)
+            .unwrap()
+            .iter()
+            .any(|(_, c, _)| *c == org),
+        "the school's internal notes never reach the mother's device"
+    );
+
+    // The mother adds her view; it reaches the chair; then nothing is left to send.
+    let (mut mine, _) = mother.load_case(id).unwrap();
+    let mme = mother.me().clone();
+    mine.add_item(
+        &mme,
+        Section::parse("thuis.plus").unwrap(),
+        "oma helpt op woensdag",
+        Audience::Parents,
+        None,
+        3,
+    )
+    .unwrap();
+    mother.commit(&mut mine).unwrap();
+    session(&mut chair, &mut mother, id);
+    let (c2, _) = chair.load_case(id).unwrap();
+    assert!(
+        c2.items()
+            .iter()
+            .any(|i| i.data.text == "oma helpt op woensdag")
+    );
+    let (a, b) = session(&mut chair, &mut mother, id);
+    assert_eq!(a.ops_sent + b.ops_sent + a.chunks_sent + b.chunks_sent, 0);
+
+    // A device that is not in the case gets nothing.
+    let (_d3, mut stranger) = profile("X", Role::IbEr, "Y");
+    let (a, b) = session(&mut chair, &mut stranger, id);
+    assert_eq!(a.ops_sent + a.chunks_sent + b.ops_received, 0);
+    assert!(stranger.case_ids().unwrap().is_empty());
+}
