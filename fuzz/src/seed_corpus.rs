@@ -121,5 +121,21 @@ fn membership_seeds() -> std::io::Result<()> {
         entries.push((mdo::store::bundle::Kind::Op, op.bytes.clone()));
     }
     fs::write("corpus/bundle/ops", mdo::store::bundle::encode(c.id, &entries))?;
+    fs::create_dir_all("corpus/sync_msg")?;
+    use mdo::core::sync::Msg;
+    let seeds = [
+        Msg::Hello { version: 1, cases: vec![c.id] },
+        Msg::OpSummary { case: c.id, count: 3, fingerprint: [7; 32] },
+        Msg::OpHave { case: c.id, ids: c.log().heads() },
+        Msg::Op { case: c.id, bytes: entries[0].1.clone() },
+        Msg::OpsDone { case: c.id },
+        Msg::ChunkSummary { case: c.id, entries: vec![(mdo::crypto::CompartmentId([1; 16]), 2, [3; 32])] },
+        Msg::ChunkHave { case: c.id, entries: vec![(mdo::crypto::CompartmentId([1; 16]), vec![mdo::crypto::ChunkId([2; 32])])] },
+        Msg::Done { case: c.id },
+        Msg::Refuse { reason: "onbekend".into() },
+    ];
+    for (i, m) in seeds.iter().enumerate() {
+        fs::write(format!("corpus/sync_msg/m{i}"), &m.encode()[4..])?;
+    }
     Ok(())
 }
