@@ -74,6 +74,23 @@ enum Command {
         /// Case id (or a unique prefix); all cases when left out.
         case: Option<String>,
     },
+    /// Run this device's node: accept peers and sync the cases they share (stop with Ctrl-C).
+    Serve {
+        /// Address to listen on (default: every interface, a free port).
+        #[arg(long, default_value = "0.0.0.0:0")]
+        bind: String,
+    },
+    /// Sync with a peer (its address as `mdo serve` prints it) and exit with a summary.
+    Sync {
+        /// Case id (or prefix); all shared cases when left out.
+        case: Option<String>,
+        /// NODE-ID@IP:PORT of the peer.
+        #[arg(long)]
+        peer: String,
+        /// Local address to use.
+        #[arg(long, default_value = "0.0.0.0:0")]
+        bind: String,
+    },
     /// Carry a case's ciphertext on a USB stick: export or import a bundle of its membership ops
     /// and encrypted chunks (no plaintext, nothing a stranger can read).
     #[command(subcommand)]
@@ -567,6 +584,8 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Consent(c) => crate::sharing::consent_cmd(&dir, &out, c),
         Command::Log { case } => crate::sharing::log_cmd(&dir, &out, case),
         Command::Bundle(c) => crate::sharing::bundle_cmd(&dir, &out, c),
+        Command::Serve { bind } => crate::node::serve(&dir, &out, &bind),
+        Command::Sync { case, peer, bind } => crate::node::sync(&dir, &out, case, &peer, &bind),
         Command::Circle(CircleCmd::Add { case, name }) => edit(&dir, &out, &case, |case, _| {
             case.add_circle(&name)?;
             Ok(name)

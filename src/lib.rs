@@ -4,12 +4,14 @@
 //!   chunk envelopes (the `mdo-crypto` crate, sans-IO);
 //! * [`core`] — the case model on Automerge: compartments per audience, operations, views, the
 //!   verslag and the demo case (sans-IO);
+//! * [`net`] — the iroh shell around the sync protocol;
 //! * [`store`] — the profile directory: protected key file and an SQLite database that holds only
 //!   ciphertext;
 //! * the `mdo` binary (`src/main.rs`, `src/cli.rs`) — the command-line interface.
 #![deny(missing_docs, unreachable_pub)]
 
 pub mod core;
+pub mod net;
 pub mod store;
 
 pub use mdo_crypto as crypto;

@@ -2,6 +2,7 @@
 //! core and the store, prints text or `--json`. See `docs/cli.md`.
 
 mod cli;
+mod node;
 mod sharing;
 
 fn main() {

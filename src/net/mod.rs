@@ -1,0 +1,247 @@
+//! The network shell around the sans-IO sync protocol ([`crate::core::sync`]): one iroh endpoint
+//! per device (its node key *is* the device's Ed25519 identity, so the remote node id that iroh's
+//! TLS authenticates is the remote device id), ALPN [`ALPN`], frames over one bidirectional QUIC
+//! stream per session. No relays, no address lookup, no port mapping: peers are dialled by direct
+//! address (tickets, remembered peers; local discovery comes with issue 5).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use iroh::endpoint::{NetReportConfig, RecvStream, SendStream, presets};
+use iroh::{Endpoint, EndpointAddr, RelayMode, SecretKey};
+use mdo_crypto::{CaseId, DeviceId, DeviceSecret};
+use tokio::sync::Mutex;
+
+use crate::core::sync::{Msg, Session, Stats};
+use crate::store::Profile;
+use crate::store::replica::StoreReplica;
+
+/// The ALPN of the sync protocol; the number is the protocol version.
+pub const ALPN: &[u8] = b"mdo/sync/1";
+
+/// Network errors, each with a message a person can act on.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NetError {
+    /// The endpoint could not start.
+    #[error("cannot start the network endpoint on {addr}: {reason}")]
+    Bind {
+        /// Where.
+        addr: String,
+        /// Why.
+        reason: String,
+    },
+    /// A peer address could not be read.
+    #[error("'{0}' is not a peer address: write NODE-ID@IP:PORT (the serving device prints it)")]
+    BadPeer(String),
+    /// The peer could not be reached.
+    #[error("cannot reach peer {peer}: {reason}")]
+    Connect {
+        /// Who.
+        peer: String,
+        /// Why.
+        reason: String,
+    },
+    /// The session broke off or the peer broke the protocol.
+    #[error("sync with {peer} stopped: {reason} (nothing received so far is lost; sync again)")]
+    Session {
+        /// Who.
+        peer: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A device's endpoint, bound to `bind` (e.g. `127.0.0.1:0` in tests, `0.0.0.0:0` on a LAN),
+/// with nothing that talks to the internet.
+pub async fn endpoint(device: &DeviceSecret, bind: SocketAddr) -> Result<Endpoint, NetError> {
+    let err = |e: String| NetError::Bind {
+        addr: bind.to_string(),
+        reason: e,
+    };
+    let key = SecretKey::from_bytes(device.seed().expose().expose());
+    Endpoint::builder(presets::Minimal)
+        .secret_key(key)
+        .relay_mode(RelayMode::Disabled)
+        .clear_address_lookup()
+        .clear_ip_transports()
+        .bind_addr(bind)
+        .map_err(|e| err(e.to_string()))?
+        .net_report_config(NetReportConfig::minimal())
+        .alpns(vec![ALPN.to_vec()])
+        .bind()
+        .await
+        .map_err(|e| err(e.to_string()))
+}
+
+/// The device id behind an endpoint id (both are the Ed25519 public key).
+pub fn device_of(id: iroh::EndpointId) -> DeviceId {
+    DeviceId(*id.as_bytes())
+}
+
+/// `NODE-ID@IP:PORT` of a bound endpoint (its first bound socket).
+pub fn address_of(ep: &Endpoint) -> Vec<String> {
+    ep.bound_sockets()
+        .into_iter()
+        .map(|s| format!("{}@{s}", ep.id()))
+        .collect()
+}
+
+/// Parses `NODE-ID@IP:PORT`.
+pub fn parse_peer(s: &str) -> Result<EndpointAddr, NetError> {
+    let (id, addr) = s
+        .trim()
+        .split_once('@')
+        .ok_or_else(|| NetError::BadPeer(s.into()))?;
+    let id: iroh::EndpointId = id.parse().map_err(|_| NetError::BadPeer(s.into()))?;
+    let addr: SocketAddr = addr.parse().map_err(|_| NetError::BadPeer(s.into()))?;
+    Ok(EndpointAddr::new(id).with_ip_addr(addr))
+}
+
+async fn write(send: &mut SendStream, m: &Msg) -> Result<(), String> {
+    send.write_all(&m.encode()).await.map_err(|e| e.to_string())
+}
+
+async fn read(recv: &mut RecvStream) -> Result<Msg, String> {
+    let mut len = [0u8; 4];
+    recv.read_exact(&mut len).await.map_err(|e| e.to_string())?;
+    let n = Msg::frame_len(&len)
+        .map_err(|e| e.to_string())?
+        .ok_or("short frame header")?;
+    let mut body = vec![0u8; n];
+    recv.read_exact(&mut body)
+        .await
+        .map_err(|e| e.to_string())?;
+    Msg::decode(&body).map_err(|e| e.to_string())
+}
+
+/// Runs one session over a stream pair: sends our hello, then answers the peer's messages until
+/// both sides are done. A malformed message ends the session with a reason sent to the peer.
+pub async fn run_session(
+    profile: &Mutex<Profile>,
+    peer: DeviceId,
+    cases: Option<Vec<CaseId>>,
+    send: &mut SendStream,
+    recv: &mut RecvStream,
+) -> Result<Stats, String> {
+    let mut guard = profile.lock().await;
+    let cases = match cases {
+        Some(c) => c,
+        None => guard.case_ids().map_err(|e| e.to_string())?,
+    };
+    let mut replica = StoreReplica::new(&mut guard);
+    replica.prepare();
+    let (mut session, hello) = Session::start(peer, cases, &replica);
+    write(send, &hello).await?;
+    while !session.finished() {
+        let msg = read(recv).await?;
+        match session.handle(msg, &mut replica) {
+            Ok(out) => {
+                for m in &out {
+                    write(send, m).await?;
+                }
+            }
+            Err(e) => {
+                let _ = write(
+                    send,
+                    &Msg::Refuse {
+                        reason: e.to_string(),
+                    },
+                )
+                .await;
+                return Err(e.to_string());
+            }
+        }
+    }
+    let _ = send.finish();
+    Ok(session.stats)
+}
+
+/// Dials `peer` and syncs `cases` (all shared cases when `None`).
+pub async fn sync_with(
+    ep: &Endpoint,
+    profile: &Mutex<Profile>,
+    peer: EndpointAddr,
+    cases: Option<Vec<CaseId>>,
+) -> Result<Stats, NetError> {
+    let who = peer.id.to_string();
+    let conn = ep
+        .connect(peer, ALPN)
+        .await
+        .map_err(|e| NetError::Connect {
+            peer: who.clone(),
+            reason: e.to_string(),
+        })?;
+    let (mut send, mut recv) = conn.open_bi().await.map_err(|e| NetError::Connect {
+        peer: who.clone(),
+        reason: e.to_string(),
+    })?;
+    let stats = run_session(
+        profile,
+        device_of(conn.remote_id()),
+        cases,
+        &mut send,
+        &mut recv,
+    )
+    .await
+    .map_err(|reason| NetError::Session {
+        peer: who.clone(),
+        reason,
+    })?;
+    // Let the last frames arrive before closing.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), send.stopped()).await;
+    conn.close(0u32.into(), b"done");
+    Ok(stats)
+}
+
+/// Accepts peers until the endpoint closes; each connection runs one session (sessions on one
+/// profile take turns). `on_done` is told the outcome of each.
+pub async fn serve(
+    ep: Endpoint,
+    profile: Arc<Mutex<Profile>>,
+    on_done: impl Fn(DeviceId, Result<Stats, String>) + Send + Sync + 'static,
+) {
+    let on_done = Arc::new(on_done);
+    while let Some(incoming) = ep.accept().await {
+        let profile = profile.clone();
+        let on_done = on_done.clone();
+        tokio::spawn(async move {
+            let conn = match incoming.await {
+                Ok(c) => c,
+                Err(e) => {
+                    on_done(DeviceId([0; 32]), Err(e.to_string()));
+                    return;
+                }
+            };
+            let peer = device_of(conn.remote_id());
+            let result = match conn.accept_bi().await {
+                Ok((mut send, mut recv)) => {
+                    let r = run_session(&profile, peer, None, &mut send, &mut recv).await;
+                    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), send.stopped())
+                        .await;
+                    r
+                }
+                Err(e) => Err(e.to_string()),
+            };
+            if let Ok(stats) = &result
+                && (stats.ops_received > 0 || stats.chunks_received > 0)
+            {
+                // New ops may ask this device for key work (hand keys to a new member ...).
+                let mut p = profile.lock().await;
+                let _ = key_work(&mut p);
+            }
+            on_done(peer, result);
+        });
+    }
+}
+
+/// Does this device's key work for every case (after ops arrived): returns how many key ops
+/// were made.
+pub fn key_work(p: &mut Profile) -> Result<usize, crate::store::StoreError> {
+    let mut made = 0;
+    for id in p.case_ids()? {
+        let (mut case, _) = p.load_case(id)?;
+        made += p.commit(&mut case)?.ops.len();
+    }
+    Ok(made)
+}

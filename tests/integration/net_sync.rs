@@ -1,0 +1,201 @@
+//! Real processes over loopback (no relays, no discovery): a chair's `mdo serve`, a mother's
+//! and a jeugdarts' `mdo sync`. Each sees exactly what its audience allows; a consent reaches the
+//! IB-er after the jeugdarts' device syncs; the chair's node keeps answering while the CLI edits
+//! the same profile.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+
+use serde_json::Value;
+
+use crate::support::Mdo;
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `mdo serve` on loopback and returns it with its address.
+fn serve(m: &Mdo) -> (Server, String) {
+    let mut child = m
+        .cmd()
+        .args(["--json", "serve", "--bind", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    let addr = v["addrs"][0].as_str().unwrap().to_string();
+    (Server(child), addr)
+}
+
+fn texts(m: &Mdo, case: &str) -> Vec<String> {
+    m.json(&["case", "show", case])["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["text"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn chair_mother_and_jeugdarts_sync_over_loopback() {
+    let chair = Mdo::new();
+    let mother = Mdo::new();
+    let arts = Mdo::new();
+    chair.init("Monique", "ib-er", "OBS De Wilgen");
+    mother.init("Sanne", "ouder", "");
+    arts.init("Anouk", "jeugdarts", "GGD JGZ");
+    let who = |m: &Mdo| {
+        let w = m.json(&["whoami"]);
+        (
+            w["id"].as_str().unwrap().to_string(),
+            w["identity"].as_str().unwrap().to_string(),
+        )
+    };
+    let (chair_id, _) = who(&chair);
+    let (mother_id, mother_identity) = who(&mother);
+    let (_, arts_identity) = who(&arts);
+    let case = chair.json(&[
+        "case",
+        "new",
+        "--child",
+        "Noor",
+        "--birthdate",
+        "2017-03-14",
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    chair.json(&[
+        "participant",
+        "add",
+        &case,
+        "--name",
+        "Sanne",
+        "--role",
+        "ouder",
+        "--custody",
+        "--identity",
+        &mother_identity,
+    ]);
+    chair.json(&[
+        "participant",
+        "add",
+        &case,
+        "--name",
+        "Anouk",
+        "--role",
+        "jeugdarts",
+        "--org",
+        "GGD JGZ",
+        "--identity",
+        &arts_identity,
+    ]);
+    chair.json(&[
+        "item",
+        "add",
+        &case,
+        "--section",
+        "kind.plus",
+        "--text",
+        "tekent graag",
+    ]);
+    chair.json(&[
+        "item",
+        "add",
+        &case,
+        "--section",
+        "notitie",
+        "--text",
+        "intern",
+        "--audience",
+        "organisation",
+    ]);
+
+    let (_server, addr) = serve(&chair);
+    let s = mother.json(&["sync", &case, "--peer", &addr]);
+    assert!(s["ops_received"].as_u64().unwrap() > 0, "{s}");
+    let seen = texts(&mother, &case);
+    assert!(seen.contains(&"tekent graag".to_string()));
+    assert!(!seen.contains(&"intern".to_string()));
+    arts.json(&["sync", &case, "--peer", &addr]);
+
+    // The chair keeps using the CLI on the profile its node serves.
+    chair.json(&[
+        "item",
+        "add",
+        &case,
+        "--section",
+        "vragen",
+        "--text",
+        "hoe gaat het na de pauze?",
+    ]);
+    mother.json(&["sync", "--peer", &addr]);
+    assert!(texts(&mother, &case).contains(&"hoe gaat het na de pauze?".to_string()));
+
+    // The jeugdarts' finding; consent by the mother; the IB-er reads it once the jeugdarts synced
+    // again (her device hands over the key), the mother does not.
+    arts.json(&[
+        "item",
+        "add",
+        &case,
+        "--section",
+        "notitie",
+        "--text",
+        "slaapt slecht",
+        "--category",
+        "medisch",
+    ]);
+    arts.json(&["sync", &case, "--peer", &addr]);
+    assert!(!texts(&chair, &case).contains(&"slaapt slecht".to_string()));
+    chair.json(&[
+        "consent",
+        "grant",
+        &case,
+        "--by",
+        &mother_id,
+        "--category",
+        "medisch",
+        "--to",
+        &chair_id,
+        "--until",
+        "2027-07-31",
+    ]);
+    arts.json(&["sync", &case, "--peer", &addr]);
+    assert!(texts(&chair, &case).contains(&"slaapt slecht".to_string()));
+    mother.json(&["sync", &case, "--peer", &addr]);
+    assert!(!texts(&mother, &case).contains(&"slaapt slecht".to_string()));
+    let mother_chunks = mother.json(&["case", "show", &case]);
+    assert!(
+        mother_chunks["compartments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["kind"] != "category:medisch:GGD JGZ")
+    );
+
+    // In sync: a further run moves nothing.
+    let s = mother.json(&["sync", &case, "--peer", &addr]);
+    assert_eq!(
+        s["ops_received"].as_u64().unwrap() + s["chunks_received"].as_u64().unwrap(),
+        0,
+        "{s}"
+    );
+
+    // A stranger gets nothing; a bad address is a clear error.
+    let stranger = Mdo::new();
+    stranger.init("X", "ib-er", "Y");
+    let s = stranger.json(&["sync", &case, "--peer", &addr]);
+    assert_eq!(s["ops_received"], 0);
+    let err = stranger.fails(&["sync", "--peer", "nonsense"]);
+    assert!(err.contains("NODE-ID@IP:PORT"), "{err}");
+}
