@@ -5,15 +5,7 @@
 
 use serde_json::Value;
 
-use crate::support::Mdo;
-
-fn whoami(m: &Mdo) -> (String, String) {
-    let w = m.json(&["whoami"]);
-    (
-        w["id"].as_str().unwrap().to_string(),
-        w["identity"].as_str().unwrap().to_string(),
-    )
-}
+use crate::support::{Mdo, Noor, noor_profiles, texts, whoami};
 
 /// `from` exports the case, `to` imports it (and does its key work).
 fn carry(from: &Mdo, to: &Mdo, case: &str) -> Value {
@@ -22,72 +14,17 @@ fn carry(from: &Mdo, to: &Mdo, case: &str) -> Value {
     to.json(&["bundle", "import", file.to_str().unwrap()])
 }
 
-fn texts(m: &Mdo, case: &str) -> Vec<String> {
-    m.json(&["case", "show", case])["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["text"].as_str().unwrap().to_string())
-        .collect()
-}
-
 #[test]
 fn consent_moves_a_medical_finding_to_the_ib_er_and_withdrawal_stops_new_ones() {
-    let chair = Mdo::new();
-    let mother = Mdo::new();
-    let arts = Mdo::new();
-    chair.init("Monique", "ib-er", "OBS De Wilgen");
-    mother.init("Sanne", "ouder", "");
-    arts.init("Anouk", "jeugdarts", "GGD JGZ");
-    let (chair_id, _) = whoami(&chair);
-    let (mother_id, mother_identity) = whoami(&mother);
-    let (arts_id, arts_identity) = whoami(&arts);
-
-    let case = chair.json(&[
-        "case",
-        "new",
-        "--child",
-        "Noor",
-        "--birthdate",
-        "2017-03-14",
-    ])["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    chair.json(&[
-        "participant",
-        "add",
-        &case,
-        "--name",
-        "Sanne",
-        "--role",
-        "ouder",
-        "--custody",
-        "--identity",
-        &mother_identity,
-    ]);
-    chair.json(&[
-        "participant",
-        "add",
-        &case,
-        "--name",
-        "Anouk",
-        "--role",
-        "jeugdarts",
-        "--org",
-        "GGD JGZ",
-        "--identity",
-        &arts_identity,
-    ]);
-    chair.json(&[
-        "item",
-        "add",
-        &case,
-        "--section",
-        "kind.plus",
-        "--text",
-        "tekent graag",
-    ]);
+    let Noor {
+        chair,
+        mother,
+        arts,
+        case,
+        chair_id,
+        mother_id,
+        arts_id,
+    } = noor_profiles();
     carry(&chair, &mother, &case);
     carry(&chair, &arts, &case);
     assert!(texts(&mother, &case).contains(&"tekent graag".to_string()));

@@ -8,7 +8,7 @@ use std::process::{Child, Stdio};
 
 use serde_json::Value;
 
-use crate::support::Mdo;
+use crate::support::{Mdo, Noor, noor_profiles, texts};
 
 struct Server(Child);
 
@@ -37,78 +37,17 @@ fn serve(m: &Mdo) -> (Server, String) {
     (Server(child), addr)
 }
 
-fn texts(m: &Mdo, case: &str) -> Vec<String> {
-    m.json(&["case", "show", case])["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["text"].as_str().unwrap().to_string())
-        .collect()
-}
-
 #[test]
 fn chair_mother_and_jeugdarts_sync_over_loopback() {
-    let chair = Mdo::new();
-    let mother = Mdo::new();
-    let arts = Mdo::new();
-    chair.init("Monique", "ib-er", "OBS De Wilgen");
-    mother.init("Sanne", "ouder", "");
-    arts.init("Anouk", "jeugdarts", "GGD JGZ");
-    let who = |m: &Mdo| {
-        let w = m.json(&["whoami"]);
-        (
-            w["id"].as_str().unwrap().to_string(),
-            w["identity"].as_str().unwrap().to_string(),
-        )
-    };
-    let (chair_id, _) = who(&chair);
-    let (mother_id, mother_identity) = who(&mother);
-    let (_, arts_identity) = who(&arts);
-    let case = chair.json(&[
-        "case",
-        "new",
-        "--child",
-        "Noor",
-        "--birthdate",
-        "2017-03-14",
-    ])["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    chair.json(&[
-        "participant",
-        "add",
-        &case,
-        "--name",
-        "Sanne",
-        "--role",
-        "ouder",
-        "--custody",
-        "--identity",
-        &mother_identity,
-    ]);
-    chair.json(&[
-        "participant",
-        "add",
-        &case,
-        "--name",
-        "Anouk",
-        "--role",
-        "jeugdarts",
-        "--org",
-        "GGD JGZ",
-        "--identity",
-        &arts_identity,
-    ]);
-    chair.json(&[
-        "item",
-        "add",
-        &case,
-        "--section",
-        "kind.plus",
-        "--text",
-        "tekent graag",
-    ]);
+    let Noor {
+        chair,
+        mother,
+        arts,
+        case,
+        chair_id,
+        mother_id,
+        ..
+    } = noor_profiles();
     chair.json(&[
         "item",
         "add",

@@ -149,3 +149,100 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// The participant id and public identity a device prints with `mdo whoami`.
+pub fn whoami(m: &Mdo) -> (String, String) {
+    let w = m.json(&["whoami"]);
+    (
+        w["id"].as_str().unwrap().to_string(),
+        w["identity"].as_str().unwrap().to_string(),
+    )
+}
+
+/// Texts of the items `m` sees in `case`.
+pub fn texts(m: &Mdo, case: &str) -> Vec<String> {
+    m.json(&["case", "show", case])["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["text"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Noor's case on three real profiles: the IB-er (chair) opened it and added the mother (with
+/// gezag) and the jeugdarts with their devices, and wrote one item in case+parents.
+pub struct Noor {
+    pub chair: Mdo,
+    pub mother: Mdo,
+    pub arts: Mdo,
+    pub case: String,
+    pub chair_id: String,
+    pub mother_id: String,
+    pub arts_id: String,
+}
+
+pub fn noor_profiles() -> Noor {
+    let chair = Mdo::new();
+    let mother = Mdo::new();
+    let arts = Mdo::new();
+    chair.init("Monique", "ib-er", "OBS De Wilgen");
+    mother.init("Sanne", "ouder", "");
+    arts.init("Anouk", "jeugdarts", "GGD JGZ");
+    let (chair_id, _) = whoami(&chair);
+    let (mother_id, mother_identity) = whoami(&mother);
+    let (arts_id, arts_identity) = whoami(&arts);
+    let case = chair.json(&[
+        "case",
+        "new",
+        "--child",
+        "Noor",
+        "--birthdate",
+        "2017-03-14",
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    chair.json(&[
+        "participant",
+        "add",
+        &case,
+        "--name",
+        "Sanne",
+        "--role",
+        "ouder",
+        "--custody",
+        "--identity",
+        &mother_identity,
+    ]);
+    chair.json(&[
+        "participant",
+        "add",
+        &case,
+        "--name",
+        "Anouk",
+        "--role",
+        "jeugdarts",
+        "--org",
+        "GGD JGZ",
+        "--identity",
+        &arts_identity,
+    ]);
+    chair.json(&[
+        "item",
+        "add",
+        &case,
+        "--section",
+        "kind.plus",
+        "--text",
+        "tekent graag",
+    ]);
+    Noor {
+        chair,
+        mother,
+        arts,
+        case,
+        chair_id,
+        mother_id,
+        arts_id,
+    }
+}
