@@ -733,7 +733,7 @@ fn case_cmd(dir: &Path, out: &Out, c: CaseCmd) -> Result<()> {
                 "agreements": case.agreements(),
                 "arrows": case.arrows(),
                 "meetings": case.meetings(),
-                "rejected": report.rejected,
+                "rejected": p.rejected_chunks(id)?,
             });
             out.print(value, || show_text(&case));
             Ok(())

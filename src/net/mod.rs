@@ -240,8 +240,18 @@ pub async fn serve(
 pub fn key_work(p: &mut Profile) -> Result<usize, crate::store::StoreError> {
     let mut made = 0;
     for id in p.case_ids()? {
-        let (mut case, _) = p.load_case(id)?;
+        let (mut case, report) = p.load_case(id)?;
+        for (chunk, reason) in &report.rejected {
+            log_line(&format!(
+                "chunk {chunk} of case {id} was rejected and kept as evidence: {reason}"
+            ));
+        }
         made += p.commit(&mut case)?.ops.len();
     }
     Ok(made)
+}
+
+/// Writes a line to stderr (the node's log).
+fn log_line(line: &str) {
+    eprintln!("mdo: {line}");
 }

@@ -811,6 +811,17 @@ impl Profile {
         Ok(n)
     }
 
+    /// Chunks of a case that were rejected (they stay stored as evidence), with the reason.
+    pub fn rejected_chunks(&self, case: CaseId) -> Result<Vec<(String, String)>> {
+        let mut st = self.db.prepare(
+            "SELECT id, rejected FROM chunks WHERE case_id = ?1 AND rejected IS NOT NULL ORDER BY seq",
+        )?;
+        let rows = st.query_map(params![case.0.to_vec()], |r| {
+            Ok((hex::encode(r.get::<_, Vec<u8>>(0)?), r.get::<_, String>(1)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Every stored op of a case (its signed bytes), in arrival order.
     pub fn ops_of(&self, case: CaseId) -> Result<Vec<Vec<u8>>> {
         let mut st = self

@@ -138,3 +138,56 @@ fn chair_mother_and_jeugdarts_sync_over_loopback() {
     let err = stranger.fails(&["sync", "--peer", "nonsense"]);
     assert!(err.contains("NODE-ID@IP:PORT"), "{err}");
 }
+
+#[test]
+fn a_signed_chunk_automerge_cannot_apply_is_rejected_and_syncing_goes_on() {
+    use mdo::core::case::CompartmentKind;
+    use mdo::core::model::Audience;
+    let Noor {
+        chair, arts, case, ..
+    } = noor_profiles();
+    let (_server, addr) = serve(&chair);
+    arts.json(&["sync", &case, "--peer", &addr]);
+
+    // The jeugdarts' device (a legitimate member with the case+parents key) turns malicious:
+    // it seals garbage, correctly signed, into case+parents.
+    {
+        let mut p = mdo::store::Profile::open(arts.dir(), crate::support::PASS).unwrap();
+        let id = p.resolve_case(&case).unwrap();
+        let (c, _) = p.load_case(id).unwrap();
+        let key = c
+            .keyring(CompartmentKind::Shared(Audience::Parents).id(id))
+            .unwrap()
+            .latest()
+            .unwrap()
+            .clone();
+        let mut payload = vec![mdo::core::doc::PAYLOAD_SNAPSHOT];
+        payload.extend_from_slice(crate::props::CRASHERS[0]);
+        let evil = mdo::crypto::envelope::seal(p.device(), &key, &[], &payload).unwrap();
+        assert!(p.store_envelope(&evil.bytes).unwrap());
+    }
+    let s = arts.json(&["sync", &case, "--peer", &addr]);
+    assert_eq!(s["chunks_sent"], 1, "{s}");
+    // The chair's copy rejects it, keeps it as evidence, and everything else still works.
+    let shown = chair.json(&["case", "show", &case]);
+    let rejected = shown["rejected"].as_array().unwrap();
+    assert_eq!(rejected.len(), 1, "{shown}");
+    assert!(
+        rejected[0][1]
+            .as_str()
+            .unwrap()
+            .contains("rejected a chunk")
+    );
+    assert!(texts(&chair, &case).contains(&"tekent graag".to_string()));
+    arts.json(&[
+        "item",
+        "add",
+        &case,
+        "--section",
+        "vragen",
+        "--text",
+        "nog in sync?",
+    ]);
+    arts.json(&["sync", &case, "--peer", &addr]);
+    assert!(texts(&chair, &case).contains(&"nog in sync?".to_string()));
+}
