@@ -74,6 +74,43 @@ enum Command {
         /// Case id (or a unique prefix); all cases when left out.
         case: Option<String>,
     },
+    /// Invite a new device into a case (needs `mdo serve` running on this device), or confirm the
+    /// code a joining device shows.
+    Invite {
+        #[command(subcommand)]
+        confirm: Option<InviteCmd>,
+        /// Case.
+        case: Option<String>,
+        /// Role of the new participant.
+        #[arg(long)]
+        role: Option<String>,
+        /// Organisation.
+        #[arg(long, default_value = "")]
+        org: String,
+        /// Parent with gezag.
+        #[arg(long)]
+        custody: bool,
+        /// Skip the code comparison (scripted or already-trusted channels only).
+        #[arg(long)]
+        auto_accept: bool,
+        /// Hours the invite stays valid.
+        #[arg(long, default_value_t = 72)]
+        valid_hours: i64,
+    },
+    /// Join a case with an invite ticket.
+    Join {
+        /// The ticket (mdo1…).
+        ticket: String,
+        /// Your name as the others will see it (default: your profile name).
+        #[arg(long)]
+        name: Option<String>,
+        /// Seconds to wait for the inviter to confirm the code.
+        #[arg(long, default_value_t = 600)]
+        wait: u64,
+        /// Local address to use.
+        #[arg(long, default_value = "0.0.0.0:0")]
+        bind: String,
+    },
     /// Run this device's node: accept peers and sync the cases they share (stop with Ctrl-C).
     Serve {
         /// Address to listen on (default: every interface, a free port).
@@ -105,6 +142,17 @@ enum Command {
         /// Output file (markdown) or directory (automerge).
         #[arg(long)]
         out: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum InviteCmd {
+    /// Confirm that the joining device shows CODE.
+    Confirm {
+        /// Case.
+        case: String,
+        /// The code, e.g. 123-456.
+        code: String,
     },
 }
 
@@ -584,6 +632,38 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Consent(c) => crate::sharing::consent_cmd(&dir, &out, c),
         Command::Log { case } => crate::sharing::log_cmd(&dir, &out, case),
         Command::Bundle(c) => crate::sharing::bundle_cmd(&dir, &out, c),
+        Command::Invite {
+            confirm: Some(InviteCmd::Confirm { case, code }),
+            ..
+        } => crate::node::confirm(&dir, &out, &case, &code),
+        Command::Invite {
+            confirm: None,
+            case,
+            role,
+            org,
+            custody,
+            auto_accept,
+            valid_hours,
+        } => {
+            let case = case.ok_or_else(|| anyhow!("which case? mdo invite CASE --role ROLE"))?;
+            let role = role.ok_or_else(|| anyhow!("give the new participant's --role"))?;
+            crate::node::invite(
+                &dir,
+                &out,
+                &case,
+                &role,
+                &org,
+                custody,
+                auto_accept,
+                valid_hours,
+            )
+        }
+        Command::Join {
+            ticket,
+            name,
+            wait,
+            bind,
+        } => crate::node::join(&dir, &out, &ticket, name, wait, &bind),
         Command::Serve { bind } => crate::node::serve(&dir, &out, &bind),
         Command::Sync { case, peer, bind } => crate::node::sync(&dir, &out, case, &peer, &bind),
         Command::Circle(CircleCmd::Add { case, name }) => edit(&dir, &out, &case, |case, _| {

@@ -34,6 +34,7 @@ pub(crate) fn serve(dir: &Path, out: &Out, bind: &str) -> Result<()> {
             net::endpoint(p.device(), bind).await?
         };
         let addrs = net::address_of(&ep);
+        profile.lock().await.set_node_addrs(&addrs)?;
         out.print(json!({ "node": ep.id().to_string(), "device": device, "addrs": addrs }), || {
             format!("mdo serve: bereikbaar als {}", addrs.join(", "))
         });
@@ -118,6 +119,127 @@ pub(crate) fn sync(
                 total.ops_received, total.chunks_received, total.ops_sent, total.chunks_sent
             )
         },
+    );
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn invite(
+    dir: &Path,
+    out: &Out,
+    case: &str,
+    role: &str,
+    org: &str,
+    custody: bool,
+    auto_accept: bool,
+    valid_hours: i64,
+) -> Result<()> {
+    let role: mdo::core::model::Role = role.parse()?;
+    let mut p = open_profile(dir)?;
+    let id = p.resolve_case(case)?;
+    let addrs: Vec<SocketAddr> = p
+        .node_addrs()?
+        .iter()
+        .filter_map(|a| a.split_once('@').and_then(|(_, s)| s.parse().ok()))
+        .collect();
+    if addrs.is_empty() {
+        anyhow::bail!(
+            "start `mdo serve` on this device first: the invite tells the new device where to find it"
+        );
+    }
+    let (secret, expiry) =
+        p.create_invite(id, role, org, custody, auto_accept, valid_hours * 3600)?;
+    let ticket = net::ticket::Ticket {
+        case: id,
+        node: p.device().device_id().0,
+        addrs,
+        secret,
+        expiry,
+    }
+    .encode();
+    if auto_accept {
+        eprintln!(
+            "mdo: let op: --auto-accept laat de codevergelijking weg; gebruik het alleen als het ticket over een vertrouwd kanaal gaat"
+        );
+    }
+    out.print(json!({ "case": id, "ticket": ticket, "expires": expiry, "auto_accept": auto_accept }), || {
+        format!("Uitnodiging (geldig {valid_hours} uur, één keer te gebruiken):\n\n  {ticket}\n\nDe ander typt: mdo join TICKET. Vergelijk daarna samen de code en bevestig met: mdo invite confirm {} CODE", &id.to_hex()[..8])
+    });
+    Ok(())
+}
+
+pub(crate) fn confirm(dir: &Path, out: &Out, case: &str, code: &str) -> Result<()> {
+    let mut p = open_profile(dir)?;
+    let id = p.resolve_case(case)?;
+    let member = p.confirm_invite(id, code)?;
+    out.print(json!({ "case": id, "member": member }), || {
+        format!(
+            "bevestigd: deelnemer {member} is toegevoegd; de sleutels gaan mee bij de volgende sync"
+        )
+    });
+    Ok(())
+}
+
+pub(crate) fn join(
+    dir: &Path,
+    out: &Out,
+    ticket: &str,
+    name: Option<String>,
+    wait_secs: u64,
+    bind: &str,
+) -> Result<()> {
+    use mdo::store::invites::JoinAnswer;
+    let t = net::ticket::Ticket::decode(ticket)?;
+    let bind = addr(bind)?;
+    let p = open_profile(dir)?;
+    let name = name.unwrap_or_else(|| p.me().name.clone());
+    let identity = p.device().public_identity().clone();
+    let profile = Arc::new(Mutex::new(p));
+    let case = t.case;
+    let (member, stats) = runtime()?.block_on(async move {
+        let ep = {
+            let p = profile.lock().await;
+            net::endpoint(p.device(), bind).await?
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(wait_secs);
+        let mut shown = false;
+        let member = loop {
+            match net::request_join(&ep, &t, &identity, &name).await? {
+                JoinAnswer::Accepted { member } => break member,
+                JoinAnswer::Refused { reason } => anyhow::bail!("the invite was refused: {reason}"),
+                JoinAnswer::Pending { code } => {
+                    if !shown {
+                        out.print(json!({ "status": "pending", "code": code }), || {
+                            format!("Verificatiecode: {code}\nControleer samen met de uitnodiger dat die dezelfde code ziet; die bevestigt met `mdo invite confirm`. Even wachten …")
+                        });
+                        use std::io::Write;
+                        let _ = std::io::stdout().flush();
+                        shown = true;
+                    }
+                    if std::time::Instant::now() > deadline {
+                        anyhow::bail!("no confirmation within {wait_secs} s; run `mdo join` again with the same ticket once the inviter confirmed code {code}");
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                }
+            }
+        };
+        let peer = net::ticket_addr(&t)?;
+        let mut stats = net::sync_with(&ep, &profile, peer.clone(), Some(vec![t.case])).await?;
+        let made = {
+            let mut p = profile.lock().await;
+            net::key_work(&mut p)?
+        };
+        if made > 0 {
+            let s = net::sync_with(&ep, &profile, peer, Some(vec![t.case])).await?;
+            stats.ops_received += s.ops_received;
+            stats.chunks_received += s.chunks_received;
+        }
+        ep.close().await;
+        anyhow::Ok((member, stats))
+    })?;
+    out.print(
+        json!({ "status": "joined", "case": case, "member": member, "ops_received": stats.ops_received, "chunks_received": stats.chunks_received }),
+        || format!("aangesloten bij zaak {} als {member}: {} ops en {} stukken ontvangen", &case.to_hex()[..8], stats.ops_received, stats.chunks_received),
     );
     Ok(())
 }

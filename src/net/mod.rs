@@ -16,8 +16,27 @@ use crate::core::sync::{Msg, Session, Stats};
 use crate::store::Profile;
 use crate::store::replica::StoreReplica;
 
+pub mod ticket;
+
 /// The ALPN of the sync protocol; the number is the protocol version.
 pub const ALPN: &[u8] = b"mdo/sync/1";
+/// The ALPN of join requests (a device answering an invite).
+pub const ALPN_JOIN: &[u8] = b"mdo/join/1";
+const MAX_JOIN: usize = 64 << 10;
+
+/// A join request: proves the invite secret and presents the joining device.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JoinRequest {
+    /// The case.
+    pub case: CaseId,
+    /// The invite secret (hex).
+    pub secret: String,
+    /// The joining device's public identity (hex).
+    pub identity: String,
+    /// The name the person gives.
+    pub name: String,
+}
 
 /// Network errors, each with a message a person can act on.
 #[derive(Debug, thiserror::Error)]
@@ -68,7 +87,7 @@ pub async fn endpoint(device: &DeviceSecret, bind: SocketAddr) -> Result<Endpoin
         .bind_addr(bind)
         .map_err(|e| err(e.to_string()))?
         .net_report_config(NetReportConfig::minimal())
-        .alpns(vec![ALPN.to_vec()])
+        .alpns(vec![ALPN.to_vec(), ALPN_JOIN.to_vec()])
         .bind()
         .await
         .map_err(|e| err(e.to_string()))
@@ -125,6 +144,7 @@ pub async fn run_session(
     recv: &mut RecvStream,
 ) -> Result<Stats, String> {
     let mut guard = profile.lock().await;
+    guard.refresh_clock();
     let cases = match cases {
         Some(c) => c,
         None => guard.case_ids().map_err(|e| e.to_string())?,
@@ -214,6 +234,11 @@ pub async fn serve(
                 }
             };
             let peer = device_of(conn.remote_id());
+            if conn.alpn() == ALPN_JOIN {
+                let r = answer_join(&conn, &profile).await;
+                on_done(peer, r.map(|_| Stats::default()));
+                return;
+            }
             let result = match conn.accept_bi().await {
                 Ok((mut send, mut recv)) => {
                     let r = run_session(&profile, peer, None, &mut send, &mut recv).await;
@@ -254,4 +279,95 @@ pub fn key_work(p: &mut Profile) -> Result<usize, crate::store::StoreError> {
 /// Writes a line to stderr (the node's log).
 fn log_line(line: &str) {
     eprintln!("mdo: {line}");
+}
+
+async fn answer_join(
+    conn: &iroh::endpoint::Connection,
+    profile: &Mutex<Profile>,
+) -> Result<(), String> {
+    let (mut send, mut recv) = conn.accept_bi().await.map_err(|e| e.to_string())?;
+    let bytes = recv
+        .read_to_end(MAX_JOIN)
+        .await
+        .map_err(|e| format!("join request: {e}"))?;
+    let answer = match serde_json::from_slice::<JoinRequest>(&bytes) {
+        Err(e) => crate::store::invites::JoinAnswer::Refused {
+            reason: format!("malformed join request: {e}"),
+        },
+        Ok(req) => {
+            let secret: Option<[u8; 16]> = hex::decode(&req.secret)
+                .ok()
+                .and_then(|b| b.try_into().ok());
+            let identity = hex::decode(&req.identity)
+                .ok()
+                .and_then(|b| mdo_crypto::PublicIdentity::from_bytes(&b).ok())
+                .filter(|i| i.device_id() == device_of(conn.remote_id()));
+            match (secret, identity) {
+                (Some(secret), Some(identity)) => {
+                    let mut p = profile.lock().await;
+                    p.answer_join(req.case, &secret, &identity, &req.name)
+                        .unwrap_or_else(|e| crate::store::invites::JoinAnswer::Refused {
+                            reason: e.to_string(),
+                        })
+                }
+                _ => crate::store::invites::JoinAnswer::Refused {
+                    reason: "the request's secret or identity is malformed or not this device's"
+                        .into(),
+                },
+            }
+        }
+    };
+    let out = serde_json::to_vec(&answer).map_err(|e| e.to_string())?;
+    send.write_all(&out).await.map_err(|e| e.to_string())?;
+    let _ = send.finish();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), send.stopped()).await;
+    Ok(())
+}
+
+/// Sends a join request for `ticket` and returns the inviter's answer.
+pub async fn request_join(
+    ep: &Endpoint,
+    t: &ticket::Ticket,
+    identity: &mdo_crypto::PublicIdentity,
+    name: &str,
+) -> Result<crate::store::invites::JoinAnswer, NetError> {
+    let addr = ticket_addr(t)?;
+    let who = addr.id.to_string();
+    let err = |e: String| NetError::Connect {
+        peer: who.clone(),
+        reason: e,
+    };
+    let conn = ep
+        .connect(addr, ALPN_JOIN)
+        .await
+        .map_err(|e| err(e.to_string()))?;
+    let (mut send, mut recv) = conn.open_bi().await.map_err(|e| err(e.to_string()))?;
+    let req = JoinRequest {
+        case: t.case,
+        secret: hex::encode(t.secret),
+        identity: hex::encode(identity.to_bytes()),
+        name: name.into(),
+    };
+    let body = serde_json::to_vec(&req).map_err(|e| err(e.to_string()))?;
+    send.write_all(&body)
+        .await
+        .map_err(|e| err(e.to_string()))?;
+    let _ = send.finish();
+    let answer = recv
+        .read_to_end(MAX_JOIN)
+        .await
+        .map_err(|e| err(e.to_string()))?;
+    conn.close(0u32.into(), b"done");
+    serde_json::from_slice(&answer).map_err(|e| err(format!("malformed answer: {e}")))
+}
+
+/// The endpoint address in a ticket.
+pub fn ticket_addr(t: &ticket::Ticket) -> Result<EndpointAddr, NetError> {
+    let id =
+        iroh::EndpointId::from_bytes(&t.node).map_err(|_| NetError::BadPeer("ticket".into()))?;
+    let mut addr = EndpointAddr::new(id);
+    for a in &t.addrs {
+        addr = addr.with_ip_addr(*a);
+    }
+    Ok(addr)
 }

@@ -28,6 +28,7 @@ use crate::core::model::{Date, Role};
 
 pub mod accesslog;
 pub mod bundle;
+pub mod invites;
 pub mod replica;
 pub use accesslog::{AccessAction, LogEntry};
 
@@ -195,6 +196,7 @@ pub struct Profile {
     loaded: BTreeMap<(CaseId, CompartmentId), Stored>,
     today: Date,
     now: i64,
+    fixed_clock: bool,
 }
 
 /// The participant id of the person whose (first) device is `device`: the same on their own
@@ -309,6 +311,7 @@ impl Profile {
             loaded: BTreeMap::new(),
             today,
             now,
+            fixed_clock: false,
         })
     }
 
@@ -359,6 +362,7 @@ impl Profile {
             loaded: BTreeMap::new(),
             today,
             now,
+            fixed_clock: false,
         })
     }
 
@@ -366,6 +370,15 @@ impl Profile {
     pub fn set_clock(&mut self, today: Date, now: i64) {
         self.today = today;
         self.now = now;
+        self.fixed_clock = true;
+    }
+
+    /// Moves the clock to the system time (a long-running node calls this per session), unless
+    /// it was set explicitly.
+    pub fn refresh_clock(&mut self) {
+        if !self.fixed_clock {
+            (self.today, self.now) = system_clock();
+        }
     }
 
     /// Today, as this profile counts it.
@@ -811,6 +824,32 @@ impl Profile {
         Ok(n)
     }
 
+    /// Remembers where this device's node listens (`mdo serve` sets it; invites use it).
+    pub fn set_node_addrs(&mut self, addrs: &[String]) -> Result<()> {
+        self.db.execute(
+            "INSERT OR REPLACE INTO meta(key, value) VALUES ('node_addrs', ?1)",
+            params![addrs.join(" ").into_bytes()],
+        )?;
+        Ok(())
+    }
+
+    /// Where this device's node last listened.
+    pub fn node_addrs(&self) -> Result<Vec<String>> {
+        let v: Option<Vec<u8>> = self
+            .db
+            .query_row("SELECT value FROM meta WHERE key = 'node_addrs'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        Ok(v.map(|b| {
+            String::from_utf8_lossy(&b)
+                .split_whitespace()
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default())
+    }
+
     /// Chunks of a case that were rejected (they stay stored as evidence), with the reason.
     pub fn rejected_chunks(&self, case: CaseId) -> Result<Vec<(String, String)>> {
         let mut st = self.db.prepare(
@@ -970,6 +1009,8 @@ fn open_db(path: &Path) -> Result<Connection> {
              seq INTEGER PRIMARY KEY AUTOINCREMENT,
              id BLOB NOT NULL UNIQUE, case_id BLOB NOT NULL, bytes BLOB NOT NULL);
          CREATE INDEX IF NOT EXISTS ops_by_case ON ops(case_id, seq);
+         CREATE TABLE IF NOT EXISTS invites (hash BLOB PRIMARY KEY, case_id BLOB NOT NULL,
+             grant_ BLOB NOT NULL, state TEXT NOT NULL, joiner BLOB, code TEXT);
          CREATE TABLE IF NOT EXISTS access_log (
              seq INTEGER PRIMARY KEY AUTOINCREMENT, bytes BLOB NOT NULL, hash BLOB NOT NULL);",
     )

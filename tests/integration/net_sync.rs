@@ -191,3 +191,132 @@ fn a_signed_chunk_automerge_cannot_apply_is_rejected_and_syncing_goes_on() {
     arts.json(&["sync", &case, "--peer", &addr]);
     assert!(texts(&chair, &case).contains(&"nog in sync?".to_string()));
 }
+
+#[test]
+fn invites_with_a_verification_code_auto_accept_and_refusals() {
+    let chair = Mdo::new();
+    chair.init("Monique", "ib-er", "OBS De Wilgen");
+    let case = chair.json(&[
+        "case",
+        "new",
+        "--child",
+        "Noor",
+        "--birthdate",
+        "2017-03-14",
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    chair.json(&[
+        "item",
+        "add",
+        &case,
+        "--section",
+        "kind.plus",
+        "--text",
+        "tekent graag",
+    ]);
+    let err = chair.fails(&["invite", &case, "--role", "ouder"]);
+    assert!(err.contains("mdo serve"), "{err}");
+    let (_server, _addr) = serve(&chair);
+
+    // The mother joins; both see the same code; the chair confirms it.
+    let ticket = chair.json(&["invite", &case, "--role", "ouder", "--custody"])["ticket"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mother = Mdo::new();
+    mother.init("Sanne", "ouder", "");
+    let mut join = mother
+        .cmd()
+        .args([
+            "--json",
+            "join",
+            &ticket,
+            "--wait",
+            "60",
+            "--bind",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(join.stdout.take().unwrap()).lines();
+    let pending: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(pending["status"], "pending");
+    let code = pending["code"].as_str().unwrap().to_string();
+    assert_eq!(code.len(), 7);
+    let err = chair.fails(&["invite", "confirm", &case, "000-000"]);
+    assert!(err.contains("no invite"), "{err}");
+    let member = chair.json(&["invite", "confirm", &case, &code])["member"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let done: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert!(join.wait().unwrap().success());
+    assert_eq!(done["status"], "joined");
+    assert_eq!(done["member"], member.as_str());
+    assert!(texts(&mother, &case).contains(&"tekent graag".to_string()));
+    let members = chair.json(&["member", "list", &case]);
+    assert!(
+        members
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["id"] == member.as_str() && m["custody"] == true)
+    );
+
+    // The same ticket again: refused.
+    let other = Mdo::new();
+    other.init("X", "ouder", "");
+    let err = other.fails(&["join", &ticket, "--wait", "1", "--bind", "127.0.0.1:0"]);
+    assert!(err.contains("already used"), "{err}");
+
+    // A wrong secret: refused. A mistyped ticket: a clear error.
+    let mut bad = ticket.clone();
+    let i = 4 + 2 * 48 + 1;
+    let c = if &bad[i..i + 1] == "0" { "1" } else { "0" };
+    bad.replace_range(i..i + 1, c);
+    let err = other.fails(&["join", &bad, "--wait", "1", "--bind", "127.0.0.1:0"]);
+    assert!(err.contains("unknown here"), "{err}");
+    let err = other.fails(&["join", "mdo1zz"]);
+    assert!(err.contains("not an MDO invite ticket"), "{err}");
+
+    // --auto-accept for a scripted channel: the jeugdarts joins without the comparison.
+    let ticket = chair.json(&[
+        "invite",
+        &case,
+        "--role",
+        "jeugdarts",
+        "--org",
+        "GGD JGZ",
+        "--auto-accept",
+    ])["ticket"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let arts = Mdo::new();
+    arts.init("Anouk", "jeugdarts", "GGD JGZ");
+    let done = arts.json(&["join", &ticket, "--bind", "127.0.0.1:0"]);
+    assert_eq!(done["status"], "joined");
+    assert!(texts(&arts, &case).contains(&"tekent graag".to_string()));
+
+    // An expired invite.
+    let ticket = chair.json(&[
+        "invite",
+        &case,
+        "--role",
+        "leerkracht",
+        "--org",
+        "OBS De Wilgen",
+        "--valid-hours",
+        "0",
+    ])["ticket"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let err = other.fails(&["join", &ticket, "--wait", "1", "--bind", "127.0.0.1:0"]);
+    assert!(err.contains("expired"), "{err}");
+}

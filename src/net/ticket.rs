@@ -1,0 +1,145 @@
+//! Invite tickets: one line the inviter hands over (read aloud, mailed, or as a QR code in the
+//! app): the case, the inviting node and its direct addresses, a one-time secret and the expiry.
+//! `mdo1` ‖ hex( case 16 ‖ node 32 ‖ secret 16 ‖ expiry i64 LE ‖ n u8 ‖ n × (4|6 ‖ IP ‖ port u16 LE) ).
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use mdo_crypto::CaseId;
+
+/// An invite ticket.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Ticket {
+    /// The case.
+    pub case: CaseId,
+    /// The inviting node (= device) id.
+    pub node: [u8; 32],
+    /// Where it listens.
+    pub addrs: Vec<SocketAddr>,
+    /// The one-time secret.
+    pub secret: [u8; 16],
+    /// Unix seconds after which the invite is refused.
+    pub expiry: i64,
+}
+
+impl std::fmt::Debug for Ticket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ticket")
+            .field("case", &self.case)
+            .field("addrs", &self.addrs)
+            .field("expiry", &self.expiry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A ticket that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not an MDO invite ticket ({0}); copy the whole line that starts with mdo1")]
+pub struct TicketError(pub String);
+
+impl Ticket {
+    /// The single-line form.
+    pub fn encode(&self) -> String {
+        let mut b = Vec::new();
+        b.extend_from_slice(&self.case.0);
+        b.extend_from_slice(&self.node);
+        b.extend_from_slice(&self.secret);
+        b.extend_from_slice(&self.expiry.to_le_bytes());
+        b.push(self.addrs.len().min(16) as u8);
+        for a in self.addrs.iter().take(16) {
+            match a.ip() {
+                IpAddr::V4(ip) => {
+                    b.push(4);
+                    b.extend_from_slice(&ip.octets());
+                }
+                IpAddr::V6(ip) => {
+                    b.push(6);
+                    b.extend_from_slice(&ip.octets());
+                }
+            }
+            b.extend_from_slice(&a.port().to_le_bytes());
+        }
+        format!("mdo1{}", hex::encode(b))
+    }
+
+    /// Parses the single-line form strictly.
+    pub fn decode(s: &str) -> Result<Ticket, TicketError> {
+        let bad = |r: &str| TicketError(r.into());
+        let h = s
+            .trim()
+            .strip_prefix("mdo1")
+            .ok_or_else(|| bad("it does not start with mdo1"))?;
+        let b = hex::decode(h).map_err(|_| bad("it is damaged"))?;
+        if b.len() < 73 {
+            return Err(bad("it is cut short"));
+        }
+        let mut case = [0u8; 16];
+        case.copy_from_slice(&b[..16]);
+        let mut node = [0u8; 32];
+        node.copy_from_slice(&b[16..48]);
+        let mut secret = [0u8; 16];
+        secret.copy_from_slice(&b[48..64]);
+        let mut e = [0u8; 8];
+        e.copy_from_slice(&b[64..72]);
+        let n = b[72] as usize;
+        let mut rest = &b[73..];
+        let mut addrs = Vec::with_capacity(n.min(16));
+        for _ in 0..n {
+            let (ip, len): (IpAddr, usize) = match rest.first() {
+                Some(4) if rest.len() >= 7 => {
+                    let o: [u8; 4] = rest[1..5].try_into().map_err(|_| bad("address"))?;
+                    (IpAddr::V4(Ipv4Addr::from(o)), 5)
+                }
+                Some(6) if rest.len() >= 19 => {
+                    let o: [u8; 16] = rest[1..17].try_into().map_err(|_| bad("address"))?;
+                    (IpAddr::V6(Ipv6Addr::from(o)), 17)
+                }
+                _ => return Err(bad("an address is damaged")),
+            };
+            let port = u16::from_le_bytes([rest[len], rest[len + 1]]);
+            addrs.push(SocketAddr::new(ip, port));
+            rest = &rest[len + 2..];
+        }
+        if !rest.is_empty() {
+            return Err(bad("it has trailing characters"));
+        }
+        Ok(Ticket {
+            case: CaseId(case),
+            node,
+            addrs,
+            secret,
+            expiry: i64::from_le_bytes(e),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_strictness() {
+        let t = Ticket {
+            case: CaseId([1; 16]),
+            node: [2; 32],
+            addrs: vec![
+                "127.0.0.1:4000".parse().unwrap(),
+                "[::1]:5000".parse().unwrap(),
+            ],
+            secret: [3; 16],
+            expiry: 1_800_000_000,
+        };
+        let s = t.encode();
+        assert!(s.starts_with("mdo1"));
+        assert_eq!(Ticket::decode(&s).unwrap(), t);
+        assert_eq!(Ticket::decode(&format!("  {s}\n")).unwrap(), t);
+        for cut in 4..s.len() {
+            assert!(Ticket::decode(&s[..cut]).is_err(), "cut {cut}");
+        }
+        assert!(Ticket::decode(&format!("{s}00")).is_err());
+        assert!(Ticket::decode("mdo2abcd").is_err());
+        assert!(
+            !format!("{t:?}").contains("030303"),
+            "the secret is not printed"
+        );
+    }
+}

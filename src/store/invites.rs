@@ -1,0 +1,256 @@
+//! Invites: a one-time secret that lets a new device join a case. The store keeps only a hash
+//! of the secret and, sealed under the device-local key, what the invite grants (role,
+//! organisation, gezag) and who answered it. Tickets (what the inviter hands over) are in
+//! [`crate::net::ticket`].
+//!
+//! States: `open` → (a device proves the secret) `pending` with a verification code both sides
+//! show → (`mdo invite confirm CASE CODE`, or at once with `--auto-accept`) `used`: the
+//! participant is in the membership log and its keys are wrapped. Expired or used invites refuse.
+
+use mdo_crypto::{CaseId, DeviceId, PublicIdentity, secret::ct_eq};
+use rusqlite::{OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+use super::{Profile, Result, StoreError, open_local, seal_local};
+use crate::core::CoreError;
+use crate::core::doc::ParticipantData;
+use crate::core::model::Role;
+
+const PURPOSE: &str = "invite";
+
+#[derive(Serialize, Deserialize)]
+struct Grant {
+    role: Role,
+    organisation: String,
+    custody: bool,
+    auto_accept: bool,
+    expiry: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Joiner {
+    identity: String,
+    name: String,
+}
+
+/// What the inviting device answers a join request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum JoinAnswer {
+    /// The device is a participant now; sync the case.
+    Accepted {
+        /// Its participant id.
+        member: String,
+    },
+    /// Waiting for the inviter to confirm the code.
+    Pending {
+        /// The verification code both sides show.
+        code: String,
+    },
+    /// Refused, with the reason.
+    Refused {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The verification code of an invite: six digits from the secret and both device keys.
+pub fn verification_code(secret: &[u8; 16], inviter: DeviceId, joiner: DeviceId) -> String {
+    let mut h = blake3::Hasher::new_derive_key("MDO 2026-11 invite verification code v1");
+    h.update(secret);
+    h.update(&inviter.0);
+    h.update(&joiner.0);
+    let b = h.finalize();
+    let n = u32::from_le_bytes([
+        b.as_bytes()[0],
+        b.as_bytes()[1],
+        b.as_bytes()[2],
+        b.as_bytes()[3],
+    ]) % 1_000_000;
+    format!("{:03}-{:03}", n / 1000, n % 1000)
+}
+
+fn hash(secret: &[u8; 16]) -> Vec<u8> {
+    blake3::derive_key("MDO 2026-11 invite secret hash v1", secret).to_vec()
+}
+
+impl Profile {
+    /// Creates an invite to `case` for a participant with `role`/`organisation`/`custody`, valid
+    /// for `valid_secs`. Returns the secret and its expiry (unix seconds). Chair/co-chair only.
+    pub fn create_invite(
+        &mut self,
+        case: CaseId,
+        role: Role,
+        organisation: &str,
+        custody: bool,
+        auto_accept: bool,
+        valid_secs: i64,
+    ) -> Result<([u8; 16], i64)> {
+        let (c, _) = self.load_case(case)?;
+        if !c.my_member().is_some_and(|m| m.admin && m.is_active()) {
+            return Err(CoreError::NoAccess {
+                compartment: "de deelnemers".into(),
+                reason: "only the chair or a co-chair invites".into(),
+            }
+            .into());
+        }
+        let secret: [u8; 16] = mdo_crypto::random_array()?;
+        let expiry = self.now + valid_secs;
+        let grant = serde_json::to_vec(&Grant {
+            role,
+            organisation: organisation.trim().into(),
+            custody,
+            auto_accept,
+            expiry,
+        })
+        .map_err(|e| CoreError::Document(e.to_string()))?;
+        let h = hash(&secret);
+        let sealed = seal_local(&self.device, PURPOSE, &h, &grant)?;
+        self.db.execute(
+            "INSERT INTO invites(hash, case_id, grant_, state) VALUES (?1, ?2, ?3, 'open')",
+            params![h, case.0.to_vec(), sealed],
+        )?;
+        Ok((secret, expiry))
+    }
+
+    /// Answers a join request that arrived over the network (the node calls this).
+    pub fn answer_join(
+        &mut self,
+        case: CaseId,
+        secret: &[u8; 16],
+        identity: &PublicIdentity,
+        name: &str,
+    ) -> Result<JoinAnswer> {
+        self.refresh_clock();
+        let h = hash(secret);
+        type Row = (Vec<u8>, Vec<u8>, String, Option<Vec<u8>>);
+        let row: Option<Row> = self
+            .db
+            .query_row(
+                "SELECT case_id, grant_, state, joiner FROM invites WHERE hash = ?1",
+                params![h],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?;
+        let refused = |r: &str| Ok(JoinAnswer::Refused { reason: r.into() });
+        let Some((case_id, sealed, state, joiner)) = row else {
+            return refused("this invite is unknown here (wrong or mistyped ticket)");
+        };
+        if !ct_eq(&case_id, &case.0) {
+            return refused("this invite is for another case");
+        }
+        let grant: Grant = serde_json::from_slice(&open_local(&self.device, PURPOSE, &h, &sealed)?)
+            .map_err(|e| StoreError::Corrupt {
+                path: self.dir.clone(),
+                reason: format!("invite record: {e}"),
+            })?;
+        let me = self.device.device_id();
+        let code = verification_code(secret, me, identity.device_id());
+        let joiner: Option<Joiner> = joiner
+            .map(|j| open_local(&self.device, PURPOSE, &h, &j))
+            .transpose()?
+            .and_then(|p| serde_json::from_slice(&p).ok());
+        let same_device = joiner
+            .as_ref()
+            .is_some_and(|j| j.identity == hex::encode(identity.to_bytes()));
+        match state.as_str() {
+            "used" if same_device => {
+                return Ok(JoinAnswer::Accepted {
+                    member: super::person_id(identity.device_id()),
+                });
+            }
+            "used" => return refused("this invite was already used"),
+            "pending" if !same_device => return refused("this invite was already used"),
+            "pending" => return Ok(JoinAnswer::Pending { code }),
+            _ => {}
+        }
+        if self.now > grant.expiry {
+            return refused("this invite has expired; ask for a new one");
+        }
+        let j = serde_json::to_vec(&Joiner {
+            identity: hex::encode(identity.to_bytes()),
+            name: name.trim().into(),
+        })
+        .map_err(|e| CoreError::Document(e.to_string()))?;
+        let sealed_joiner = seal_local(&self.device, PURPOSE, &h, &j)?;
+        self.db.execute(
+            "UPDATE invites SET state = 'pending', joiner = ?2, code = ?3 WHERE hash = ?1",
+            params![h, sealed_joiner, code],
+        )?;
+        if grant.auto_accept {
+            let member = self.admit(case, &h, &grant, identity, name)?;
+            return Ok(JoinAnswer::Accepted { member });
+        }
+        Ok(JoinAnswer::Pending { code })
+    }
+
+    /// The inviter confirms that the code on the joining device is `code`: the participant is
+    /// added and its keys are wrapped. Returns the participant id.
+    pub fn confirm_invite(&mut self, case: CaseId, code: &str) -> Result<String> {
+        let code = code.trim();
+        let row: Option<(Vec<u8>, Vec<u8>, Vec<u8>)> = self
+            .db
+            .query_row(
+                "SELECT hash, grant_, joiner FROM invites WHERE case_id = ?1 AND state = 'pending' AND code = ?2",
+                params![case.0.to_vec(), code],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let Some((h, sealed, joiner)) = row else {
+            return Err(CoreError::NotFound {
+                what: "invite waiting for this code",
+                id: code.into(),
+            }
+            .into());
+        };
+        let corrupt = |e: String| StoreError::Corrupt {
+            path: self.dir.clone(),
+            reason: format!("invite record: {e}"),
+        };
+        let grant: Grant = serde_json::from_slice(&open_local(&self.device, PURPOSE, &h, &sealed)?)
+            .map_err(|e| corrupt(e.to_string()))?;
+        let j: Joiner = serde_json::from_slice(&open_local(&self.device, PURPOSE, &h, &joiner)?)
+            .map_err(|e| corrupt(e.to_string()))?;
+        let identity = hex::decode(&j.identity)
+            .ok()
+            .and_then(|b| PublicIdentity::from_bytes(&b).ok())
+            .ok_or_else(|| corrupt("joiner identity".into()))?;
+        self.admit(case, &h, &grant, &identity, &j.name)
+    }
+
+    fn admit(
+        &mut self,
+        case: CaseId,
+        h: &[u8],
+        grant: &Grant,
+        identity: &PublicIdentity,
+        name: &str,
+    ) -> Result<String> {
+        let (mut c, _) = self.load_case(case)?;
+        let member = super::person_id(identity.device_id());
+        let name = if name.trim().is_empty() {
+            member.clone()
+        } else {
+            name.trim().to_string()
+        };
+        c.add_participant(
+            &self.device,
+            ParticipantData {
+                id: member.clone(),
+                name,
+                role: grant.role.id().into(),
+                organisation: grant.organisation.clone(),
+                custody: grant.custody,
+                chair: false,
+                devices: Vec::new(),
+            },
+            Some(identity.clone()),
+        )?;
+        self.commit(&mut c)?;
+        self.db.execute(
+            "UPDATE invites SET state = 'used' WHERE hash = ?1",
+            params![h],
+        )?;
+        Ok(member)
+    }
+}
