@@ -121,9 +121,9 @@ enum Command {
     Sync {
         /// Case id (or prefix); all shared cases when left out.
         case: Option<String>,
-        /// NODE-ID@IP:PORT of the peer.
+        /// NODE-ID@IP:PORT of the peer (default: the remembered peers of the case).
         #[arg(long)]
-        peer: String,
+        peer: Option<String>,
         /// Local address to use.
         #[arg(long, default_value = "0.0.0.0:0")]
         bind: String,
@@ -665,7 +665,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             bind,
         } => crate::node::join(&dir, &out, &ticket, name, wait, &bind),
         Command::Serve { bind } => crate::node::serve(&dir, &out, &bind),
-        Command::Sync { case, peer, bind } => crate::node::sync(&dir, &out, case, &peer, &bind),
+        Command::Sync { case, peer, bind } => crate::node::sync(&dir, &out, case, peer, &bind),
         Command::Circle(CircleCmd::Add { case, name }) => edit(&dir, &out, &case, |case, _| {
             case.add_circle(&name)?;
             Ok(name)

@@ -67,11 +67,10 @@ pub(crate) fn sync(
     dir: &Path,
     out: &Out,
     case: Option<String>,
-    peer: &str,
+    peer: Option<String>,
     bind: &str,
 ) -> Result<()> {
     let bind = addr(bind)?;
-    let peer = net::parse_peer(peer)?;
     let p = open_profile(dir)?;
     let cases = match case {
         Some(c) => Some(vec![match p.resolve_case(&c) {
@@ -82,40 +81,83 @@ pub(crate) fn sync(
         }]),
         None => None,
     };
+    // Whom to reach: the given peer, or every remembered peer that is a device of the case(s).
+    let peers: Vec<String> = match peer {
+        Some(p) => vec![p],
+        None => {
+            let wanted = match &cases {
+                Some(c) => c.clone(),
+                None => p.case_ids()?,
+            };
+            let mut devices = std::collections::BTreeSet::new();
+            for c in wanted {
+                devices.extend(p.case_devices(c)?);
+            }
+            p.known_peers()?
+                .into_iter()
+                .filter(|(d, _)| devices.contains(d))
+                .map(|(_, a)| a)
+                .collect()
+        }
+    };
+    if peers.is_empty() {
+        anyhow::bail!(
+            "no known peer for this case yet: give --peer NODE-ID@IP:PORT (or join with an invite first)"
+        );
+    }
     let profile = Arc::new(Mutex::new(p));
-    let total = runtime()?.block_on(async move {
+    let (total, reached) = runtime()?.block_on(async move {
         let ep = {
             let p = profile.lock().await;
             net::endpoint(p.device(), bind).await?
         };
         let mut total = mdo::core::sync::Stats::default();
-        // A second round carries the key work the first one caused (keys handed to the peer).
-        for _ in 0..2 {
-            let s = net::sync_with(&ep, &profile, peer.clone(), cases.clone()).await?;
-            total.ops_sent += s.ops_sent;
-            total.ops_received += s.ops_received;
-            total.chunks_sent += s.chunks_sent;
-            total.chunks_received += s.chunks_received;
-            total.refused.extend(s.refused);
-            let made = {
-                let mut p = profile.lock().await;
-                net::key_work(&mut p)?
-            };
-            if made == 0 {
-                break;
+        let mut reached = 0;
+        for text in &peers {
+            let peer = net::parse_peer(text)?;
+            // A second round carries the key work the first one caused (keys handed to the peer).
+            for round in 0..2 {
+                let s = match net::sync_with(&ep, &profile, peer.clone(), cases.clone()).await {
+                    Ok(s) => s,
+                    Err(e) => {
+                        eprintln!("mdo: warning: {e}");
+                        break;
+                    }
+                };
+                if round == 0 {
+                    reached += 1;
+                    profile.lock().await.remember_peer(&peer, text)?;
+                }
+                total.ops_sent += s.ops_sent;
+                total.ops_received += s.ops_received;
+                total.chunks_sent += s.chunks_sent;
+                total.chunks_received += s.chunks_received;
+                total.refused.extend(s.refused);
+                let made = {
+                    let mut p = profile.lock().await;
+                    net::key_work(&mut p)?
+                };
+                if made == 0 {
+                    break;
+                }
             }
         }
         ep.close().await;
-        anyhow::Ok(total)
+        anyhow::Ok((total, reached))
     })?;
     for r in &total.refused {
         eprintln!("mdo: warning: the peer sent something that was refused: {r}");
     }
+    if reached == 0 {
+        anyhow::bail!(
+            "no peer could be reached; what you changed stays here and goes along with the next sync"
+        );
+    }
     out.print(
-        json!({ "peers": 1, "ops_sent": total.ops_sent, "ops_received": total.ops_received, "chunks_sent": total.chunks_sent, "chunks_received": total.chunks_received, "refused": total.refused.len() }),
+        json!({ "peers": reached, "ops_sent": total.ops_sent, "ops_received": total.ops_received, "chunks_sent": total.chunks_sent, "chunks_received": total.chunks_received, "refused": total.refused.len() }),
         || {
             format!(
-                "1 peer bereikt: {} ops en {} stukken ontvangen, {} ops en {} stukken verstuurd",
+                "{reached} peer(s) bereikt: {} ops en {} stukken ontvangen, {} ops en {} stukken verstuurd",
                 total.ops_received, total.chunks_received, total.ops_sent, total.chunks_sent
             )
         },
@@ -224,6 +266,12 @@ pub(crate) fn join(
             }
         };
         let peer = net::ticket_addr(&t)?;
+        if let Some(a) = t.addrs.first() {
+            profile
+                .lock()
+                .await
+                .remember_peer(&peer, &format!("{}@{a}", peer.id))?;
+        }
         let mut stats = net::sync_with(&ep, &profile, peer.clone(), Some(vec![t.case])).await?;
         let made = {
             let mut p = profile.lock().await;

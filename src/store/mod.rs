@@ -824,6 +824,48 @@ impl Profile {
         Ok(n)
     }
 
+    /// Remembers a peer reached at `addr` (`NODE-ID@IP:PORT`), for `mdo sync` without `--peer`.
+    pub fn remember_peer(&mut self, peer: &iroh::EndpointAddr, addr: &str) -> Result<()> {
+        self.db.execute(
+            "INSERT OR REPLACE INTO peers(device, addr) VALUES (?1, ?2)",
+            params![peer.id.as_bytes().to_vec(), addr],
+        )?;
+        Ok(())
+    }
+
+    /// Remembered peers: (device, address).
+    pub fn known_peers(&self) -> Result<Vec<(DeviceId, String)>> {
+        let mut st = self.db.prepare("SELECT device, addr FROM peers")?;
+        let rows = st.query_map([], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for r in rows {
+            let (d, a) = r?;
+            if let Ok(d) = <[u8; 32]>::try_from(d.as_slice()) {
+                out.push((DeviceId(d), a));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The devices of the active participants of a case (from its membership log).
+    pub fn case_devices(&self, case: CaseId) -> Result<Vec<DeviceId>> {
+        let mut log = crate::core::membership::Log::new(case);
+        for bytes in self.ops_of(case)? {
+            if let Ok(op) = Op::parse(&bytes) {
+                let _ = log.insert(op);
+            }
+        }
+        Ok(log
+            .state()
+            .members
+            .values()
+            .filter(|m| m.is_active())
+            .flat_map(|m| m.devices.iter().copied())
+            .collect())
+    }
+
     /// Remembers where this device's node listens (`mdo serve` sets it; invites use it).
     pub fn set_node_addrs(&mut self, addrs: &[String]) -> Result<()> {
         self.db.execute(
@@ -1009,6 +1051,7 @@ fn open_db(path: &Path) -> Result<Connection> {
              seq INTEGER PRIMARY KEY AUTOINCREMENT,
              id BLOB NOT NULL UNIQUE, case_id BLOB NOT NULL, bytes BLOB NOT NULL);
          CREATE INDEX IF NOT EXISTS ops_by_case ON ops(case_id, seq);
+         CREATE TABLE IF NOT EXISTS peers (device BLOB PRIMARY KEY, addr TEXT NOT NULL);
          CREATE TABLE IF NOT EXISTS invites (hash BLOB PRIMARY KEY, case_id BLOB NOT NULL,
              grant_ BLOB NOT NULL, state TEXT NOT NULL, joiner BLOB, code TEXT);
          CREATE TABLE IF NOT EXISTS access_log (

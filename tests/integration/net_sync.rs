@@ -122,8 +122,9 @@ fn chair_mother_and_jeugdarts_sync_over_loopback() {
             .all(|c| c["kind"] != "category:medisch:GGD JGZ")
     );
 
-    // In sync: a further run moves nothing.
-    let s = mother.json(&["sync", &case, "--peer", &addr]);
+    // In sync: a further run — now with the remembered peer, no address — moves nothing.
+    let s = mother.json(&["sync", &case]);
+    assert_eq!(s["peers"], 1);
     assert_eq!(
         s["ops_received"].as_u64().unwrap() + s["chunks_received"].as_u64().unwrap(),
         0,
@@ -137,6 +138,8 @@ fn chair_mother_and_jeugdarts_sync_over_loopback() {
     assert_eq!(s["ops_received"], 0);
     let err = stranger.fails(&["sync", "--peer", "nonsense"]);
     assert!(err.contains("NODE-ID@IP:PORT"), "{err}");
+    let err = stranger.fails(&["sync", &case]);
+    assert!(err.contains("no known peer"), "{err}");
 }
 
 #[test]
@@ -258,6 +261,18 @@ fn invites_with_a_verification_code_auto_accept_and_refusals() {
     assert_eq!(done["status"], "joined");
     assert_eq!(done["member"], member.as_str());
     assert!(texts(&mother, &case).contains(&"tekent graag".to_string()));
+    // The inviter is remembered: later syncs need no address.
+    chair.json(&[
+        "item",
+        "add",
+        &case,
+        "--section",
+        "vragen",
+        "--text",
+        "welkom",
+    ]);
+    assert_eq!(mother.json(&["sync"])["peers"], 1);
+    assert!(texts(&mother, &case).contains(&"welkom".to_string()));
     let members = chair.json(&["member", "list", &case]);
     assert!(
         members
