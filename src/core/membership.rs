@@ -262,6 +262,19 @@ pub enum Action {
         #[serde(default)]
         note: String,
     },
+    /// Names a storage peer for the case: an always-on node an organisation keeps, that stores
+    /// and forwards the case's ciphertext, holds no keys and reads nothing.
+    AddStoragePeer {
+        /// Its device identity.
+        device: PublicIdentity,
+        /// The organisation that runs it.
+        organisation: String,
+    },
+    /// Ends a storage peer's role in the case.
+    RemoveStoragePeer {
+        /// Its device.
+        device: DeviceId,
+    },
     /// Only a key update.
     Keys,
 }
@@ -796,6 +809,8 @@ pub struct State {
     pub device_owner: BTreeMap<DeviceId, String>,
     /// Public identities of devices (for wrapping).
     pub identities: BTreeMap<DeviceId, PublicIdentity>,
+    /// Storage peers named for the case, with the organisation that runs each.
+    pub storage_peers: BTreeMap<DeviceId, String>,
 }
 
 impl State {
@@ -810,6 +825,7 @@ impl State {
             links: Vec::new(),
             device_owner: BTreeMap::new(),
             identities: BTreeMap::new(),
+            storage_peers: BTreeMap::new(),
         }
     }
 
@@ -1529,6 +1545,43 @@ fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKeys>, Rejecti
             if let Some(rec) = st.consents.get_mut(consent) {
                 rec.withdrawn = Some(w);
             }
+        }
+        Action::AddStoragePeer {
+            device,
+            organisation,
+        } => {
+            let author = st.author(op)?;
+            let org = organisation.trim();
+            if !(author.admin || (author.role.is_professional() && author.organisation == org)) {
+                return Err(Rejection::NotAdmin {
+                    action: "name a storage peer of another organisation",
+                });
+            }
+            if org.is_empty() {
+                return Err(Rejection::Invalid(
+                    "a storage peer is run by an organisation".into(),
+                ));
+            }
+            if let Some(owner) = st.device_owner.get(&device.device_id()) {
+                return Err(Rejection::DeviceTaken {
+                    device: device.device_id().to_hex(),
+                    member: owner.clone(),
+                });
+            }
+            st.storage_peers.insert(device.device_id(), org.to_string());
+        }
+        Action::RemoveStoragePeer { device } => {
+            let author = st.author(op)?;
+            let org = st
+                .storage_peers
+                .get(device)
+                .ok_or_else(|| Rejection::Invalid(format!("{device} is no storage peer here")))?;
+            if !(author.admin || (author.role.is_professional() && &author.organisation == org)) {
+                return Err(Rejection::NotAdmin {
+                    action: "remove a storage peer of another organisation",
+                });
+            }
+            st.storage_peers.remove(device);
         }
         Action::Keys => {}
     }

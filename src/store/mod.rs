@@ -849,7 +849,8 @@ impl Profile {
         Ok(out)
     }
 
-    /// The devices of the active participants of a case (from its membership log).
+    /// The devices of the active participants and the storage peers of a case (from its
+    /// membership log).
     pub fn case_devices(&self, case: CaseId) -> Result<Vec<DeviceId>> {
         let mut log = crate::core::membership::Log::new(case);
         for bytes in self.ops_of(case)? {
@@ -857,12 +858,13 @@ impl Profile {
                 let _ = log.insert(op);
             }
         }
-        Ok(log
-            .state()
+        let st = log.state();
+        Ok(st
             .members
             .values()
             .filter(|m| m.is_active())
             .flat_map(|m| m.devices.iter().copied())
+            .chain(st.storage_peers.keys().copied())
             .collect())
     }
 

@@ -45,6 +45,23 @@ impl<'a> StoreReplica<'a> {
         self.rights.get(&case)
     }
 
+    fn stored_compartments(&self, case: CaseId) -> Vec<CompartmentId> {
+        let Ok(mut st) = self
+            .profile
+            .db
+            .prepare("SELECT DISTINCT compartment FROM chunks WHERE case_id = ?1")
+        else {
+            return Vec::new();
+        };
+        st.query_map(params![case.0.to_vec()], |r| r.get::<_, Vec<u8>>(0))
+            .map(|rows| {
+                rows.filter_map(|r| r.ok())
+                    .filter_map(|b| b.as_slice().try_into().ok().map(CompartmentId))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Derives the rights of every case this device holds (call before a session).
     pub fn prepare(&mut self) {
         for c in self.profile.case_ids().unwrap_or_default() {
@@ -55,8 +72,10 @@ impl<'a> StoreReplica<'a> {
 
 impl Replica for StoreReplica<'_> {
     fn may_sync(&self, case: CaseId, peer: DeviceId) -> bool {
-        self.rights_ref(case)
-            .is_some_and(|(st, _)| st.member_of(peer).is_some_and(|m| m.is_active()))
+        self.rights_ref(case).is_some_and(|(st, _)| {
+            st.member_of(peer).is_some_and(|m| m.is_active())
+                || st.storage_peers.contains_key(&peer)
+        })
     }
 
     fn op_ids(&self, case: CaseId) -> Vec<OpId> {
@@ -111,6 +130,13 @@ impl Replica for StoreReplica<'_> {
             return BTreeMap::new();
         };
         let mut out = BTreeMap::new();
+        if st.storage_peers.contains_key(&peer) {
+            // A storage peer keeps the ciphertext of every compartment and reads none.
+            for c in self.stored_compartments(case) {
+                out.insert(c, self.chunk_ids(case, c));
+            }
+            return out;
+        }
         for c in access.compartments.keys() {
             if access.reader_devices(st, *c).contains(&peer) {
                 let ids = self.chunk_ids(case, *c);

@@ -139,3 +139,93 @@ fn two_profiles_sync_exactly_what_each_may_read() {
     assert_eq!(a.ops_sent + a.chunks_sent + b.ops_received, 0);
     assert!(stranger.case_ids().unwrap().is_empty());
 }
+
+#[test]
+fn a_storage_peer_forwards_everything_and_reads_nothing() {
+    use mdo::core::membership::Action;
+    let (_d1, mut chair) = profile("Monique", Role::IbEr, "OBS");
+    let (_d2, mut mother) = profile("Sanne", Role::Ouder, "");
+    let (d3, mut storage) = profile("Opslag OBS", Role::Directeur, "OBS");
+    let me = chair.me().clone();
+    let mut case = Case::create(
+        &me,
+        chair.device(),
+        "Noor",
+        "2017-03-14",
+        "OBS",
+        "6",
+        chair.today(),
+        0,
+    )
+    .unwrap();
+    case.add_participant(
+        chair.device(),
+        ParticipantData {
+            id: mother.me().person.clone(),
+            name: "Sanne".into(),
+            role: "ouder".into(),
+            organisation: String::new(),
+            custody: true,
+            chair: false,
+            devices: vec![],
+        },
+        Some(mother.device().public_identity().clone()),
+    )
+    .unwrap();
+    case.membership(
+        chair.device(),
+        Action::AddStoragePeer {
+            device: storage.device().public_identity().clone(),
+            organisation: "OBS".into(),
+        },
+    )
+    .unwrap();
+    case.add_item(
+        &me,
+        Section::Vragen,
+        "hoe gaat het na de pauze?",
+        Audience::Parents,
+        None,
+        1,
+    )
+    .unwrap();
+    case.add_item(
+        &me,
+        Section::Notitie,
+        "intern: OPP overwegen",
+        Audience::Organisation,
+        None,
+        2,
+    )
+    .unwrap();
+    chair.commit(&mut case).unwrap();
+    let id = case.id;
+
+    // The chair syncs with the storage peer and goes offline; the mother, who never met the
+    // chair online, gets everything she may read from the storage peer.
+    let (sent, _) = session(&mut chair, &mut storage, id);
+    assert!(sent.chunks_sent >= 2, "{sent:?}");
+    drop(chair);
+    session(&mut storage, &mut mother, id);
+    let (seen, _) = mother.load_case(id).unwrap();
+    let texts: Vec<String> = seen.items().into_iter().map(|i| i.data.text).collect();
+    assert_eq!(texts, vec!["hoe gaat het na de pauze?".to_string()]);
+
+    // The storage peer holds the ciphertext of every compartment, and cannot decrypt any chunk.
+    let stored = storage.chunks_of(id).unwrap();
+    let org = mdo::core::case::CompartmentKind::Organisation("OBS".into()).id(id);
+    assert!(stored.iter().any(|(_, c, _)| *c == org));
+    let (theirs, _) = storage.load_case(id).unwrap();
+    assert!(theirs.items().is_empty() && theirs.compartment_list().is_empty());
+    assert!(theirs.all_keys().is_empty());
+    for f in crate::support::files_under(d3.path()) {
+        let bytes = std::fs::read(&f).unwrap();
+        for needle in ["pauze", "OPP", "Noor"] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "plaintext '{needle}' in the storage peer's {}",
+                f.display()
+            );
+        }
+    }
+}
