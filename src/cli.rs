@@ -116,7 +116,14 @@ enum Command {
         /// Address to listen on (default: every interface, a free port).
         #[arg(long, default_value = "0.0.0.0:0")]
         bind: String,
+        /// Run as a storage peer: store and forward the cases this node is named in (`mdo storage
+        /// add`), holding no keys.
+        #[arg(long)]
+        storage: bool,
     },
+    /// Storage peers of a case: add, remove.
+    #[command(subcommand)]
+    Storage(crate::sharing::StorageCmd),
     /// Sync with a peer (its address as `mdo serve` prints it) and exit with a summary.
     Sync {
         /// Case id (or prefix); all shared cases when left out.
@@ -664,7 +671,8 @@ fn dispatch(cli: Cli) -> Result<()> {
             wait,
             bind,
         } => crate::node::join(&dir, &out, &ticket, name, wait, &bind),
-        Command::Serve { bind } => crate::node::serve(&dir, &out, &bind),
+        Command::Serve { bind, storage } => crate::node::serve(&dir, &out, &bind, storage),
+        Command::Storage(c) => crate::sharing::storage_cmd(&dir, &out, c),
         Command::Sync { case, peer, bind } => crate::node::sync(&dir, &out, case, peer, &bind),
         Command::Circle(CircleCmd::Add { case, name }) => edit(&dir, &out, &case, |case, _| {
             case.add_circle(&name)?;

@@ -23,7 +23,7 @@ fn addr(s: &str) -> Result<SocketAddr> {
         .with_context(|| format!("'{s}' is not an address like 0.0.0.0:0 or 127.0.0.1:4000"))
 }
 
-pub(crate) fn serve(dir: &Path, out: &Out, bind: &str) -> Result<()> {
+pub(crate) fn serve(dir: &Path, out: &Out, bind: &str, storage: bool) -> Result<()> {
     let bind = addr(bind)?;
     let p = open_profile(dir)?;
     let device = p.device().device_id();
@@ -35,8 +35,12 @@ pub(crate) fn serve(dir: &Path, out: &Out, bind: &str) -> Result<()> {
         };
         let addrs = net::address_of(&ep);
         profile.lock().await.set_node_addrs(&addrs)?;
-        out.print(json!({ "node": ep.id().to_string(), "device": device, "addrs": addrs }), || {
-            format!("mdo serve: bereikbaar als {}", addrs.join(", "))
+        out.print(json!({ "node": ep.id().to_string(), "device": device, "addrs": addrs, "storage": storage }), || {
+            format!(
+                "mdo serve{}: bereikbaar als {}",
+                if storage { " (opslagknooppunt: bewaart en stuurt door, leest niets)" } else { "" },
+                addrs.join(", ")
+            )
         });
         use std::io::Write;
         let _ = std::io::stdout().flush();

@@ -145,6 +145,59 @@ pub(crate) enum ConsentCmd {
 }
 
 #[derive(Subcommand, Debug)]
+pub(crate) enum StorageCmd {
+    /// Name a storage peer for the case: a node your organisation keeps online that stores and
+    /// forwards the case's ciphertext and can read nothing.
+    Add {
+        /// Case.
+        case: String,
+        /// The storage node's identity (`mdo whoami` on it).
+        #[arg(long)]
+        identity: String,
+        /// Your organisation, which runs it.
+        #[arg(long)]
+        org: String,
+    },
+    /// End a storage peer's role in the case.
+    Remove {
+        /// Case.
+        case: String,
+        /// Its device id.
+        device: String,
+    },
+}
+
+pub(crate) fn storage_cmd(dir: &Path, out: &Out, c: StorageCmd) -> Result<()> {
+    match c {
+        StorageCmd::Add {
+            case,
+            identity,
+            org,
+        } => {
+            let identity = parse_identity(&identity)?;
+            edit(dir, out, &case, |case, p| {
+                let device = identity.device_id().to_hex();
+                case.membership(
+                    p.device(),
+                    Action::AddStoragePeer {
+                        device: identity,
+                        organisation: org,
+                    },
+                )?;
+                Ok(device)
+            })
+        }
+        StorageCmd::Remove { case, device } => {
+            let d = mdo::crypto::DeviceId::from_hex(&device)?;
+            edit(dir, out, &case, |case, p| {
+                case.membership(p.device(), Action::RemoveStoragePeer { device: d })?;
+                Ok(device)
+            })
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
 pub(crate) enum BundleCmd {
     /// Write the case's ciphertext (ops and chunks) to a file.
     Export {

@@ -89,6 +89,12 @@ pub enum Msg {
         /// Case.
         case: CaseId,
     },
+    /// The cases of the peer's hello that this side holds nothing of and wants (a new member's
+    /// or a storage peer's first sync); sent once, right after the hello.
+    Want {
+        /// Cases.
+        cases: Vec<CaseId>,
+    },
     /// The session is refused or ended, with a reason for the log.
     Refuse {
         /// Why.
@@ -234,6 +240,11 @@ impl Msg {
                 w.u8(10);
                 w.bytes(reason.as_bytes());
             }
+            Msg::Want { cases } => {
+                w.u8(11);
+                w.len(cases.len());
+                cases.iter().for_each(|c| w.raw(&c.0));
+            }
         }
         let body = (w.0.len() - 4) as u32;
         w.0[..4].copy_from_slice(&body.to_le_bytes());
@@ -320,6 +331,11 @@ impl Msg {
             10 => Msg::Refuse {
                 reason: String::from_utf8_lossy(&r.bytes()?).into_owned(),
             },
+            11 => {
+                let n = r.count(16)?;
+                let cases = (0..n).map(|_| case(&mut r)).collect::<Result<_, _>>()?;
+                Msg::Want { cases }
+            }
             t => return Err(DecodeError(format!("unknown message tag {t}"))),
         };
         if !r.0.is_empty() {
@@ -407,6 +423,7 @@ pub struct Session {
     peer: DeviceId,
     cases: BTreeMap<CaseId, CaseState>,
     hello_received: bool,
+    want_received: bool,
     offered: Vec<CaseId>,
     /// Counters.
     pub stats: Stats,
@@ -426,6 +443,7 @@ impl Session {
                 peer,
                 cases: BTreeMap::new(),
                 hello_received: false,
+                want_received: false,
                 offered: offered.clone(),
                 stats: Stats::default(),
             },
@@ -436,9 +454,16 @@ impl Session {
         )
     }
 
+    /// The cases of this session.
+    pub fn cases(&self) -> Vec<CaseId> {
+        self.cases.keys().copied().collect()
+    }
+
     /// Whether every shared case is synced both ways.
     pub fn finished(&self) -> bool {
-        self.hello_received && self.cases.values().all(|c| c.my_done && c.peer_done)
+        self.hello_received
+            && self.want_received
+            && self.cases.values().all(|c| c.my_done && c.peer_done)
     }
 
     /// Handles one message from the peer; returns the messages to send back, in order.
@@ -453,16 +478,30 @@ impl Session {
                     return Err(SyncError::Protocol("a second hello".into()));
                 }
                 self.hello_received = true;
-                let theirs: BTreeSet<CaseId> = cases.into_iter().collect();
-                for c in self.offered.clone() {
-                    if theirs.contains(&c) {
-                        self.cases.insert(c, CaseState::default());
-                        let ids = replica.op_ids(c);
-                        out.push(Msg::OpSummary {
-                            case: c,
-                            count: ids.len() as u32,
-                            fingerprint: fingerprint(ids.iter().map(|i| &i.0)),
-                        });
+                // The shared cases, and the peer's cases this device holds nothing of: it asks
+                // for those (a new member's or storage peer's first sync); the shell drops them
+                // afterwards unless the arrived log names this device.
+                let mut wants = Vec::new();
+                for c in cases {
+                    if self.offered.contains(&c) {
+                        self.open(c, replica, &mut out);
+                    } else if replica.op_ids(c).is_empty() {
+                        wants.push(c);
+                    }
+                }
+                for c in &wants {
+                    self.open(*c, replica, &mut out);
+                }
+                out.insert(0, Msg::Want { cases: wants });
+            }
+            Msg::Want { cases } => {
+                if !self.hello_received || self.want_received {
+                    return Err(SyncError::Protocol("want out of turn".into()));
+                }
+                self.want_received = true;
+                for c in cases {
+                    if self.offered.contains(&c) && !self.cases.contains_key(&c) {
+                        self.open(c, replica, &mut out);
                     }
                 }
             }
@@ -580,6 +619,16 @@ impl Session {
         Ok(out)
     }
 
+    fn open(&mut self, c: CaseId, replica: &impl Replica, out: &mut Vec<Msg>) {
+        self.cases.insert(c, CaseState::default());
+        let ids = replica.op_ids(c);
+        out.push(Msg::OpSummary {
+            case: c,
+            count: ids.len() as u32,
+            fingerprint: fingerprint(ids.iter().map(|i| &i.0)),
+        });
+    }
+
     fn state(&mut self, case: CaseId) -> Result<&mut CaseState, SyncError> {
         self.cases
             .get_mut(&case)
@@ -660,9 +709,17 @@ mod tests {
     /// Runs a session to the end, delivering messages alternately; returns the stats and the
     /// number of frames and bytes that crossed.
     fn run(a: &mut Mem, b: &mut Mem) -> (Stats, Stats, usize, usize) {
+        run_offering(a, b, vec![CASE])
+    }
+
+    fn run_offering(
+        a: &mut Mem,
+        b: &mut Mem,
+        b_offers: Vec<CaseId>,
+    ) -> (Stats, Stats, usize, usize) {
         let (da, db) = (DeviceId([0xA; 32]), DeviceId([0xB; 32]));
         let (mut sa, ha) = Session::start(db, vec![CASE], a);
-        let (mut sb, hb) = Session::start(da, vec![CASE], b);
+        let (mut sb, hb) = Session::start(da, b_offers, b);
         let (mut to_b, mut to_a) = (vec![ha], vec![hb]);
         let (mut frames, mut bytes) = (0, 0);
         while !to_a.is_empty() || !to_b.is_empty() {
@@ -710,9 +767,20 @@ mod tests {
             0
         );
         assert!(
-            frames <= 12 && bytes < 600,
+            frames <= 14 && bytes < 650,
             "{frames} frames, {bytes} bytes"
         );
+    }
+
+    #[test]
+    fn a_device_that_holds_nothing_of_a_case_asks_for_it() {
+        let mut a = Mem::default();
+        add_op(&mut a, b"op1");
+        add_chunk(&mut a, b"\x01c");
+        let mut b = Mem::default();
+        let (sa, _, _, _) = run_offering(&mut a, &mut b, vec![]);
+        assert_eq!((sa.ops_sent, sa.chunks_sent), (1, 1));
+        assert_eq!(b.ops.len(), 1);
     }
 
     #[test]
@@ -831,6 +899,11 @@ mod tests {
                 &mut a
             ),
             Err(SyncError::Protocol("a second hello".into()))
+        );
+        assert!(s.handle(Msg::Want { cases: vec![] }, &mut a).is_ok());
+        assert!(
+            s.handle(Msg::Want { cases: vec![] }, &mut a).is_err(),
+            "twice"
         );
         let (mut s2, _) = Session::start(DeviceId([0xB; 32]), vec![CASE], &a);
         assert_eq!(

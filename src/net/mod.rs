@@ -149,6 +149,7 @@ pub async fn run_session(
         Some(c) => c,
         None => guard.case_ids().map_err(|e| e.to_string())?,
     };
+    let held = guard.case_ids().map_err(|e| e.to_string())?;
     let mut replica = StoreReplica::new(&mut guard);
     replica.prepare();
     let (mut session, hello) = Session::start(peer, cases, &replica);
@@ -174,6 +175,20 @@ pub async fn run_session(
         }
     }
     let _ = send.finish();
+    drop(replica);
+    // A case this device asked for but whose log does not name it (as a participant's device or
+    // a storage peer) is not kept.
+    let me = guard.device().device_id();
+    for c in session.cases() {
+        if !held.contains(&c)
+            && !guard
+                .case_devices(c)
+                .map(|d| d.contains(&me))
+                .unwrap_or(false)
+        {
+            guard.forget_case(c).map_err(|e| e.to_string())?;
+        }
+    }
     Ok(session.stats)
 }
 

@@ -824,6 +824,21 @@ impl Profile {
         Ok(n)
     }
 
+    /// Deletes everything stored of a case (a case a peer pushed that does not name this device).
+    pub fn forget_case(&mut self, case: CaseId) -> Result<()> {
+        let tx = self
+            .db
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for table in ["ops", "chunks", "cases"] {
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE case_id = ?1"),
+                params![case.0.to_vec()],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Remembers a peer reached at `addr` (`NODE-ID@IP:PORT`), for `mdo sync` without `--peer`.
     pub fn remember_peer(&mut self, peer: &iroh::EndpointAddr, addr: &str) -> Result<()> {
         self.db.execute(

@@ -335,3 +335,106 @@ fn invites_with_a_verification_code_auto_accept_and_refusals() {
     let err = other.fails(&["join", &ticket, "--wait", "1", "--bind", "127.0.0.1:0"]);
     assert!(err.contains("expired"), "{err}");
 }
+
+#[test]
+fn a_storage_peer_carries_the_case_to_a_parent_who_never_met_the_chair_online() {
+    let chair = Mdo::new();
+    let mother = Mdo::new();
+    let storage = Mdo::new();
+    chair.init("Monique", "ib-er", "OBS De Wilgen");
+    mother.init("Sanne", "ouder", "");
+    storage.init("Opslag OBS", "directeur", "OBS De Wilgen");
+    let (_, mother_identity) = crate::support::whoami(&mother);
+    let (_, storage_identity) = crate::support::whoami(&storage);
+    let case = chair.json(&[
+        "case",
+        "new",
+        "--child",
+        "Noor",
+        "--birthdate",
+        "2017-03-14",
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    chair.json(&[
+        "participant",
+        "add",
+        &case,
+        "--name",
+        "Sanne",
+        "--role",
+        "ouder",
+        "--custody",
+        "--identity",
+        &mother_identity,
+    ]);
+    chair.json(&[
+        "item",
+        "add",
+        &case,
+        "--section",
+        "kind.plus",
+        "--text",
+        "tekent graag",
+    ]);
+    chair.json(&[
+        "item",
+        "add",
+        &case,
+        "--section",
+        "notitie",
+        "--text",
+        "intern OPP",
+        "--audience",
+        "organisation",
+    ]);
+    chair.json(&[
+        "storage",
+        "add",
+        &case,
+        "--identity",
+        &storage_identity,
+        "--org",
+        "OBS De Wilgen",
+    ]);
+    let mut child = storage
+        .cmd()
+        .args(["--json", "serve", "--storage", "--bind", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _server = Server(child);
+    let v: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["storage"], true);
+    let addr = v["addrs"][0].as_str().unwrap().to_string();
+
+    // The chair pushes to the storage peer, then is gone; the mother syncs only with it.
+    let s = chair.json(&["sync", &case, "--peer", &addr]);
+    assert!(s["chunks_sent"].as_u64().unwrap() >= 2, "{s}");
+    drop(chair);
+    mother.json(&["sync", &case, "--peer", &addr]);
+    let seen = texts(&mother, &case);
+    assert!(seen.contains(&"tekent graag".to_string()));
+    assert!(!seen.contains(&"intern OPP".to_string()));
+
+    // The storage peer's profile holds only ciphertext and opens nothing.
+    let shown = storage.json(&["case", "show", &case]);
+    assert!(shown["items"].as_array().unwrap().is_empty());
+    assert!(shown["compartments"].as_array().unwrap().is_empty());
+    for f in crate::support::files_under(storage.dir()) {
+        let bytes = std::fs::read(&f).unwrap();
+        for needle in ["tekent", "intern OPP", "Noor", "Sanne"] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "'{needle}' in {}",
+                f.display()
+            );
+        }
+    }
+}
