@@ -17,6 +17,16 @@ fn profile(name: &str, role: Role, org: &str) -> (tempfile::TempDir, Profile) {
 
 /// One full session between `a` and `b` about `case`, frames encoded and decoded as on the wire.
 fn session(a: &mut Profile, b: &mut Profile, case: CaseId) -> (Stats, Stats) {
+    session_cut(a, b, case, usize::MAX).unwrap()
+}
+
+/// A session whose link is cut after `max` frames (None when cut).
+fn session_cut(
+    a: &mut Profile,
+    b: &mut Profile,
+    case: CaseId,
+    max: usize,
+) -> Option<(Stats, Stats)> {
     let (da, db) = (a.device().device_id(), b.device().device_id());
     let mut ra = StoreReplica::new(a);
     let mut rb = StoreReplica::new(b);
@@ -25,18 +35,27 @@ fn session(a: &mut Profile, b: &mut Profile, case: CaseId) -> (Stats, Stats) {
     let (mut sa, ha) = Session::start(db, vec![case], &ra);
     let (mut sb, hb) = Session::start(da, vec![case], &rb);
     let (mut to_a, mut to_b) = (vec![hb], vec![ha]);
+    let mut frames = 0;
     while !to_a.is_empty() || !to_b.is_empty() {
         for m in std::mem::take(&mut to_b) {
+            frames += 1;
+            if frames > max {
+                return None;
+            }
             let f = m.encode();
             to_a.extend(sb.handle(Msg::decode(&f[4..]).unwrap(), &mut rb).unwrap());
         }
         for m in std::mem::take(&mut to_a) {
+            frames += 1;
+            if frames > max {
+                return None;
+            }
             let f = m.encode();
             to_b.extend(sa.handle(Msg::decode(&f[4..]).unwrap(), &mut ra).unwrap());
         }
     }
     assert!(sa.finished() && sb.finished());
-    (sa.stats, sb.stats)
+    Some((sa.stats, sb.stats))
 }
 
 #[test]
@@ -228,4 +247,78 @@ fn a_storage_peer_forwards_everything_and_reads_nothing() {
             );
         }
     }
+}
+
+#[test]
+fn a_cut_session_resumes_without_resending_what_arrived() {
+    let (_d1, mut chair) = profile("Monique", Role::IbEr, "OBS");
+    let (_d2, mut teacher) = profile("Jeroen", Role::Leerkracht, "OBS");
+    let me = chair.me().clone();
+    let mut case = Case::create(
+        &me,
+        chair.device(),
+        "Noor",
+        "2017-03-14",
+        "OBS",
+        "6",
+        chair.today(),
+        0,
+    )
+    .unwrap();
+    case.add_participant(
+        chair.device(),
+        ParticipantData {
+            id: teacher.me().person.clone(),
+            name: "Jeroen".into(),
+            role: "leerkracht".into(),
+            organisation: "OBS".into(),
+            custody: false,
+            chair: false,
+            devices: vec![],
+        },
+        Some(teacher.device().public_identity().clone()),
+    )
+    .unwrap();
+    chair.commit(&mut case).unwrap();
+    // Twelve actions: twelve chunks in case+parents (below the compaction threshold).
+    for n in 0..12 {
+        let (mut c, _) = chair.load_case(case.id).unwrap();
+        c.add_item(
+            &me,
+            Section::Vragen,
+            &format!("vraag {n}"),
+            Audience::Parents,
+            None,
+            n,
+        )
+        .unwrap();
+        chair.commit(&mut c).unwrap();
+    }
+    let id = case.id;
+    let total_chunks = chair.chunks_of(id).unwrap().len();
+    // Cut the link in the middle of the chunk transfer, at every possible point in turn.
+    let mut cut_at = 6;
+    let (mut got_before, mut resumed) = (0, None);
+    while resumed.is_none() {
+        assert!(
+            session_cut(&mut chair, &mut teacher, id, cut_at).is_none(),
+            "cut {cut_at}"
+        );
+        got_before = teacher.chunks_of(id).unwrap().len();
+        if got_before > 0 && got_before < total_chunks {
+            resumed = Some(session(&mut chair, &mut teacher, id));
+        }
+        cut_at += 3;
+    }
+    let (sent, _) = resumed.unwrap();
+    assert_eq!(
+        sent.chunks_sent,
+        total_chunks - got_before,
+        "only what was missing travels again"
+    );
+    let stored = teacher.chunks_of(id).unwrap();
+    let unique: std::collections::BTreeSet<_> = stored.iter().map(|(c, _, _)| *c).collect();
+    assert_eq!(unique.len(), stored.len(), "nothing stored twice");
+    let (seen, _) = teacher.load_case(id).unwrap();
+    assert_eq!(seen.items().len(), 12, "nothing lost");
 }
