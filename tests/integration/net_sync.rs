@@ -438,3 +438,95 @@ fn a_storage_peer_carries_the_case_to_a_parent_who_never_met_the_chair_online() 
         }
     }
 }
+
+#[test]
+fn offline_edits_of_one_agreement_on_two_devices_converge_over_the_network() {
+    let chair = Mdo::new();
+    let ib = Mdo::new();
+    chair.init("Monique", "ib-er", "OBS De Wilgen");
+    ib.init("Ilse", "ib-er", "OBS De Wilgen");
+    let (_, ib_identity) = crate::support::whoami(&ib);
+    let case = chair.json(&[
+        "case",
+        "new",
+        "--child",
+        "Noor",
+        "--birthdate",
+        "2017-03-14",
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    chair.json(&[
+        "participant",
+        "add",
+        &case,
+        "--name",
+        "Ilse",
+        "--role",
+        "ib-er",
+        "--org",
+        "OBS De Wilgen",
+        "--identity",
+        &ib_identity,
+    ]);
+    let ag = chair.json(&[
+        "agreement",
+        "add",
+        &case,
+        "--wie",
+        "Jeroen",
+        "--wat",
+        "dagritmekaart",
+        "--hoe",
+        "kaart op tafel",
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (server, addr) = serve(&chair);
+    ib.json(&["sync", &case, "--peer", &addr]);
+    // The chair's node stops (home visit, no network); both edit the same agreement.
+    drop(server);
+    chair.json(&[
+        "agreement",
+        "edit",
+        &case,
+        &ag,
+        "--field",
+        "hoe",
+        "--value",
+        "kaart op tafel en een signaal",
+    ]);
+    ib.json(&[
+        "agreement",
+        "edit",
+        &case,
+        &ag,
+        "--field",
+        "hoe",
+        "--value",
+        "grote kaart op tafel",
+    ]);
+    ib.json(&[
+        "agreement",
+        "edit",
+        &case,
+        &ag,
+        "--field",
+        "wanneer",
+        "--value",
+        "vanaf 1 oktober",
+    ]);
+    // Back at school the IB-er's node runs; the chair syncs with it.
+    let (_server, ib_addr) = serve(&ib);
+    chair.json(&["sync", &case, "--peer", &ib_addr]);
+    let a = &chair.json(&["case", "show", &case])["agreements"][0];
+    let b = &ib.json(&["case", "show", &case])["agreements"][0];
+    assert_eq!(a, b, "both copies converge");
+    assert_eq!(
+        a["hoe"], "grote kaart op tafel en een signaal",
+        "both edits of one sentence survive"
+    );
+    assert_eq!(a["wanneer"], "vanaf 1 oktober");
+}
