@@ -21,9 +21,13 @@ impl Drop for Server {
 
 /// Starts `mdo serve` on loopback and returns it with its address.
 fn serve(m: &Mdo) -> (Server, String) {
+    serve_on(m, "127.0.0.1:0")
+}
+
+fn serve_on(m: &Mdo, bind: &str) -> (Server, String) {
     let mut child = m
         .cmd()
-        .args(["--json", "serve", "--bind", "127.0.0.1:0"])
+        .args(["--json", "serve", "--bind", bind])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -60,7 +64,7 @@ fn chair_mother_and_jeugdarts_sync_over_loopback() {
         "organisation",
     ]);
 
-    let (_server, addr) = serve(&chair);
+    let (server, addr) = serve(&chair);
     let s = mother.json(&["sync", &case, "--peer", &addr]);
     assert!(s["ops_received"].as_u64().unwrap() > 0, "{s}");
     let seen = texts(&mother, &case);
@@ -122,7 +126,12 @@ fn chair_mother_and_jeugdarts_sync_over_loopback() {
             .all(|c| c["kind"] != "category:medisch:GGD JGZ")
     );
 
-    // In sync: a further run — now with the remembered peer, no address — moves nothing.
+    // The chair's node is killed (SIGKILL) and restarted on the same port: nothing lost, and a
+    // further run — with the remembered peer, no address — moves nothing.
+    drop(server);
+    let port = addr.rsplit(':').next().unwrap();
+    let (_server, addr2) = serve_on(&chair, &format!("127.0.0.1:{port}"));
+    assert_eq!(addr2, addr);
     let s = mother.json(&["sync", &case]);
     assert_eq!(s["peers"], 1);
     assert_eq!(
