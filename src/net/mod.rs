@@ -135,7 +135,9 @@ async fn read(recv: &mut RecvStream) -> Result<Msg, String> {
 }
 
 /// Runs one session over a stream pair: sends our hello, then answers the peer's messages until
-/// both sides are done. A malformed message ends the session with a reason sent to the peer.
+/// both sides are done. The profile is locked only while a message is handled, never while
+/// waiting on the network (two nodes pushing to each other at once cannot deadlock). A
+/// malformed message ends the session with a reason sent to the peer.
 pub async fn run_session(
     profile: &Mutex<Profile>,
     peer: DeviceId,
@@ -143,20 +145,27 @@ pub async fn run_session(
     send: &mut SendStream,
     recv: &mut RecvStream,
 ) -> Result<Stats, String> {
-    let mut guard = profile.lock().await;
-    guard.refresh_clock();
-    let cases = match cases {
-        Some(c) => c,
-        None => guard.case_ids().map_err(|e| e.to_string())?,
+    let (mut session, hello, held, mut rights) = {
+        let mut guard = profile.lock().await;
+        guard.refresh_clock();
+        let held = guard.case_ids().map_err(|e| e.to_string())?;
+        let cases = cases.unwrap_or_else(|| held.clone());
+        let mut replica = StoreReplica::new(&mut guard);
+        replica.prepare();
+        let (session, hello) = Session::start(peer, cases, &replica);
+        (session, hello, held, replica.into_rights())
     };
-    let held = guard.case_ids().map_err(|e| e.to_string())?;
-    let mut replica = StoreReplica::new(&mut guard);
-    replica.prepare();
-    let (mut session, hello) = Session::start(peer, cases, &replica);
     write(send, &hello).await?;
     while !session.finished() {
         let msg = read(recv).await?;
-        match session.handle(msg, &mut replica) {
+        let handled = {
+            let mut guard = profile.lock().await;
+            let mut replica = StoreReplica::with_rights(&mut guard, rights);
+            let r = session.handle(msg, &mut replica);
+            rights = replica.into_rights();
+            r
+        };
+        match handled {
             Ok(out) => {
                 for m in &out {
                     write(send, m).await?;
@@ -175,9 +184,9 @@ pub async fn run_session(
         }
     }
     let _ = send.finish();
-    drop(replica);
     // A case this device asked for but whose log does not name it (as a participant's device or
     // a storage peer) is not kept.
+    let mut guard = profile.lock().await;
     let me = guard.device().device_id();
     for c in session.cases() {
         if !held.contains(&c)
@@ -229,17 +238,134 @@ pub async fn sync_with(
     Ok(stats)
 }
 
-/// Accepts peers until the endpoint closes; each connection runs one session (sessions on one
-/// profile take turns). `on_done` is told the outcome of each.
+type OnDone = Arc<dyn Fn(DeviceId, Result<Stats, String>) + Send + Sync>;
+
+/// Connections kept open for live updates.
+#[derive(Clone, Default)]
+struct Live(Arc<std::sync::Mutex<Vec<iroh::endpoint::Connection>>>);
+
+impl Live {
+    fn add(&self, c: &iroh::endpoint::Connection) {
+        if let Ok(mut v) = self.0.lock() {
+            v.push(c.clone());
+        }
+    }
+    fn remove(&self, c: &iroh::endpoint::Connection) {
+        if let Ok(mut v) = self.0.lock() {
+            v.retain(|x| x.stable_id() != c.stable_id());
+        }
+    }
+    fn all(&self) -> Vec<iroh::endpoint::Connection> {
+        self.0.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+}
+
+/// Runs one session on a new stream of a live connection (this side opens it).
+async fn push(
+    conn: &iroh::endpoint::Connection,
+    profile: &Mutex<Profile>,
+) -> Result<Stats, String> {
+    let (mut send, mut recv) = conn.open_bi().await.map_err(|e| e.to_string())?;
+    let r = run_session(
+        profile,
+        device_of(conn.remote_id()),
+        None,
+        &mut send,
+        &mut recv,
+    )
+    .await;
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), send.stopped()).await;
+    r
+}
+
+/// Answers every session a peer opens on `conn` until it closes; the connection stays
+/// registered for live pushes meanwhile.
+async fn keep(
+    conn: iroh::endpoint::Connection,
+    profile: Arc<Mutex<Profile>>,
+    on_done: OnDone,
+    live: Live,
+) {
+    let peer = device_of(conn.remote_id());
+    live.add(&conn);
+    while let Ok((mut send, mut recv)) = conn.accept_bi().await {
+        let r = run_session(&profile, peer, None, &mut send, &mut recv).await;
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), send.stopped()).await;
+        after(&profile, peer, r, &on_done).await;
+    }
+    live.remove(&conn);
+}
+
+async fn after(
+    profile: &Mutex<Profile>,
+    peer: DeviceId,
+    result: Result<Stats, String>,
+    on_done: &OnDone,
+) {
+    if let Ok(stats) = &result
+        && (stats.ops_received > 0 || stats.chunks_received > 0)
+    {
+        // New ops may ask this device for key work (hand keys to a new member ...).
+        let mut p = profile.lock().await;
+        let _ = key_work(&mut p);
+    }
+    on_done(peer, result);
+}
+
+/// Runs the node until the endpoint closes: accepts peers (each connection stays open and may
+/// carry many sessions), dials the remembered peers, and — live — whenever this profile's store
+/// changes (a CLI command, a session with another peer) runs a session with every connected peer
+/// so new chunks reach them at once. Sessions on one profile take turns. `on_done` is told the
+/// outcome of each session.
 pub async fn serve(
     ep: Endpoint,
     profile: Arc<Mutex<Profile>>,
     on_done: impl Fn(DeviceId, Result<Stats, String>) + Send + Sync + 'static,
 ) {
-    let on_done = Arc::new(on_done);
+    let on_done: OnDone = Arc::new(on_done);
+    let live = Live::default();
+    // Dial the remembered peers: whoever of them runs a node gets live updates from now on.
+    let known = profile.lock().await.known_peers().unwrap_or_default();
+    for (_, text) in known {
+        let Ok(addr) = parse_peer(&text) else {
+            continue;
+        };
+        let (ep, profile, on_done, live) =
+            (ep.clone(), profile.clone(), on_done.clone(), live.clone());
+        tokio::spawn(async move {
+            if let Ok(Ok(conn)) =
+                tokio::time::timeout(std::time::Duration::from_secs(5), ep.connect(addr, ALPN))
+                    .await
+            {
+                let r = push(&conn, &profile).await;
+                after(&profile, device_of(conn.remote_id()), r, &on_done).await;
+                keep(conn, profile, on_done, live).await;
+            }
+        });
+    }
+    // Live: watch the store and push to every connected peer when it changes.
+    {
+        let (profile, on_done, live) = (profile.clone(), on_done.clone(), live.clone());
+        tokio::spawn(async move {
+            let mut last = profile.lock().await.change_mark().unwrap_or(0);
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                let now = profile.lock().await.change_mark().unwrap_or(last);
+                if now == last {
+                    continue;
+                }
+                last = now;
+                for conn in live.all() {
+                    let r = push(&conn, &profile).await;
+                    after(&profile, device_of(conn.remote_id()), r, &on_done).await;
+                }
+                // Our own pushes and key work may have moved the mark; do not echo them.
+                last = profile.lock().await.change_mark().unwrap_or(last);
+            }
+        });
+    }
     while let Some(incoming) = ep.accept().await {
-        let profile = profile.clone();
-        let on_done = on_done.clone();
+        let (profile, on_done, live) = (profile.clone(), on_done.clone(), live.clone());
         tokio::spawn(async move {
             let conn = match incoming.await {
                 Ok(c) => c,
@@ -254,23 +380,7 @@ pub async fn serve(
                 on_done(peer, r.map(|_| Stats::default()));
                 return;
             }
-            let result = match conn.accept_bi().await {
-                Ok((mut send, mut recv)) => {
-                    let r = run_session(&profile, peer, None, &mut send, &mut recv).await;
-                    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), send.stopped())
-                        .await;
-                    r
-                }
-                Err(e) => Err(e.to_string()),
-            };
-            if let Ok(stats) = &result
-                && (stats.ops_received > 0 || stats.chunks_received > 0)
-            {
-                // New ops may ask this device for key work (hand keys to a new member ...).
-                let mut p = profile.lock().await;
-                let _ = key_work(&mut p);
-            }
-            on_done(peer, result);
+            keep(conn, profile, on_done, live).await;
         });
     }
 }

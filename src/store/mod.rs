@@ -839,6 +839,16 @@ impl Profile {
         Ok(())
     }
 
+    /// A number that grows whenever ops or chunks are stored (by any process on this profile):
+    /// the live node compares it to know when to push.
+    pub fn change_mark(&self) -> Result<i64> {
+        Ok(self.db.query_row(
+            "SELECT (SELECT IFNULL(MAX(seq), 0) FROM chunks) + (SELECT IFNULL(MAX(seq), 0) FROM ops)",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
     /// Remembers a peer reached at `addr` (`NODE-ID@IP:PORT`), for `mdo sync` without `--peer`.
     pub fn remember_peer(&mut self, peer: &iroh::EndpointAddr, addr: &str) -> Result<()> {
         self.db.execute(

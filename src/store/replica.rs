@@ -11,6 +11,10 @@ use crate::core::access::{self, Access};
 use crate::core::membership::{Log, Op, State};
 use crate::core::sync::Replica;
 
+/// Rights derived per case during one session.
+#[derive(Debug, Default)]
+pub struct Rights(BTreeMap<CaseId, (State, Access)>);
+
 /// A profile seen by one sync session.
 pub struct StoreReplica<'a> {
     profile: &'a mut Profile,
@@ -20,10 +24,21 @@ pub struct StoreReplica<'a> {
 impl<'a> StoreReplica<'a> {
     /// Wraps an open profile.
     pub fn new(profile: &'a mut Profile) -> Self {
+        Self::with_rights(profile, Rights::default())
+    }
+
+    /// Wraps an open profile, reusing rights derived earlier in the same session (so a session
+    /// can let go of the profile between messages).
+    pub fn with_rights(profile: &'a mut Profile, rights: Rights) -> Self {
         Self {
             profile,
-            rights: BTreeMap::new(),
+            rights: rights.0,
         }
+    }
+
+    /// The rights derived so far, to hand to the next [`StoreReplica::with_rights`].
+    pub fn into_rights(self) -> Rights {
+        Rights(self.rights)
     }
 
     fn rights(&mut self, case: CaseId) -> Option<&(State, Access)> {

@@ -539,3 +539,73 @@ fn offline_edits_of_one_agreement_on_two_devices_converge_over_the_network() {
     );
     assert_eq!(a["wanneer"], "vanaf 1 oktober");
 }
+
+/// Waits until `m` sees `text` in `case` (live updates arrive without anyone running sync).
+fn eventually_sees(m: &Mdo, case: &str, text: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !texts(m, case).contains(&text.to_string()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "'{text}' never arrived"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+}
+
+#[test]
+fn live_updates_reach_connected_nodes_both_ways() {
+    let chair = Mdo::new();
+    let teacher = Mdo::new();
+    chair.init("Monique", "ib-er", "OBS De Wilgen");
+    teacher.init("Jeroen", "leerkracht", "OBS De Wilgen");
+    let (_, identity) = crate::support::whoami(&teacher);
+    let case = chair.json(&[
+        "case",
+        "new",
+        "--child",
+        "Noor",
+        "--birthdate",
+        "2017-03-14",
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    chair.json(&[
+        "participant",
+        "add",
+        &case,
+        "--name",
+        "Jeroen",
+        "--role",
+        "leerkracht",
+        "--org",
+        "OBS De Wilgen",
+        "--identity",
+        &identity,
+    ]);
+    let (_chair_node, addr) = serve(&chair);
+    teacher.json(&["sync", &case, "--peer", &addr]);
+    // The teacher's node dials the chair's (a remembered peer) and stays connected.
+    let (_teacher_node, _) = serve(&teacher);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    chair.json(&[
+        "item",
+        "add",
+        &case,
+        "--section",
+        "vragen",
+        "--text",
+        "live van de voorzitter",
+    ]);
+    eventually_sees(&teacher, &case, "live van de voorzitter");
+    teacher.json(&[
+        "item",
+        "add",
+        &case,
+        "--section",
+        "school.plus",
+        "--text",
+        "live van de leerkracht",
+    ]);
+    eventually_sees(&chair, &case, "live van de leerkracht");
+}
