@@ -609,3 +609,48 @@ fn live_updates_reach_connected_nodes_both_ways() {
     ]);
     eventually_sees(&chair, &case, "live van de leerkracht");
 }
+
+#[test]
+fn a_removed_participant_keeps_syncing_but_nothing_new_reaches_it() {
+    let Noor {
+        chair,
+        mother,
+        arts,
+        case,
+        arts_id,
+        ..
+    } = noor_profiles();
+    let (_server, addr) = serve(&chair);
+    mother.json(&["sync", &case, "--peer", &addr]);
+    arts.json(&["sync", &case, "--peer", &addr]);
+    assert!(texts(&arts, &case).contains(&"tekent graag".to_string()));
+    chair.json(&[
+        "member",
+        "remove",
+        &case,
+        &arts_id,
+        "--reason",
+        "traject afgerond",
+    ]);
+    chair.json(&[
+        "item",
+        "add",
+        &case,
+        "--section",
+        "vragen",
+        "--text",
+        "na het vertrek",
+    ]);
+    // The removed jeugdarts syncs as before: the node no longer syncs the case with it.
+    let s = arts.json(&["sync", &case, "--peer", &addr]);
+    assert_eq!(s["chunks_received"], 0, "{s}");
+    let seen = texts(&arts, &case);
+    assert!(
+        seen.contains(&"tekent graag".to_string()),
+        "what it had stays"
+    );
+    assert!(!seen.contains(&"na het vertrek".to_string()));
+    // The mother, still a participant, gets the new item.
+    mother.json(&["sync", &case, "--peer", &addr]);
+    assert!(texts(&mother, &case).contains(&"na het vertrek".to_string()));
+}
