@@ -110,6 +110,9 @@ enum Command {
         /// Local address to use.
         #[arg(long, default_value = "0.0.0.0:0")]
         bind: String,
+        /// Find the inviter on the local network too (mDNS).
+        #[arg(long)]
+        lan: bool,
     },
     /// Run this device's node: accept peers and sync the cases they share (stop with Ctrl-C).
     Serve {
@@ -120,6 +123,9 @@ enum Command {
         /// add`), holding no keys.
         #[arg(long)]
         storage: bool,
+        /// Announce this node on the local network (mDNS) so peers find it by its id alone.
+        #[arg(long)]
+        lan: bool,
     },
     /// Storage peers of a case: add, remove.
     #[command(subcommand)]
@@ -128,12 +134,16 @@ enum Command {
     Sync {
         /// Case id (or prefix); all shared cases when left out.
         case: Option<String>,
-        /// NODE-ID@IP:PORT of the peer (default: the remembered peers of the case).
+        /// NODE-ID@IP:PORT of the peer, or NODE-ID with --lan (default: the remembered peers of
+        /// the case).
         #[arg(long)]
         peer: Option<String>,
         /// Local address to use.
         #[arg(long, default_value = "0.0.0.0:0")]
         bind: String,
+        /// Find peers on the local network (mDNS).
+        #[arg(long)]
+        lan: bool,
     },
     /// Carry a case's ciphertext on a USB stick: export or import a bundle of its membership ops
     /// and encrypted chunks (no plaintext, nothing a stranger can read).
@@ -670,10 +680,18 @@ fn dispatch(cli: Cli) -> Result<()> {
             name,
             wait,
             bind,
-        } => crate::node::join(&dir, &out, &ticket, name, wait, &bind),
-        Command::Serve { bind, storage } => crate::node::serve(&dir, &out, &bind, storage),
+            lan,
+        } => crate::node::join(&dir, &out, &ticket, name, wait, &bind, lan),
+        Command::Serve { bind, storage, lan } => {
+            crate::node::serve(&dir, &out, &bind, storage, lan)
+        }
         Command::Storage(c) => crate::sharing::storage_cmd(&dir, &out, c),
-        Command::Sync { case, peer, bind } => crate::node::sync(&dir, &out, case, peer, &bind),
+        Command::Sync {
+            case,
+            peer,
+            bind,
+            lan,
+        } => crate::node::sync(&dir, &out, case, peer, &bind, lan),
         Command::Circle(CircleCmd::Add { case, name }) => edit(&dir, &out, &case, |case, _| {
             case.add_circle(&name)?;
             Ok(name)

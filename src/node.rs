@@ -23,7 +23,7 @@ fn addr(s: &str) -> Result<SocketAddr> {
         .with_context(|| format!("'{s}' is not an address like 0.0.0.0:0 or 127.0.0.1:4000"))
 }
 
-pub(crate) fn serve(dir: &Path, out: &Out, bind: &str, storage: bool) -> Result<()> {
+pub(crate) fn serve(dir: &Path, out: &Out, bind: &str, storage: bool, lan: bool) -> Result<()> {
     let bind = addr(bind)?;
     let p = open_profile(dir)?;
     let device = p.device().device_id();
@@ -31,7 +31,7 @@ pub(crate) fn serve(dir: &Path, out: &Out, bind: &str, storage: bool) -> Result<
     runtime()?.block_on(async move {
         let ep = {
             let p = profile.lock().await;
-            net::endpoint(p.device(), bind).await?
+            net::endpoint(p.device(), bind, lan).await?
         };
         let addrs = net::address_of(&ep);
         profile.lock().await.set_node_addrs(&addrs)?;
@@ -73,6 +73,7 @@ pub(crate) fn sync(
     case: Option<String>,
     peer: Option<String>,
     bind: &str,
+    lan: bool,
 ) -> Result<()> {
     let bind = addr(bind)?;
     let p = open_profile(dir)?;
@@ -113,7 +114,7 @@ pub(crate) fn sync(
     let (total, reached) = runtime()?.block_on(async move {
         let ep = {
             let p = profile.lock().await;
-            net::endpoint(p.device(), bind).await?
+            net::endpoint(p.device(), bind, lan).await?
         };
         let mut total = mdo::core::sync::Stats::default();
         let mut reached = 0;
@@ -233,6 +234,7 @@ pub(crate) fn join(
     name: Option<String>,
     wait_secs: u64,
     bind: &str,
+    lan: bool,
 ) -> Result<()> {
     use mdo::store::invites::JoinAnswer;
     let t = net::ticket::Ticket::decode(ticket)?;
@@ -245,7 +247,7 @@ pub(crate) fn join(
     let (member, stats) = runtime()?.block_on(async move {
         let ep = {
             let p = profile.lock().await;
-            net::endpoint(p.device(), bind).await?
+            net::endpoint(p.device(), bind, lan).await?
         };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(wait_secs);
         let mut shown = false;

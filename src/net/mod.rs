@@ -71,15 +71,23 @@ pub enum NetError {
     },
 }
 
+/// mDNS service name of MDO nodes on the local network.
+pub const MDNS_SERVICE: &str = "mdo-sync";
+
 /// A device's endpoint, bound to `bind` (e.g. `127.0.0.1:0` in tests, `0.0.0.0:0` on a LAN),
-/// with nothing that talks to the internet.
-pub async fn endpoint(device: &DeviceSecret, bind: SocketAddr) -> Result<Endpoint, NetError> {
+/// with nothing that talks to the internet; with `lan`, it also announces itself and finds
+/// peers by node id on the local network (mDNS), so two laptops in one school need no address.
+pub async fn endpoint(
+    device: &DeviceSecret,
+    bind: SocketAddr,
+    lan: bool,
+) -> Result<Endpoint, NetError> {
     let err = |e: String| NetError::Bind {
         addr: bind.to_string(),
         reason: e,
     };
     let key = SecretKey::from_bytes(device.seed().expose().expose());
-    Endpoint::builder(presets::Minimal)
+    let mut b = Endpoint::builder(presets::Minimal)
         .secret_key(key)
         .relay_mode(RelayMode::Disabled)
         .clear_address_lookup()
@@ -87,10 +95,13 @@ pub async fn endpoint(device: &DeviceSecret, bind: SocketAddr) -> Result<Endpoin
         .bind_addr(bind)
         .map_err(|e| err(e.to_string()))?
         .net_report_config(NetReportConfig::minimal())
-        .alpns(vec![ALPN.to_vec(), ALPN_JOIN.to_vec()])
-        .bind()
-        .await
-        .map_err(|e| err(e.to_string()))
+        .alpns(vec![ALPN.to_vec(), ALPN_JOIN.to_vec()]);
+    if lan {
+        b = b.address_lookup(
+            iroh_mdns_address_lookup::MdnsAddressLookup::builder().service_name(MDNS_SERVICE),
+        );
+    }
+    b.bind().await.map_err(|e| err(e.to_string()))
 }
 
 /// The device id behind an endpoint id (both are the Ed25519 public key).
@@ -106,12 +117,12 @@ pub fn address_of(ep: &Endpoint) -> Vec<String> {
         .collect()
 }
 
-/// Parses `NODE-ID@IP:PORT`.
+/// Parses `NODE-ID@IP:PORT`, or a bare `NODE-ID` (found on the local network with `--lan`).
 pub fn parse_peer(s: &str) -> Result<EndpointAddr, NetError> {
-    let (id, addr) = s
-        .trim()
-        .split_once('@')
-        .ok_or_else(|| NetError::BadPeer(s.into()))?;
+    let Some((id, addr)) = s.trim().split_once('@') else {
+        let id: iroh::EndpointId = s.trim().parse().map_err(|_| NetError::BadPeer(s.into()))?;
+        return Ok(EndpointAddr::new(id));
+    };
     let id: iroh::EndpointId = id.parse().map_err(|_| NetError::BadPeer(s.into()))?;
     let addr: SocketAddr = addr.parse().map_err(|_| NetError::BadPeer(s.into()))?;
     Ok(EndpointAddr::new(id).with_ip_addr(addr))
