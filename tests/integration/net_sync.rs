@@ -25,9 +25,16 @@ fn serve(m: &Mdo) -> (Server, String) {
 }
 
 fn serve_on(m: &Mdo, bind: &str) -> (Server, String) {
+    let (server, v) = start_node(m, &["--bind", bind]);
+    (server, v["addrs"][0].as_str().unwrap().to_string())
+}
+
+/// Starts `mdo --json serve ARGS` and returns it with the line it printed.
+fn start_node(m: &Mdo, args: &[&str]) -> (Server, Value) {
     let mut child = m
         .cmd()
-        .args(["--json", "serve", "--bind", bind])
+        .args(["--json", "serve"])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -37,8 +44,7 @@ fn serve_on(m: &Mdo, bind: &str) -> (Server, String) {
         .read_line(&mut line)
         .unwrap();
     let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
-    let addr = v["addrs"][0].as_str().unwrap().to_string();
-    (Server(child), addr)
+    (Server(child), v)
 }
 
 #[test]
@@ -407,19 +413,7 @@ fn a_storage_peer_carries_the_case_to_a_parent_who_never_met_the_chair_online() 
         "--org",
         "OBS De Wilgen",
     ]);
-    let mut child = storage
-        .cmd()
-        .args(["--json", "serve", "--storage", "--bind", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let _server = Server(child);
-    let v: Value = serde_json::from_str(&line).unwrap();
+    let (_server, v) = start_node(&storage, &["--storage", "--bind", "127.0.0.1:0"]);
     assert_eq!(v["storage"], true);
     let addr = v["addrs"][0].as_str().unwrap().to_string();
 
@@ -450,35 +444,7 @@ fn a_storage_peer_carries_the_case_to_a_parent_who_never_met_the_chair_online() 
 
 #[test]
 fn offline_edits_of_one_agreement_on_two_devices_converge_over_the_network() {
-    let chair = Mdo::new();
-    let ib = Mdo::new();
-    chair.init("Monique", "ib-er", "OBS De Wilgen");
-    ib.init("Ilse", "ib-er", "OBS De Wilgen");
-    let (_, ib_identity) = crate::support::whoami(&ib);
-    let case = chair.json(&[
-        "case",
-        "new",
-        "--child",
-        "Noor",
-        "--birthdate",
-        "2017-03-14",
-    ])["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    chair.json(&[
-        "participant",
-        "add",
-        &case,
-        "--name",
-        "Ilse",
-        "--role",
-        "ib-er",
-        "--org",
-        "OBS De Wilgen",
-        "--identity",
-        &ib_identity,
-    ]);
+    let (chair, ib, case) = crate::support::chair_and_colleague("Ilse", "ib-er");
     let ag = chair.json(&[
         "agreement",
         "add",
@@ -554,35 +520,7 @@ fn eventually_sees(m: &Mdo, case: &str, text: &str) {
 
 #[test]
 fn live_updates_reach_connected_nodes_both_ways() {
-    let chair = Mdo::new();
-    let teacher = Mdo::new();
-    chair.init("Monique", "ib-er", "OBS De Wilgen");
-    teacher.init("Jeroen", "leerkracht", "OBS De Wilgen");
-    let (_, identity) = crate::support::whoami(&teacher);
-    let case = chair.json(&[
-        "case",
-        "new",
-        "--child",
-        "Noor",
-        "--birthdate",
-        "2017-03-14",
-    ])["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    chair.json(&[
-        "participant",
-        "add",
-        &case,
-        "--name",
-        "Jeroen",
-        "--role",
-        "leerkracht",
-        "--org",
-        "OBS De Wilgen",
-        "--identity",
-        &identity,
-    ]);
+    let (chair, teacher, case) = crate::support::chair_and_colleague("Jeroen", "leerkracht");
     let (_chair_node, addr) = serve(&chair);
     teacher.json(&["sync", &case, "--peer", &addr]);
     // The teacher's node dials the chair's (a remembered peer) and stays connected.
@@ -663,19 +601,7 @@ fn two_laptops_on_one_network_find_each_other_by_id_alone() {
         case,
         ..
     } = noor_profiles();
-    let mut child = chair
-        .cmd()
-        .args(["--json", "serve", "--lan", "--bind", "0.0.0.0:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let _node = Server(child);
-    let v: Value = serde_json::from_str(&line).unwrap();
+    let (_node, v) = start_node(&chair, &["--lan", "--bind", "0.0.0.0:0"]);
     let node = v["node"].as_str().unwrap().to_string();
     // No address: the mother's device looks the chair's node up on the local network (mDNS).
     let out = mother.run(&["--json", "sync", &case, "--peer", &node, "--lan"]);

@@ -246,3 +246,38 @@ pub fn noor_profiles() -> Noor {
         arts_id,
     }
 }
+
+/// The chair (an IB-er of OBS De Wilgen) with a new case about Noor, and a colleague of the same
+/// school added with their device: (chair, colleague, case id).
+pub fn chair_and_colleague(name: &str, role: &str) -> (Mdo, Mdo, String) {
+    let chair = Mdo::new();
+    let other = Mdo::new();
+    chair.init("Monique", "ib-er", "OBS De Wilgen");
+    other.init(name, role, "OBS De Wilgen");
+    let (_, identity) = whoami(&other);
+    let case = chair.json(&[
+        "case",
+        "new",
+        "--child",
+        "Noor",
+        "--birthdate",
+        "2017-03-14",
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    chair.json(&[
+        "participant",
+        "add",
+        &case,
+        "--name",
+        name,
+        "--role",
+        role,
+        "--org",
+        "OBS De Wilgen",
+        "--identity",
+        &identity,
+    ]);
+    (chair, other, case)
+}
