@@ -140,7 +140,7 @@ pub(crate) fn sync(
                 total.refused.extend(s.refused);
                 let made = {
                     let mut p = profile.lock().await;
-                    net::key_work(&mut p)?
+                    net::key_work(&mut p, s.changed.iter().copied())?
                 };
                 if made == 0 {
                     break;
@@ -281,7 +281,7 @@ pub(crate) fn join(
         let mut stats = net::sync_with(&ep, &profile, peer.clone(), Some(vec![t.case])).await?;
         let made = {
             let mut p = profile.lock().await;
-            net::key_work(&mut p)?
+            net::key_work(&mut p, [t.case])?
         };
         if made > 0 {
             let s = net::sync_with(&ep, &profile, peer, Some(vec![t.case])).await?;

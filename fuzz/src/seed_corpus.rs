@@ -121,6 +121,25 @@ fn membership_seeds() -> std::io::Result<()> {
         entries.push((mdo::store::bundle::Kind::Op, op.bytes.clone()));
     }
     fs::write("corpus/bundle/ops", mdo::store::bundle::encode(c.id, &entries))?;
+    fs::create_dir_all("corpus/invite")?;
+    let ticket = mdo::net::ticket::Ticket {
+        case: c.id,
+        node: [7; 32],
+        addrs: vec!["127.0.0.1:4000".parse().map_err(std::io::Error::other)?],
+        secret: [9; 16],
+        expiry: 1_800_000_000,
+    };
+    fs::write("corpus/invite/ticket", ticket.encode())?;
+    fs::write(
+        "corpus/invite/request",
+        format!(
+            r#"{{"case":"{}","secret":"{}","identity":"{}","name":"Sanne"}}"#,
+            c.id,
+            "09".repeat(16),
+            hex::encode(other.public_identity().to_bytes())
+        ),
+    )?;
+    fs::write("corpus/invite/answer", r#"{"status":"pending","code":"123-456"}"#)?;
     fs::create_dir_all("corpus/sync_msg")?;
     use mdo::core::sync::Msg;
     let seeds = [

@@ -391,6 +391,8 @@ pub struct Stats {
     pub chunks_received: usize,
     /// Entries the store refused, with the reason.
     pub refused: Vec<String>,
+    /// Cases for which something new was stored (the shell does key work for these only).
+    pub changed: BTreeSet<CaseId>,
 }
 
 #[derive(Debug, Default)]
@@ -542,7 +544,10 @@ impl Session {
                     return Err(SyncError::Protocol("an op after OpsDone".into()));
                 }
                 match replica.store_op(case, &bytes) {
-                    Ok(()) => self.stats.ops_received += 1,
+                    Ok(()) => {
+                        self.stats.ops_received += 1;
+                        self.stats.changed.insert(case);
+                    }
                     Err(e) => self.stats.refused.push(e),
                 }
             }
@@ -603,7 +608,10 @@ impl Session {
                     return Err(SyncError::Protocol("a chunk after Done".into()));
                 }
                 match replica.store_chunk(case, &bytes) {
-                    Ok(()) => self.stats.chunks_received += 1,
+                    Ok(()) => {
+                        self.stats.chunks_received += 1;
+                        self.stats.changed.insert(case);
+                    }
                     Err(e) => self.stats.refused.push(e),
                 }
             }

@@ -314,11 +314,12 @@ async fn after(
     on_done: &OnDone,
 ) {
     if let Ok(stats) = &result
-        && (stats.ops_received > 0 || stats.chunks_received > 0)
+        && !stats.changed.is_empty()
     {
-        // New ops may ask this device for key work (hand keys to a new member ...).
+        // New ops may ask this device for key work (hand keys to a new member ...), in the
+        // cases that changed only.
         let mut p = profile.lock().await;
-        let _ = key_work(&mut p);
+        let _ = key_work(&mut p, stats.changed.iter().copied());
     }
     on_done(peer, result);
 }
@@ -396,11 +397,14 @@ pub async fn serve(
     }
 }
 
-/// Does this device's key work for every case (after ops arrived): returns how many key ops
-/// were made.
-pub fn key_work(p: &mut Profile) -> Result<usize, crate::store::StoreError> {
+/// Does this device's key work for `cases` (after ops arrived): returns how many key ops were
+/// made.
+pub fn key_work(
+    p: &mut Profile,
+    cases: impl IntoIterator<Item = CaseId>,
+) -> Result<usize, crate::store::StoreError> {
     let mut made = 0;
-    for id in p.case_ids()? {
+    for id in cases {
         let (mut case, report) = p.load_case(id)?;
         for (chunk, reason) in &report.rejected {
             log_line(&format!(

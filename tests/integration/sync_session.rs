@@ -58,10 +58,8 @@ fn session_cut(
     Some((sa.stats, sb.stats))
 }
 
-#[test]
-fn two_profiles_sync_exactly_what_each_may_read() {
-    let (_d1, mut chair) = profile("Monique", Role::IbEr, "OBS");
-    let (_d2, mut mother) = profile("Sanne", Role::Ouder, "");
+/// The chair's new case about Noor with `other` added (with their device) as `role`.
+fn case_with(chair: &Profile, other: &Profile, role: &str, org: &str, custody: bool) -> Case {
     let me = chair.me().clone();
     let mut case = Case::create(
         &me,
@@ -77,17 +75,26 @@ fn two_profiles_sync_exactly_what_each_may_read() {
     case.add_participant(
         chair.device(),
         ParticipantData {
-            id: mother.me().person.clone(),
-            name: "Sanne".into(),
-            role: "ouder".into(),
-            organisation: String::new(),
-            custody: true,
+            id: other.me().person.clone(),
+            name: other.me().name.clone(),
+            role: role.into(),
+            organisation: org.into(),
+            custody,
             chair: false,
             devices: vec![],
         },
-        Some(mother.device().public_identity().clone()),
+        Some(other.device().public_identity().clone()),
     )
     .unwrap();
+    case
+}
+
+#[test]
+fn two_profiles_sync_exactly_what_each_may_read() {
+    let (_d1, mut chair) = profile("Monique", Role::IbEr, "OBS");
+    let (_d2, mut mother) = profile("Sanne", Role::Ouder, "");
+    let me = chair.me().clone();
+    let mut case = case_with(&chair, &mother, "ouder", "", true);
     case.add_item(
         &me,
         Section::Vragen,
@@ -166,31 +173,7 @@ fn a_storage_peer_forwards_everything_and_reads_nothing() {
     let (_d2, mut mother) = profile("Sanne", Role::Ouder, "");
     let (d3, mut storage) = profile("Opslag OBS", Role::Directeur, "OBS");
     let me = chair.me().clone();
-    let mut case = Case::create(
-        &me,
-        chair.device(),
-        "Noor",
-        "2017-03-14",
-        "OBS",
-        "6",
-        chair.today(),
-        0,
-    )
-    .unwrap();
-    case.add_participant(
-        chair.device(),
-        ParticipantData {
-            id: mother.me().person.clone(),
-            name: "Sanne".into(),
-            role: "ouder".into(),
-            organisation: String::new(),
-            custody: true,
-            chair: false,
-            devices: vec![],
-        },
-        Some(mother.device().public_identity().clone()),
-    )
-    .unwrap();
+    let mut case = case_with(&chair, &mother, "ouder", "", true);
     case.membership(
         chair.device(),
         Action::AddStoragePeer {
@@ -254,31 +237,7 @@ fn a_cut_session_resumes_without_resending_what_arrived() {
     let (_d1, mut chair) = profile("Monique", Role::IbEr, "OBS");
     let (_d2, mut teacher) = profile("Jeroen", Role::Leerkracht, "OBS");
     let me = chair.me().clone();
-    let mut case = Case::create(
-        &me,
-        chair.device(),
-        "Noor",
-        "2017-03-14",
-        "OBS",
-        "6",
-        chair.today(),
-        0,
-    )
-    .unwrap();
-    case.add_participant(
-        chair.device(),
-        ParticipantData {
-            id: teacher.me().person.clone(),
-            name: "Jeroen".into(),
-            role: "leerkracht".into(),
-            organisation: "OBS".into(),
-            custody: false,
-            chair: false,
-            devices: vec![],
-        },
-        Some(teacher.device().public_identity().clone()),
-    )
-    .unwrap();
+    let mut case = case_with(&chair, &teacher, "leerkracht", "OBS", false);
     chair.commit(&mut case).unwrap();
     // Twelve actions: twelve chunks in case+parents (below the compaction threshold).
     for n in 0..12 {
