@@ -31,15 +31,25 @@ struct Cli {
 enum Command {
     /// Create this device's identity and profile.
     Init {
-        /// Your name.
-        #[arg(long)]
-        name: String,
-        /// Your role (ouder, ib-er, leerkracht, jeugdarts, …).
-        #[arg(long)]
-        role: String,
+        /// Your name (a storage peer: defaults to "Opslagknooppunt ORG").
+        #[arg(long, required_unless_present = "storage")]
+        name: Option<String>,
+        /// Your role (ouder, ib-er, leerkracht, jeugdarts, …); a storage peer: the role of the
+        /// person responsible for it (default directeur), which never enters a case.
+        #[arg(long, required_unless_present = "storage")]
+        role: Option<String>,
         /// Your organisation.
-        #[arg(long, default_value = "")]
+        #[arg(long, default_value = "", required_if_eq("storage", "true"))]
         org: String,
+        /// Make a storage-peer profile: a node the organisation keeps online that stores and
+        /// forwards the ciphertext of the cases it is named in, holds no keys and reads nothing.
+        #[arg(long)]
+        storage: bool,
+    },
+    /// Network settings: local discovery, a self-hosted relay, public relays.
+    Settings {
+        #[command(subcommand)]
+        cmd: Option<SettingsCmd>,
     },
     /// Show this device's identity.
     Whoami,
@@ -548,18 +558,74 @@ impl Out {
     }
 }
 
+#[derive(Subcommand, Debug)]
+enum SettingsCmd {
+    /// Change one setting: lan on|off, relay URL|off, public-relays on|off, storage on|off.
+    Set {
+        /// lan, relay, public-relays or storage.
+        key: String,
+        /// The new value.
+        value: String,
+    },
+}
+
+/// Refuses what a storage peer must not do (it holds no keys and is no participant).
+fn not_storage(p: &Profile, what: &'static str) -> Result<()> {
+    if p.settings()?.storage {
+        return Err(mdo::store::StoreError::StoragePeer(what).into());
+    }
+    Ok(())
+}
+
+fn settings_cmd(dir: &Path, out: &Out, cmd: Option<SettingsCmd>) -> Result<()> {
+    let mut p = open_profile(dir)?;
+    let mut s = p.settings()?;
+    if let Some(SettingsCmd::Set { key, value }) = cmd {
+        s.set(&key, &value)?;
+        p.set_settings(&s)?;
+    }
+    let onoff = |b: bool| if b { "aan" } else { "uit" };
+    out.print(serde_json::to_value(&s)?, || {
+        format!(
+            "opslagknooppunt: {}
+lokaal netwerk (mDNS): {}
+eigen relay: {}
+publieke relays: {}",
+            onoff(s.storage),
+            onoff(s.lan),
+            s.relay.as_deref().unwrap_or("geen"),
+            onoff(s.public_relays)
+        )
+    });
+    Ok(())
+}
+
 fn dispatch(cli: Cli) -> Result<()> {
     let out = Out { json: cli.json };
     let dir = home(cli.home)?;
     match cli.command {
-        Command::Init { name, role, org } => {
-            let role: Role = role.parse()?;
+        Command::Init {
+            name,
+            role,
+            org,
+            storage,
+        } => {
+            let role: Role = match role {
+                Some(r) => r.parse()?,
+                None => Role::Directeur,
+            };
+            let name = name.unwrap_or_else(|| format!("Opslagknooppunt {}", org.trim()));
             let pass = passphrase(true)?;
-            let profile = Profile::init(&dir, &pass, &name, role, &org, kdf())?;
+            let mut profile = Profile::init(&dir, &pass, &name, role, &org, kdf())?;
+            if storage {
+                let mut s = profile.settings()?;
+                s.storage = true;
+                profile.set_settings(&s)?;
+            }
             let phrase = profile.device().seed().recovery_phrase()?;
             let id = profile.device().public_identity();
             out.print(
-                json!({ "id": profile.me().person, "device": id.device_id(), "fingerprint": id.fingerprint(), "recovery_phrase": phrase.as_str(), "home": dir }),
+                json!({ "id": profile.me().person, "device": id.device_id(), "fingerprint": id.fingerprint(), "recovery_phrase": phrase.as_str(), "home": dir, "storage": storage }),
                 || {
                     format!(
                         "Profiel aangemaakt in {}\napparaat: {}\nvingerafdruk: {}\n\nSchrijf deze herstelzin op en bewaar hem veilig; hij herstelt je identiteit op een nieuw apparaat:\n\n  {}\n",
@@ -595,6 +661,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 )?
             };
             set_clock(&mut p)?;
+            not_storage(&p, "hold the demo case")?;
             let mut case = demo::noor(p.me(), p.device(), p.today(), p.now())?;
             p.commit(&mut case)?;
             let info = case.info();
@@ -608,6 +675,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             });
             Ok(())
         }
+        Command::Settings { cmd } => settings_cmd(&dir, &out, cmd),
         Command::Case(c) => case_cmd(&dir, &out, c),
         Command::Item(c) => item_cmd(&dir, &out, c),
         Command::Agreement(c) => agreement_cmd(&dir, &out, c),
@@ -768,6 +836,7 @@ fn case_cmd(dir: &Path, out: &Out, c: CaseCmd) -> Result<()> {
             class,
         } => {
             let mut p = open_profile(dir)?;
+            not_storage(&p, "start a case")?;
             let mut case = Case::create(
                 p.me(),
                 p.device(),

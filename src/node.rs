@@ -18,6 +18,11 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
+/// The network configuration of a profile's settings (`--lan` turns discovery on for this run).
+fn net_config(p: &mdo::store::Profile, lan: bool) -> Result<net::NetConfig> {
+    Ok(net::NetConfig::from_settings(&p.settings()?, lan)?)
+}
+
 fn addr(s: &str) -> Result<SocketAddr> {
     s.parse()
         .with_context(|| format!("'{s}' is not an address like 0.0.0.0:0 or 127.0.0.1:4000"))
@@ -26,12 +31,14 @@ fn addr(s: &str) -> Result<SocketAddr> {
 pub(crate) fn serve(dir: &Path, out: &Out, bind: &str, storage: bool, lan: bool) -> Result<()> {
     let bind = addr(bind)?;
     let p = open_profile(dir)?;
+    let cfg = net_config(&p, lan)?;
+    let storage = storage || cfg_storage(&p)?;
     let device = p.device().device_id();
     let profile = Arc::new(Mutex::new(p));
     runtime()?.block_on(async move {
         let ep = {
             let p = profile.lock().await;
-            net::endpoint(p.device(), bind, lan).await?
+            net::endpoint(p.device(), bind, &cfg).await?
         };
         let addrs = net::address_of(&ep);
         profile.lock().await.set_node_addrs(&addrs)?;
@@ -44,7 +51,7 @@ pub(crate) fn serve(dir: &Path, out: &Out, bind: &str, storage: bool, lan: bool)
         });
         use std::io::Write;
         let _ = std::io::stdout().flush();
-        let server = net::serve(ep.clone(), profile.clone(), |peer, r| match r {
+        let server = net::serve(ep.clone(), cfg, profile.clone(), net::Wake::default(), |peer, r| match r {
             Ok(s) => eprintln!(
                 "mdo: sync met {}: {} ops en {} stukken ontvangen, {} ops en {} stukken verstuurd{}",
                 &peer.to_hex()[..10],
@@ -77,6 +84,7 @@ pub(crate) fn sync(
 ) -> Result<()> {
     let bind = addr(bind)?;
     let p = open_profile(dir)?;
+    let cfg = net_config(&p, lan)?;
     let cases = match case {
         Some(c) => Some(vec![match p.resolve_case(&c) {
             Ok(id) => id,
@@ -114,12 +122,12 @@ pub(crate) fn sync(
     let (total, reached) = runtime()?.block_on(async move {
         let ep = {
             let p = profile.lock().await;
-            net::endpoint(p.device(), bind, lan).await?
+            net::endpoint(p.device(), bind, &cfg).await?
         };
         let mut total = mdo::core::sync::Stats::default();
         let mut reached = 0;
         for text in &peers {
-            let peer = net::parse_peer(text)?;
+            let peer = cfg.dial(net::parse_peer(text)?);
             // A second round carries the key work the first one caused (keys handed to the peer).
             for round in 0..2 {
                 let s = match net::sync_with(&ep, &profile, peer.clone(), cases.clone()).await {
@@ -183,6 +191,9 @@ pub(crate) fn invite(
 ) -> Result<()> {
     let role: mdo::core::model::Role = role.parse()?;
     let mut p = open_profile(dir)?;
+    if cfg_storage(&p)? {
+        return Err(mdo::store::StoreError::StoragePeer("invite anyone").into());
+    }
     let id = p.resolve_case(case)?;
     let addrs: Vec<SocketAddr> = p
         .node_addrs()?
@@ -215,6 +226,10 @@ pub(crate) fn invite(
     Ok(())
 }
 
+fn cfg_storage(p: &mdo::store::Profile) -> Result<bool> {
+    Ok(p.settings()?.storage)
+}
+
 pub(crate) fn confirm(dir: &Path, out: &Out, case: &str, code: &str) -> Result<()> {
     let mut p = open_profile(dir)?;
     let id = p.resolve_case(case)?;
@@ -240,6 +255,13 @@ pub(crate) fn join(
     let t = net::ticket::Ticket::decode(ticket)?;
     let bind = addr(bind)?;
     let p = open_profile(dir)?;
+    if cfg_storage(&p)? {
+        return Err(mdo::store::StoreError::StoragePeer(
+            "join a case as a participant; a case names it with `mdo storage add`",
+        )
+        .into());
+    }
+    let cfg = net_config(&p, lan)?;
     let name = name.unwrap_or_else(|| p.me().name.clone());
     let identity = p.device().public_identity().clone();
     let profile = Arc::new(Mutex::new(p));
@@ -247,12 +269,12 @@ pub(crate) fn join(
     let (member, stats) = runtime()?.block_on(async move {
         let ep = {
             let p = profile.lock().await;
-            net::endpoint(p.device(), bind, lan).await?
+            net::endpoint(p.device(), bind, &cfg).await?
         };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(wait_secs);
         let mut shown = false;
         let member = loop {
-            match net::request_join(&ep, &t, &identity, &name).await? {
+            match net::request_join(&ep, cfg.dial(net::ticket_addr(&t)?), &t, &identity, &name).await? {
                 JoinAnswer::Accepted { member } => break member,
                 JoinAnswer::Refused { reason } => anyhow::bail!("the invite was refused: {reason}"),
                 JoinAnswer::Pending { code } => {
@@ -271,7 +293,7 @@ pub(crate) fn join(
                 }
             }
         };
-        let peer = net::ticket_addr(&t)?;
+        let peer = cfg.dial(net::ticket_addr(&t)?);
         if let Some(a) = t.addrs.first() {
             profile
                 .lock()

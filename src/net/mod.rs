@@ -2,7 +2,8 @@
 //! per device (its node key *is* the device's Ed25519 identity, so the remote node id that iroh's
 //! TLS authenticates is the remote device id), ALPN [`ALPN`], frames over one bidirectional QUIC
 //! stream per session. No relays, no address lookup, no port mapping: peers are dialled by direct
-//! address (tickets, remembered peers; local discovery comes with issue 5).
+//! address (tickets, remembered peers); optionally local-network discovery (mDNS), a self-hosted
+//! relay, or the public relays, per [`NetConfig`].
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -74,13 +75,72 @@ pub enum NetError {
 /// mDNS service name of MDO nodes on the local network.
 pub const MDNS_SERVICE: &str = "mdo-sync";
 
+/// How a device's endpoint reaches others: by default only direct addresses (tickets,
+/// remembered peers); optionally the local network (mDNS), a self-hosted relay, or the public
+/// relays. Nothing here talks to the internet unless the user turned it on.
+#[derive(Debug, Clone, Default)]
+pub struct NetConfig {
+    /// Announce this node and find peers by id on the local network (mDNS).
+    pub lan: bool,
+    /// A self-hosted relay; every device of a case that sets it meets the others there.
+    pub relay: Option<iroh::RelayUrl>,
+    /// The iroh project's public relays.
+    pub public_relays: bool,
+}
+
+impl NetConfig {
+    /// The configuration of a profile's settings; `lan` turns local discovery on for this run.
+    pub fn from_settings(
+        s: &crate::store::settings::Settings,
+        lan: bool,
+    ) -> Result<Self, NetError> {
+        let relay = s
+            .relay
+            .as_deref()
+            .map(|u| {
+                u.parse::<iroh::RelayUrl>().map_err(|e| NetError::Bind {
+                    addr: u.into(),
+                    reason: format!("the relay setting is not a usable URL ({e}); change it with `mdo settings set relay URL`"),
+                })
+            })
+            .transpose()?;
+        Ok(NetConfig {
+            lan: lan || s.lan,
+            relay,
+            public_relays: s.public_relays,
+        })
+    }
+
+    fn relay_mode(&self) -> RelayMode {
+        match (&self.relay, self.public_relays) {
+            (Some(url), false) => RelayMode::custom([url.clone()]),
+            (Some(url), true) => {
+                let map = iroh::defaults::prod::default_relay_map();
+                map.extend(&iroh::RelayMap::from(url.clone()));
+                RelayMode::Custom(map)
+            }
+            (None, true) => RelayMode::Default,
+            (None, false) => RelayMode::Disabled,
+        }
+    }
+
+    /// The address to dial for `addr`: with a self-hosted relay, the peer is also sought there.
+    pub fn dial(&self, addr: EndpointAddr) -> EndpointAddr {
+        match &self.relay {
+            Some(url) if addr.relay_urls().next().is_none() => addr.with_relay_url(url.clone()),
+            _ => addr,
+        }
+    }
+}
+
 /// A device's endpoint, bound to `bind` (e.g. `127.0.0.1:0` in tests, `0.0.0.0:0` on a LAN),
-/// with nothing that talks to the internet; with `lan`, it also announces itself and finds
-/// peers by node id on the local network (mDNS), so two laptops in one school need no address.
+/// with nothing that talks to the internet unless `cfg` says so; with `cfg.lan`, it also
+/// announces itself and finds peers by node id on the local network (mDNS), so two laptops in one
+/// school need no address.
 pub async fn endpoint(
     device: &DeviceSecret,
     bind: SocketAddr,
-    lan: bool,
+    cfg: &NetConfig,
 ) -> Result<Endpoint, NetError> {
     let err = |e: String| NetError::Bind {
         addr: bind.to_string(),
@@ -89,14 +149,14 @@ pub async fn endpoint(
     let key = SecretKey::from_bytes(device.seed().expose().expose());
     let mut b = Endpoint::builder(presets::Minimal)
         .secret_key(key)
-        .relay_mode(RelayMode::Disabled)
+        .relay_mode(cfg.relay_mode())
         .clear_address_lookup()
         .clear_ip_transports()
         .bind_addr(bind)
         .map_err(|e| err(e.to_string()))?
         .net_report_config(NetReportConfig::minimal())
         .alpns(vec![ALPN.to_vec(), ALPN_JOIN.to_vec()]);
-    if lan {
+    if cfg.lan {
         b = b.address_lookup(
             iroh_mdns_address_lookup::MdnsAddressLookup::builder().service_name(MDNS_SERVICE),
         );
@@ -324,14 +384,32 @@ async fn after(
     on_done(peer, result);
 }
 
+/// Wakes a running node at once when this process changed the profile (the UI, a bench), so
+/// its connected peers get the change without waiting for the store poll. Cheap to clone.
+#[derive(Clone, Default)]
+pub struct Wake(Arc<tokio::sync::Notify>);
+
+impl Wake {
+    /// Tells the node that the store changed.
+    pub fn changed(&self) {
+        self.0.notify_one();
+    }
+}
+
+/// How often a node looks at the store for changes made by other processes (the CLI).
+const POLL: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// Runs the node until the endpoint closes: accepts peers (each connection stays open and may
 /// carry many sessions), dials the remembered peers, and — live — whenever this profile's store
-/// changes (a CLI command, a session with another peer) runs a session with every connected peer
-/// so new chunks reach them at once. Sessions on one profile take turns. `on_done` is told the
-/// outcome of each session.
+/// changes (`wake` from this process, or another process such as the CLI, seen by polling the
+/// store's change mark) runs a session with every connected peer at once, so new chunks reach
+/// them immediately. Sessions lock the profile only per message. `on_done` is told the outcome of
+/// each session.
 pub async fn serve(
     ep: Endpoint,
+    cfg: NetConfig,
     profile: Arc<Mutex<Profile>>,
+    wake: Wake,
     on_done: impl Fn(DeviceId, Result<Stats, String>) + Send + Sync + 'static,
 ) {
     let on_done: OnDone = Arc::new(on_done);
@@ -342,6 +420,7 @@ pub async fn serve(
         let Ok(addr) = parse_peer(&text) else {
             continue;
         };
+        let addr = cfg.dial(addr);
         let (ep, profile, on_done, live) =
             (ep.clone(), profile.clone(), on_done.clone(), live.clone());
         tokio::spawn(async move {
@@ -355,24 +434,37 @@ pub async fn serve(
             }
         });
     }
-    // Live: watch the store and push to every connected peer when it changes.
+    // Live: push to every connected peer when the store changes.
     {
         let (profile, on_done, live) = (profile.clone(), on_done.clone(), live.clone());
         tokio::spawn(async move {
             let mut last = profile.lock().await.change_mark().unwrap_or(0);
             loop {
-                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(POLL) => {}
+                    _ = wake.0.notified() => {}
+                }
                 let now = profile.lock().await.change_mark().unwrap_or(last);
                 if now == last {
                     continue;
                 }
                 last = now;
-                for conn in live.all() {
-                    let r = push(&conn, &profile).await;
-                    after(&profile, device_of(conn.remote_id()), r, &on_done).await;
+                let pushes: Vec<_> = live
+                    .all()
+                    .into_iter()
+                    .map(|conn| {
+                        let (profile, on_done) = (profile.clone(), on_done.clone());
+                        tokio::spawn(async move {
+                            let r = push(&conn, &profile).await;
+                            after(&profile, device_of(conn.remote_id()), r, &on_done).await;
+                        })
+                    })
+                    .collect();
+                for p in pushes {
+                    let _ = p.await;
                 }
-                // Our own pushes and key work may have moved the mark; do not echo them.
-                last = profile.lock().await.change_mark().unwrap_or(last);
+                // What these sessions received moves the mark again: the next round forwards
+                // it to the other peers (a round that brings nothing new does not).
             }
         });
     }
@@ -464,14 +556,15 @@ async fn answer_join(
     Ok(())
 }
 
-/// Sends a join request for `ticket` and returns the inviter's answer.
+/// Sends a join request for ticket `t` to the inviter at `addr` (its [`ticket_addr`], through
+/// [`NetConfig::dial`]) and returns the inviter's answer.
 pub async fn request_join(
     ep: &Endpoint,
+    addr: EndpointAddr,
     t: &ticket::Ticket,
     identity: &mdo_crypto::PublicIdentity,
     name: &str,
 ) -> Result<crate::store::invites::JoinAnswer, NetError> {
-    let addr = ticket_addr(t)?;
     let who = addr.id.to_string();
     let err = |e: String| NetError::Connect {
         peer: who.clone(),

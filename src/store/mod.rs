@@ -30,6 +30,7 @@ pub mod accesslog;
 pub mod bundle;
 pub mod invites;
 pub mod replica;
+pub mod settings;
 pub use accesslog::{AccessAction, LogEntry};
 
 /// File name of the key file inside the profile directory.
@@ -58,6 +59,21 @@ pub enum StoreError {
     /// No profile in the directory.
     #[error("no MDO profile in {0}: create one with `mdo init --name NAME --role ROLE --org ORG`")]
     NoProfile(PathBuf),
+    /// A setting could not be changed.
+    #[error("setting {key} = '{value}': {why}")]
+    BadSetting {
+        /// Which setting.
+        key: String,
+        /// The value given.
+        value: String,
+        /// Why it was refused.
+        why: String,
+    },
+    /// This profile is a storage peer, which keeps ciphertext only.
+    #[error(
+        "this profile is a storage peer (mdo init --storage): it stores and forwards ciphertext only and cannot {0}"
+    )]
+    StoragePeer(&'static str),
     /// A profile already exists.
     #[error("{0} already holds an MDO profile; use another --home or remove it first")]
     AlreadyExists(PathBuf),

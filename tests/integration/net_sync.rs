@@ -106,7 +106,7 @@ fn chair_mother_and_jeugdarts_sync_over_loopback() {
     ]);
     arts.json(&["sync", &case, "--peer", &addr]);
     assert!(!texts(&chair, &case).contains(&"slaapt slecht".to_string()));
-    chair.json(&[
+    let consent = chair.json(&[
         "consent",
         "grant",
         &case,
@@ -118,11 +118,42 @@ fn chair_mother_and_jeugdarts_sync_over_loopback() {
         &chair_id,
         "--until",
         "2027-07-31",
-    ]);
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     arts.json(&["sync", &case, "--peer", &addr]);
     assert!(texts(&chair, &case).contains(&"slaapt slecht".to_string()));
     mother.json(&["sync", &case, "--peer", &addr]);
     assert!(!texts(&mother, &case).contains(&"slaapt slecht".to_string()));
+
+    // The mother withdraws the consent on her own device and syncs; the jeugdarts' device rotates
+    // the key when it next syncs, and her next finding never reaches the IB-er, who keeps syncing
+    // and keeps what she already received.
+    mother.json(&["consent", "withdraw", &case, &consent]);
+    mother.json(&["sync", &case, "--peer", &addr]);
+    arts.json(&["sync", &case, "--peer", &addr]);
+    arts.json(&[
+        "item",
+        "add",
+        &case,
+        "--section",
+        "notitie",
+        "--text",
+        "verwezen naar de huisarts",
+        "--category",
+        "medisch",
+    ]);
+    // Not even its ciphertext travels: the IB-er's device may no longer read the compartment.
+    let s = arts.json(&["sync", &case, "--peer", &addr]);
+    assert_eq!(s["chunks_sent"], 0, "{s}");
+    let seen = texts(&chair, &case);
+    assert!(seen.contains(&"slaapt slecht".to_string()));
+    assert!(!seen.contains(&"verwezen naar de huisarts".to_string()));
+    assert_eq!(
+        chair.json(&["consent", "list", &case])[0]["status"]["state"],
+        "withdrawn"
+    );
     let mother_chunks = mother.json(&["case", "show", &case]);
     assert!(
         mother_chunks["compartments"]
@@ -134,6 +165,7 @@ fn chair_mother_and_jeugdarts_sync_over_loopback() {
 
     // The chair's node is killed (SIGKILL) and restarted on the same port: nothing lost, and a
     // further run — with the remembered peer, no address — moves nothing.
+    mother.json(&["sync", &case, "--peer", &addr]);
     drop(server);
     let port = addr.rsplit(':').next().unwrap();
     let (_server, addr2) = serve_on(&chair, &format!("127.0.0.1:{port}"));
@@ -358,7 +390,8 @@ fn a_storage_peer_carries_the_case_to_a_parent_who_never_met_the_chair_online() 
     let storage = Mdo::new();
     chair.init("Monique", "ib-er", "OBS De Wilgen");
     mother.init("Sanne", "ouder", "");
-    storage.init("Opslag OBS", "directeur", "OBS De Wilgen");
+    let made = storage.json(&["init", "--storage", "--org", "OBS De Wilgen"]);
+    assert_eq!(made["storage"], true);
     let (_, mother_identity) = crate::support::whoami(&mother);
     let (_, storage_identity) = crate::support::whoami(&storage);
     let case = chair.json(&[
@@ -413,7 +446,17 @@ fn a_storage_peer_carries_the_case_to_a_parent_who_never_met_the_chair_online() 
         "--org",
         "OBS De Wilgen",
     ]);
-    let (_server, v) = start_node(&storage, &["--storage", "--bind", "127.0.0.1:0"]);
+    // A storage profile starts no case, holds no demo, joins and invites no one.
+    for args in [
+        &["case", "new", "--child", "X", "--birthdate", "2017-01-01"][..],
+        &["demo"][..],
+        &["invite", &case, "--role", "ouder"][..],
+    ] {
+        let err = storage.fails(args);
+        assert!(err.contains("storage peer"), "{args:?}: {err}");
+    }
+    // `mdo serve` on a storage profile runs the storage peer without a flag.
+    let (_server, v) = start_node(&storage, &["--bind", "127.0.0.1:0"]);
     assert_eq!(v["storage"], true);
     let addr = v["addrs"][0].as_str().unwrap().to_string();
 
@@ -617,4 +660,39 @@ fn two_laptops_on_one_network_find_each_other_by_id_alone() {
         panic!("sync over the local network failed: {err}");
     }
     assert!(texts(&mother, &case).contains(&"tekent graag".to_string()));
+}
+
+#[test]
+fn network_settings_a_self_hosted_relay_that_is_down_does_not_stop_direct_sync() {
+    let (chair, ib, case) = crate::support::chair_and_colleague("Ilse", "leerkracht");
+    let shown = chair.json(&["settings"]);
+    assert_eq!(shown["lan"], false);
+    assert_eq!(shown["public_relays"], false);
+    assert_eq!(shown["relay"], Value::Null);
+    let err = chair.fails(&["settings", "set", "relay", "relay.wilgen.nl"]);
+    assert!(err.contains("https://"), "{err}");
+    let err = chair.fails(&["settings", "set", "colour", "on"]);
+    assert!(err.contains("known: lan"), "{err}");
+    // Both use the school board's own relay, which is down today: the direct path still works.
+    for m in [&chair, &ib] {
+        let s = m.json(&["settings", "set", "relay", "http://127.0.0.1:9"]);
+        assert_eq!(s["relay"], "http://127.0.0.1:9");
+    }
+    chair.json(&[
+        "item",
+        "add",
+        &case,
+        "--section",
+        "kind.plus",
+        "--text",
+        "tekent graag",
+    ]);
+    let (_server, addr) = serve(&chair);
+    let started = std::time::Instant::now();
+    let s = ib.json(&["sync", &case, "--peer", &addr]);
+    assert!(s["ops_received"].as_u64().unwrap() > 0, "{s}");
+    assert!(texts(&ib, &case).contains(&"tekent graag".to_string()));
+    eprintln!("sync with a dead relay configured: {:?}", started.elapsed());
+    let s = ib.json(&["settings", "set", "relay", "off"]);
+    assert_eq!(s["relay"], Value::Null);
 }

@@ -1,0 +1,134 @@
+//! The device's network settings: whether it is a storage peer, local-network discovery, an
+//! optional self-hosted relay, and the public relays (off unless the user turns them on). Kept in
+//! the profile's `meta` table as JSON; they hold no case data and no secret.
+
+use rusqlite::{OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+use super::{Profile, Result, StoreError};
+
+/// Network settings of one profile.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// This profile runs a storage peer (`mdo init --storage`): it stores and forwards the
+    /// ciphertext of the cases it is named in, holds no keys, and creates or joins no case.
+    pub storage: bool,
+    /// Announce this device and find peers by id on the local network (mDNS).
+    pub lan: bool,
+    /// A self-hosted iroh relay (`https://relay.example.nl`) for devices that cannot reach each
+    /// other directly; every device of a case that sets it meets the others there.
+    pub relay: Option<String>,
+    /// Use the public relays of the iroh project (n0). Off by default: MDO talks to no server
+    /// the user did not choose.
+    pub public_relays: bool,
+}
+
+/// The setting names `mdo settings set` knows.
+pub const KEYS: &[&str] = &["lan", "relay", "public-relays", "storage"];
+
+impl Settings {
+    /// Changes one setting from its text form (`on`/`off`, a URL, or `off` to clear the relay).
+    pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
+        let bad = |why: &str| StoreError::BadSetting {
+            key: key.into(),
+            value: value.into(),
+            why: why.into(),
+        };
+        let on_off = |v: &str| match v.trim() {
+            "on" | "aan" | "true" | "yes" | "ja" => Ok(true),
+            "off" | "uit" | "false" | "no" | "nee" => Ok(false),
+            _ => Err(bad("write on or off")),
+        };
+        match key {
+            "lan" => self.lan = on_off(value)?,
+            "public-relays" => self.public_relays = on_off(value)?,
+            "storage" => self.storage = on_off(value)?,
+            "relay" => {
+                let v = value.trim();
+                self.relay = if matches!(v, "off" | "uit" | "") {
+                    None
+                } else {
+                    let rest = v
+                        .strip_prefix("https://")
+                        .or_else(|| v.strip_prefix("http://"))
+                        .ok_or_else(|| bad("a relay URL starts with https:// (or http://)"))?;
+                    let host = rest.split(['/', ':']).next().unwrap_or("");
+                    if host.is_empty() || v.chars().any(char::is_whitespace) {
+                        return Err(bad("the relay URL has no host name"));
+                    }
+                    Some(v.to_string())
+                }
+            }
+            _ => {
+                return Err(StoreError::BadSetting {
+                    key: key.into(),
+                    value: value.into(),
+                    why: format!("unknown setting; known: {}", KEYS.join(", ")),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Profile {
+    /// This profile's network settings (defaults when never set).
+    pub fn settings(&self) -> Result<Settings> {
+        let v: Option<Vec<u8>> = self
+            .db
+            .query_row("SELECT value FROM meta WHERE key = 'settings'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        match v {
+            None => Ok(Settings::default()),
+            Some(b) => serde_json::from_slice(&b).map_err(|e| StoreError::BadSetting {
+                key: "settings".into(),
+                value: String::from_utf8_lossy(&b).into_owned(),
+                why: format!("the stored settings cannot be read ({e}); set them again"),
+            }),
+        }
+    }
+
+    /// Stores this profile's network settings.
+    pub fn set_settings(&mut self, s: &Settings) -> Result<()> {
+        let bytes = serde_json::to_vec(s).map_err(|e| StoreError::BadSetting {
+            key: "settings".into(),
+            value: String::new(),
+            why: e.to_string(),
+        })?;
+        self.db.execute(
+            "INSERT OR REPLACE INTO meta(key, value) VALUES ('settings', ?1)",
+            params![bytes],
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_parse_and_refuse() {
+        let mut s = Settings::default();
+        assert!(!s.lan && !s.public_relays && !s.storage && s.relay.is_none());
+        s.set("lan", "aan").unwrap();
+        s.set("relay", "https://relay.wilgen.nl").unwrap();
+        assert!(s.lan);
+        assert_eq!(s.relay.as_deref(), Some("https://relay.wilgen.nl"));
+        s.set("relay", "off").unwrap();
+        assert!(s.relay.is_none());
+        for (k, v) in [
+            ("lan", "misschien"),
+            ("relay", "relay.wilgen.nl"),
+            ("relay", "https://"),
+            ("relay", "https://a b"),
+            ("colour", "on"),
+        ] {
+            let e = s.set(k, v).unwrap_err().to_string();
+            assert!(e.contains(k), "{e}");
+        }
+    }
+}
