@@ -13,6 +13,7 @@ mod crash;
 mod matrix;
 mod membership_props;
 mod merge;
+mod net_faults;
 mod net_sync;
 mod props;
 mod sharing;
