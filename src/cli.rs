@@ -106,6 +106,9 @@ enum Command {
         /// Hours the invite stays valid.
         #[arg(long, default_value_t = 72)]
         valid_hours: i64,
+        /// Also show the ticket as a QR code (to scan from the screen).
+        #[arg(long)]
+        qr: bool,
     },
     /// Join a case with an invite ticket.
     Join {
@@ -729,6 +732,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             custody,
             auto_accept,
             valid_hours,
+            qr,
         } => {
             let case = case.ok_or_else(|| anyhow!("which case? mdo invite CASE --role ROLE"))?;
             let role = role.ok_or_else(|| anyhow!("give the new participant's --role"))?;
@@ -741,6 +745,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 custody,
                 auto_accept,
                 valid_hours,
+                qr,
             )
         }
         Command::Join {

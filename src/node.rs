@@ -188,6 +188,7 @@ pub(crate) fn invite(
     custody: bool,
     auto_accept: bool,
     valid_hours: i64,
+    qr: bool,
 ) -> Result<()> {
     let role: mdo::core::model::Role = role.parse()?;
     let mut p = open_profile(dir)?;
@@ -207,21 +208,22 @@ pub(crate) fn invite(
     }
     let (secret, expiry) =
         p.create_invite(id, role, org, custody, auto_accept, valid_hours * 3600)?;
-    let ticket = net::ticket::Ticket {
+    let t = net::ticket::Ticket {
         case: id,
         node: p.device().device_id().0,
         addrs,
         secret,
         expiry,
-    }
-    .encode();
+    };
+    let ticket = t.encode();
+    let qr = if qr { Some(t.qr()?.to_text()) } else { None };
     if auto_accept {
         eprintln!(
             "mdo: let op: --auto-accept laat de codevergelijking weg; gebruik het alleen als het ticket over een vertrouwd kanaal gaat"
         );
     }
-    out.print(json!({ "case": id, "ticket": ticket, "expires": expiry, "auto_accept": auto_accept }), || {
-        format!("Uitnodiging (geldig {valid_hours} uur, één keer te gebruiken):\n\n  {ticket}\n\nDe ander typt: mdo join TICKET. Vergelijk daarna samen de code en bevestig met: mdo invite confirm {} CODE", &id.to_hex()[..8])
+    out.print(json!({ "case": id, "ticket": ticket, "expires": expiry, "auto_accept": auto_accept, "qr": qr }), || {
+        format!("Uitnodiging (geldig {valid_hours} uur, één keer te gebruiken):\n\n  {ticket}\n{}\nDe ander typt: mdo join TICKET. Vergelijk daarna samen de code en bevestig met: mdo invite confirm {} CODE", qr.as_deref().map(|q| format!("\n{q}")).unwrap_or_default(), &id.to_hex()[..8])
     });
     Ok(())
 }

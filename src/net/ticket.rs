@@ -64,10 +64,12 @@ impl Ticket {
     /// Parses the single-line form strictly.
     pub fn decode(s: &str) -> Result<Ticket, TicketError> {
         let bad = |r: &str| TicketError(r.into());
-        let h = s
-            .trim()
-            .strip_prefix("mdo1")
-            .ok_or_else(|| bad("it does not start with mdo1"))?;
+        // A QR code carries the ticket in capitals (its compact alphanumeric mode).
+        let t = s.trim();
+        let h = match t.get(..4) {
+            Some(p) if p.eq_ignore_ascii_case("mdo1") => &t[4..],
+            _ => return Err(bad("it does not start with mdo1")),
+        };
         let b = hex::decode(h).map_err(|_| bad("it is damaged"))?;
         if b.len() < 73 {
             return Err(bad("it is cut short"));
@@ -112,6 +114,66 @@ impl Ticket {
     }
 }
 
+/// A ticket as a QR code: `width` × `width` modules, row by row, `true` = dark. The code holds
+/// the ticket in capitals (QR's alphanumeric mode, about half the size of byte mode), medium
+/// error correction, so a phone or laptop camera reads it off a screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Qr {
+    /// Modules per side (without quiet zone).
+    pub width: usize,
+    /// Row-major modules, `true` = dark.
+    pub dark: Vec<bool>,
+}
+
+impl Ticket {
+    /// The ticket as a QR code.
+    pub fn qr(&self) -> Result<Qr, TicketError> {
+        let code = qrcode::QrCode::with_error_correction_level(
+            self.encode().to_ascii_uppercase(),
+            qrcode::EcLevel::M,
+        )
+        .map_err(|e| TicketError(format!("it does not fit in a QR code: {e}")))?;
+        Ok(Qr {
+            width: code.width(),
+            dark: code
+                .to_colors()
+                .into_iter()
+                .map(|c| c == qrcode::Color::Dark)
+                .collect(),
+        })
+    }
+}
+
+impl Qr {
+    /// Whether the module at (`x`, `y`) is dark; outside the code (the quiet zone) it is light.
+    pub fn is_dark(&self, x: isize, y: isize) -> bool {
+        let w = self.width as isize;
+        (0..w).contains(&x) && (0..w).contains(&y) && self.dark[(y * w + x) as usize]
+    }
+
+    /// The code for a terminal: two module rows per text line with half-block characters, dark
+    /// on light, with the quiet zone of four modules a reader needs.
+    pub fn to_text(&self) -> String {
+        const QUIET: isize = 4;
+        let w = self.width as isize;
+        let mut out = String::new();
+        let mut y = -QUIET;
+        while y < w + QUIET {
+            for x in -QUIET..w + QUIET {
+                out.push(match (self.is_dark(x, y), self.is_dark(x, y + 1)) {
+                    (false, false) => '█',
+                    (false, true) => '▀',
+                    (true, false) => '▄',
+                    (true, true) => ' ',
+                });
+            }
+            out.push('\n');
+            y += 2;
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,5 +203,38 @@ mod tests {
             !format!("{t:?}").contains("030303"),
             "the secret is not printed"
         );
+        assert_eq!(Ticket::decode(&s.to_ascii_uppercase()).unwrap(), t);
+    }
+
+    /// The QR code decodes (with an independent reader, rqrr) to the ticket.
+    #[test]
+    fn qr_code_reads_back_as_the_ticket() {
+        let t = Ticket {
+            case: CaseId([7; 16]),
+            node: [9; 32],
+            addrs: vec![
+                "192.168.1.20:41641".parse().unwrap(),
+                "[fe80::1]:41641".parse().unwrap(),
+            ],
+            secret: [5; 16],
+            expiry: 1_800_000_000,
+        };
+        let qr = t.qr().unwrap();
+        // Render 4 pixels per module with a quiet zone, as a screen would show it.
+        let (scale, quiet) = (4isize, 4isize);
+        let side = ((qr.width as isize + 2 * quiet) * scale) as usize;
+        let mut img = rqrr::PreparedImage::prepare_from_greyscale(side, side, |x, y| {
+            let (mx, my) = (x as isize / scale - quiet, y as isize / scale - quiet);
+            if qr.is_dark(mx, my) { 0 } else { 255 }
+        });
+        let grids = img.detect_grids();
+        assert_eq!(grids.len(), 1);
+        let (_, text) = grids[0].decode().unwrap();
+        assert_eq!(Ticket::decode(&text).unwrap(), t);
+        // The terminal form has the quiet zone and two module rows per line.
+        let text = qr.to_text();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), (qr.width + 8).div_ceil(2));
+        assert!(lines.iter().all(|l| l.chars().count() == qr.width + 8));
     }
 }

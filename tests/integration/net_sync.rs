@@ -345,8 +345,9 @@ fn invites_with_a_verification_code_auto_accept_and_refusals() {
     let err = other.fails(&["join", "mdo1zz"]);
     assert!(err.contains("not an MDO invite ticket"), "{err}");
 
-    // --auto-accept for a scripted channel: the jeugdarts joins without the comparison.
-    let ticket = chair.json(&[
+    // --auto-accept for a scripted channel: the jeugdarts joins without the comparison, with the
+    // ticket as a QR scanner gives it (in capitals).
+    let invite = chair.json(&[
         "invite",
         &case,
         "--role",
@@ -354,10 +355,11 @@ fn invites_with_a_verification_code_auto_accept_and_refusals() {
         "--org",
         "GGD JGZ",
         "--auto-accept",
-    ])["ticket"]
-        .as_str()
-        .unwrap()
-        .to_string();
+        "--qr",
+    ]);
+    let qr = invite["qr"].as_str().unwrap();
+    assert!(qr.lines().count() > 15 && qr.contains('▀'), "{qr}");
+    let ticket = invite["ticket"].as_str().unwrap().to_ascii_uppercase();
     let arts = Mdo::new();
     arts.init("Anouk", "jeugdarts", "GGD JGZ");
     let done = arts.json(&["join", &ticket, "--bind", "127.0.0.1:0"]);
