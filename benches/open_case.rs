@@ -8,104 +8,13 @@
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
 
 use criterion::Criterion;
-use mdo::core::case::Case;
-use mdo::core::model::{Audience, Role, Section};
-use mdo::crypto::{CaseId, KdfParams};
-use mdo::store::Profile;
+
+mod support;
+use support::{fixture, median_ab};
 
 const EDITS: usize = 10_000;
-
-struct Fixture {
-    _dir: tempfile::TempDir,
-    profile: Profile,
-    case: CaseId,
-    plain: Vec<u8>,
-    edits: usize,
-}
-
-fn fixture(edits: usize) -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let mut profile = Profile::init(
-        dir.path(),
-        "pw",
-        "Monique",
-        Role::IbEr,
-        "OBS",
-        KdfParams::INSECURE_FAST,
-    )
-    .unwrap();
-    let me = profile.me().clone();
-    let mut case = Case::create(
-        &me,
-        profile.device(),
-        "Noor",
-        "2017-03-14",
-        "OBS",
-        "6",
-        profile.today(),
-        0,
-    )
-    .unwrap();
-    let mut ids = Vec::new();
-    for n in 0..edits {
-        if n % 2 == 0 || ids.is_empty() {
-            ids.push(
-                case.add_item(
-                    &me,
-                    Section::Vragen,
-                    "ab",
-                    Audience::Parents,
-                    None,
-                    n as i64,
-                )
-                .unwrap(),
-            );
-        } else {
-            let id = ids[n % ids.len()].clone();
-            let text = case
-                .items()
-                .into_iter()
-                .find(|i| i.data.id == id)
-                .unwrap()
-                .data
-                .text;
-            case.edit_item(&id, &format!("{text}xy")).unwrap();
-        }
-        for c in case.compartments.values_mut() {
-            c.doc.commit();
-        }
-        if n % 100 == 99 {
-            profile.commit(&mut case).unwrap();
-        }
-    }
-    profile.commit(&mut case).unwrap();
-    let plain = case.compartments.values_mut().next().unwrap().doc.save();
-    Fixture {
-        case: case.id,
-        _dir: dir,
-        profile,
-        plain,
-        edits,
-    }
-}
-
-fn median_ab(rounds: usize, mut a: impl FnMut(), mut b: impl FnMut()) -> (Duration, Duration) {
-    let (mut ta, mut tb) = (Vec::new(), Vec::new());
-    for _ in 0..rounds {
-        let t = Instant::now();
-        a();
-        ta.push(t.elapsed());
-        let t = Instant::now();
-        b();
-        tb.push(t.elapsed());
-    }
-    ta.sort();
-    tb.sort();
-    (ta[rounds / 2], tb[rounds / 2])
-}
 
 fn main() {
     let mut c = Criterion::default().configure_from_args();

@@ -148,7 +148,7 @@ pub(crate) fn sync(
                 total.refused.extend(s.refused);
                 let made = {
                     let mut p = profile.lock().await;
-                    net::key_work(&mut p, s.changed.iter().copied())?
+                    net::key_work(&mut p, s.ops_changed.iter().copied())?
                 };
                 if made == 0 {
                     break;

@@ -391,8 +391,11 @@ pub struct Stats {
     pub chunks_received: usize,
     /// Entries the store refused, with the reason.
     pub refused: Vec<String>,
-    /// Cases for which something new was stored (the shell does key work for these only).
+    /// Cases for which something new was stored.
     pub changed: BTreeSet<CaseId>,
+    /// Cases for which new membership ops were stored: only these can ask for key work (a
+    /// handout, a rotation); new chunks never do.
+    pub ops_changed: BTreeSet<CaseId>,
 }
 
 #[derive(Debug, Default)]
@@ -547,6 +550,7 @@ impl Session {
                     Ok(()) => {
                         self.stats.ops_received += 1;
                         self.stats.changed.insert(case);
+                        self.stats.ops_changed.insert(case);
                     }
                     Err(e) => self.stats.refused.push(e),
                 }

@@ -345,7 +345,8 @@ async fn push(
         &mut recv,
     )
     .await;
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), send.stopped()).await;
+    // The connection stays open, so the finished stream's last frames are delivered without
+    // waiting for the peer's acknowledgement here.
     r
 }
 
@@ -361,7 +362,6 @@ async fn keep(
     live.add(&conn);
     while let Ok((mut send, mut recv)) = conn.accept_bi().await {
         let r = run_session(&profile, peer, None, &mut send, &mut recv).await;
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), send.stopped()).await;
         after(&profile, peer, r, &on_done).await;
     }
     live.remove(&conn);
@@ -374,12 +374,12 @@ async fn after(
     on_done: &OnDone,
 ) {
     if let Ok(stats) = &result
-        && !stats.changed.is_empty()
+        && !stats.ops_changed.is_empty()
     {
         // New ops may ask this device for key work (hand keys to a new member ...), in the
         // cases that changed only.
         let mut p = profile.lock().await;
-        let _ = key_work(&mut p, stats.changed.iter().copied());
+        let _ = key_work(&mut p, stats.ops_changed.iter().copied());
     }
     on_done(peer, result);
 }
