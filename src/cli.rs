@@ -23,8 +23,9 @@ struct Cli {
     /// Machine-readable JSON output.
     #[arg(long, global = true)]
     json: bool,
+    /// Without a command, the desktop app opens.
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -603,10 +604,30 @@ publieke relays: {}",
     Ok(())
 }
 
+/// Opens the desktop app on the profile in `dir` (it asks for the passphrase itself).
+#[cfg(feature = "app")]
+fn open_app(dir: &Path) -> Result<()> {
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+        anyhow::bail!(
+            "no graphical session here (DISPLAY and WAYLAND_DISPLAY are unset), so the app cannot open a window; the command line works without one: mdo --help"
+        );
+    }
+    Ok(mdo::app::run(dir, kdf())?)
+}
+
+#[cfg(not(feature = "app"))]
+fn open_app(_dir: &Path) -> Result<()> {
+    anyhow::bail!("this mdo was built without the app (feature `app`); use a command: mdo --help")
+}
+
 fn dispatch(cli: Cli) -> Result<()> {
     let out = Out { json: cli.json };
     let dir = home(cli.home)?;
-    match cli.command {
+    let Some(command) = cli.command else {
+        return open_app(&dir);
+    };
+    match command {
         Command::Init {
             name,
             role,

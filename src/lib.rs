@@ -7,9 +7,11 @@
 //! * [`net`] — the iroh shell around the sync protocol;
 //! * [`store`] — the profile directory: protected key file and an SQLite database that holds only
 //!   ciphertext;
+//! * [`app`] — the Slint desktop app (the `app` feature) and its Slint-free backend;
 //! * the `mdo` binary (`src/main.rs`, `src/cli.rs`) — the command-line interface.
 #![deny(missing_docs, unreachable_pub)]
 
+pub mod app;
 pub mod core;
 pub mod net;
 pub mod store;

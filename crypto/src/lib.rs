@@ -18,6 +18,7 @@
 //! dalek (`ed25519-dalek`, `x25519-dalek`), `hpke` (RFC 9180 on top of those), `blake3`.
 //! Byte-by-byte formats are documented in `docs/crypto.md`; the threat model in
 //! `docs/threat-model.md`.
+#![forbid(unsafe_code)]
 #![deny(missing_docs, unreachable_pub)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 

@@ -2,6 +2,8 @@
 //! perform. No tokio, no sockets, no UI, no disk: the store feeds it decrypted chunks and takes
 //! sealed ones.
 
+#![forbid(unsafe_code)]
+
 pub mod access;
 pub mod batch;
 pub mod case;

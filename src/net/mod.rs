@@ -5,6 +5,8 @@
 //! address (tickets, remembered peers); optionally local-network discovery (mDNS), a self-hosted
 //! relay, or the public relays, per [`NetConfig`].
 
+#![forbid(unsafe_code)]
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 

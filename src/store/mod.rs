@@ -6,6 +6,8 @@
 //! written in one transaction and the command reports success only after it committed. The key
 //! file is written to a temporary file, fsynced, renamed over, and the directory fsynced.
 
+#![forbid(unsafe_code)]
+
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
 use std::io::Write;
