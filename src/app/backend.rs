@@ -67,6 +67,28 @@ pub enum Cmd {
     },
     /// Remove an item.
     RemoveItem(String),
+    /// Add an agreement: wie, wat, waarom, wanneer, hoe, due date (YYYY-MM-DD or empty).
+    AddAgreement {
+        /// Who.
+        wie: String,
+        /// What.
+        wat: String,
+        /// Why.
+        waarom: String,
+        /// When.
+        wanneer: String,
+        /// How.
+        hoe: String,
+        /// Due date.
+        due: String,
+    },
+    /// Set an agreement's status (`open`, `gedaan`, `vervallen`).
+    AgreementStatus {
+        /// Agreement id.
+        id: String,
+        /// New status.
+        status: String,
+    },
     /// Back to the case list.
     Back,
 }
@@ -131,6 +153,31 @@ pub struct CircleView {
     pub slots: Vec<(String, Vec<ItemView>)>,
 }
 
+/// An agreement row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgreementView {
+    /// Id.
+    pub id: String,
+    /// Who.
+    pub wie: String,
+    /// What.
+    pub wat: String,
+    /// Why.
+    pub waarom: String,
+    /// When.
+    pub wanneer: String,
+    /// How.
+    pub hoe: String,
+    /// Owner.
+    pub owner: String,
+    /// Due date.
+    pub due: String,
+    /// `open`, `gedaan`, `vervallen`.
+    pub status: String,
+    /// Open and past its due date.
+    pub overdue: bool,
+}
+
 /// The open case.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CaseView {
@@ -142,6 +189,8 @@ pub struct CaseView {
     pub subtitle: String,
     /// The circles.
     pub circles: Vec<CircleView>,
+    /// The agreements, open ones first, then by due date.
+    pub agreements: Vec<AgreementView>,
 }
 
 /// The roles offered at first start: (id, Dutch label).
@@ -214,7 +263,35 @@ pub fn case_view(case: &Case) -> CaseView {
                 .collect(),
         })
         .collect();
+    let today = crate::core::model::format_date(case.today());
+    let mut agreements: Vec<AgreementView> = case
+        .agreements()
+        .into_iter()
+        .map(|a| {
+            let open = a.data.status == crate::core::model::AgreementStatus::Open;
+            AgreementView {
+                overdue: open && !a.data.due.is_empty() && a.data.due < today,
+                id: a.data.id,
+                wie: a.data.wie,
+                wat: a.data.wat,
+                waarom: a.data.waarom,
+                wanneer: a.data.wanneer,
+                hoe: a.data.hoe,
+                owner: a.data.owner,
+                due: a.data.due,
+                status: a.data.status.id().to_string(),
+            }
+        })
+        .collect();
+    agreements.sort_by(|a, b| {
+        (a.status != "open", a.due.is_empty(), &a.due).cmp(&(
+            b.status != "open",
+            b.due.is_empty(),
+            &b.due,
+        ))
+    });
     CaseView {
+        agreements,
         id: info.id.to_hex(),
         title: info.child.clone(),
         subtitle: format!(
@@ -442,6 +519,32 @@ impl Backend {
             }
             Cmd::EditItem { id, text } => self.edit(|case, _| case.edit_item(&id, &text)),
             Cmd::RemoveItem(id) => self.edit(|case, _| case.remove_item(&id)),
+            Cmd::AddAgreement {
+                wie,
+                wat,
+                waarom,
+                wanneer,
+                hoe,
+                due,
+            } => self.edit(|case, p| {
+                let a = crate::core::case::NewAgreement {
+                    wie,
+                    wat,
+                    waarom,
+                    wanneer,
+                    hoe,
+                    due: due.trim().to_string(),
+                    ..Default::default()
+                };
+                case.add_agreement(p.me(), a, Audience::Parents, p.now())
+                    .map(|_| ())
+            }),
+            Cmd::AgreementStatus { id, status } => {
+                let status: crate::core::model::AgreementStatus = status
+                    .parse()
+                    .map_err(|e: crate::core::CoreError| e.to_string())?;
+                self.edit(|case, _| case.edit_agreement(&id, "status", status.id()))
+            }
             Cmd::Back => {
                 self.open = None;
                 Ok(vec![Update::Cases(self.cases()?), Update::Screen("cases")])

@@ -82,6 +82,23 @@ pub fn apply(ui: &AppWindow, updates: Vec<Update>) {
                 api.set_case_title(v.title.as_str().into());
                 api.set_case_subtitle(v.subtitle.as_str().into());
                 api.set_circles(case_to_ui(&v));
+                api.set_agreements(model(
+                    v.agreements
+                        .iter()
+                        .map(|a| AgreementRow {
+                            id: a.id.as_str().into(),
+                            wie: a.wie.as_str().into(),
+                            wat: a.wat.as_str().into(),
+                            waarom: a.waarom.as_str().into(),
+                            wanneer: a.wanneer.as_str().into(),
+                            hoe: a.hoe.as_str().into(),
+                            owner: a.owner.as_str().into(),
+                            due: a.due.as_str().into(),
+                            status: a.status.as_str().into(),
+                            overdue: a.overdue,
+                        })
+                        .collect(),
+                ));
             }
         }
     }
@@ -143,6 +160,24 @@ pub fn wire(ui: &AppWindow, send: impl Fn(Cmd) + Clone + 'static) {
     });
     let s = send.clone();
     api.on_remove_item(move |id| s(Cmd::RemoveItem(id.into())));
+    let s = send.clone();
+    api.on_add_agreement(move |wie, wat, waarom, wanneer, hoe, due| {
+        s(Cmd::AddAgreement {
+            wie: wie.into(),
+            wat: wat.into(),
+            waarom: waarom.into(),
+            wanneer: wanneer.into(),
+            hoe: hoe.into(),
+            due: due.into(),
+        })
+    });
+    let s = send.clone();
+    api.on_agreement_status(move |id, status| {
+        s(Cmd::AgreementStatus {
+            id: id.into(),
+            status: status.into(),
+        })
+    });
     let s = send;
     api.on_back(move || s(Cmd::Back));
 }

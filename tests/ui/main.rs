@@ -106,7 +106,38 @@ fn first_start_demo_case_and_a_plus_in_the_child_circle() {
     one(&ui, "Toevoegen aan kind plus").invoke_accessible_default_action();
     assert_eq!(api.get_error(), "");
     one(&ui, "kind plus: helpt graag in de klas");
-    // … and it is in the stored case, in the case+parents compartment.
+
+    // Afspraken: wie, wat, waarom, wanneer, hoe; one past its date stands out until it is done.
+    button(&ui, "Afspraken").invoke_accessible_default_action();
+    assert_eq!(api.get_tab(), "afspraken");
+    for (label, v) in [
+        ("Afspraak: wie", "Jeroen"),
+        ("Afspraak: wat", "dagritmekaart maken"),
+        ("Afspraak: waarom", "overgangen gaan moeizaam"),
+        ("Afspraak: wanneer", "vóór de herfstvakantie"),
+        ("Afspraak: hoe", "kaart op tafel"),
+        ("Afspraak: klaar op", "2026-01-05"),
+    ] {
+        one(&ui, label).set_accessible_value(v);
+    }
+    button(&ui, "Afspraak toevoegen").invoke_accessible_default_action();
+    assert_eq!(api.get_error(), "");
+    one(&ui, "dagritmekaart maken (over tijd)");
+    one(&ui, "Markeer gedaan: dagritmekaart maken").invoke_accessible_default_action();
+    one(&ui, "dagritmekaart maken");
+    assert!(
+        ElementHandle::find_by_accessible_label(&ui, "dagritmekaart maken (over tijd)")
+            .next()
+            .is_none()
+    );
+    // A bad date is refused with a message, nothing is added.
+    let before = slint::Model::row_count(&api.get_agreements());
+    one(&ui, "Afspraak: klaar op").set_accessible_value("morgen");
+    button(&ui, "Afspraak toevoegen").invoke_accessible_default_action();
+    assert!(!api.get_error().is_empty());
+    assert_eq!(slint::Model::row_count(&api.get_agreements()), before);
+
+    // … and it is all in the stored case, in the case+parents compartment.
     let mut b = backend.borrow_mut();
     let p = b.profile().unwrap();
     let id = p.resolve_case(&api.get_case_id()).unwrap();
@@ -118,4 +149,11 @@ fn first_start_demo_case_and_a_plus_in_the_child_circle() {
         .unwrap();
     assert_eq!(item.data.section.to_string(), "kind.plus");
     assert_eq!(item.audience, mdo::core::model::Audience::Parents);
+    let ag = case
+        .agreements()
+        .into_iter()
+        .find(|a| a.data.wat == "dagritmekaart maken")
+        .unwrap();
+    assert_eq!(ag.data.hoe, "kaart op tafel");
+    assert_eq!(ag.data.status, mdo::core::model::AgreementStatus::Gedaan);
 }
