@@ -209,6 +209,8 @@ pub struct Backend {
     profile: Option<Profile>,
     open: Option<Case>,
     filter: String,
+    /// The case list as last loaded from the store (search filters this, it does not reload).
+    summaries: Vec<CaseSummary>,
 }
 
 fn circle_label(name: &str) -> String {
@@ -324,6 +326,7 @@ impl Backend {
                 profile: None,
                 open: None,
                 filter: String::new(),
+                summaries: Vec::new(),
             },
             vec![first],
         )
@@ -354,6 +357,21 @@ impl Backend {
         })
     }
 
+    /// The loaded case list, filtered by the search text.
+    fn filtered(&self) -> Vec<CaseSummary> {
+        let f = self.filter.to_lowercase();
+        self.summaries
+            .iter()
+            .filter(|r| {
+                f.is_empty()
+                    || r.child.to_lowercase().contains(&f)
+                    || r.school.to_lowercase().contains(&f)
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Loads the case list from the store and returns it filtered.
     fn cases(&mut self) -> Result<Vec<CaseSummary>, String> {
         let p = self.profile.as_mut().ok_or("eerst ontgrendelen")?;
         let today = crate::core::model::format_date(p.today());
@@ -386,16 +404,11 @@ impl Backend {
                 open_agreements: open,
                 sync: "alleen op dit apparaat".into(),
             };
-            let f = self.filter.to_lowercase();
-            if f.is_empty()
-                || row.child.to_lowercase().contains(&f)
-                || row.school.to_lowercase().contains(&f)
-            {
-                out.push(row);
-            }
+            out.push(row);
         }
         out.sort_by(|a, b| a.child.cmp(&b.child));
-        Ok(out)
+        self.summaries = out;
+        Ok(self.filtered())
     }
 
     fn open_case(&mut self, id: mdo_crypto::CaseId) -> Result<Vec<Update>, String> {
@@ -481,7 +494,7 @@ impl Backend {
             }
             Cmd::Search(f) => {
                 self.filter = f;
-                Ok(vec![Update::Cases(self.cases()?)])
+                Ok(vec![Update::Cases(self.filtered())])
             }
             Cmd::OpenCase(id) => {
                 let p = self.profile.as_mut().ok_or("eerst ontgrendelen")?;
@@ -600,6 +613,20 @@ mod tests {
                 .1
                 .iter()
                 .any(|i| i.text == "helpt graag")
+        );
+        // Search filters the loaded list.
+        b.handle(Cmd::Back);
+        let u = b.handle(Cmd::Search("noor".into()));
+        assert!(
+            u.iter()
+                .any(|u| matches!(u, Update::Cases(c) if c.len() == 1)),
+            "{u:?}"
+        );
+        let u = b.handle(Cmd::Search("daan".into()));
+        assert!(
+            u.iter()
+                .any(|u| matches!(u, Update::Cases(c) if c.is_empty())),
+            "{u:?}"
         );
         // A wrong passphrase says so.
         let (mut b2, first) = Backend::new(dir.path(), KdfParams::INSECURE_FAST);
