@@ -7,6 +7,7 @@
 //! * [`net`] — the iroh shell around the sync protocol;
 //! * [`store`] — the profile directory: protected key file and an SQLite database that holds only
 //!   ciphertext;
+//! * [`pdf`] — the verslag as a PDF document (`printpdf`);
 //! * [`app`] — the Slint desktop app (the `app` feature) and its Slint-free backend;
 //! * the `mdo` binary (`src/main.rs`, `src/cli.rs`) — the command-line interface.
 #![deny(missing_docs, unreachable_pub)]
@@ -14,6 +15,7 @@
 pub mod app;
 pub mod core;
 pub mod net;
+pub mod pdf;
 pub mod store;
 
 pub use mdo_crypto as crypto;

@@ -526,16 +526,7 @@ pub(crate) fn log_cmd(dir: &Path, out: &Out, case: Option<String>) -> Result<()>
         entries
             .iter()
             .map(|e| {
-                let when = time::OffsetDateTime::from_unix_timestamp(e.time)
-                    .map(|t| {
-                        format!(
-                            "{} {:02}:{:02}",
-                            format_date(t.date()),
-                            t.hour(),
-                            t.minute()
-                        )
-                    })
-                    .unwrap_or_default();
+                let when = e.when();
                 format!(
                     "{when} {:<11} {} ({}, {}) zaak {} {} — grond: {}{}",
                     e.action.label(),

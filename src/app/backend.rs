@@ -8,9 +8,19 @@ use std::path::{Path, PathBuf};
 
 use mdo_crypto::KdfParams;
 
-use crate::core::case::Case;
-use crate::core::model::{Audience, CircleSlot, Role, Section};
-use crate::store::Profile;
+use crate::core::case::{Case, Feedback};
+use crate::core::membership::{Action, Basis, ConsentSpec, Recipient};
+use crate::core::model::{
+    Audience, ConsentCategory, ConsentHow, Direction, Role, Section, format_date, parse_date,
+};
+use crate::store::{AccessAction, Profile};
+
+use super::node::{AppNode, NodeEvent};
+pub use super::view::*;
+use zeroize::Zeroizing;
+
+/// What earlier readers keep: said whenever a right ends or an item moves.
+pub const KEEP_NOTE: &str = "Wie dit eerder kon lezen, houdt wat hij al ontving; nieuwe versies gaan alleen naar de nieuwe groep.";
 
 /// A command from the UI.
 #[derive(Debug, Clone)]
@@ -89,6 +99,91 @@ pub enum Cmd {
         /// New status.
         status: String,
     },
+    /// Move an item one place up or down in its field.
+    ReorderItem {
+        /// Item id.
+        id: String,
+        /// Up (else down).
+        up: bool,
+    },
+    /// Add an arrow between circles.
+    AddArrow {
+        /// From circle (name).
+        from: String,
+        /// To circle (name).
+        to: String,
+        /// The interplay.
+        text: String,
+        /// Upward spiral (else downward).
+        up: bool,
+    },
+    /// Add a question around the circles (field 1).
+    AddQuestion(String),
+    /// Add a step of the needs chain: `behoeften.AREA` (parent: a goal id or empty),
+    /// `aanpak.WHO`, `ondersteuning.WHO`, `effect` (parent: the need or approach).
+    AddChain {
+        /// Section id.
+        section: String,
+        /// Text.
+        text: String,
+        /// What it elaborates (id) or empty.
+        parent: String,
+    },
+    /// Start a meeting: date (YYYY-MM-DD) and planned end (HH:MM).
+    NewMeeting {
+        /// Date.
+        date: String,
+        /// Planned end.
+        end: String,
+    },
+    /// Notes at step `n` (1–6) of the latest meeting.
+    MeetingStep {
+        /// Step.
+        n: usize,
+        /// Notes.
+        text: String,
+    },
+    /// Mark a participant present at the latest meeting.
+    Present(String),
+    /// A participant's top and tip at the latest meeting (empty leaves one unchanged).
+    TopTip {
+        /// Participant id.
+        participant: String,
+        /// Top.
+        top: String,
+        /// Tip.
+        tip: String,
+    },
+    /// Compose the verslag of the latest meeting from the case and store it with the meeting.
+    ComposeVerslag,
+    /// Export the verslag as PDF to this path (empty: in the home folder).
+    ExportPdf(String),
+    /// Move an item to another audience (after the user confirmed).
+    ShareItem {
+        /// Item id.
+        id: String,
+        /// Audience id.
+        audience: String,
+    },
+    /// Record consent given by the people the age rules require.
+    GrantConsent {
+        /// Category id.
+        category: String,
+        /// Recipient participant id.
+        to: String,
+        /// How (`written`, `oral`, `digital`).
+        how: String,
+        /// Until (YYYY-MM-DD).
+        until: String,
+    },
+    /// Withdraw a consent record.
+    WithdrawConsent(String),
+    /// Show the access log of this copy.
+    ShowLog,
+    /// Something the network node reported (sent by the node's thread).
+    Node(NodeEvent),
+    /// The window closed: stop the node (it closes its connections and checkpoints the store).
+    Quit,
     /// Back to the case list.
     Back,
 }
@@ -107,9 +202,30 @@ pub enum Update {
     /// The case list.
     Cases(Vec<CaseSummary>),
     /// The open case.
-    Case(CaseView),
+    Case(Box<CaseView>),
     /// The backend is working on a command (shown as "bezig …").
     Busy(bool),
+    /// Something done that the user should know (empty clears it).
+    Notice(String),
+    /// The access log of this copy, newest first.
+    Log(Vec<LogRow>),
+    /// The sync state line ("offline", "gesynchroniseerd met 2 apparaten · …").
+    Sync(String),
+}
+
+/// One access-log entry as the Logboek shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogRow {
+    /// "2026-11-23 14:05".
+    pub when: String,
+    /// "Monique de Vries (intern begeleider, OBS De Wilgen)".
+    pub who: String,
+    /// "inzage", "wijziging", "gedeeld", …
+    pub action: String,
+    /// Which part of the case.
+    pub what: String,
+    /// The basis (audience, consent, legal ground).
+    pub basis: String,
 }
 
 /// One row of the case list.
@@ -131,68 +247,6 @@ pub struct CaseSummary {
     pub sync: String,
 }
 
-/// An item as the circle view shows it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ItemView {
-    /// Id.
-    pub id: String,
-    /// Text.
-    pub text: String,
-    /// "zichtbaar voor …".
-    pub visible_to: String,
-}
-
-/// One circle with its four slots in display order (plus, min, doel, vraag).
-#[derive(Debug, Clone, PartialEq)]
-pub struct CircleView {
-    /// Name (`kind`, `school`, `thuis`, …).
-    pub name: String,
-    /// Label ("Kind/jongere").
-    pub label: String,
-    /// (slot id, items).
-    pub slots: Vec<(String, Vec<ItemView>)>,
-}
-
-/// An agreement row.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AgreementView {
-    /// Id.
-    pub id: String,
-    /// Who.
-    pub wie: String,
-    /// What.
-    pub wat: String,
-    /// Why.
-    pub waarom: String,
-    /// When.
-    pub wanneer: String,
-    /// How.
-    pub hoe: String,
-    /// Owner.
-    pub owner: String,
-    /// Due date.
-    pub due: String,
-    /// `open`, `gedaan`, `vervallen`.
-    pub status: String,
-    /// Open and past its due date.
-    pub overdue: bool,
-}
-
-/// The open case.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CaseView {
-    /// Id (hex).
-    pub id: String,
-    /// "Noor Visser".
-    pub title: String,
-    /// "OBS De Wilgen, groep 5 · fase: …".
-    pub subtitle: String,
-    /// The circles.
-    pub circles: Vec<CircleView>,
-    /// The agreements, open ones first, then by due date.
-    pub agreements: Vec<AgreementView>,
-}
-
 /// The roles offered at first start: (id, Dutch label).
 /// The IB-er comes first: the chair is usually the first to install MDO.
 pub fn roles() -> Vec<(&'static str, &'static str)> {
@@ -211,102 +265,55 @@ pub struct Backend {
     filter: String,
     /// The case list as last loaded from the store (search filters this, it does not reload).
     summaries: Vec<CaseSummary>,
+    /// Where node events go (the worker's own command channel); no node without it.
+    myself: Option<std::sync::mpsc::Sender<Cmd>>,
+    /// Where the node listens.
+    bind: std::net::SocketAddr,
+    node: Option<AppNode>,
+    sync: SyncState,
 }
 
-fn circle_label(name: &str) -> String {
-    match name {
-        "kind" => "Kind/jongere".into(),
-        "school" => "School/onderwijs".into(),
-        "thuis" => "Thuis/opvoeding".into(),
-        other => {
-            let mut c = other.chars();
-            c.next()
-                .map(|f| f.to_uppercase().chain(c).collect())
-                .unwrap_or_default()
-        }
-    }
+/// What the sync line says.
+#[derive(Debug, Default)]
+struct SyncState {
+    listening: bool,
+    problem: Option<String>,
+    peers: std::collections::BTreeSet<String>,
+    last: Option<String>,
+    /// Local changes committed since the last sync that sent something.
+    pending: usize,
 }
 
-/// The view of a case for the circle screen.
-pub fn case_view(case: &Case) -> CaseView {
-    let info = case.info();
-    let items = case.items();
-    let circles = info
-        .circles
-        .iter()
-        .map(|name| CircleView {
-            name: name.clone(),
-            label: circle_label(name),
-            slots: CircleSlot::ALL
-                .iter()
-                .map(|slot| {
-                    let mut list: Vec<_> = items
-                        .iter()
-                        .filter(|i| {
-                            i.data.section
-                                == Section::Circle {
-                                    circle: name.clone(),
-                                    slot: *slot,
-                                }
-                        })
-                        .collect();
-                    list.sort_by(|a, b| a.data.order.total_cmp(&b.data.order));
-                    (
-                        slot.id().to_string(),
-                        list.into_iter()
-                            .map(|i| ItemView {
-                                id: i.data.id.clone(),
-                                text: i.data.text.clone(),
-                                visible_to: format!("zichtbaar voor {}", i.audience.label()),
-                            })
-                            .collect(),
-                    )
-                })
-                .collect(),
-        })
-        .collect();
-    let today = crate::core::model::format_date(case.today());
-    let mut agreements: Vec<AgreementView> = case
-        .agreements()
-        .into_iter()
-        .map(|a| {
-            let open = a.data.status == crate::core::model::AgreementStatus::Open;
-            AgreementView {
-                overdue: open && !a.data.due.is_empty() && a.data.due < today,
-                id: a.data.id,
-                wie: a.data.wie,
-                wat: a.data.wat,
-                waarom: a.data.waarom,
-                wanneer: a.data.wanneer,
-                hoe: a.data.hoe,
-                owner: a.data.owner,
-                due: a.data.due,
-                status: a.data.status.id().to_string(),
-            }
-        })
-        .collect();
-    agreements.sort_by(|a, b| {
-        (a.status != "open", a.due.is_empty(), &a.due).cmp(&(
-            b.status != "open",
-            b.due.is_empty(),
-            &b.due,
-        ))
-    });
-    CaseView {
-        agreements,
-        id: info.id.to_hex(),
-        title: info.child.clone(),
-        subtitle: format!(
-            "{}{} · fase: {}",
-            info.school,
-            if info.class.is_empty() {
-                String::new()
-            } else {
-                format!(", groep {}", info.class)
-            },
-            info.phase
-        ),
-        circles,
+impl SyncState {
+    fn line(&self) -> String {
+        let mut s = if let Some(p) = &self.problem {
+            format!("offline — {p}")
+        } else if !self.listening {
+            "offline".to_string()
+        } else if self.peers.is_empty() {
+            "offline — nog geen ander apparaat bereikt; alles staat veilig op dit apparaat"
+                .to_string()
+        } else {
+            format!(
+                "gesynchroniseerd met {} {}{}",
+                self.peers.len(),
+                if self.peers.len() == 1 {
+                    "apparaat"
+                } else {
+                    "apparaten"
+                },
+                self.last
+                    .as_ref()
+                    .map(|t| format!(" · laatst om {t}"))
+                    .unwrap_or_default()
+            )
+        };
+        s.push_str(&match self.pending {
+            0 => String::new(),
+            1 => " · 1 wijziging nog niet verstuurd".to_string(),
+            n => format!(" · {n} wijzigingen nog niet verstuurd"),
+        });
+        s
     }
 }
 
@@ -327,9 +334,93 @@ impl Backend {
                 open: None,
                 filter: String::new(),
                 summaries: Vec::new(),
+                myself: None,
+                bind: std::net::SocketAddr::from(([0, 0, 0, 0], 0)),
+                node: None,
+                sync: SyncState::default(),
             },
             vec![first],
         )
+    }
+
+    /// Lets the backend run the network node once a profile is unlocked: node events come back
+    /// as [`Cmd::Node`] through `myself` (the worker's own channel).
+    pub fn attach(&mut self, myself: std::sync::mpsc::Sender<Cmd>) {
+        self.myself = Some(myself);
+    }
+
+    /// Where the node listens (default: every interface, a free port).
+    pub fn set_bind(&mut self, bind: std::net::SocketAddr) {
+        self.bind = bind;
+    }
+
+    /// Starts the node for the unlocked profile, if the backend is attached to a worker.
+    fn start_node(&mut self, pass: &str) -> Vec<Update> {
+        let Some(tx) = self.myself.clone() else {
+            return vec![];
+        };
+        if self.node.is_some() {
+            return vec![];
+        }
+        match AppNode::start(
+            &self.dir,
+            Zeroizing::new(pass.to_string()),
+            self.bind,
+            move |e| {
+                let _ = tx.send(Cmd::Node(e));
+            },
+        ) {
+            Ok(n) => {
+                self.node = Some(n);
+                self.sync.problem = None;
+            }
+            Err(e) => self.sync.problem = Some(e),
+        }
+        vec![Update::Sync(self.sync.line())]
+    }
+
+    fn node_event(&mut self, e: NodeEvent) -> Result<Vec<Update>, String> {
+        let mut out = Vec::new();
+        match e {
+            NodeEvent::Listening(_) => {
+                self.sync.listening = true;
+                self.sync.problem = None;
+            }
+            NodeEvent::Synced {
+                peer,
+                sent,
+                changed,
+                ..
+            } => {
+                self.sync.peers.insert(peer);
+                self.sync.last = Some(chrono::Local::now().format("%H:%M").to_string());
+                if sent > 0 {
+                    self.sync.pending = 0;
+                }
+                if changed {
+                    // Something arrived: show it (the open case and the list).
+                    if let Some(id) = self.open.as_ref().map(|c| c.id) {
+                        let p = self.profile.as_mut().ok_or("eerst ontgrendelen")?;
+                        let (case, _) = p.load_case(id).map_err(|e| e.to_string())?;
+                        out.push(Update::Case(Box::new(case_view(&case))));
+                        self.open = Some(case);
+                    }
+                    if self.profile.is_some() {
+                        out.push(Update::Cases(self.cases()?));
+                    }
+                }
+            }
+            NodeEvent::Failed { peer, .. } => {
+                self.sync.peers.remove(&peer);
+            }
+            NodeEvent::Stopped(reason) => {
+                self.sync.listening = false;
+                self.sync.problem = Some(reason);
+                self.node = None;
+            }
+        }
+        out.push(Update::Sync(self.sync.line()));
+        Ok(out)
     }
 
     /// The unlocked profile (tests read the case data through it).
@@ -402,7 +493,20 @@ impl Backend {
                 phase: info.phase.clone(),
                 next_meeting: next,
                 open_agreements: open,
-                sync: "alleen op dit apparaat".into(),
+                sync: {
+                    let mine = p.device().device_id();
+                    let others = p
+                        .case_devices(id)
+                        .map_err(|e| e.to_string())?
+                        .into_iter()
+                        .filter(|d| *d != mine)
+                        .count();
+                    match others {
+                        0 => "alleen op dit apparaat".to_string(),
+                        1 => "gedeeld met 1 ander apparaat".to_string(),
+                        n => format!("gedeeld met {n} andere apparaten"),
+                    }
+                },
             };
             out.push(row);
         }
@@ -414,9 +518,78 @@ impl Backend {
     fn open_case(&mut self, id: mdo_crypto::CaseId) -> Result<Vec<Update>, String> {
         let p = self.profile.as_mut().ok_or("eerst ontgrendelen")?;
         let (case, _) = p.load_case(id).map_err(|e| e.to_string())?;
+        // NEN 7513: opening a case shows every compartment this device can read.
+        let shown: Vec<_> = case
+            .compartment_list()
+            .into_iter()
+            .map(|(c, _)| c)
+            .collect();
+        p.log_access(&case, AccessAction::View, &shown, "app")
+            .map_err(|e| e.to_string())?;
         let view = case_view(&case);
         self.open = Some(case);
-        Ok(vec![Update::Case(view), Update::Screen("case")])
+        Ok(vec![
+            Update::Notice(String::new()),
+            Update::Case(Box::new(view)),
+            Update::Screen("case"),
+        ])
+    }
+
+    /// The latest meeting's id.
+    fn meeting_id(&self) -> Result<String, String> {
+        let case = self.open.as_ref().ok_or("geen casus open")?;
+        case.meetings()
+            .into_iter()
+            .last()
+            .map(|m| m.data.id)
+            .ok_or_else(|| "start eerst een overleg".to_string())
+    }
+
+    fn log_rows(&self) -> Result<Vec<LogRow>, String> {
+        let p = self.profile.as_ref().ok_or("eerst ontgrendelen")?;
+        let case = self.open.as_ref().map(|c| c.id);
+        let mut rows: Vec<LogRow> = p
+            .access_log(case)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|e| LogRow {
+                when: e.when(),
+                who: if e.organisation.is_empty() {
+                    format!("{} ({})", e.name, e.role)
+                } else {
+                    format!("{} ({}, {})", e.name, e.role, e.organisation)
+                },
+                action: e.action.label().to_string(),
+                what: if e.detail.is_empty() {
+                    e.compartment
+                } else if e.compartment.is_empty() {
+                    e.detail
+                } else {
+                    format!("{} — {}", e.compartment, e.detail)
+                },
+                basis: e.basis,
+            })
+            .collect();
+        rows.reverse();
+        Ok(rows)
+    }
+
+    /// Where a PDF goes when the user gave no path: the home folder.
+    fn default_pdf_path(case: &Case) -> PathBuf {
+        let info = case.info();
+        let home = std::env::var_os("HOME")
+            .or_else(|| std::env::var_os("USERPROFILE"))
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let safe: String = info
+            .child
+            .chars()
+            .map(|c| if c.is_alphanumeric() { c } else { '-' })
+            .collect();
+        home.join(format!(
+            "MDO-verslag-{safe}-{}.pdf",
+            format_date(case.today())
+        ))
     }
 
     /// Applies `f` to the open case, commits durably, and shows the result.
@@ -428,7 +601,14 @@ impl Backend {
         let case = self.open.as_mut().ok_or("geen casus open")?;
         f(case, p).map_err(|e| e.to_string())?;
         p.commit(case).map_err(|e| e.to_string())?;
-        Ok(vec![Update::Case(case_view(case))])
+        self.sync.pending += 1;
+        if let Some(n) = &self.node {
+            n.changed();
+        }
+        Ok(vec![
+            Update::Case(Box::new(case_view(case))),
+            Update::Sync(self.sync.line()),
+        ])
     }
 
     fn try_handle(&mut self, cmd: Cmd) -> Result<Vec<Update>, String> {
@@ -458,11 +638,13 @@ impl Backend {
                     .map_err(|e| e.to_string())?;
                 let me = Self::me_line(&p);
                 self.profile = Some(p);
-                Ok(vec![
+                let mut u = vec![
                     me,
                     Update::Phrase(phrase.as_str().to_string()),
                     Update::Screen("phrase"),
-                ])
+                ];
+                u.extend(self.start_node(&pass));
+                Ok(u)
             }
             Cmd::Unlock(pass) => {
                 let p = Profile::open(&self.dir, &pass).map_err(|e| match e {
@@ -474,7 +656,9 @@ impl Backend {
                 let me = Self::me_line(&p);
                 self.profile = Some(p);
                 let cases = self.cases()?;
-                Ok(vec![me, Update::Cases(cases), Update::Screen("cases")])
+                let mut u = vec![me, Update::Cases(cases), Update::Screen("cases")];
+                u.extend(self.start_node(&pass));
+                Ok(u)
             }
             Cmd::PhraseConfirmed => {
                 let cases = self.cases()?;
@@ -523,6 +707,9 @@ impl Backend {
                 self.open_case(case.id)
             }
             Cmd::AddItem { circle, slot, text } => {
+                if text.trim().is_empty() {
+                    return Err("typ eerst een tekst".into());
+                }
                 let section =
                     Section::parse(&format!("{circle}.{slot}")).map_err(|e| e.to_string())?;
                 self.edit(|case, p| {
@@ -557,6 +744,257 @@ impl Backend {
                     .parse()
                     .map_err(|e: crate::core::CoreError| e.to_string())?;
                 self.edit(|case, _| case.edit_agreement(&id, "status", status.id()))
+            }
+            Cmd::ReorderItem { id, up } => {
+                let case = self.open.as_ref().ok_or("geen casus open")?;
+                match reorder_target(case, &id, up) {
+                    Some(order) => self.edit(|case, _| case.reorder_item(&id, order)),
+                    None => Ok(vec![]),
+                }
+            }
+            Cmd::AddArrow { from, to, text, up } => {
+                if text.trim().is_empty() {
+                    return Err("schrijf bij de pijl wat de wisselwerking is".into());
+                }
+                if from == to {
+                    return Err("een pijl gaat van de ene cirkel naar een andere".into());
+                }
+                let direction = if up {
+                    Direction::Omhoog
+                } else {
+                    Direction::Omlaag
+                };
+                self.edit(|case, p| {
+                    case.add_arrow(p.me(), &from, &to, &text, direction, Audience::Parents)
+                        .map(|_| ())
+                })
+            }
+            Cmd::AddQuestion(text) => self.edit(|case, p| {
+                case.add_item(
+                    p.me(),
+                    Section::Vragen,
+                    &text,
+                    Audience::Parents,
+                    None,
+                    p.now(),
+                )
+                .map(|_| ())
+            }),
+            Cmd::AddChain {
+                section,
+                text,
+                parent,
+            } => {
+                let section = chain_section(&section)
+                    .ok_or_else(|| format!("'{section}' hoort niet bij de behoeftenketen"))?;
+                let mut parent = (!parent.is_empty()).then_some(parent);
+                // Support needs and effects follow from an approach: added on a need, they go
+                // under that need's latest approach when it has one.
+                if matches!(section, Section::Ondersteuning(_) | Section::Effect)
+                    && let Some(need) = parent.clone()
+                {
+                    let case = self.open.as_ref().ok_or("geen casus open")?;
+                    if let Some(a) = case
+                        .items()
+                        .into_iter()
+                        .filter(|i| {
+                            i.data.parent.as_deref() == Some(need.as_str())
+                                && matches!(i.data.section, Section::Aanpak(_))
+                        })
+                        .max_by(|a, b| a.data.created.cmp(&b.data.created))
+                    {
+                        parent = Some(a.data.id);
+                    }
+                }
+                if !matches!(section, Section::Behoeften(_)) && parent.is_none() {
+                    return Err("kies bij welke behoefte of aanpak dit hoort".into());
+                }
+                self.edit(|case, p| {
+                    case.add_item(p.me(), section, &text, Audience::Parents, parent, p.now())
+                        .map(|_| ())
+                })
+            }
+            Cmd::NewMeeting { date, end } => {
+                let date = if date.trim().is_empty() {
+                    let p = self.profile.as_ref().ok_or("eerst ontgrendelen")?;
+                    format_date(p.today())
+                } else {
+                    date.trim().to_string()
+                };
+                if minutes_left("00:00", &end).is_none() {
+                    return Err(format!(
+                        "'{end}' is geen tijd; schrijf het geplande einde als UU:MM, bijvoorbeeld 16:00"
+                    ));
+                }
+                self.edit(|case, p| {
+                    let m = case.new_meeting(&date, end.trim())?;
+                    case.meeting_present(&m, &p.me().person)
+                })
+            }
+            Cmd::MeetingStep { n, text } => {
+                let m = self.meeting_id()?;
+                self.edit(|case, _| case.meeting_step(&m, n, &text))
+            }
+            Cmd::Present(who) => {
+                let m = self.meeting_id()?;
+                self.edit(|case, _| case.meeting_present(&m, &who))
+            }
+            Cmd::TopTip {
+                participant,
+                top,
+                tip,
+            } => {
+                let m = self.meeting_id()?;
+                self.edit(|case, _| {
+                    if !top.trim().is_empty() {
+                        case.meeting_feedback(&m, Feedback::Top, &participant, &top)?;
+                    }
+                    if !tip.trim().is_empty() {
+                        case.meeting_feedback(&m, Feedback::Tip, &participant, &tip)?;
+                    }
+                    Ok(())
+                })
+            }
+            Cmd::ComposeVerslag => {
+                let m = self.meeting_id()?;
+                self.edit(|case, _| {
+                    let text = crate::core::verslag::markdown(case, Some(&m));
+                    case.set_verslag(&m, &text)
+                })
+            }
+            Cmd::ExportPdf(path) => {
+                let m = self.meeting_id()?;
+                let p = self.profile.as_mut().ok_or("eerst ontgrendelen")?;
+                let case = self.open.as_ref().ok_or("geen casus open")?;
+                let path = if path.trim().is_empty() {
+                    Self::default_pdf_path(case)
+                } else {
+                    PathBuf::from(path.trim())
+                };
+                let md = crate::core::verslag::markdown(case, Some(&m));
+                let bytes =
+                    crate::pdf::render(&format!("Verslag MDO — {}", case.info().child), &md)
+                        .map_err(|e| e.to_string())?;
+                // The export leaves the encrypted store: recorded as such (NEN 7513).
+                let shown: Vec<_> = case
+                    .compartment_list()
+                    .into_iter()
+                    .map(|(c, _)| c)
+                    .collect();
+                p.log_access(case, AccessAction::Export, &shown, "pdf")
+                    .map_err(|e| e.to_string())?;
+                crate::store::write_atomic(&path, &bytes).map_err(|e| e.to_string())?;
+                Ok(vec![Update::Notice(format!(
+                    "Verslag opgeslagen als PDF: {} ({} kB). Dit bestand is niet versleuteld; bewaar en deel het zorgvuldig.",
+                    path.display(),
+                    bytes.len().div_ceil(1024)
+                ))])
+            }
+            Cmd::ShareItem { id, audience } => {
+                let audience: Audience = audience
+                    .parse()
+                    .map_err(|e: crate::core::CoreError| e.to_string())?;
+                let mut u = self
+                    .edit(|case, p| case.move_item(&id, target_of(audience, p.me())).map(|_| ()))?;
+                u.push(Update::Notice(format!(
+                    "Nu zichtbaar voor {}. {KEEP_NOTE}",
+                    audience.label()
+                )));
+                Ok(u)
+            }
+            Cmd::GrantConsent {
+                category,
+                to,
+                how,
+                until,
+            } => {
+                let category: ConsentCategory = category
+                    .parse()
+                    .map_err(|e: crate::core::CoreError| e.to_string())?;
+                let how: ConsentHow = how
+                    .parse()
+                    .map_err(|e: crate::core::CoreError| e.to_string())?;
+                parse_date(until.trim()).map_err(|e| e.to_string())?;
+                let case = self.open.as_ref().ok_or("geen casus open")?;
+                let (parents, children) =
+                    crate::core::access::required_consenters(case.state(), case.today());
+                let consenters: Vec<String> = parents.into_iter().chain(children).collect();
+                if consenters.is_empty() {
+                    return Err("er is (nog) niemand in deze casus die toestemming kan geven: voeg eerst de ouders met gezag of de jongere toe".into());
+                }
+                let recipient = Recipient::parse(&to, &case.state().members)?;
+                let mut u = self.edit(|case, p| {
+                    let id = crate::core::case::new_id()?;
+                    case.membership(
+                        p.device(),
+                        Action::Grant {
+                            record: ConsentSpec {
+                                id,
+                                basis: Basis::Consent { consenters, how },
+                                purpose: String::new(),
+                                categories: vec![category],
+                                recipients: vec![recipient],
+                                from: format_date(case.today()),
+                                until: until.trim().to_string(),
+                            },
+                        },
+                    )
+                    .map(|_| ())
+                })?;
+                u.push(Update::Notice(format!(
+                    "Toestemming vastgelegd: {}. De sleutels gaan naar de ontvanger zodra die synchroniseert.",
+                    category.label()
+                )));
+                Ok(u)
+            }
+            Cmd::WithdrawConsent(id) => {
+                // Whose consent ends: mine when I gave it (a parent on their own device), else
+                // the chair records the withdrawal on behalf of whoever gave it.
+                let case = self.open.as_ref().ok_or("geen casus open")?;
+                let me = self
+                    .profile
+                    .as_ref()
+                    .ok_or("eerst ontgrendelen")?
+                    .me()
+                    .person
+                    .clone();
+                let rec = case
+                    .state()
+                    .consents
+                    .get(&id)
+                    .ok_or_else(|| format!("geen toestemming {id} in deze casus"))?;
+                let by = match &rec.spec.basis {
+                    Basis::Consent { consenters, .. } => {
+                        if consenters.contains(&me) {
+                            me
+                        } else {
+                            consenters.first().cloned().unwrap_or(me)
+                        }
+                    }
+                    Basis::Legal { decided_by, .. } => decided_by.clone(),
+                };
+                let mut u = self.edit(|case, p| {
+                    case.membership(
+                        p.device(),
+                        Action::Withdraw {
+                            consent: id.clone(),
+                            by,
+                            note: "vastgelegd in de app".into(),
+                        },
+                    )
+                    .map(|_| ())
+                })?;
+                u.push(Update::Notice(format!(
+                    "Toestemming ingetrokken. {KEEP_NOTE}"
+                )));
+                Ok(u)
+            }
+            Cmd::ShowLog => Ok(vec![Update::Log(self.log_rows()?)]),
+            Cmd::Node(e) => self.node_event(e),
+            Cmd::Quit => {
+                self.node = None;
+                self.open = None;
+                Ok(vec![])
             }
             Cmd::Back => {
                 self.open = None;
@@ -640,6 +1078,99 @@ mod tests {
         assert!(
             u.iter()
                 .any(|u| matches!(u, Update::Cases(c) if c.len() == 1)),
+            "{u:?}"
+        );
+    }
+
+    fn case_of(u: &[Update]) -> &CaseView {
+        u.iter()
+            .find_map(|u| match u {
+                Update::Case(v) => Some(v.as_ref()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no case in {u:?}"))
+    }
+
+    #[test]
+    fn arrows_chain_reorder_and_refusals() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut b, _) = Backend::new(dir.path(), KdfParams::INSECURE_FAST);
+        b.handle(Cmd::CreateProfile {
+            name: "Monique".into(),
+            role: "ib-er".into(),
+            org: "OBS".into(),
+            pass: "lange zin 1".into(),
+            again: "lange zin 1".into(),
+        });
+        let demo = b.handle(Cmd::OpenDemo);
+        let v = case_of(&demo);
+        assert_eq!(v.arrows.len(), 1);
+        assert!(!v.arrows[0].up);
+        // An arrow needs a text and two different circles.
+        let u = b.handle(Cmd::AddArrow {
+            from: "thuis".into(),
+            to: "kind".into(),
+            text: " ".into(),
+            up: true,
+        });
+        assert!(matches!(&u[0], Update::Error(e) if e.contains("wisselwerking")));
+        let u = b.handle(Cmd::AddArrow {
+            from: "thuis".into(),
+            to: "kind".into(),
+            text: "rustige ochtend → goede start".into(),
+            up: true,
+        });
+        let v = case_of(&u);
+        assert!(v.arrows.iter().any(|a| a.up && a.from == "Thuis/opvoeding"));
+        // The chain: a support need added on a need goes under its latest approach.
+        let need = v.needs[0].needs[0].id.clone();
+        let u = b.handle(Cmd::AddChain {
+            section: "ondersteuning.ib".into(),
+            text: "coaching van de IB-er".into(),
+            parent: need.clone(),
+        });
+        let v = case_of(&u);
+        let chain = &v.needs[0].needs[0].chain;
+        let at = chain
+            .iter()
+            .position(|c| c.text == "coaching van de IB-er")
+            .unwrap();
+        assert_eq!(chain[at].depth, 1);
+        assert!(chain[..at].iter().any(|c| c.depth == 0));
+        let u = b.handle(Cmd::AddChain {
+            section: "kind.plus".into(),
+            text: "x".into(),
+            parent: need,
+        });
+        assert!(matches!(&u[0], Update::Error(e) if e.contains("behoeftenketen")));
+        // Reorder: the last + of the child's circle moves up one place.
+        let plus = &v.circles[0].slots[0].1;
+        let last = plus.last().unwrap().clone();
+        let u = b.handle(Cmd::ReorderItem {
+            id: last.id.clone(),
+            up: true,
+        });
+        let v = case_of(&u);
+        let plus = &v.circles[0].slots[0].1;
+        assert_eq!(plus[plus.len() - 2].id, last.id);
+        // First stays first when moved up: nothing happens, no error.
+        let first = plus[0].id.clone();
+        let u = b.handle(Cmd::ReorderItem {
+            id: first.clone(),
+            up: true,
+        });
+        assert_eq!(u, vec![Update::Error(String::new())]);
+        // A meeting end that is not a time is refused.
+        let u = b.handle(Cmd::NewMeeting {
+            date: String::new(),
+            end: "straks".into(),
+        });
+        assert!(matches!(&u[0], Update::Error(e) if e.contains("UU:MM")));
+        // The log shows the opening of the case.
+        let u = b.handle(Cmd::ShowLog);
+        assert!(
+            u.iter().any(|u| matches!(u, Update::Log(rows)
+                if rows.iter().any(|r| r.action == "inzien"))),
             "{u:?}"
         );
     }

@@ -4,6 +4,8 @@
 //! [`backend::Cmd`]s. The UI thread never waits on disk or network.
 
 pub mod backend;
+pub mod node;
+pub mod view;
 
 #[cfg(feature = "app")]
 mod shell;

@@ -5,7 +5,7 @@ use std::rc::Rc;
 
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
-use super::backend::{Backend, CaseView, Cmd, Update};
+use super::backend::{Backend, CaseView, Cmd, ItemView, Update};
 
 /// The components and globals generated from `ui/app.slint`.
 #[allow(
@@ -54,13 +54,193 @@ fn case_to_ui(v: &CaseView) -> ModelRc<CircleData> {
     )
 }
 
+fn strings<'a>(v: impl IntoIterator<Item = &'a str>) -> ModelRc<SharedString> {
+    model(v.into_iter().map(SharedString::from).collect())
+}
+
+fn items(v: &[ItemView]) -> ModelRc<ItemRow> {
+    model(
+        v.iter()
+            .map(|i| ItemRow {
+                id: i.id.as_str().into(),
+                text: i.text.as_str().into(),
+                visible_to: i.visible_to.as_str().into(),
+            })
+            .collect(),
+    )
+}
+
+/// Shows an open case in every tab.
+fn show_case(api: &Api, v: &CaseView) {
+    api.set_case_id(v.id.as_str().into());
+    api.set_case_title(v.title.as_str().into());
+    api.set_case_subtitle(v.subtitle.as_str().into());
+    api.set_case_phase(v.phase.as_str().into());
+    api.set_consent_rule(v.consent_rule.as_str().into());
+    api.set_circles(case_to_ui(v));
+    api.set_circle_names(strings(v.circles.iter().map(|c| c.name.as_str())));
+    api.set_circle_labels(strings(v.circles.iter().map(|c| c.label.as_str())));
+    api.set_questions(items(&v.questions));
+    api.set_arrows(model(
+        v.arrows
+            .iter()
+            .map(|a| ArrowRow {
+                id: a.id.as_str().into(),
+                from: a.from.as_str().into(),
+                to: a.to.as_str().into(),
+                text: a.text.as_str().into(),
+                up: a.up,
+            })
+            .collect(),
+    ));
+    api.set_goal_ids(strings(v.goals.iter().map(|g| g.0.as_str())));
+    api.set_goal_texts(strings(v.goals.iter().map(|g| g.1.as_str())));
+    api.set_needs(model(
+        v.needs
+            .iter()
+            .map(|c| NeedCol {
+                area: c.area.as_str().into(),
+                label: c.label.as_str().into(),
+                needs: model(
+                    c.needs
+                        .iter()
+                        .map(|n| NeedRow {
+                            id: n.id.as_str().into(),
+                            text: n.text.as_str().into(),
+                            goal: n.goal.as_str().into(),
+                            chain: model(
+                                n.chain
+                                    .iter()
+                                    .map(|x| ChainRow {
+                                        id: x.id.as_str().into(),
+                                        kind: x.kind.as_str().into(),
+                                        text: x.text.as_str().into(),
+                                        depth: x.depth,
+                                    })
+                                    .collect(),
+                            ),
+                        })
+                        .collect(),
+                ),
+            })
+            .collect(),
+    ));
+    api.set_agreements(model(
+        v.agreements
+            .iter()
+            .map(|a| AgreementRow {
+                id: a.id.as_str().into(),
+                wie: a.wie.as_str().into(),
+                wat: a.wat.as_str().into(),
+                waarom: a.waarom.as_str().into(),
+                wanneer: a.wanneer.as_str().into(),
+                hoe: a.hoe.as_str().into(),
+                owner: a.owner.as_str().into(),
+                due: a.due.as_str().into(),
+                status: a.status.as_str().into(),
+                overdue: a.overdue,
+            })
+            .collect(),
+    ));
+    api.set_participants(model(
+        v.participants
+            .iter()
+            .map(|p| ParticipantRow {
+                id: p.id.as_str().into(),
+                name: p.name.as_str().into(),
+                role: p.role.as_str().into(),
+                org: p.org.as_str().into(),
+                custody: p.custody,
+                chair: p.chair,
+                status: p.status.as_str().into(),
+                consent: p.consent.as_str().into(),
+            })
+            .collect(),
+    ));
+    api.set_meetings(model(
+        v.meetings
+            .iter()
+            .map(|m| MeetingRow {
+                id: m.id.as_str().into(),
+                date: m.date.as_str().into(),
+                planned_end: m.planned_end.as_str().into(),
+                present: m.present as i32,
+                has_verslag: m.has_verslag,
+            })
+            .collect(),
+    ));
+    match &v.meeting {
+        Some(m) => {
+            api.set_has_meeting(true);
+            api.set_meeting_date(m.date.as_str().into());
+            api.set_meeting_end(m.planned_end.as_str().into());
+            api.set_step_notes(strings(m.steps.iter().map(String::as_str)));
+            api.set_people(model(
+                m.people
+                    .iter()
+                    .map(|p| PersonRow {
+                        id: p.id.as_str().into(),
+                        name: p.name.as_str().into(),
+                        present: p.present,
+                        top: p.top.as_str().into(),
+                        tip: p.tip.as_str().into(),
+                    })
+                    .collect(),
+            ));
+            api.set_verslag(m.verslag.as_str().into());
+        }
+        None => {
+            api.set_has_meeting(false);
+            api.set_meeting_date("".into());
+            api.set_meeting_end("".into());
+            api.set_step_notes(strings(std::iter::repeat_n("", 6)));
+            api.set_people(model(Vec::new()));
+            api.set_verslag("".into());
+        }
+    }
+    api.set_consents(model(
+        v.consents
+            .iter()
+            .map(|c| ConsentRow {
+                id: c.id.as_str().into(),
+                state: c.state.as_str().into(),
+                active: c.active,
+                what: c.what.as_str().into(),
+                basis: c.basis.as_str().into(),
+                note: c.note.as_str().into(),
+            })
+            .collect(),
+    ));
+    api.set_default_until(v.default_until.as_str().into());
+    api.set_matrix_ids(strings(v.matrix_people.iter().map(|p| p.0.as_str())));
+    api.set_matrix_people(strings(v.matrix_people.iter().map(|p| p.1.as_str())));
+    api.set_matrix(model(
+        v.matrix
+            .iter()
+            .map(|r| MatrixRow {
+                id: r.id.as_str().into(),
+                text: r.text.as_str().into(),
+                audience: r.audience.as_str().into(),
+                cells: model(r.cells.clone()),
+            })
+            .collect(),
+    ));
+}
+
 /// Shows `updates` in `ui`.
 pub fn apply(ui: &AppWindow, updates: Vec<Update>) {
     let api = ui.global::<Api>();
     for u in updates {
         match u {
-            Update::Screen(s) => api.set_screen(s.into()),
+            Update::Screen(s) => {
+                if s == "case" && api.get_screen() != "case" {
+                    api.set_tab("cirkels".into());
+                    api.set_step(1);
+                }
+                api.set_screen(s.into())
+            }
             Update::Error(e) => api.set_error(e.into()),
+            Update::Notice(n) => api.set_notice(n.into()),
             Update::Me(m) => api.set_me(m.into()),
             Update::Busy(b) => api.set_busy(b),
             Update::Phrase(p) => api.set_recovery_phrase(p.into()),
@@ -78,29 +258,35 @@ pub fn apply(ui: &AppWindow, updates: Vec<Update>) {
                     .collect(),
             )),
             Update::Case(v) => {
-                api.set_case_id(v.id.as_str().into());
-                api.set_case_title(v.title.as_str().into());
-                api.set_case_subtitle(v.subtitle.as_str().into());
-                api.set_circles(case_to_ui(&v));
-                api.set_agreements(model(
-                    v.agreements
-                        .iter()
-                        .map(|a| AgreementRow {
-                            id: a.id.as_str().into(),
-                            wie: a.wie.as_str().into(),
-                            wat: a.wat.as_str().into(),
-                            waarom: a.waarom.as_str().into(),
-                            wanneer: a.wanneer.as_str().into(),
-                            hoe: a.hoe.as_str().into(),
-                            owner: a.owner.as_str().into(),
-                            due: a.due.as_str().into(),
-                            status: a.status.as_str().into(),
-                            overdue: a.overdue,
-                        })
-                        .collect(),
-                ));
+                show_case(&api, &v);
+                tick(ui, &api.get_clock());
             }
+            Update::Sync(line) => api.set_sync_state(line.into()),
+            Update::Log(rows) => api.set_log(model(
+                rows.into_iter()
+                    .map(|r| LogRow {
+                        when: r.when.into(),
+                        who: r.who.into(),
+                        action: r.action.into(),
+                        what: r.what.into(),
+                        basis: r.basis.into(),
+                    })
+                    .collect(),
+            )),
         }
+    }
+}
+
+/// Updates the meeting clock: the local time and the minutes left until the planned end.
+pub fn tick(ui: &AppWindow, now_hhmm: &str) {
+    let api = ui.global::<Api>();
+    api.set_clock(now_hhmm.into());
+    match super::view::minutes_left(now_hhmm, &api.get_meeting_end()) {
+        Some(m) => {
+            api.set_clock_known(true);
+            api.set_minutes_left(m);
+        }
+        None => api.set_clock_known(false),
     }
 }
 
@@ -178,6 +364,86 @@ pub fn wire(ui: &AppWindow, send: impl Fn(Cmd) + Clone + 'static) {
             status: status.into(),
         })
     });
+    let audiences = super::view::audiences();
+    api.set_audience_ids(strings(audiences.iter().map(|a| a.0)));
+    api.set_audience_labels(strings(audiences.iter().map(|a| a.1)));
+    use crate::core::model::{ConsentCategory, ConsentHow};
+    api.set_category_ids(strings(ConsentCategory::ALL.iter().map(|c| c.id())));
+    api.set_category_labels(strings(ConsentCategory::ALL.iter().map(|c| c.label())));
+    api.set_how_ids(strings(ConsentHow::ALL.iter().map(|c| c.id())));
+    api.set_how_labels(strings(ConsentHow::ALL.iter().map(|c| c.label())));
+    let chain = super::view::chain_options();
+    api.set_chain_ids(strings(chain.iter().map(|c| c.0.as_str())));
+    api.set_chain_labels(strings(chain.iter().map(|c| c.1.as_str())));
+    let s = send.clone();
+    api.on_reorder_item(move |id, up| s(Cmd::ReorderItem { id: id.into(), up }));
+    let s = send.clone();
+    api.on_add_question(move |t| s(Cmd::AddQuestion(t.into())));
+    let s = send.clone();
+    api.on_add_arrow(move |from, to, text, up| {
+        s(Cmd::AddArrow {
+            from: from.into(),
+            to: to.into(),
+            text: text.into(),
+            up,
+        })
+    });
+    let s = send.clone();
+    api.on_add_chain(move |section, text, parent| {
+        s(Cmd::AddChain {
+            section: section.into(),
+            text: text.into(),
+            parent: parent.into(),
+        })
+    });
+    let s = send.clone();
+    api.on_new_meeting(move |date, end| {
+        s(Cmd::NewMeeting {
+            date: date.into(),
+            end: end.into(),
+        })
+    });
+    let s = send.clone();
+    api.on_meeting_step(move |n, text| {
+        s(Cmd::MeetingStep {
+            n: usize::try_from(n).unwrap_or(0),
+            text: text.into(),
+        })
+    });
+    let s = send.clone();
+    api.on_present(move |p| s(Cmd::Present(p.into())));
+    let s = send.clone();
+    api.on_top_tip(move |p, top, tip| {
+        s(Cmd::TopTip {
+            participant: p.into(),
+            top: top.into(),
+            tip: tip.into(),
+        })
+    });
+    let s = send.clone();
+    api.on_compose_verslag(move || s(Cmd::ComposeVerslag));
+    let s = send.clone();
+    api.on_export_pdf(move |path| s(Cmd::ExportPdf(path.into())));
+    let s = send.clone();
+    api.on_share_item(move |id, audience| {
+        s(Cmd::ShareItem {
+            id: id.into(),
+            audience: audience.into(),
+        })
+    });
+    let s = send.clone();
+    api.on_grant_consent(move |category, to, how, until| {
+        s(Cmd::GrantConsent {
+            category: category.into(),
+            to: to.into(),
+            how: how.into(),
+            until: until.into(),
+        })
+    });
+    let s = send.clone();
+    api.on_withdraw_consent(move |id| s(Cmd::WithdrawConsent(id.into())));
+    let s = send.clone();
+    api.on_show_log(move || s(Cmd::ShowLog));
     let s = send;
     api.on_back(move || s(Cmd::Back));
 }
@@ -207,37 +473,97 @@ pub enum AppError {
     Worker(std::io::Error),
 }
 
+/// The backend's thread and the channel that feeds it.
+pub struct Worker {
+    /// Commands for the backend.
+    pub tx: std::sync::mpsc::Sender<Cmd>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Worker {
+    /// Stops the backend (and its network node) and waits for it.
+    pub fn quit(mut self) {
+        let _ = self.tx.send(Cmd::Quit);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Starts the backend on its own thread. Every command sent to the worker's channel is handled
+/// there, and what it produces goes to `post` (the app hands it to the event loop). The UI side
+/// only ever sends: it never waits for disk or network.
+pub fn spawn_worker(
+    mut backend: Backend,
+    first: Vec<Update>,
+    post: impl Fn(Vec<Update>) + Send + 'static,
+) -> Result<Worker, AppError> {
+    let (tx, rx) = std::sync::mpsc::channel::<Cmd>();
+    // The network node reports through the same channel, so its events are handled in order
+    // with the user's commands.
+    backend.attach(tx.clone());
+    let thread = std::thread::Builder::new()
+        .name("mdo-backend".into())
+        .spawn(move || {
+            post(first);
+            while let Ok(cmd) = rx.recv() {
+                let quit = matches!(cmd, Cmd::Quit);
+                // The user's commands show "bezig …"; the node's reports run quietly.
+                let user = !matches!(cmd, Cmd::Node(_));
+                if user {
+                    post(vec![Update::Busy(true)]);
+                }
+                let mut updates = backend.handle(cmd);
+                if user {
+                    updates.push(Update::Busy(false));
+                }
+                post(updates);
+                if quit {
+                    break;
+                }
+            }
+        })
+        .map_err(AppError::Worker)?;
+    Ok(Worker {
+        tx,
+        thread: Some(thread),
+    })
+}
+
 /// Runs the app on the profile in `dir` until its window closes. The backend runs on a worker
 /// thread; its updates come back through the event loop.
 pub fn run(dir: &Path, kdf: mdo_crypto::KdfParams) -> Result<(), AppError> {
     let ui = AppWindow::new()?;
-    let (tx, rx) = std::sync::mpsc::channel::<Cmd>();
     let weak = ui.as_weak();
-    let dir = dir.to_path_buf();
-    std::thread::Builder::new()
-        .name("mdo-backend".into())
-        .spawn(move || {
-            let post = |updates: Vec<Update>| {
-                let weak = weak.clone();
-                let _ = slint::invoke_from_event_loop(move || {
-                    if let Some(ui) = weak.upgrade() {
-                        apply(&ui, updates);
-                    }
-                });
-            };
-            let (mut backend, first) = Backend::new(&dir, kdf);
-            post(first);
-            while let Ok(cmd) = rx.recv() {
-                post(vec![Update::Busy(true)]);
-                let updates = backend.handle(cmd);
-                post(updates);
-                post(vec![Update::Busy(false)]);
+    let (backend, first) = Backend::new(dir, kdf);
+    let worker = spawn_worker(backend, first, move |updates| {
+        let weak = weak.clone();
+        let _ = slint::invoke_from_event_loop(move || {
+            if let Some(ui) = weak.upgrade() {
+                apply(&ui, updates);
             }
-        })
-        .map_err(AppError::Worker)?;
+        });
+    })?;
+    let tx = worker.tx.clone();
     wire(&ui, move |cmd| {
         let _ = tx.send(cmd);
     });
-    ui.run()?;
+    // The meeting clock: local time, every 10 seconds, on the UI thread (no disk, no network).
+    let clock = slint::Timer::default();
+    let weak = ui.as_weak();
+    let now = || chrono::Local::now().format("%H:%M").to_string();
+    tick(&ui, &now());
+    clock.start(
+        slint::TimerMode::Repeated,
+        std::time::Duration::from_secs(10),
+        move || {
+            if let Some(ui) = weak.upgrade() {
+                tick(&ui, &now());
+            }
+        },
+    );
+    let result = ui.run();
+    worker.quit();
+    result?;
     Ok(())
 }

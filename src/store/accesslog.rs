@@ -74,6 +74,22 @@ pub struct LogEntry {
     pub detail: String,
 }
 
+impl LogEntry {
+    /// When, as "2026-11-23 14:05" (UTC).
+    pub fn when(&self) -> String {
+        time::OffsetDateTime::from_unix_timestamp(self.time)
+            .map(|t| {
+                format!(
+                    "{} {:02}:{:02}",
+                    crate::core::model::format_date(t.date()),
+                    t.hour(),
+                    t.minute()
+                )
+            })
+            .unwrap_or_default()
+    }
+}
+
 fn head(db: &Connection, device: &DeviceSecret) -> Result<(u64, [u8; 32]), StoreError> {
     let sealed: Option<Vec<u8>> = db
         .query_row("SELECT value FROM meta WHERE key = 'log_head'", [], |r| {

@@ -1,6 +1,9 @@
 //! The real `.slint` components driven without a display (Slint's testing backend and its
 //! element queries), wired to the real backend in this thread: first start, the demo case, an
-//! item added to the child's circle — asserted on what the UI shows and on the stored case.
+//! item added to the child's circle, an agreement, the six steps of a meeting with the verslag
+//! and its PDF, an item's audience changed through the confirmation dialog, consent — asserted on
+//! what the UI shows and on the stored case. `screenshots` renders every main screen with the
+//! software renderer (and writes them to docs/screenshots with `MDO_WRITE_SCREENSHOTS=1`).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -19,11 +22,23 @@ use slint::ComponentHandle;
 
 fn one(ui: &AppWindow, label: &str) -> ElementHandle {
     let all: Vec<_> = ElementHandle::find_by_accessible_label(ui, label).collect();
-    assert!(
-        !all.is_empty(),
-        "no element labelled '{label}' on screen '{}'",
-        ui.global::<Api>().get_screen()
-    );
+    if all.is_empty() {
+        // Say what is there, to make a failure readable.
+        let first = label.split(' ').next().unwrap_or(label);
+        let near: Vec<String> = i_slint_backend_testing::ElementQuery::from_root(ui)
+            .match_descendants()
+            .find_all()
+            .iter()
+            .filter_map(|e| e.accessible_label().map(|s| s.to_string()))
+            .filter(|l| l.contains(first))
+            .take(30)
+            .collect();
+        panic!(
+            "no element labelled '{label}' on screen '{}' (tab '{}'); labels with '{first}': {near:?}",
+            ui.global::<Api>().get_screen(),
+            ui.global::<Api>().get_tab()
+        );
+    }
     all.into_iter().next().unwrap()
 }
 
@@ -31,11 +46,317 @@ fn button(ui: &AppWindow, text: &str) -> ElementHandle {
     one(ui, text)
 }
 
+fn click(ui: &AppWindow, label: &str) {
+    one(ui, label).invoke_accessible_default_action();
+    let api = ui.global::<Api>();
+    assert_eq!(api.get_error(), "", "after '{label}'");
+}
+
+/// A window wired to a backend in `dir`, with a profile made and unlocked (the chair).
+fn app_with_profile(dir: &std::path::Path) -> (AppWindow, Rc<RefCell<Backend>>) {
+    let ui = AppWindow::new().unwrap();
+    // Tall enough that every scroll view shows all its content: Slint instantiates the rows of
+    // a scroll view only where they are visible, and the queries see only those.
+    ui.window()
+        .set_size(slint::LogicalSize::new(1600.0, 8000.0));
+    let (backend, first) = Backend::new(dir, KdfParams::INSECURE_FAST);
+    let backend = Rc::new(RefCell::new(backend));
+    wire_inline(&ui, backend.clone());
+    apply(&ui, first);
+    one(&ui, "Naam").set_accessible_value("Monique de Vries");
+    one(&ui, "Organisatie").set_accessible_value("OBS De Wilgen");
+    one(&ui, "Wachtwoordzin").set_accessible_value("kaars en lamp");
+    one(&ui, "Wachtwoordzin nogmaals").set_accessible_value("kaars en lamp");
+    click(&ui, "Profiel maken");
+    click(&ui, "Ik heb de herstelzin opgeschreven");
+    click(&ui, "Verder");
+    (ui, backend)
+}
+
+fn stored_case(backend: &Rc<RefCell<Backend>>, ui: &AppWindow) -> mdo::core::case::Case {
+    let mut b = backend.borrow_mut();
+    let p = b.profile().unwrap();
+    let id = p.resolve_case(&ui.global::<Api>().get_case_id()).unwrap();
+    p.load_case(id).unwrap().0
+}
+
+/// The text of a PDF, page by page, through an independent reader (lopdf).
+fn pdf_text(bytes: &[u8]) -> String {
+    let doc = lopdf::Document::load_mem(bytes).expect("a valid PDF");
+    let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
+    assert!(!pages.is_empty());
+    doc.extract_text(&pages).expect("text can be extracted")
+}
+
+#[test]
+fn six_steps_then_verslag_and_pdf() {
+    i_slint_backend_testing::init_no_event_loop();
+    let dir = tempfile::tempdir().unwrap();
+    let (ui, backend) = app_with_profile(dir.path());
+    let api = ui.global::<Api>();
+    one(&ui, "Naam kind").set_accessible_value("Daan de Boer");
+    one(&ui, "Geboortedatum").set_accessible_value("2012-05-01");
+    one(&ui, "School").set_accessible_value("OBS De Wilgen");
+    one(&ui, "Groep").set_accessible_value("8");
+    click(&ui, "Nieuwe casus");
+    assert_eq!(api.get_case_title(), "Daan de Boer");
+
+    click(&ui, "Overleg");
+    assert!(!api.get_has_meeting());
+    one(&ui, "Gepland einde").set_accessible_value("vier uur");
+    one(&ui, "Overleg starten").invoke_accessible_default_action();
+    assert!(api.get_error().contains("UU:MM"), "{}", api.get_error());
+    one(&ui, "Gepland einde").set_accessible_value("16:00");
+    click(&ui, "Overleg starten");
+    assert!(api.get_has_meeting());
+    assert_eq!(api.get_step(), 1);
+    // The clock against the planned end.
+    mdo::app::tick(&ui, "15:42");
+    assert!(api.get_clock_known());
+    assert_eq!(api.get_minutes_left(), 18);
+    mdo::app::tick(&ui, "16:05");
+    assert_eq!(api.get_minutes_left(), -5);
+
+    // The six steps one at a time, each with the guide's prompt and its own notes.
+    let notes = [
+        "Fijn dat iedereen er is; Daan is erbij.",
+        "Overzicht: goed in sport; Inzicht: spijbelt op maandag.",
+        "Uitbouwen: sport. Veranderen: de maandagochtend.",
+        "Daan heeft een vaste start van de week nodig.",
+        "Mentor: een kort gesprek op maandag.",
+        "Drie afspraken; evaluatie over zes weken.",
+    ];
+    for (n, text) in notes.iter().enumerate() {
+        assert_eq!(api.get_step(), n as i32 + 1);
+        let prompt = one(&ui, "Leidraad");
+        let _ = prompt;
+        one(&ui, "Aantekeningen bij deze stap").set_accessible_value(*text);
+        if n == 5 {
+            // Step 6: a top and a tip from a participant.
+            one(&ui, "Top van Monique de Vries")
+                .set_accessible_value("iedereen kwam aan het woord");
+            one(&ui, "Tip van Monique de Vries").set_accessible_value("korter bij stap 2");
+            click(&ui, "Bewaar top en tip van Monique de Vries");
+            click(&ui, "Naar het verslag →");
+        } else {
+            click(&ui, "Volgende →");
+        }
+    }
+    assert_eq!(api.get_step(), 7);
+    click(&ui, "Verslag opstellen");
+    let verslag = api.get_verslag().to_string();
+    for text in notes {
+        assert!(verslag.contains(text), "{text} in {verslag}");
+    }
+    assert!(verslag.contains("iedereen kwam aan het woord"), "{verslag}");
+
+    // Stored in the case.
+    let case = stored_case(&backend, &ui);
+    let m = case.meetings().pop().unwrap().data;
+    assert_eq!(m.steps, notes.map(String::from).to_vec());
+    assert_eq!(m.planned_end, "16:00");
+    assert!(!m.verslag.is_empty());
+    assert_eq!(
+        m.tops.values().next().unwrap(),
+        "iedereen kwam aan het woord"
+    );
+}
+
+#[test]
+fn demo_verslag_exports_as_pdf_with_the_agreements() {
+    i_slint_backend_testing::init_no_event_loop();
+    let dir = tempfile::tempdir().unwrap();
+    let (ui, _backend) = app_with_profile(dir.path());
+    let api = ui.global::<Api>();
+    click(&ui, "Democasus openen");
+    click(&ui, "Overleg");
+    assert!(api.get_has_meeting());
+    click(&ui, "Stap Verslag");
+    click(&ui, "Verslag opstellen");
+    let out = dir.path().join("verslag.pdf");
+    one(&ui, "PDF-bestand").set_accessible_value(out.to_str().unwrap());
+    click(&ui, "PDF exporteren");
+    assert!(
+        api.get_notice().contains("verslag.pdf"),
+        "{}",
+        api.get_notice()
+    );
+    let bytes = std::fs::read(&out).unwrap();
+    assert!(bytes.starts_with(b"%PDF-"));
+    let text = pdf_text(&bytes);
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    for needle in [
+        "Verslag MDO",
+        "Noor Visser",
+        "dagritmekaart invoeren",
+        "opvoedondersteuning regelen",
+        "invallers informeren over de aanpak",
+        "Tops en tips",
+    ] {
+        assert!(
+            flat.contains(needle),
+            "'{needle}' not in the PDF text: {flat}"
+        );
+    }
+    // The organisation's internal note is not for the parents' verslag… but the chair may read
+    // it; the verslag marks who can see it.
+    assert!(flat.contains("zichtbaar voor"), "{flat}");
+    // The export is in the access log.
+    click(&ui, "Logboek");
+    let log = api.get_log();
+    assert!(
+        (0..slint::Model::row_count(&log))
+            .filter_map(|i| slint::Model::row_data(&log, i))
+            .any(|r| r.action == "exporteren")
+    );
+}
+
+#[test]
+fn changing_an_items_audience_asks_first_and_says_what_earlier_readers_keep() {
+    i_slint_backend_testing::init_no_event_loop();
+    let dir = tempfile::tempdir().unwrap();
+    let (ui, backend) = app_with_profile(dir.path());
+    let api = ui.global::<Api>();
+    click(&ui, "Democasus openen");
+    let item = "uitbarstingen bij overgangen";
+    // Cancel changes nothing.
+    click(&ui, &format!("Wie ziet dit: {item}"));
+    assert_eq!(api.get_share_text(), item);
+    assert!(api.get_share_current().contains("professionals en ouders"));
+    one(&ui, "Zichtbaarheid wijzigen");
+    click(&ui, "Annuleren");
+    assert_eq!(api.get_share_id(), "");
+    // Choose "alle professionals" and confirm.
+    click(&ui, &format!("Wie ziet dit: {item}"));
+    let confirm = one(&ui, "Bevestigen");
+    assert_eq!(
+        confirm.accessible_enabled(),
+        Some(false),
+        "nothing chosen yet"
+    );
+    click(&ui, "Kies: alle professionals");
+    assert_eq!(confirm.accessible_enabled(), Some(true));
+    confirm.invoke_accessible_default_action();
+    assert_eq!(api.get_error(), "");
+    assert!(
+        api.get_notice().contains("houdt wat hij al ontving"),
+        "{}",
+        api.get_notice()
+    );
+    let line = one(&ui, &format!("kind min: {item}"));
+    let _ = line;
+    let case = stored_case(&backend, &ui);
+    let moved = case
+        .items()
+        .into_iter()
+        .find(|i| i.data.text == item)
+        .unwrap();
+    assert_eq!(moved.audience, mdo::core::model::Audience::Professionals);
+    // The matrix: the parents no longer read it, the teacher does.
+    click(&ui, "Delen");
+    let people: Vec<String> = (0..slint::Model::row_count(&api.get_matrix_ids()))
+        .filter_map(|i| slint::Model::row_data(&api.get_matrix_ids(), i))
+        .map(|s| s.to_string())
+        .collect();
+    let row = (0..slint::Model::row_count(&api.get_matrix()))
+        .filter_map(|i| slint::Model::row_data(&api.get_matrix(), i))
+        .find(|r| r.text.contains(item))
+        .unwrap();
+    let reads = |who: &str| {
+        let at = people.iter().position(|p| p == who).unwrap();
+        slint::Model::row_data(&row.cells, at).unwrap()
+    };
+    assert!(!reads("sanne") && !reads("erik"));
+    assert!(reads("jeroen"));
+    // Consent: recorded for the jeugdarts' medical findings to the chair, then withdrawn.
+    click(&ui, "Toestemming vastleggen");
+    assert_eq!(slint::Model::row_count(&api.get_consents()), 1);
+    let c = slint::Model::row_data(&api.get_consents(), 0).unwrap();
+    assert!(
+        c.basis.contains("Sanne Visser") && c.basis.contains("Erik Visser"),
+        "{}",
+        c.basis
+    );
+    assert!(c.active, "{}", c.state);
+    click(&ui, &format!("Toestemming intrekken: {}", c.what));
+    let c = slint::Model::row_data(&api.get_consents(), 0).unwrap();
+    assert!(!c.active);
+    assert!(api.get_notice().contains("houdt wat hij al ontving"));
+}
+
+#[test]
+fn screenshots() {
+    use i_slint_backend_testing::{TestingBackend, TestingBackendOptions};
+    slint::platform::set_platform(Box::new(TestingBackend::new(TestingBackendOptions {
+        mock_time: true,
+        threading: false,
+        renderer_name: Some("software".into()),
+    })))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let write = std::env::var_os("MDO_WRITE_SCREENSHOTS").is_some();
+    let out = if write {
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots")
+    } else {
+        dir.path().join("shots")
+    };
+    std::fs::create_dir_all(&out).unwrap();
+    let (ui, _backend) = app_with_profile(&dir.path().join("profile"));
+    ui.window().set_size(slint::PhysicalSize::new(1280, 800));
+    let api = ui.global::<Api>();
+    let shot = |name: &str| {
+        // Let the widgets' state animations (hover, primary) finish on the mock clock.
+        i_slint_backend_testing::mock_elapsed_time(std::time::Duration::from_millis(500));
+        let pixels = ui.window().take_snapshot().unwrap();
+        assert_eq!((pixels.width(), pixels.height()), (1280, 800));
+        let bytes = pixels.as_bytes();
+        // Not blank: many distinct colours (text, borders, the circles' accents).
+        let mut colours = std::collections::BTreeSet::new();
+        for px in bytes.chunks(4).step_by(7) {
+            colours.insert([px[0], px[1], px[2]]);
+        }
+        assert!(colours.len() > 20, "{name}: {} colours", colours.len());
+        let file = std::fs::File::create(out.join(format!("{name}.png"))).unwrap();
+        let mut enc = png::Encoder::new(std::io::BufWriter::new(file), 1280, 800);
+        enc.set_color(png::ColorType::Rgba);
+        enc.set_depth(png::BitDepth::Eight);
+        enc.write_header().unwrap().write_image_data(bytes).unwrap();
+    };
+    click(&ui, "Democasus openen");
+    mdo::app::tick(&ui, "15:42");
+    for (tab, name) in [
+        ("Overzicht", "2-overzicht"),
+        ("Cirkels", "3-cirkels"),
+        ("Behoeften", "4-behoeften"),
+        ("Afspraken", "5-afspraken"),
+        ("Overleg", "6-overleg"),
+        ("Delen", "7-delen"),
+        ("Logboek", "8-logboek"),
+    ] {
+        click(&ui, tab);
+        shot(name);
+    }
+    click(&ui, "Overleg");
+    click(&ui, "Stap 6 · Afronding");
+    shot("6b-overleg-afronding");
+    click(&ui, "Stap Verslag");
+    shot("6c-verslag");
+    click(&ui, "Cirkels");
+    click(&ui, "Wie ziet dit: tekent graag en goed");
+    shot("7b-delen-bevestigen");
+    click(&ui, "Annuleren");
+    click(&ui, "← Casussen");
+    assert_eq!(api.get_screen(), "cases");
+    shot("1-casussen");
+}
+
 #[test]
 fn first_start_demo_case_and_a_plus_in_the_child_circle() {
     i_slint_backend_testing::init_no_event_loop();
     let dir = tempfile::tempdir().unwrap();
     let ui = AppWindow::new().unwrap();
+    ui.window()
+        .set_size(slint::LogicalSize::new(1600.0, 8000.0));
     let (backend, first) = Backend::new(dir.path(), KdfParams::INSECURE_FAST);
     let backend = Rc::new(RefCell::new(backend));
     wire_inline(&ui, backend.clone());
@@ -156,4 +477,340 @@ fn first_start_demo_case_and_a_plus_in_the_child_circle() {
         .unwrap();
     assert_eq!(ag.data.hoe, "kaart op tafel");
     assert_eq!(ag.data.status, mdo::core::model::AgreementStatus::Gedaan);
+}
+
+/// The app as `mdo` runs it — backend (and its network node, on loopback) on their own threads —
+/// with the test thread playing the event loop: [`Threaded::pump`] applies what the worker posts.
+struct Threaded {
+    ui: AppWindow,
+    worker: Option<mdo::app::Worker>,
+    posted: std::sync::mpsc::Receiver<Vec<mdo::app::backend::Update>>,
+}
+
+impl Threaded {
+    fn new(dir: &std::path::Path) -> Threaded {
+        let ui = AppWindow::new().unwrap();
+        ui.window()
+            .set_size(slint::LogicalSize::new(1600.0, 8000.0));
+        let (mut backend, first) = Backend::new(dir, KdfParams::INSECURE_FAST);
+        backend.set_bind("127.0.0.1:0".parse().unwrap());
+        let (post_tx, posted) = std::sync::mpsc::channel::<Vec<mdo::app::backend::Update>>();
+        let worker = mdo::app::spawn_worker(backend, first, move |u| {
+            let _ = post_tx.send(u);
+        })
+        .unwrap();
+        let tx = worker.tx.clone();
+        mdo::app::wire(&ui, move |cmd| {
+            let _ = tx.send(cmd);
+        });
+        Threaded {
+            ui,
+            worker: Some(worker),
+            posted,
+        }
+    }
+
+    /// Applies the worker's updates until `done` holds (at most 120 s).
+    fn pump(&self, what: &str, done: &dyn Fn() -> bool) {
+        let api = self.ui.global::<Api>();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while !done() {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.posted.recv_timeout(left) {
+                Ok(u) => apply(&self.ui, u),
+                Err(_) => panic!(
+                    "waited for {what}; sync line: '{}', error: '{}'",
+                    api.get_sync_state(),
+                    api.get_error()
+                ),
+            }
+        }
+    }
+}
+
+impl Drop for Threaded {
+    fn drop(&mut self) {
+        if let Some(w) = self.worker.take() {
+            w.quit();
+        }
+    }
+}
+
+/// Typing with a 10,000-edit case open: the UI thread only hands the edit to the worker (a
+/// channel send); the worker commits it. Prints both times (docs/performance.md); asserts only
+/// that the UI has not waited for the worker: right after the callback returns, the change has
+/// not been applied yet — it arrives later as an update from the worker thread.
+#[test]
+fn typing_with_a_10000_edit_case_does_not_wait_on_disk() {
+    use mdo::core::model::{Audience, Role, Section};
+    use std::time::{Duration, Instant};
+    i_slint_backend_testing::init_no_event_loop();
+    let dir = tempfile::tempdir().unwrap();
+    // The case: 100 items in the circles, then 9,900 text edits, one Automerge change each,
+    // committed in batches of 100 (as a day's work would be).
+    let edits = 10_000;
+    let item_id;
+    {
+        let mut p = mdo::store::Profile::init(
+            dir.path(),
+            "kaars en lamp",
+            "Monique de Vries",
+            Role::IbEr,
+            "OBS De Wilgen",
+            KdfParams::INSECURE_FAST,
+        )
+        .unwrap();
+        let me = p.me().clone();
+        let mut case = mdo::core::case::Case::create(
+            &me,
+            p.device(),
+            "Noor Visser",
+            "2017-03-14",
+            "OBS De Wilgen",
+            "groep 6",
+            p.today(),
+            p.now(),
+        )
+        .unwrap();
+        let slots = ["kind.plus", "kind.min", "school.plus", "thuis.min"];
+        let mut items: Vec<(String, String)> = Vec::new();
+        for n in 0..edits {
+            if n < 100 {
+                let id = case
+                    .add_item(
+                        &me,
+                        Section::parse(slots[n % slots.len()]).unwrap(),
+                        "ab",
+                        Audience::Parents,
+                        None,
+                        n as i64,
+                    )
+                    .unwrap();
+                items.push((id, "ab".into()));
+            } else {
+                let k = n % items.len();
+                let (id, text) = &mut items[k];
+                if text.len() > 60 {
+                    text.clear();
+                }
+                text.push_str("xy");
+                case.edit_item(id, text).unwrap();
+            }
+            for c in case.compartments.values_mut() {
+                c.doc.commit();
+            }
+            if n % 100 == 99 {
+                p.commit(&mut case).unwrap();
+            }
+        }
+        p.commit(&mut case).unwrap();
+        item_id = items[0].0.clone();
+    }
+
+    let app = Threaded::new(dir.path());
+    let ui = &app.ui;
+    let api = ui.global::<Api>();
+    let pump = |done: &dyn Fn() -> bool| app.pump("the worker", done);
+    pump(&|| api.get_screen() == "unlock");
+    api.invoke_unlock("kaars en lamp".into());
+    pump(&|| api.get_screen() == "cases");
+    let case_id = slint::Model::row_data(&api.get_cases(), 0).unwrap().id;
+    api.invoke_open_case(case_id);
+    pump(&|| api.get_screen() == "case");
+
+    let text_of = |id: &str| -> String {
+        let circles = api.get_circles();
+        for c in 0..slint::Model::row_count(&circles) {
+            let c = slint::Model::row_data(&circles, c).unwrap();
+            for s in 0..slint::Model::row_count(&c.slots) {
+                let s = slint::Model::row_data(&c.slots, s).unwrap();
+                for i in 0..slint::Model::row_count(&s.items) {
+                    let i = slint::Model::row_data(&s.items, i).unwrap();
+                    if i.id == id {
+                        return i.text.to_string();
+                    }
+                }
+            }
+        }
+        panic!("item {id} not shown")
+    };
+    let mut ui_times = Vec::new();
+    let mut round_trips = Vec::new();
+    for n in 0..40 {
+        let text = format!("helpt graag {n}");
+        let start = Instant::now();
+        api.invoke_edit_item(item_id.as_str().into(), text.as_str().into());
+        ui_times.push(start.elapsed());
+        // The callback returned, and the change is not applied yet: the UI did not wait.
+        assert_ne!(text_of(&item_id), text);
+        pump(&|| text_of(&item_id) == text && !api.get_busy());
+        round_trips.push(start.elapsed());
+    }
+    assert_eq!(api.get_error(), "");
+    ui_times.sort();
+    round_trips.sort();
+    let pct = |v: &[Duration], p: usize| v[(v.len() - 1) * p / 100];
+    println!(
+        "typing with a {edits}-edit case: UI-thread handler median {:?}, p99 {:?}; worker (commit to disk, new view) median {:?}, p99 {:?}",
+        pct(&ui_times, 50),
+        pct(&ui_times, 99),
+        pct(&round_trips, 50),
+        pct(&round_trips, 99)
+    );
+}
+
+/// A CLI profile (`mdo` processes) on a device of its own.
+struct Cli {
+    home: tempfile::TempDir,
+}
+
+impl Cli {
+    const PASS: &'static str = "correct horse battery staple";
+    fn new() -> Cli {
+        Cli {
+            home: tempfile::tempdir().unwrap(),
+        }
+    }
+    fn at(home: &std::path::Path) -> std::process::Command {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_mdo"));
+        c.env("MDO_HOME", home).env("MDO_PASSPHRASE", Cli::PASS);
+        c
+    }
+    fn json_at(home: &std::path::Path, args: &[&str]) -> serde_json::Value {
+        let out = Cli::at(home).arg("--json").args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "mdo {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+    fn json(&self, args: &[&str]) -> serde_json::Value {
+        Cli::json_at(self.home.path(), args)
+    }
+}
+
+/// The app's network node: the chair's app serves Noor's case; the mother's device (the CLI)
+/// syncs, writes an item at home and syncs again — the app shows it without any action, and its
+/// sync line says so.
+#[test]
+fn the_app_node_syncs_with_another_device() {
+    i_slint_backend_testing::init_no_event_loop();
+    // The chair's profile and case, and the mother's device, made with the CLI.
+    let chair = tempfile::tempdir().unwrap();
+    let mother = Cli::new();
+    Cli::json_at(
+        chair.path(),
+        &[
+            "init",
+            "--name",
+            "Monique",
+            "--role",
+            "ib-er",
+            "--org",
+            "OBS De Wilgen",
+        ],
+    );
+    mother.json(&["init", "--name", "Sanne", "--role", "ouder", "--org", ""]);
+    let identity = mother.json(&["whoami"])["identity"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let case = Cli::json_at(
+        chair.path(),
+        &[
+            "case",
+            "new",
+            "--child",
+            "Noor Visser",
+            "--birthdate",
+            "2017-03-14",
+        ],
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    Cli::json_at(
+        chair.path(),
+        &[
+            "participant",
+            "add",
+            &case,
+            "--name",
+            "Sanne Visser",
+            "--role",
+            "ouder",
+            "--custody",
+            "--identity",
+            &identity,
+        ],
+    );
+
+    // The chair opens the app: backend and node on their own threads; this thread applies.
+    let app = Threaded::new(chair.path());
+    let ui = &app.ui;
+    let api = ui.global::<Api>();
+    let pump = |what: &str, done: &dyn Fn() -> bool| app.pump(what, done);
+    pump("the unlock screen", &|| api.get_screen() == "unlock");
+    api.invoke_unlock(Cli::PASS.into());
+    pump("the case list", &|| api.get_screen() == "cases");
+    pump("the node", &|| {
+        api.get_sync_state().contains("nog geen ander apparaat")
+    });
+    let row = slint::Model::row_data(&api.get_cases(), 0).unwrap();
+    assert_eq!(row.sync, "gedeeld met 1 ander apparaat");
+    api.invoke_open_case(row.id.clone());
+    pump("the case", &|| api.get_screen() == "case");
+
+    // Where the app's node listens (it stored its addresses in the profile).
+    let addr = mdo::store::Profile::open(chair.path(), Cli::PASS)
+        .unwrap()
+        .node_addrs()
+        .unwrap()
+        .into_iter()
+        .next()
+        .expect("the app's node stored where it listens");
+
+    // The mother's first sync: she gets the case (and her keys).
+    mother.json(&["sync", &case, "--peer", &addr]);
+    let shown = mother.json(&["case", "show", &case]);
+    assert_eq!(shown["info"]["child"], "Noor Visser");
+    pump("the first sync", &|| {
+        api.get_sync_state()
+            .contains("gesynchroniseerd met 1 apparaat")
+    });
+
+    // At home she writes a + and syncs: the chair's app shows it by itself.
+    mother.json(&[
+        "item",
+        "add",
+        &case,
+        "--section",
+        "thuis.plus",
+        "--text",
+        "Noor helpt met koken",
+    ]);
+    mother.json(&["sync", &case, "--peer", &addr]);
+    pump("the mother's item", &|| {
+        ElementHandle::find_by_accessible_label(ui, "thuis plus: Noor helpt met koken")
+            .next()
+            .is_some()
+    });
+    // And what the chair writes now reaches her next sync.
+    one(ui, "Nieuw in kind plus").set_accessible_value("tekent graag");
+    one(ui, "Toevoegen aan kind plus").invoke_accessible_default_action();
+    pump("the chair's item", &|| {
+        ElementHandle::find_by_accessible_label(ui, "kind plus: tekent graag")
+            .next()
+            .is_some()
+    });
+    mother.json(&["sync", &case, "--peer", &addr]);
+    let texts: Vec<String> = mother.json(&["case", "show", &case])["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["text"].as_str().unwrap().to_string())
+        .collect();
+    assert!(texts.contains(&"tekent graag".to_string()), "{texts:?}");
 }
