@@ -119,6 +119,8 @@ pub enum Cmd {
     },
     /// Add a question around the circles (field 1).
     AddQuestion(String),
+    /// Add a circle next to kind, school and thuis (e.g. `vrije-tijd`).
+    AddCircle(String),
     /// Add a step of the needs chain: `behoeften.AREA` (parent: a goal id or empty),
     /// `aanpak.WHO`, `ondersteuning.WHO`, `effect` (parent: the need or approach).
     AddChain {
@@ -184,6 +186,23 @@ pub enum Cmd {
     Node(NodeEvent),
     /// The window closed: stop the node (it closes its connections and checkpoints the store).
     Quit,
+    /// Invite someone to the open case: a one-time ticket (text and QR code) for their device.
+    Invite {
+        /// Role id.
+        role: String,
+        /// Organisation.
+        org: String,
+        /// Parent with gezag.
+        custody: bool,
+    },
+    /// The inviter types the code the joining device shows: equal codes admit it.
+    ConfirmJoin(String),
+    /// Join a case with a ticket from the inviter.
+    Join(String),
+    /// Ask the inviter again whether the join was confirmed (sent by the backend itself).
+    JoinPoll,
+    /// Look again at who is waiting to join the open case.
+    Refresh,
     /// Back to the case list.
     Back,
 }
@@ -211,6 +230,17 @@ pub enum Update {
     Log(Vec<LogRow>),
     /// The sync state line ("offline", "gesynchroniseerd met 2 apparaten · …").
     Sync(String),
+    /// An invite to hand to the new device: the ticket and its QR code.
+    Invite {
+        /// The ticket text.
+        ticket: String,
+        /// The QR code of the ticket.
+        qr: crate::net::ticket::Qr,
+    },
+    /// Names of devices that answered an invite to the open case and wait for confirmation.
+    PendingJoins(Vec<String>),
+    /// On the joining device: the verification code to compare with the inviter (empty: none).
+    JoinCode(String),
 }
 
 /// One access-log entry as the Logboek shows it.
@@ -271,6 +301,8 @@ pub struct Backend {
     bind: std::net::SocketAddr,
     node: Option<AppNode>,
     sync: SyncState,
+    /// A join in progress on this device (waiting for the inviter to confirm the code).
+    joining: Option<crate::net::ticket::Ticket>,
 }
 
 /// What the sync line says.
@@ -338,6 +370,7 @@ impl Backend {
                 bind: std::net::SocketAddr::from(([0, 0, 0, 0], 0)),
                 node: None,
                 sync: SyncState::default(),
+                joining: None,
             },
             vec![first],
         )
@@ -421,6 +454,158 @@ impl Backend {
         }
         out.push(Update::Sync(self.sync.line()));
         Ok(out)
+    }
+
+    /// Reloads the open case from the store (after the node or an invite changed it).
+    fn reload_open(&mut self) -> Result<Vec<Update>, String> {
+        let Some(id) = self.open.as_ref().map(|c| c.id) else {
+            return Ok(vec![]);
+        };
+        let p = self.profile.as_mut().ok_or("eerst ontgrendelen")?;
+        let (case, _) = p.load_case(id).map_err(|e| e.to_string())?;
+        let pending = p.pending_joins(id).map_err(|e| e.to_string())?;
+        let view = case_view(&case);
+        self.open = Some(case);
+        Ok(vec![
+            Update::Case(Box::new(view)),
+            Update::PendingJoins(pending),
+        ])
+    }
+
+    fn invite(&mut self, role: &str, org: &str, custody: bool) -> Result<Vec<Update>, String> {
+        let role: Role = role
+            .parse()
+            .map_err(|e: crate::core::CoreError| e.to_string())?;
+        let p = self.profile.as_mut().ok_or("eerst ontgrendelen")?;
+        let case = self.open.as_ref().ok_or("geen casus open")?.id;
+        let addrs: Vec<std::net::SocketAddr> = p
+            .node_addrs()
+            .map_err(|e| e.to_string())?
+            .iter()
+            .filter_map(|a| a.split_once('@').and_then(|(_, s)| s.parse().ok()))
+            .collect();
+        if addrs.is_empty() || self.node.is_none() {
+            return Err("dit apparaat is nog niet bereikbaar (de netwerkknoop draait niet); een uitnodiging vertelt het nieuwe apparaat waar het dit apparaat vindt".into());
+        }
+        let (secret, expiry) = p
+            .create_invite(case, role, org, custody, false, 24 * 3600)
+            .map_err(|e| e.to_string())?;
+        let t = crate::net::ticket::Ticket {
+            case,
+            node: p.device().device_id().0,
+            addrs,
+            secret,
+            expiry,
+        };
+        let qr = t.qr().map_err(|e| e.to_string())?;
+        Ok(vec![
+            Update::Invite {
+                ticket: t.encode(),
+                qr,
+            },
+            Update::Notice(format!(
+                "Uitnodiging voor een {} gemaakt: 24 uur geldig, één keer te gebruiken. Laat het nieuwe apparaat de QR-code scannen of stuur het ticket; vergelijk daarna samen de code.",
+                role.label()
+            )),
+        ])
+    }
+
+    /// One round of joining: ask the inviter; accepted → sync the case and open it; pending →
+    /// show the code and ask again in a second.
+    fn join_round(&mut self) -> Result<Vec<Update>, String> {
+        use crate::store::invites::JoinAnswer;
+        let t = self.joining.clone().ok_or("geen uitnodiging")?;
+        let p = self.profile.take().ok_or("eerst ontgrendelen")?;
+        let bind = self.bind;
+        let cfg = p.settings().map_err(|e| e.to_string()).and_then(|s| {
+            crate::net::NetConfig::from_settings(&s, false).map_err(|e| e.to_string())
+        });
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string());
+        let (cfg, rt) = match (cfg, rt) {
+            (Ok(c), Ok(r)) => (c, r),
+            (Err(e), _) | (_, Err(e)) => {
+                self.profile = Some(p);
+                return Err(e);
+            }
+        };
+        let name = p.me().name.clone();
+        let identity = p.device().public_identity().clone();
+        let profile = std::sync::Arc::new(tokio::sync::Mutex::new(p));
+        let answer = rt.block_on(async {
+            let ep = {
+                let p = profile.lock().await;
+                crate::net::endpoint(p.device(), bind, &cfg)
+                    .await
+                    .map_err(|e| e.to_string())?
+            };
+            let result = async {
+                let peer = cfg.dial(crate::net::ticket_addr(&t).map_err(|e| e.to_string())?);
+                let answer = crate::net::request_join(&ep, peer.clone(), &t, &identity, &name)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if let JoinAnswer::Accepted { .. } = &answer {
+                    if let Some(a) = t.addrs.first() {
+                        profile
+                            .lock()
+                            .await
+                            .remember_peer(&peer, &format!("{}@{a}", peer.id))
+                            .map_err(|e| e.to_string())?;
+                    }
+                    crate::net::sync_with(&ep, &profile, peer.clone(), Some(vec![t.case]))
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    let made = {
+                        let mut p = profile.lock().await;
+                        crate::net::key_work(&mut p, [t.case]).map_err(|e| e.to_string())?
+                    };
+                    if made > 0 {
+                        crate::net::sync_with(&ep, &profile, peer, Some(vec![t.case]))
+                            .await
+                            .map_err(|e| e.to_string())?;
+                    }
+                }
+                Ok::<_, String>(answer)
+            }
+            .await;
+            ep.close().await;
+            result
+        });
+        drop(rt);
+        // Everything that borrowed the profile has finished: it comes back to the backend.
+        match std::sync::Arc::try_unwrap(profile) {
+            Ok(m) => self.profile = Some(m.into_inner()),
+            Err(_) => {
+                return Err("internal error: the profile is still in use after joining".into());
+            }
+        }
+        let answer = answer.map_err(|e| format!("aansluiten lukt niet: {e}"))?;
+        match answer {
+            JoinAnswer::Accepted { .. } => {
+                self.joining = None;
+                let mut u = vec![Update::JoinCode(String::new())];
+                u.extend(self.open_case(t.case)?);
+                u.push(Update::Notice(
+                    "Aangesloten: de casus staat nu ook op dit apparaat.".into(),
+                ));
+                Ok(u)
+            }
+            JoinAnswer::Pending { code } => {
+                if let Some(tx) = self.myself.clone() {
+                    std::thread::spawn(move || {
+                        std::thread::sleep(std::time::Duration::from_secs(1));
+                        let _ = tx.send(Cmd::JoinPoll);
+                    });
+                }
+                Ok(vec![Update::JoinCode(code)])
+            }
+            JoinAnswer::Refused { reason } => {
+                self.joining = None;
+                Err(format!("de uitnodiging is geweigerd: {reason}"))
+            }
+        }
     }
 
     /// The unlocked profile (tests read the case data through it).
@@ -526,11 +711,13 @@ impl Backend {
             .collect();
         p.log_access(&case, AccessAction::View, &shown, "app")
             .map_err(|e| e.to_string())?;
+        let pending = p.pending_joins(id).map_err(|e| e.to_string())?;
         let view = case_view(&case);
         self.open = Some(case);
         Ok(vec![
             Update::Notice(String::new()),
             Update::Case(Box::new(view)),
+            Update::PendingJoins(pending),
             Update::Screen("case"),
         ])
     }
@@ -769,6 +956,15 @@ impl Backend {
                         .map(|_| ())
                 })
             }
+            Cmd::AddCircle(name) => {
+                let name = name.trim().to_lowercase().replace(' ', "-");
+                if !crate::core::model::valid_circle_name(&name) {
+                    return Err(format!(
+                        "'{name}' kan geen cirkelnaam zijn: gebruik letters, cijfers en streepjes (bijvoorbeeld vrije-tijd)"
+                    ));
+                }
+                self.edit(|case, _| case.add_circle(&name))
+            }
             Cmd::AddQuestion(text) => self.edit(|case, p| {
                 case.add_item(
                     p.me(),
@@ -991,6 +1187,37 @@ impl Backend {
             }
             Cmd::ShowLog => Ok(vec![Update::Log(self.log_rows()?)]),
             Cmd::Node(e) => self.node_event(e),
+            Cmd::Invite { role, org, custody } => self.invite(&role, &org, custody),
+            Cmd::ConfirmJoin(code) => {
+                let p = self.profile.as_mut().ok_or("eerst ontgrendelen")?;
+                let case = self.open.as_ref().ok_or("geen casus open")?.id;
+                let member = p.confirm_invite(case, &code).map_err(|e| match e {
+                    crate::store::StoreError::Core(crate::core::CoreError::NotFound { .. }) => {
+                        format!("geen aanmelding met code {}: vergelijk de code nog eens met het nieuwe apparaat", code.trim())
+                    }
+                    e => e.to_string(),
+                })?;
+                let mut u = self.reload_open()?;
+                u.push(Update::Notice(format!(
+                    "Toegevoegd als deelnemer ({member}). De sleutels gaan mee bij de volgende synchronisatie."
+                )));
+                Ok(u)
+            }
+            Cmd::Join(text) => {
+                let t = crate::net::ticket::Ticket::decode(text.trim()).map_err(|e| {
+                    format!("dit is geen geldige uitnodiging ({e}); kopieer het hele ticket of scan de QR-code opnieuw")
+                })?;
+                self.joining = Some(t);
+                self.join_round()
+            }
+            Cmd::JoinPoll => {
+                if self.joining.is_some() {
+                    self.join_round()
+                } else {
+                    Ok(vec![])
+                }
+            }
+            Cmd::Refresh => self.reload_open(),
             Cmd::Quit => {
                 self.node = None;
                 self.open = None;
@@ -1160,6 +1387,15 @@ mod tests {
             up: true,
         });
         assert_eq!(u, vec![Update::Error(String::new())]);
+        // An added circle, with its four slots; a bad name is refused.
+        let u = b.handle(Cmd::AddCircle("Vrije tijd".into()));
+        let v = case_of(&u);
+        assert_eq!(v.circles.len(), 4);
+        assert_eq!(v.circles[3].name, "vrije-tijd");
+        assert_eq!(v.circles[3].label, "Vrije-tijd");
+        assert_eq!(v.circles[3].slots.len(), 4);
+        let u = b.handle(Cmd::AddCircle("a.b".into()));
+        assert!(matches!(&u[0], Update::Error(e) if e.contains("cirkelnaam")));
         // A meeting end that is not a time is refused.
         let u = b.handle(Cmd::NewMeeting {
             date: String::new(),

@@ -227,6 +227,25 @@ fn show_case(api: &Api, v: &CaseView) {
     ));
 }
 
+/// The QR code as an image: 6 pixels per module, with the quiet zone of 4 modules.
+fn qr_image(qr: &crate::net::ticket::Qr) -> slint::Image {
+    const SCALE: usize = 6;
+    const QUIET: isize = 4;
+    let side = (qr.width + 2 * QUIET as usize) * SCALE;
+    let mut buf = slint::SharedPixelBuffer::<slint::Rgb8Pixel>::new(side as u32, side as u32);
+    let pixels = buf.make_mut_slice();
+    for (n, px) in pixels.iter_mut().enumerate() {
+        let (x, y) = ((n % side / SCALE) as isize, (n / side / SCALE) as isize);
+        let v = if qr.is_dark(x - QUIET, y - QUIET) {
+            0
+        } else {
+            255
+        };
+        *px = slint::Rgb8Pixel { r: v, g: v, b: v };
+    }
+    slint::Image::from_rgb8(buf)
+}
+
 /// Shows `updates` in `ui`.
 pub fn apply(ui: &AppWindow, updates: Vec<Update>) {
     let api = ui.global::<Api>();
@@ -236,6 +255,7 @@ pub fn apply(ui: &AppWindow, updates: Vec<Update>) {
                 if s == "case" && api.get_screen() != "case" {
                     api.set_tab("cirkels".into());
                     api.set_step(1);
+                    api.set_invite_ticket("".into());
                 }
                 api.set_screen(s.into())
             }
@@ -262,6 +282,14 @@ pub fn apply(ui: &AppWindow, updates: Vec<Update>) {
                 tick(ui, &api.get_clock());
             }
             Update::Sync(line) => api.set_sync_state(line.into()),
+            Update::Invite { ticket, qr } => {
+                api.set_invite_ticket(ticket.into());
+                api.set_invite_qr(qr_image(&qr));
+            }
+            Update::PendingJoins(names) => {
+                api.set_pending_joins(strings(names.iter().map(String::as_str)))
+            }
+            Update::JoinCode(code) => api.set_join_code(code.into()),
             Update::Log(rows) => api.set_log(model(
                 rows.into_iter()
                     .map(|r| LogRow {
@@ -380,6 +408,8 @@ pub fn wire(ui: &AppWindow, send: impl Fn(Cmd) + Clone + 'static) {
     let s = send.clone();
     api.on_add_question(move |t| s(Cmd::AddQuestion(t.into())));
     let s = send.clone();
+    api.on_add_circle(move |t| s(Cmd::AddCircle(t.into())));
+    let s = send.clone();
     api.on_add_arrow(move |from, to, text, up| {
         s(Cmd::AddArrow {
             from: from.into(),
@@ -444,6 +474,20 @@ pub fn wire(ui: &AppWindow, send: impl Fn(Cmd) + Clone + 'static) {
     api.on_withdraw_consent(move |id| s(Cmd::WithdrawConsent(id.into())));
     let s = send.clone();
     api.on_show_log(move || s(Cmd::ShowLog));
+    let s = send.clone();
+    api.on_invite(move |role, org, custody| {
+        s(Cmd::Invite {
+            role: role.into(),
+            org: org.into(),
+            custody,
+        })
+    });
+    let s = send.clone();
+    api.on_confirm_join(move |code| s(Cmd::ConfirmJoin(code.into())));
+    let s = send.clone();
+    api.on_join(move |t| s(Cmd::Join(t.into())));
+    let s = send.clone();
+    api.on_refresh(move || s(Cmd::Refresh));
     let s = send;
     api.on_back(move || s(Cmd::Back));
 }

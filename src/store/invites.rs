@@ -184,6 +184,32 @@ impl Profile {
         Ok(JoinAnswer::Pending { code })
     }
 
+    /// Names of the devices that answered an invite to `case` and wait for the inviter to
+    /// compare codes and confirm (the codes themselves are not listed: the inviter types the
+    /// code the joining device shows).
+    pub fn pending_joins(&self, case: CaseId) -> Result<Vec<String>> {
+        let mut stmt = self.db.prepare(
+            "SELECT hash, joiner FROM invites WHERE case_id = ?1 AND state = 'pending' AND joiner IS NOT NULL",
+        )?;
+        let rows = stmt
+            .query_map(params![case.0.to_vec()], |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })?
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let mut out = Vec::new();
+        for (h, sealed) in rows {
+            let j: Joiner =
+                serde_json::from_slice(&open_local(&self.device, PURPOSE, &h, &sealed)?).map_err(
+                    |e| StoreError::Corrupt {
+                        path: self.dir.clone(),
+                        reason: format!("invite record: {e}"),
+                    },
+                )?;
+            out.push(j.name);
+        }
+        Ok(out)
+    }
+
     /// The inviter confirms that the code on the joining device is `code`: the participant is
     /// added and its keys are wrapped. Returns the participant id.
     pub fn confirm_invite(&mut self, case: CaseId, code: &str) -> Result<String> {

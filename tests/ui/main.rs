@@ -691,17 +691,11 @@ impl Cli {
     }
 }
 
-/// The app's network node: the chair's app serves Noor's case; the mother's device (the CLI)
-/// syncs, writes an item at home and syncs again — the app shows it without any action, and its
-/// sync line says so.
-#[test]
-fn the_app_node_syncs_with_another_device() {
-    i_slint_backend_testing::init_no_event_loop();
-    // The chair's profile and case, and the mother's device, made with the CLI.
-    let chair = tempfile::tempdir().unwrap();
-    let mother = Cli::new();
+/// The chair (Monique, IB-er of OBS De Wilgen) with Noor's case, made with the CLI in `home`;
+/// returns the case id.
+fn chair_with_case(home: &std::path::Path) -> String {
     Cli::json_at(
-        chair.path(),
+        home,
         &[
             "init",
             "--name",
@@ -712,13 +706,8 @@ fn the_app_node_syncs_with_another_device() {
             "OBS De Wilgen",
         ],
     );
-    mother.json(&["init", "--name", "Sanne", "--role", "ouder", "--org", ""]);
-    let identity = mother.json(&["whoami"])["identity"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let case = Cli::json_at(
-        chair.path(),
+    Cli::json_at(
+        home,
         &[
             "case",
             "new",
@@ -728,6 +717,36 @@ fn the_app_node_syncs_with_another_device() {
             "2017-03-14",
         ],
     )["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Unlocks the threaded app with the CLI passphrase and opens its first case.
+fn unlock_and_open_first_case(app: &Threaded) {
+    let api = app.ui.global::<Api>();
+    app.pump("the unlock screen", &|| api.get_screen() == "unlock");
+    api.invoke_unlock(Cli::PASS.into());
+    app.pump("the node", &|| {
+        api.get_sync_state().contains("nog geen ander apparaat")
+    });
+    let id = slint::Model::row_data(&api.get_cases(), 0).unwrap().id;
+    api.invoke_open_case(id);
+    app.pump("the case", &|| api.get_screen() == "case");
+}
+
+/// The app's network node: the chair's app serves Noor's case; the mother's device (the CLI)
+/// syncs, writes an item at home and syncs again — the app shows it without any action, and its
+/// sync line says so.
+#[test]
+fn the_app_node_syncs_with_another_device() {
+    i_slint_backend_testing::init_no_event_loop();
+    // The chair's profile and case, and the mother's device, made with the CLI.
+    let chair = tempfile::tempdir().unwrap();
+    let mother = Cli::new();
+    let case = chair_with_case(chair.path());
+    mother.json(&["init", "--name", "Sanne", "--role", "ouder", "--org", ""]);
+    let identity = mother.json(&["whoami"])["identity"]
         .as_str()
         .unwrap()
         .to_string();
@@ -752,16 +771,9 @@ fn the_app_node_syncs_with_another_device() {
     let ui = &app.ui;
     let api = ui.global::<Api>();
     let pump = |what: &str, done: &dyn Fn() -> bool| app.pump(what, done);
-    pump("the unlock screen", &|| api.get_screen() == "unlock");
-    api.invoke_unlock(Cli::PASS.into());
-    pump("the case list", &|| api.get_screen() == "cases");
-    pump("the node", &|| {
-        api.get_sync_state().contains("nog geen ander apparaat")
-    });
+    unlock_and_open_first_case(&app);
     let row = slint::Model::row_data(&api.get_cases(), 0).unwrap();
     assert_eq!(row.sync, "gedeeld met 1 ander apparaat");
-    api.invoke_open_case(row.id.clone());
-    pump("the case", &|| api.get_screen() == "case");
 
     // Where the app's node listens (it stored its addresses in the profile).
     let addr = mdo::store::Profile::open(chair.path(), Cli::PASS)
@@ -813,4 +825,200 @@ fn the_app_node_syncs_with_another_device() {
         .map(|i| i["text"].as_str().unwrap().to_string())
         .collect();
     assert!(texts.contains(&"tekent graag".to_string()), "{texts:?}");
+}
+
+/// A child process that is killed when the test ends, however it ends; its output stays open
+/// (a closed pipe would kill it when it next prints).
+struct Child(
+    std::process::Child,
+    #[allow(dead_code)] std::io::BufReader<std::process::ChildStdout>,
+);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `mdo --json ARGS` on `home` and returns it with the first line it printed.
+fn start_cli(home: &std::path::Path, args: &[&str]) -> (Child, serde_json::Value) {
+    use std::io::BufRead;
+    let mut child = Cli::at(home)
+        .arg("--json")
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    out.read_line(&mut line).unwrap();
+    let v = serde_json::from_str(&line).unwrap_or_else(|e| panic!("mdo {args:?}: {e}: '{line}'"));
+    (Child(child, out), v)
+}
+
+/// The chair invites from the app: ticket and QR code (decoded by an independent reader), the new
+/// device (`mdo join`) shows a code, a wrong code admits no one, the right one does.
+#[test]
+fn the_app_invites_a_device_and_admits_it_only_with_the_right_code() {
+    i_slint_backend_testing::init_no_event_loop();
+    let chair = tempfile::tempdir().unwrap();
+    let teacher = Cli::new();
+    chair_with_case(chair.path());
+    teacher.json(&[
+        "init",
+        "--name",
+        "Jeroen Bakker",
+        "--role",
+        "leerkracht",
+        "--org",
+        "OBS De Wilgen",
+    ]);
+
+    let app = Threaded::new(chair.path());
+    let ui = &app.ui;
+    let api = ui.global::<Api>();
+    unlock_and_open_first_case(&app);
+    click(ui, "Delen");
+    // The role chosen in the list (keyboard: one step down from the first, IB-er).
+    let role = one(ui, "Rol van de nieuwe deelnemer");
+    role.invoke_accessible_increment_action();
+    let role = role.accessible_value().unwrap_or_default().to_string();
+    one(ui, "Organisatie van de nieuwe deelnemer").set_accessible_value("OBS De Wilgen");
+    one(ui, "Uitnodiging maken").invoke_accessible_default_action();
+    app.pump("the invite", &|| api.get_invite_ticket() != "");
+    let ticket = api.get_invite_ticket().to_string();
+    // The QR code on screen carries the ticket.
+    let img = api
+        .get_invite_qr()
+        .to_rgb8()
+        .expect("the QR code is a pixel image");
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let px = img.as_slice();
+    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| px[y * w + x].r);
+    let grids = prepared.detect_grids();
+    assert_eq!(grids.len(), 1);
+    let (_, content) = grids[0].decode().unwrap();
+    assert_eq!(content, ticket.to_ascii_uppercase());
+
+    // The teacher's device joins with the ticket (as a QR scanner reads it) and shows a code.
+    let (mut join, first) = start_cli(
+        teacher.home.path(),
+        &["join", &content, "--bind", "127.0.0.1:0", "--wait", "120"],
+    );
+    assert_eq!(first["status"], "pending");
+    let code = first["code"].as_str().unwrap().to_string();
+    click(ui, "Wie wacht er?");
+    app.pump("the waiting device", &|| {
+        slint::Model::row_count(&api.get_pending_joins()) == 1
+    });
+    assert_eq!(
+        slint::Model::row_data(&api.get_pending_joins(), 0).unwrap(),
+        "Jeroen Bakker"
+    );
+    // A wrong code admits no one.
+    one(ui, "Code van het nieuwe apparaat").set_accessible_value("000-000");
+    one(ui, "Code klopt — toevoegen").invoke_accessible_default_action();
+    app.pump("the refusal", &|| api.get_error() != "");
+    assert!(
+        api.get_error().contains("geen aanmelding met code"),
+        "{}",
+        api.get_error()
+    );
+    // The right one does; the teacher's `mdo join` finishes and has the case.
+    one(ui, "Code van het nieuwe apparaat").set_accessible_value(code.as_str());
+    one(ui, "Code klopt — toevoegen").invoke_accessible_default_action();
+    app.pump("the admission", &|| api.get_notice().contains("Toegevoegd"));
+    assert!(
+        (0..slint::Model::row_count(&api.get_participants()))
+            .filter_map(|i| slint::Model::row_data(&api.get_participants(), i))
+            .any(|p| p.name == "Jeroen Bakker" && p.role == role.as_str()),
+        "Jeroen Bakker as {role}"
+    );
+    let status = join.0.wait().unwrap();
+    assert!(status.success());
+    let shown = teacher.json(&["case", "list"]);
+    assert!(shown.to_string().contains("Noor Visser"), "{shown}");
+}
+
+/// The other way round: the app joins a case with a ticket from a chair's `mdo serve`; it shows
+/// the code, and opens the case by itself once the chair confirmed it.
+#[test]
+fn the_app_joins_with_a_ticket_once_the_inviter_confirms_the_code() {
+    i_slint_backend_testing::init_no_event_loop();
+    let chair = Cli::new();
+    let mother = tempfile::tempdir().unwrap();
+    chair.json(&[
+        "init",
+        "--name",
+        "Monique",
+        "--role",
+        "ib-er",
+        "--org",
+        "OBS De Wilgen",
+    ]);
+    let case = chair.json(&[
+        "case",
+        "new",
+        "--child",
+        "Noor Visser",
+        "--birthdate",
+        "2017-03-14",
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    chair.json(&[
+        "item",
+        "add",
+        &case,
+        "--section",
+        "kind.plus",
+        "--text",
+        "tekent graag",
+    ]);
+    let (_serve, _) = start_cli(chair.home.path(), &["serve", "--bind", "127.0.0.1:0"]);
+    let ticket = chair.json(&["invite", &case, "--role", "ouder", "--custody"])["ticket"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    Cli::json_at(
+        mother.path(),
+        &[
+            "init",
+            "--name",
+            "Sanne Visser",
+            "--role",
+            "ouder",
+            "--org",
+            "",
+        ],
+    );
+
+    let app = Threaded::new(mother.path());
+    let ui = &app.ui;
+    let api = ui.global::<Api>();
+    app.pump("the unlock screen", &|| api.get_screen() == "unlock");
+    api.invoke_unlock(Cli::PASS.into());
+    app.pump("the case list", &|| api.get_screen() == "cases");
+    one(ui, "Ticket van de uitnodiging").set_accessible_value("mdo1-geen-ticket");
+    one(ui, "Deelnemen").invoke_accessible_default_action();
+    app.pump("the refusal", &|| api.get_error() != "");
+    assert!(
+        api.get_error().contains("geen geldige uitnodiging"),
+        "{}",
+        api.get_error()
+    );
+    one(ui, "Ticket van de uitnodiging").set_accessible_value(ticket.as_str());
+    one(ui, "Deelnemen").invoke_accessible_default_action();
+    app.pump("the code", &|| api.get_join_code() != "");
+    one(ui, "Verificatiecode");
+    let code = api.get_join_code().to_string();
+    chair.json(&["invite", "confirm", &case, &code]);
+    app.pump("the joined case", &|| {
+        api.get_screen() == "case" && api.get_case_title() == "Noor Visser"
+    });
+    assert_eq!(api.get_join_code(), "");
+    one(ui, "kind plus: tekent graag");
 }
