@@ -279,7 +279,7 @@ pub fn apply(ui: &AppWindow, updates: Vec<Update>) {
             )),
             Update::Case(v) => {
                 show_case(&api, &v);
-                tick(ui, &api.get_clock());
+                tick(ui, &api.get_today(), &api.get_clock());
             }
             Update::Sync(line) => api.set_sync_state(line.into()),
             Update::Invite { ticket, qr } => {
@@ -305,11 +305,16 @@ pub fn apply(ui: &AppWindow, updates: Vec<Update>) {
     }
 }
 
-/// Updates the meeting clock: the local time and the minutes left until the planned end.
-pub fn tick(ui: &AppWindow, now_hhmm: &str) {
+/// Updates the meeting clock: the local date and time, and — when the open meeting is today —
+/// the minutes left until its planned end (a meeting of another day shows only the time).
+pub fn tick(ui: &AppWindow, today: &str, now_hhmm: &str) {
     let api = ui.global::<Api>();
+    api.set_today(today.into());
     api.set_clock(now_hhmm.into());
-    match super::view::minutes_left(now_hhmm, &api.get_meeting_end()) {
+    let left = (api.get_meeting_date() == today)
+        .then(|| super::view::minutes_left(now_hhmm, &api.get_meeting_end()))
+        .flatten();
+    match left {
         Some(m) => {
             api.set_clock_known(true);
             api.set_minutes_left(m);
@@ -595,14 +600,22 @@ pub fn run(dir: &Path, kdf: mdo_crypto::KdfParams) -> Result<(), AppError> {
     // The meeting clock: local time, every 10 seconds, on the UI thread (no disk, no network).
     let clock = slint::Timer::default();
     let weak = ui.as_weak();
-    let now = || chrono::Local::now().format("%H:%M").to_string();
-    tick(&ui, &now());
+    let now = || {
+        let t = chrono::Local::now();
+        (
+            t.format("%Y-%m-%d").to_string(),
+            t.format("%H:%M").to_string(),
+        )
+    };
+    let (d, t) = now();
+    tick(&ui, &d, &t);
     clock.start(
         slint::TimerMode::Repeated,
         std::time::Duration::from_secs(10),
         move || {
             if let Some(ui) = weak.upgrade() {
-                tick(&ui, &now());
+                let (d, t) = now();
+                tick(&ui, &d, &t);
             }
         },
     );

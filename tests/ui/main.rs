@@ -110,12 +110,18 @@ fn six_steps_then_verslag_and_pdf() {
     click(&ui, "Overleg starten");
     assert!(api.get_has_meeting());
     assert_eq!(api.get_step(), 1);
-    // The clock against the planned end.
-    mdo::app::tick(&ui, "15:42");
+    // The clock against the planned end, on the meeting's day only.
+    let day = api.get_meeting_date().to_string();
+    mdo::app::tick(&ui, &day, "15:42");
     assert!(api.get_clock_known());
     assert_eq!(api.get_minutes_left(), 18);
-    mdo::app::tick(&ui, "16:05");
+    mdo::app::tick(&ui, &day, "16:05");
     assert_eq!(api.get_minutes_left(), -5);
+    mdo::app::tick(&ui, "2099-01-01", "15:42");
+    assert!(
+        !api.get_clock_known(),
+        "a meeting of another day has no countdown"
+    );
 
     // The six steps one at a time, each with the guide's prompt and its own notes.
     let notes = [
@@ -323,7 +329,8 @@ fn screenshots() {
         enc.write_header().unwrap().write_image_data(bytes).unwrap();
     };
     click(&ui, "Democasus openen");
-    mdo::app::tick(&ui, "15:42");
+    // The demo meeting as if it were running now.
+    mdo::app::tick(&ui, "2026-09-24", "15:42");
     for (tab, name) in [
         ("Overzicht", "2-overzicht"),
         ("Cirkels", "3-cirkels"),
