@@ -840,6 +840,9 @@ impl Backend {
                     }
                     e => e.to_string(),
                 })?;
+                if p.settings().map_err(|e| e.to_string())?.storage {
+                    return Err("dit profiel is een opslagknooppunt: het leest geen casussen en hoort niet in de app; start het met `mdo serve`".into());
+                }
                 let me = Self::me_line(&p);
                 self.profile = Some(p);
                 let cases = self.cases()?;
@@ -1291,6 +1294,27 @@ mod tests {
         assert!(
             u.iter()
                 .any(|u| matches!(u, Update::Cases(c) if c.is_empty())),
+            "{u:?}"
+        );
+        // A storage peer's profile does not open in the app.
+        let storage = tempfile::tempdir().unwrap();
+        let mut sp = Profile::init(
+            storage.path(),
+            "lange zin 1",
+            "Opslag",
+            Role::Directeur,
+            "OBS",
+            KdfParams::INSECURE_FAST,
+        )
+        .unwrap();
+        let mut settings = sp.settings().unwrap();
+        settings.storage = true;
+        sp.set_settings(&settings).unwrap();
+        drop(sp);
+        let (mut bs, _) = Backend::new(storage.path(), KdfParams::INSECURE_FAST);
+        let u = bs.handle(Cmd::Unlock("lange zin 1".into()));
+        assert!(
+            matches!(&u[0], Update::Error(e) if e.contains("opslagknooppunt")),
             "{u:?}"
         );
         // A wrong passphrase says so.
