@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use mdo_crypto::KdfParams;
 
-use crate::core::case::{Case, Feedback};
+use crate::core::case::{Case, CompartmentKind, Feedback};
 use crate::core::membership::{Action, Basis, ConsentSpec, Recipient};
 use crate::core::model::{
     Audience, ConsentCategory, ConsentHow, Direction, Role, Section, format_date, parse_date,
@@ -1093,8 +1093,10 @@ impl Backend {
                 let audience: Audience = audience
                     .parse()
                     .map_err(|e: crate::core::CoreError| e.to_string())?;
-                let mut u = self
-                    .edit(|case, p| case.move_item(&id, target_of(audience, p.me())).map(|_| ()))?;
+                let mut u = self.edit(|case, p| {
+                    case.move_item(&id, CompartmentKind::for_audience(audience, p.me()))
+                        .map(|_| ())
+                })?;
                 u.push(Update::Notice(format!(
                     "Nu zichtbaar voor {}. {KEEP_NOTE}",
                     audience.label()

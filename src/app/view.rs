@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::core::access::{self, ConsentState};
-use crate::core::case::{Case, CompartmentKind};
+use crate::core::case::Case;
 use crate::core::doc::ItemData;
 use crate::core::membership::{Basis, MemberStatus, Recipient};
 use crate::core::model::{
@@ -811,11 +811,6 @@ pub fn reorder_target(case: &Case, id: &str, up: bool) -> Option<f64> {
         let after = list.get(at + 2).copied().unwrap_or(next + 2.0);
         Some((next + after) / 2.0)
     }
-}
-
-/// The compartment an audience chosen in the app maps to.
-pub fn target_of(audience: Audience, me: &crate::core::case::Me) -> CompartmentKind {
-    CompartmentKind::for_audience(audience, me)
 }
 
 #[cfg(test)]
