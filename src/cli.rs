@@ -8,7 +8,8 @@ use clap::{Args, Parser, Subcommand};
 use mdo::core::case::{Case, Feedback, NewAgreement};
 use mdo::core::doc::ParticipantData;
 use mdo::core::model::{Audience, Direction, Role, Section};
-use mdo::core::{demo, verslag};
+use mdo::core::case::CompartmentKind;
+use mdo::core::{audience, demo, verslag};
 use mdo::crypto::KdfParams;
 use mdo::store::{Profile, write_atomic};
 use serde_json::{Value, json};
@@ -173,6 +174,13 @@ enum Command {
         /// Output file (markdown) or directory (automerge).
         #[arg(long)]
         out: PathBuf,
+        /// The verslag's audience (markdown): parents (voor ouders en professionals, the
+        /// default: it holds the least), professionals, or organisation.
+        #[arg(long, default_value = "parents")]
+        audience: String,
+        /// The meeting (markdown; default: the latest one the audience may read).
+        #[arg(long)]
+        meeting: Option<String>,
     },
 }
 
@@ -229,10 +237,12 @@ enum CaseCmd {
 
 #[derive(Args, Debug)]
 struct AudienceArg {
-    /// Who may read it: author, organisation, professionals, parents (default), child, network,
-    /// medical, safety.
-    #[arg(long, default_value = "parents")]
-    audience: String,
+    /// Who may read it: author, organisation, professionals, parents, child, network, medical,
+    /// safety. Without it, the default for your role and the section (a note: your
+    /// organisation; a jeugdarts or GGZ worker: medical; police, child protection: safety;
+    /// leerplicht: your organisation; otherwise parents); the output says where it went.
+    #[arg(long)]
+    audience: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -363,6 +373,10 @@ enum MeetingCmd {
         /// Planned end, e.g. 16:00.
         #[arg(long, default_value = "")]
         end: String,
+        /// Who the meeting is for: parents (with parents, the regular MDO) or professionals
+        /// (professionals only: parents do not see it).
+        #[arg(long)]
+        audience: String,
     },
     /// Notes at one of the six steps.
     Step {
@@ -375,6 +389,21 @@ enum MeetingCmd {
         /// What was noted.
         #[arg(long)]
         note: String,
+        /// For whom, if narrower than the meeting (e.g. organisation, medical); default: the
+        /// meeting's own audience, or your role's narrower default (a jeugdarts: medical).
+        #[arg(long)]
+        audience: Option<String>,
+    },
+    /// Compose the verslag of a meeting for one audience and store it in that audience's
+    /// compartment (it holds only what every reader of that audience may read).
+    Verslag {
+        /// Case.
+        case: String,
+        /// Meeting id.
+        meeting: String,
+        /// parents (voor ouders en professionals), professionals, or organisation.
+        #[arg(long)]
+        audience: String,
     },
     /// A participant's top.
     Top {
@@ -544,8 +573,17 @@ fn today() -> String {
     mdo::core::model::format_date(time::OffsetDateTime::now_utc().date())
 }
 
-fn audience(a: &AudienceArg) -> Result<Audience> {
-    Ok(a.audience.parse::<Audience>()?)
+/// Where a write goes: the audience given, or the default for the writer's role and what is
+/// written (`core::audience::default_for`). Never silent: [`write`] prints it.
+fn audience_for(
+    a: &AudienceArg,
+    me: &mdo::core::case::Me,
+    writing: audience::Writing<'_>,
+) -> Result<CompartmentKind> {
+    Ok(match &a.audience {
+        Some(s) => CompartmentKind::for_audience(s.parse::<Audience>()?, me),
+        None => audience::default_for(me, writing),
+    })
 }
 
 pub(crate) struct Out {
@@ -799,17 +837,47 @@ fn dispatch(cli: Cli) -> Result<()> {
             audience: a,
         }) => {
             let direction: Direction = direction.parse()?;
-            let a = audience(&a)?;
-            edit(&dir, &out, &case, |case, p| {
-                Ok(case.add_arrow(p.me(), &from, &to, &text, direction, a)?)
+            write(&dir, &out, &case, |case, p| {
+                let kind = audience_for(&a, p.me(), audience::Writing::Arrow)?;
+                let id = case.add_arrow_in(&from, &to, &text, direction, kind.clone())?;
+                Ok((id, kind))
             })
         }
         Command::Export {
             case,
             format,
             out: path,
-        } => export(&dir, &out, &case, &format, &path),
+            audience: a,
+            meeting,
+        } => export(&dir, &out, &case, &format, &path, &a, meeting.as_deref()),
     }
+}
+
+/// Loads a case, applies `f` (which writes new text and says where it went), commits durably,
+/// prints the id and who can read it.
+pub(crate) fn write(
+    dir: &Path,
+    out: &Out,
+    case_ref: &str,
+    f: impl FnOnce(&mut Case, &Profile) -> Result<(String, CompartmentKind)>,
+) -> Result<()> {
+    let mut p = open_profile(dir)?;
+    let id = p.resolve_case(case_ref)?;
+    let (mut case, report) = p.load_case(id)?;
+    warn_rejected(&report);
+    let (result, kind) = f(&mut case, &p)?;
+    let commit = p.commit(&mut case)?;
+    out.print(
+        json!({
+            "id": result,
+            "case": id,
+            "chunks": commit.chunks,
+            "compartment": kind.descriptor(),
+            "audience": kind.audience(),
+        }),
+        || format!("ok {result} — {}", audience::voor(&kind)),
+    );
+    Ok(())
 }
 
 /// Loads a case, applies `f`, commits durably, prints the id `f` returns.
@@ -948,7 +1016,7 @@ fn case_cmd(dir: &Path, out: &Out, c: CaseCmd) -> Result<()> {
 }
 
 fn show_text(case: &Case) -> String {
-    let mut s = verslag::markdown(case, None);
+    let mut s = verslag::overview(case);
     s.push_str("\n## Ids\n\n");
     for i in case.items() {
         s.push_str(&format!(
@@ -989,26 +1057,22 @@ fn item_cmd(dir: &Path, out: &Out, c: ItemCmd) -> Result<()> {
             category,
         } => {
             let section = Section::parse(&section)?;
-            let a = audience(&a)?;
             let category = category
                 .map(|c| c.parse::<mdo::core::model::ConsentCategory>())
                 .transpose()?;
-            edit(dir, out, &case, |case, p| {
-                let id = match category {
-                    Some(c) => case.add_item_in(
-                        p.me(),
-                        section,
-                        &text,
-                        mdo::core::case::CompartmentKind::for_category(c, p.me()),
-                        parent,
-                        now(),
-                    )?,
-                    None => case.add_item(p.me(), section, &text, a, parent, now())?,
+            if category.is_some() && a.audience.is_some() {
+                bail!("give --audience or --category, not both");
+            }
+            write(dir, out, &case, |case, p| {
+                let kind = match category {
+                    Some(c) => CompartmentKind::for_category(c, p.me()),
+                    None => audience_for(&a, p.me(), audience::Writing::Item(&section))?,
                 };
+                let id = case.add_item_in(p.me(), section, &text, kind.clone(), parent, now())?;
                 if let Some(by) = by {
                     case.set_item_by(&id, &by)?;
                 }
-                Ok(id)
+                Ok((id, kind))
             })
         }
         ItemCmd::Edit { case, item, text } => edit(dir, out, &case, |case, _| {
@@ -1043,9 +1107,9 @@ fn agreement_cmd(dir: &Path, out: &Out, c: AgreementCmd) -> Result<()> {
             evaluation,
             audience: a,
         } => {
-            let a = audience(&a)?;
-            edit(dir, out, &case, |case, p| {
-                Ok(case.add_agreement(
+            write(dir, out, &case, |case, p| {
+                let kind = audience_for(&a, p.me(), audience::Writing::Agreement)?;
+                let id = case.add_agreement_in(
                     p.me(),
                     NewAgreement {
                         wie,
@@ -1057,9 +1121,10 @@ fn agreement_cmd(dir: &Path, out: &Out, c: AgreementCmd) -> Result<()> {
                         due,
                         evaluation,
                     },
-                    a,
+                    kind.clone(),
                     now(),
-                )?)
+                )?;
+                Ok((id, kind))
             })
         }
         AgreementCmd::Edit {
@@ -1080,23 +1145,49 @@ fn agreement_cmd(dir: &Path, out: &Out, c: AgreementCmd) -> Result<()> {
 
 fn meeting_cmd(dir: &Path, out: &Out, c: MeetingCmd) -> Result<()> {
     match c {
-        MeetingCmd::New { case, date, end } => {
+        MeetingCmd::New {
+            case,
+            date,
+            end,
+            audience: a,
+        } => {
             let date = date.unwrap_or_else(today);
-            edit(
-                dir,
-                out,
-                &case,
-                |case, _| Ok(case.new_meeting(&date, &end)?),
-            )
+            write(dir, out, &case, |case, p| {
+                let kind = CompartmentKind::for_audience(a.parse::<Audience>()?, p.me());
+                Ok((case.new_meeting(&date, &end, kind.clone())?, kind))
+            })
         }
         MeetingCmd::Step {
             case,
             meeting,
             step,
             note,
-        } => edit(dir, out, &case, |case, _| {
-            case.meeting_step(&meeting, step, &note)?;
-            Ok(meeting)
+            audience: a,
+        } => write(dir, out, &case, |case, p| {
+            let held = case.meeting_kind(&meeting)?;
+            let kind = match a {
+                Some(s) => CompartmentKind::for_audience(s.parse::<Audience>()?, p.me()),
+                None => {
+                    let wanted = audience::default_for(p.me(), audience::Writing::MeetingNote);
+                    if audience::may_note(&wanted, &held) {
+                        wanted
+                    } else {
+                        held
+                    }
+                }
+            };
+            case.meeting_step(&meeting, step, &note, kind.clone())?;
+            Ok((meeting, kind))
+        }),
+        MeetingCmd::Verslag {
+            case,
+            meeting,
+            audience: a,
+        } => write(dir, out, &case, |case, p| {
+            let kind = CompartmentKind::for_audience(a.parse::<Audience>()?, p.me());
+            let v = verslag::compose(case, Some(&meeting), &kind)?;
+            case.store_verslag(&v)?;
+            Ok((meeting, kind))
         }),
         MeetingCmd::Top {
             case,
@@ -1127,27 +1218,44 @@ fn meeting_cmd(dir: &Path, out: &Out, c: MeetingCmd) -> Result<()> {
     }
 }
 
-fn export(dir: &Path, out: &Out, case_ref: &str, format: &str, path: &Path) -> Result<()> {
+fn export(
+    dir: &Path,
+    out: &Out,
+    case_ref: &str,
+    format: &str,
+    path: &Path,
+    audience_id: &str,
+    meeting: Option<&str>,
+) -> Result<()> {
     let mut p = open_profile(dir)?;
     let id = p.resolve_case(case_ref)?;
     let (mut case, report) = p.load_case(id)?;
     warn_rejected(&report);
-    let shown: Vec<_> = case
-        .compartment_list()
-        .into_iter()
-        .map(|(c, _)| c)
-        .collect();
-    p.log_access(&case, mdo::store::AccessAction::Export, &shown, format)?;
     match format {
         "markdown" | "md" => {
-            let md = verslag::markdown(&case, None);
-            write_atomic(path, md.as_bytes())?;
+            let kind = CompartmentKind::for_audience(audience_id.parse::<Audience>()?, p.me());
+            let v = verslag::compose(&case, meeting, &kind)?;
+            // The export carries text of these compartments only (NEN 7513 log).
+            let shown: Vec<_> = case
+                .compartment_list()
+                .into_iter()
+                .filter(|(_, k)| audience::composes_into(k, &kind))
+                .map(|(c, _)| c)
+                .collect();
+            p.log_access(&case, mdo::store::AccessAction::Export, &shown, format)?;
+            write_atomic(path, v.markdown().as_bytes())?;
             out.print(
-                json!({ "id": id, "format": "markdown", "files": [path] }),
-                || format!("verslag geschreven naar {}", path.display()),
+                json!({ "id": id, "format": "markdown", "files": [path], "audience": kind.descriptor(), "meeting": v.meeting() }),
+                || format!("{} geschreven naar {}", v.title(), path.display()),
             );
         }
         "automerge" => {
+            let shown: Vec<_> = case
+                .compartment_list()
+                .into_iter()
+                .map(|(c, _)| c)
+                .collect();
+            p.log_access(&case, mdo::store::AccessAction::Export, &shown, format)?;
             std::fs::create_dir_all(path)
                 .with_context(|| format!("creating {}", path.display()))?;
             let mut files = Vec::new();

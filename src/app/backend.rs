@@ -19,6 +19,16 @@ use super::node::{AppNode, NodeEvent};
 pub use super::view::*;
 use zeroize::Zeroizing;
 
+/// The compartment a *voor wie?* choice names. Every write names one: there is no silent
+/// default (issue: nothing lands beyond the audience its author chose).
+fn chosen(audience: &str) -> Result<CompartmentKind, String> {
+    if audience.trim().is_empty() {
+        return Err("kies eerst voor wie dit is".into());
+    }
+    CompartmentKind::parse(audience.trim())
+        .ok_or_else(|| format!("onbekende groep '{audience}': kies voor wie dit is uit de lijst"))
+}
+
 /// What earlier readers keep: said whenever a right ends or an item moves.
 pub const KEEP_NOTE: &str = "Wie dit eerder kon lezen, houdt wat hij al ontving; nieuwe versies gaan alleen naar de nieuwe groep.";
 
@@ -67,6 +77,8 @@ pub enum Cmd {
         slot: String,
         /// Text.
         text: String,
+        /// For whom: a compartment descriptor from the *voor wie?* choices.
+        audience: String,
     },
     /// Change an item's text.
     EditItem {
@@ -91,6 +103,8 @@ pub enum Cmd {
         hoe: String,
         /// Due date.
         due: String,
+        /// For whom (compartment descriptor).
+        audience: String,
     },
     /// Set an agreement's status (`open`, `gedaan`, `vervallen`).
     AgreementStatus {
@@ -116,9 +130,16 @@ pub enum Cmd {
         text: String,
         /// Upward spiral (else downward).
         up: bool,
+        /// For whom (compartment descriptor).
+        audience: String,
     },
     /// Add a question around the circles (field 1).
-    AddQuestion(String),
+    AddQuestion {
+        /// The question.
+        text: String,
+        /// For whom (compartment descriptor).
+        audience: String,
+    },
     /// Add a circle next to kind, school and thuis (e.g. `vrije-tijd`).
     AddCircle(String),
     /// Add a step of the needs chain: `behoeften.AREA` (parent: a goal id or empty),
@@ -130,20 +151,27 @@ pub enum Cmd {
         text: String,
         /// What it elaborates (id) or empty.
         parent: String,
+        /// For whom (compartment descriptor).
+        audience: String,
     },
-    /// Start a meeting: date (YYYY-MM-DD) and planned end (HH:MM).
+    /// Start a meeting: date (YYYY-MM-DD), planned end (HH:MM), and for whom: `parents` (with
+    /// parents) or `professionals` (professionals only).
     NewMeeting {
         /// Date.
         date: String,
         /// Planned end.
         end: String,
+        /// For whom (compartment descriptor).
+        audience: String,
     },
-    /// Notes at step `n` (1–6) of the latest meeting.
+    /// Notes at step `n` (1–6) of the latest meeting, for the meeting's audience or a narrower one.
     MeetingStep {
         /// Step.
         n: usize,
         /// Notes.
         text: String,
+        /// For whom (compartment descriptor).
+        audience: String,
     },
     /// Mark a participant present at the latest meeting.
     Present(String),
@@ -156,10 +184,16 @@ pub enum Cmd {
         /// Tip.
         tip: String,
     },
-    /// Compose the verslag of the latest meeting from the case and store it with the meeting.
-    ComposeVerslag,
-    /// Export the verslag as PDF to this path (empty: in the home folder).
-    ExportPdf(String),
+    /// Compose the verslag of the latest meeting for one audience (compartment descriptor) and
+    /// store it in that audience's compartment.
+    ComposeVerslag(String),
+    /// Export the verslag of the latest meeting for one audience as PDF.
+    ExportPdf {
+        /// The file (empty: in the home folder).
+        path: String,
+        /// For whom (compartment descriptor).
+        audience: String,
+    },
     /// Move an item to another audience (after the user confirmed).
     ShareItem {
         /// Item id.
@@ -435,7 +469,7 @@ impl Backend {
                     if let Some(id) = self.open.as_ref().map(|c| c.id) {
                         let p = self.profile.as_mut().ok_or("eerst ontgrendelen")?;
                         let (case, _) = p.load_case(id).map_err(|e| e.to_string())?;
-                        out.push(Update::Case(Box::new(case_view(&case))));
+                        out.push(Update::Case(Box::new(case_view(&case, p.me()))));
                         self.open = Some(case);
                     }
                     if self.profile.is_some() {
@@ -464,7 +498,7 @@ impl Backend {
         let p = self.profile.as_mut().ok_or("eerst ontgrendelen")?;
         let (case, _) = p.load_case(id).map_err(|e| e.to_string())?;
         let pending = p.pending_joins(id).map_err(|e| e.to_string())?;
-        let view = case_view(&case);
+        let view = case_view(&case, p.me());
         self.open = Some(case);
         Ok(vec![
             Update::Case(Box::new(view)),
@@ -712,7 +746,7 @@ impl Backend {
         p.log_access(&case, AccessAction::View, &shown, "app")
             .map_err(|e| e.to_string())?;
         let pending = p.pending_joins(id).map_err(|e| e.to_string())?;
-        let view = case_view(&case);
+        let view = case_view(&case, p.me());
         self.open = Some(case);
         Ok(vec![
             Update::Notice(String::new()),
@@ -793,7 +827,7 @@ impl Backend {
             n.changed();
         }
         Ok(vec![
-            Update::Case(Box::new(case_view(case))),
+            Update::Case(Box::new(case_view(case, p.me()))),
             Update::Sync(self.sync.line()),
         ])
     }
@@ -896,14 +930,20 @@ impl Backend {
                 p.commit(&mut case).map_err(|e| e.to_string())?;
                 self.open_case(case.id)
             }
-            Cmd::AddItem { circle, slot, text } => {
+            Cmd::AddItem {
+                circle,
+                slot,
+                text,
+                audience,
+            } => {
                 if text.trim().is_empty() {
                     return Err("typ eerst een tekst".into());
                 }
                 let section =
                     Section::parse(&format!("{circle}.{slot}")).map_err(|e| e.to_string())?;
+                let kind = chosen(&audience)?;
                 self.edit(|case, p| {
-                    case.add_item(p.me(), section, &text, Audience::Parents, None, p.now())
+                    case.add_item_in(p.me(), section, &text, kind, None, p.now())
                         .map(|_| ())
                 })
             }
@@ -916,7 +956,10 @@ impl Backend {
                 wanneer,
                 hoe,
                 due,
-            } => self.edit(|case, p| {
+                audience,
+            } => {
+                let kind = chosen(&audience)?;
+                self.edit(|case, p| {
                 let a = crate::core::case::NewAgreement {
                     wie,
                     wat,
@@ -926,9 +969,10 @@ impl Backend {
                     due: due.trim().to_string(),
                     ..Default::default()
                 };
-                case.add_agreement(p.me(), a, Audience::Parents, p.now())
+                case.add_agreement_in(p.me(), a, kind, p.now())
                     .map(|_| ())
-            }),
+            })
+            }
             Cmd::AgreementStatus { id, status } => {
                 let status: crate::core::model::AgreementStatus = status
                     .parse()
@@ -942,7 +986,14 @@ impl Backend {
                     None => Ok(vec![]),
                 }
             }
-            Cmd::AddArrow { from, to, text, up } => {
+            Cmd::AddArrow {
+                from,
+                to,
+                text,
+                up,
+                audience,
+            } => {
+                let kind = chosen(&audience)?;
                 if text.trim().is_empty() {
                     return Err("schrijf bij de pijl wat de wisselwerking is".into());
                 }
@@ -954,8 +1005,8 @@ impl Backend {
                 } else {
                     Direction::Omlaag
                 };
-                self.edit(|case, p| {
-                    case.add_arrow(p.me(), &from, &to, &text, direction, Audience::Parents)
+                self.edit(|case, _| {
+                    case.add_arrow_in(&from, &to, &text, direction, kind)
                         .map(|_| ())
                 })
             }
@@ -968,22 +1019,20 @@ impl Backend {
                 }
                 self.edit(|case, _| case.add_circle(&name))
             }
-            Cmd::AddQuestion(text) => self.edit(|case, p| {
-                case.add_item(
-                    p.me(),
-                    Section::Vragen,
-                    &text,
-                    Audience::Parents,
-                    None,
-                    p.now(),
-                )
-                .map(|_| ())
-            }),
+            Cmd::AddQuestion { text, audience } => {
+                let kind = chosen(&audience)?;
+                self.edit(|case, p| {
+                    case.add_item_in(p.me(), Section::Vragen, &text, kind, None, p.now())
+                        .map(|_| ())
+                })
+            }
             Cmd::AddChain {
                 section,
                 text,
                 parent,
+                audience,
             } => {
+                let kind = chosen(&audience)?;
                 let section = chain_section(&section)
                     .ok_or_else(|| format!("'{section}' hoort niet bij de behoeftenketen"))?;
                 let mut parent = (!parent.is_empty()).then_some(parent);
@@ -1009,11 +1058,16 @@ impl Backend {
                     return Err("kies bij welke behoefte of aanpak dit hoort".into());
                 }
                 self.edit(|case, p| {
-                    case.add_item(p.me(), section, &text, Audience::Parents, parent, p.now())
+                    case.add_item_in(p.me(), section, &text, kind, parent, p.now())
                         .map(|_| ())
                 })
             }
-            Cmd::NewMeeting { date, end } => {
+            Cmd::NewMeeting {
+                date,
+                end,
+                audience,
+            } => {
+                let kind = chosen(&audience)?;
                 let date = if date.trim().is_empty() {
                     let p = self.profile.as_ref().ok_or("eerst ontgrendelen")?;
                     format_date(p.today())
@@ -1026,13 +1080,14 @@ impl Backend {
                     ));
                 }
                 self.edit(|case, p| {
-                    let m = case.new_meeting(&date, end.trim())?;
+                    let m = case.new_meeting(&date, end.trim(), kind)?;
                     case.meeting_present(&m, &p.me().person)
                 })
             }
-            Cmd::MeetingStep { n, text } => {
+            Cmd::MeetingStep { n, text, audience } => {
+                let kind = chosen(&audience)?;
                 let m = self.meeting_id()?;
-                self.edit(|case, _| case.meeting_step(&m, n, &text))
+                self.edit(|case, _| case.meeting_step(&m, n, &text, kind))
             }
             Cmd::Present(who) => {
                 let m = self.meeting_id()?;
@@ -1054,14 +1109,21 @@ impl Backend {
                     Ok(())
                 })
             }
-            Cmd::ComposeVerslag => {
+            Cmd::ComposeVerslag(audience) => {
+                let kind = chosen(&audience)?;
                 let m = self.meeting_id()?;
-                self.edit(|case, _| {
-                    let text = crate::core::verslag::markdown(case, Some(&m));
-                    case.set_verslag(&m, &text)
-                })
+                let mut u = self.edit(|case, _| {
+                    let v = crate::core::verslag::compose(case, Some(&m), &kind)?;
+                    case.store_verslag(&v)
+                })?;
+                u.push(Update::Notice(format!(
+                    "Verslag opgesteld {}: alleen wat zij allemaal mogen lezen staat erin.",
+                    crate::core::audience::voor(&kind)
+                )));
+                Ok(u)
             }
-            Cmd::ExportPdf(path) => {
+            Cmd::ExportPdf { path, audience } => {
+                let kind = chosen(&audience)?;
                 let m = self.meeting_id()?;
                 let p = self.profile.as_mut().ok_or("eerst ontgrendelen")?;
                 let case = self.open.as_ref().ok_or("geen casus open")?;
@@ -1070,21 +1132,27 @@ impl Backend {
                 } else {
                     PathBuf::from(path.trim())
                 };
-                let md = crate::core::verslag::markdown(case, Some(&m));
-                let bytes =
-                    crate::pdf::render(&format!("Verslag MDO — {}", case.info().child), &md)
-                        .map_err(|e| e.to_string())?;
-                // The export leaves the encrypted store: recorded as such (NEN 7513).
+                let v = crate::core::verslag::compose(case, Some(&m), &kind)
+                    .map_err(|e| e.to_string())?;
+                let bytes = crate::pdf::render(
+                    &format!("Verslag MDO — {}", case.info().child),
+                    v.markdown(),
+                )
+                .map_err(|e| e.to_string())?;
+                // The export leaves the encrypted store: recorded as such (NEN 7513), with the
+                // compartments whose text it may carry.
                 let shown: Vec<_> = case
                     .compartment_list()
                     .into_iter()
+                    .filter(|(_, k)| crate::core::audience::composes_into(k, &kind))
                     .map(|(c, _)| c)
                     .collect();
                 p.log_access(case, AccessAction::Export, &shown, "pdf")
                     .map_err(|e| e.to_string())?;
                 crate::store::write_atomic(&path, &bytes).map_err(|e| e.to_string())?;
                 Ok(vec![Update::Notice(format!(
-                    "Verslag opgeslagen als PDF: {} ({} kB). Dit bestand is niet versleuteld; bewaar en deel het zorgvuldig.",
+                    "{} opgeslagen als PDF: {} ({} kB). Dit bestand is niet versleuteld; bewaar en deel het zorgvuldig.",
+                    v.title(),
                     path.display(),
                     bytes.len().div_ceil(1024)
                 ))])
@@ -1274,6 +1342,7 @@ mod tests {
             circle: "kind".into(),
             slot: "plus".into(),
             text: "helpt graag".into(),
+            audience: "parents".into(),
         });
         let Some(Update::Case(view)) = u.iter().find(|u| matches!(u, Update::Case(_))) else {
             panic!("{u:?}")
@@ -1365,6 +1434,7 @@ mod tests {
             to: "kind".into(),
             text: " ".into(),
             up: true,
+            audience: "parents".into(),
         });
         assert!(matches!(&u[0], Update::Error(e) if e.contains("wisselwerking")));
         let u = b.handle(Cmd::AddArrow {
@@ -1372,6 +1442,7 @@ mod tests {
             to: "kind".into(),
             text: "rustige ochtend → goede start".into(),
             up: true,
+            audience: "parents".into(),
         });
         let v = case_of(&u);
         assert!(v.arrows.iter().any(|a| a.up && a.from == "Thuis/opvoeding"));
@@ -1381,6 +1452,7 @@ mod tests {
             section: "ondersteuning.ib".into(),
             text: "coaching van de IB-er".into(),
             parent: need.clone(),
+            audience: "parents".into(),
         });
         let v = case_of(&u);
         let chain = &v.needs[0].needs[0].chain;
@@ -1394,6 +1466,7 @@ mod tests {
             section: "kind.plus".into(),
             text: "x".into(),
             parent: need,
+            audience: "parents".into(),
         });
         assert!(matches!(&u[0], Update::Error(e) if e.contains("behoeftenketen")));
         // Reorder: the last + of the child's circle moves up one place.
@@ -1426,6 +1499,7 @@ mod tests {
         let u = b.handle(Cmd::NewMeeting {
             date: String::new(),
             end: "straks".into(),
+            audience: "parents".into(),
         });
         assert!(matches!(&u[0], Update::Error(e) if e.contains("UU:MM")));
         // The log shows the opening of the case.

@@ -72,6 +72,15 @@ fn items(v: &[ItemView]) -> ModelRc<ItemRow> {
 
 /// Shows an open case in every tab.
 fn show_case(api: &Api, v: &CaseView) {
+    // *Voor wie?*: the writer's default is chosen when a case opens; later updates of the same
+    // case keep what the writer picked.
+    let same_case = api.get_case_id().as_str() == v.id;
+    api.set_write_ids(strings(v.write.ids.iter().map(String::as_str)));
+    api.set_write_labels(strings(v.write.labels.iter().map(String::as_str)));
+    api.set_write_who(strings(v.write.who.iter().map(String::as_str)));
+    if !same_case || api.get_write_choice() as usize >= v.write.ids.len() {
+        api.set_write_choice(v.write.default as i32);
+    }
     api.set_case_id(v.id.as_str().into());
     api.set_case_title(v.title.as_str().into());
     api.set_case_subtitle(v.subtitle.as_str().into());
@@ -187,7 +196,23 @@ fn show_case(api: &Api, v: &CaseView) {
                     })
                     .collect(),
             ));
-            api.set_verslag(m.verslag.as_str().into());
+            api.set_meeting_for(m.held_for.as_str().into());
+            let same_meeting = api.get_meeting_id().as_str() == m.id;
+            api.set_note_ids(strings(m.notes.ids.iter().map(String::as_str)));
+            api.set_note_labels(strings(m.notes.labels.iter().map(String::as_str)));
+            api.set_note_who(strings(m.notes.who.iter().map(String::as_str)));
+            api.set_note_texts(strings(m.note_texts.iter().map(String::as_str)));
+            if !same_meeting || api.get_note_choice() as usize >= m.notes.ids.len() {
+                api.set_note_choice(m.notes.default as i32);
+            }
+            api.set_verslag_ids(strings(m.verslag.ids.iter().map(String::as_str)));
+            api.set_verslag_labels(strings(m.verslag.labels.iter().map(String::as_str)));
+            api.set_verslag_who(strings(m.verslag.who.iter().map(String::as_str)));
+            api.set_verslag_texts(strings(m.verslag_texts.iter().map(String::as_str)));
+            if !same_meeting || api.get_verslag_choice() as usize >= m.verslag.ids.len() {
+                api.set_verslag_choice(m.verslag.default as i32);
+            }
+            api.set_meeting_id(m.id.as_str().into());
         }
         None => {
             api.set_has_meeting(false);
@@ -195,7 +220,16 @@ fn show_case(api: &Api, v: &CaseView) {
             api.set_meeting_end("".into());
             api.set_step_notes(strings(std::iter::repeat_n("", 6)));
             api.set_people(model(Vec::new()));
-            api.set_verslag("".into());
+            api.set_meeting_id("".into());
+            api.set_meeting_for("".into());
+            api.set_note_ids(strings(std::iter::empty::<&str>()));
+            api.set_note_labels(strings(std::iter::empty::<&str>()));
+            api.set_note_who(strings(std::iter::empty::<&str>()));
+            api.set_note_texts(strings(std::iter::empty::<&str>()));
+            api.set_verslag_ids(strings(std::iter::empty::<&str>()));
+            api.set_verslag_labels(strings(std::iter::empty::<&str>()));
+            api.set_verslag_who(strings(std::iter::empty::<&str>()));
+            api.set_verslag_texts(strings(std::iter::empty::<&str>()));
         }
     }
     api.set_consents(model(
@@ -363,11 +397,12 @@ pub fn wire(ui: &AppWindow, send: impl Fn(Cmd) + Clone + 'static) {
         })
     });
     let s = send.clone();
-    api.on_add_item(move |circle, slot, text| {
+    api.on_add_item(move |circle, slot, text, audience| {
         s(Cmd::AddItem {
             circle: circle.into(),
             slot: slot.into(),
             text: text.into(),
+            audience: audience.into(),
         })
     });
     let s = send.clone();
@@ -380,7 +415,7 @@ pub fn wire(ui: &AppWindow, send: impl Fn(Cmd) + Clone + 'static) {
     let s = send.clone();
     api.on_remove_item(move |id| s(Cmd::RemoveItem(id.into())));
     let s = send.clone();
-    api.on_add_agreement(move |wie, wat, waarom, wanneer, hoe, due| {
+    api.on_add_agreement(move |wie, wat, waarom, wanneer, hoe, due, audience| {
         s(Cmd::AddAgreement {
             wie: wie.into(),
             wat: wat.into(),
@@ -388,6 +423,7 @@ pub fn wire(ui: &AppWindow, send: impl Fn(Cmd) + Clone + 'static) {
             wanneer: wanneer.into(),
             hoe: hoe.into(),
             due: due.into(),
+            audience: audience.into(),
         })
     });
     let s = send.clone();
@@ -411,38 +447,47 @@ pub fn wire(ui: &AppWindow, send: impl Fn(Cmd) + Clone + 'static) {
     let s = send.clone();
     api.on_reorder_item(move |id, up| s(Cmd::ReorderItem { id: id.into(), up }));
     let s = send.clone();
-    api.on_add_question(move |t| s(Cmd::AddQuestion(t.into())));
+    api.on_add_question(move |t, audience| {
+        s(Cmd::AddQuestion {
+            text: t.into(),
+            audience: audience.into(),
+        })
+    });
     let s = send.clone();
     api.on_add_circle(move |t| s(Cmd::AddCircle(t.into())));
     let s = send.clone();
-    api.on_add_arrow(move |from, to, text, up| {
+    api.on_add_arrow(move |from, to, text, up, audience| {
         s(Cmd::AddArrow {
             from: from.into(),
             to: to.into(),
             text: text.into(),
             up,
+            audience: audience.into(),
         })
     });
     let s = send.clone();
-    api.on_add_chain(move |section, text, parent| {
+    api.on_add_chain(move |section, text, parent, audience| {
         s(Cmd::AddChain {
             section: section.into(),
             text: text.into(),
             parent: parent.into(),
+            audience: audience.into(),
         })
     });
     let s = send.clone();
-    api.on_new_meeting(move |date, end| {
+    api.on_new_meeting(move |date, end, audience| {
         s(Cmd::NewMeeting {
             date: date.into(),
             end: end.into(),
+            audience: audience.into(),
         })
     });
     let s = send.clone();
-    api.on_meeting_step(move |n, text| {
+    api.on_meeting_step(move |n, text, audience| {
         s(Cmd::MeetingStep {
             n: usize::try_from(n).unwrap_or(0),
             text: text.into(),
+            audience: audience.into(),
         })
     });
     let s = send.clone();
@@ -456,9 +501,14 @@ pub fn wire(ui: &AppWindow, send: impl Fn(Cmd) + Clone + 'static) {
         })
     });
     let s = send.clone();
-    api.on_compose_verslag(move || s(Cmd::ComposeVerslag));
+    api.on_compose_verslag(move |audience| s(Cmd::ComposeVerslag(audience.into())));
     let s = send.clone();
-    api.on_export_pdf(move |path| s(Cmd::ExportPdf(path.into())));
+    api.on_export_pdf(move |path, audience| {
+        s(Cmd::ExportPdf {
+            path: path.into(),
+            audience: audience.into(),
+        })
+    });
     let s = send.clone();
     api.on_share_item(move |id, audience| {
         s(Cmd::ShareItem {

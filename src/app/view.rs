@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use crate::core::access::{self, ConsentState};
-use crate::core::case::Case;
+use crate::core::audience::{self, Writing};
+use crate::core::case::{Case, CompartmentKind, Me};
 use crate::core::doc::ItemData;
 use crate::core::membership::{Basis, MemberStatus, Recipient};
 use crate::core::model::{
@@ -176,8 +177,62 @@ pub struct MeetingView {
     pub steps: Vec<String>,
     /// Participants with presence, top and tip.
     pub people: Vec<FeedbackRow>,
-    /// The composed verslag (Markdown), if any.
-    pub verslag: String,
+    /// Who the meeting is held for ("voor ouders en professionals", "alleen voor professionals").
+    pub held_for: String,
+    /// Who may write notes at its steps, and for whom (the meeting's audience or a narrower one).
+    pub notes: Choices,
+    /// The notes per note audience, six per choice ([`Choices::ids`] order, then step 1–6).
+    pub note_texts: Vec<String>,
+    /// The verslag audiences this meeting can be reported to, each with its stored verslag
+    /// (empty when not yet composed), in [`Choices::ids`] order.
+    pub verslag: Choices,
+    /// The stored verslag per verslag audience.
+    pub verslag_texts: Vec<String>,
+}
+
+/// *Voor wie?* — the audiences a text can be written for, with who would read it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Choices {
+    /// Compartment descriptors (`parents`, `organisation:OBS De Wilgen`, …).
+    pub ids: Vec<String>,
+    /// "voor ouders en professionals (9 personen)".
+    pub labels: Vec<String>,
+    /// The names of who would read it, per choice.
+    pub who: Vec<String>,
+    /// The default choice (for the writer's role and what is written).
+    pub default: usize,
+}
+
+impl Choices {
+    /// The choices among `kinds`, with `default` preselected (the first one when it is absent).
+    pub fn of(case: &Case, kinds: &[CompartmentKind], default: &CompartmentKind) -> Choices {
+        let access = case.access();
+        let names = names(case);
+        let mut c = Choices::default();
+        for k in kinds {
+            let readers: Vec<String> = access
+                .compartments
+                .get(&k.id(case.id))
+                .map(|a| {
+                    a.readers
+                        .keys()
+                        .map(|id| names.get(id).cloned().unwrap_or_else(|| "een deelnemer".into()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let n = readers.len();
+            c.ids.push(k.descriptor());
+            c.labels.push(format!(
+                "{} ({} {})",
+                audience::voor(k),
+                n,
+                if n == 1 { "persoon" } else { "personen" }
+            ));
+            c.who.push(readers.join(", "));
+        }
+        c.default = kinds.iter().position(|k| k == default).unwrap_or(0);
+        c
+    }
 }
 
 /// A consent record or legal basis.
@@ -249,6 +304,8 @@ pub struct CaseView {
     pub matrix: Vec<MatrixRow>,
     /// Suggested end of a new consent: a year from today.
     pub default_until: String,
+    /// *Voor wie?* for what is written in the circles, the needs chain and the agreements.
+    pub write: Choices,
 }
 
 /// Circle label ("Kind/jongere" …).
@@ -569,8 +626,54 @@ fn support_noun(w: SupportOf) -> &'static str {
     }
 }
 
-fn meeting_view(case: &Case, names: &BTreeMap<String, String>) -> Option<MeetingView> {
-    let m = case.meetings().into_iter().last()?.data;
+fn meeting_view(case: &Case, me: &Me, names: &BTreeMap<String, String>) -> Option<MeetingView> {
+    let placed = case.meetings().into_iter().last()?;
+    let held = placed.kind.clone();
+    let m = placed.data;
+    // Notes: the meeting's own audience or a narrower one the writer belongs to.
+    let note_kinds: Vec<CompartmentKind> = audience::choices(me)
+        .into_iter()
+        .filter(|k| audience::may_note(k, &held))
+        .collect();
+    let wanted = audience::default_for(me, Writing::MeetingNote);
+    let note_default = if note_kinds.contains(&wanted) {
+        wanted
+    } else {
+        held.clone()
+    };
+    let verslag_kinds: Vec<CompartmentKind> = audience::verslag_choices(me)
+        .into_iter()
+        .filter(|k| audience::composes_into(&held, k))
+        .collect();
+    let extra = case.meeting_notes(&m.id);
+    let (held_ref, steps_ref, extra_ref) = (&held, &m.steps, &extra);
+    let note_texts = note_kinds
+        .iter()
+        .flat_map(|k| {
+            (1..=STEP_TITLES.len()).map(move |n| {
+                if k == held_ref {
+                    steps_ref.get(n - 1).cloned().unwrap_or_default()
+                } else {
+                    extra_ref
+                        .iter()
+                        .find(|x| &x.kind == k && x.data.step == n)
+                        .map(|x| x.data.text.clone())
+                        .unwrap_or_default()
+                }
+            })
+        })
+        .collect();
+    let stored = case.verslagen();
+    let verslag_texts = verslag_kinds
+        .iter()
+        .map(|k| {
+            stored
+                .iter()
+                .find(|v| &v.kind == k && v.data.meeting == m.id)
+                .map(|v| v.data.text.clone())
+                .unwrap_or_default()
+        })
+        .collect();
     let mut steps = m.steps.clone();
     steps.resize(STEP_TITLES.len(), String::new());
     Some(MeetingView {
@@ -589,7 +692,11 @@ fn meeting_view(case: &Case, names: &BTreeMap<String, String>) -> Option<Meeting
         date: m.date,
         planned_end: m.planned_end,
         steps,
-        verslag: m.verslag,
+        held_for: audience::voor(&held),
+        notes: Choices::of(case, &note_kinds, &note_default),
+        note_texts,
+        verslag: Choices::of(case, &verslag_kinds, &held),
+        verslag_texts,
     })
 }
 
@@ -640,7 +747,7 @@ fn matrix(
 }
 
 /// Everything the screens of an open case show.
-pub fn case_view(case: &Case) -> CaseView {
+pub fn case_view(case: &Case, me: &Me) -> CaseView {
     let info = case.info();
     let items = case.items();
     let readers = readers(case);
@@ -743,7 +850,10 @@ pub fn case_view(case: &Case) -> CaseView {
             .into_iter()
             .map(|m| MeetingRow {
                 present: m.data.present.len(),
-                has_verslag: !m.data.verslag.is_empty(),
+                has_verslag: case
+                    .verslagen()
+                    .iter()
+                    .any(|v| v.data.meeting == m.data.id),
                 id: m.data.id,
                 date: m.data.date,
                 planned_end: m.data.planned_end,
@@ -769,7 +879,7 @@ pub fn case_view(case: &Case) -> CaseView {
         goals,
         needs: needs(&items),
         agreements,
-        meeting: meeting_view(case, &names),
+        meeting: meeting_view(case, me, &names),
         consents: consents(case, &names),
         matrix: matrix(case, &items, &readers, &matrix_people),
         matrix_people,
@@ -779,6 +889,20 @@ pub fn case_view(case: &Case) -> CaseView {
                 t.replace_year(t.year() + 1)
                     .unwrap_or(t + time::Duration::days(365)),
             )
+        },
+        write: {
+            // Only audiences this writer may write today.
+            let mine = case.my_member().map(|m| m.id.clone()).unwrap_or_default();
+            let access = case.access();
+            let kinds: Vec<CompartmentKind> = audience::choices(me)
+                .into_iter()
+                .filter(|k| access.writes(k.id(case.id), &mine))
+                .collect();
+            let circle = Section::Circle {
+                circle: "kind".into(),
+                slot: CircleSlot::Plus,
+            };
+            Choices::of(case, &kinds, &audience::default_for(me, Writing::Item(&circle)))
         },
     }
 }

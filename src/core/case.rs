@@ -14,7 +14,8 @@ use serde::Serialize;
 use super::CoreError;
 use super::access::{self, Access};
 use super::doc::{
-    AgreementData, ArrowData, CompartmentDoc, ItemData, MeetingData, ParticipantData,
+    AgreementData, ArrowData, CompartmentDoc, ItemData, MeetingData, MeetingNote,
+    ParticipantData, StoredVerslag,
 };
 use super::membership::{
     Action, Blob, Inserted, KeyUpdate, Log, Member, MemberSpec, NewEpoch, Op, State,
@@ -179,6 +180,9 @@ pub struct Placed<T> {
     pub audience: Audience,
     /// The compartment's descriptor.
     pub compartment: String,
+    /// The compartment.
+    #[serde(skip)]
+    pub kind: CompartmentKind,
     /// The thing.
     #[serde(flatten)]
     pub data: T,
@@ -1018,12 +1022,23 @@ impl Case {
         self.find("item", id)?.doc.remove_item(id)
     }
 
-    /// Adds an agreement (wie, wat, waarom, wanneer, hoe). Returns its id.
+    /// Adds an agreement (wie, wat, waarom, wanneer, hoe) for `audience`. Returns its id.
     pub fn add_agreement(
         &mut self,
         me: &Me,
         a: NewAgreement,
         audience: Audience,
+        now: i64,
+    ) -> Result<String, CoreError> {
+        self.add_agreement_in(me, a, CompartmentKind::for_audience(audience, me), now)
+    }
+
+    /// Adds an agreement in compartment `kind`. Returns its id.
+    pub fn add_agreement_in(
+        &mut self,
+        me: &Me,
+        a: NewAgreement,
+        kind: CompartmentKind,
         now: i64,
     ) -> Result<String, CoreError> {
         for (field, v) in [("wie", &a.wie), ("wat", &a.wat)] {
@@ -1057,8 +1072,7 @@ impl Case {
             author: me.person.clone(),
             created: now,
         };
-        self.doc_for(CompartmentKind::for_audience(audience, me))?
-            .add_agreement(&data)?;
+        self.doc_for(kind)?.add_agreement(&data)?;
         Ok(id)
     }
 
@@ -1077,7 +1091,7 @@ impl Case {
         self.find("agreement", id)?.doc.remove_agreement(id)
     }
 
-    /// Adds an arrow between two circles.
+    /// Adds an arrow between two circles, for `audience`.
     pub fn add_arrow(
         &mut self,
         me: &Me,
@@ -1086,6 +1100,24 @@ impl Case {
         text: &str,
         direction: Direction,
         audience: Audience,
+    ) -> Result<String, CoreError> {
+        self.add_arrow_in(
+            from,
+            to,
+            text,
+            direction,
+            CompartmentKind::for_audience(audience, me),
+        )
+    }
+
+    /// Adds an arrow between two circles in compartment `kind`.
+    pub fn add_arrow_in(
+        &mut self,
+        from: &str,
+        to: &str,
+        text: &str,
+        direction: Direction,
+        kind: CompartmentKind,
     ) -> Result<String, CoreError> {
         let circles = self.info().circles;
         for c in [from, to] {
@@ -1098,7 +1130,7 @@ impl Case {
             }
         }
         let id = new_id()?;
-        self.doc_for(CompartmentKind::for_audience(audience, me))?
+        self.doc_for(kind)?
             .add_arrow(&ArrowData {
                 id: id.clone(),
                 from: from.into(),
@@ -1143,20 +1175,74 @@ impl Case {
         Ok(id)
     }
 
-    /// Starts a meeting (visible to professionals and parents). Returns its id.
-    pub fn new_meeting(&mut self, date: &str, planned_end: &str) -> Result<String, CoreError> {
+    /// Starts a meeting held for `audience`: with parents (`Shared(Parents)`, the regular MDO)
+    /// or professionals only (`Shared(Professionals)`: invisible to parents). Returns its id.
+    pub fn new_meeting(
+        &mut self,
+        date: &str,
+        planned_end: &str,
+        audience: CompartmentKind,
+    ) -> Result<String, CoreError> {
         parse_date(date)?;
+        if !super::audience::meeting_choices().contains(&audience) {
+            return Err(CoreError::UnknownValue {
+                what: "meeting audience",
+                value: audience.descriptor(),
+                allowed: "parents (met ouders), professionals (alleen professionals)".into(),
+            });
+        }
         let id = new_id()?;
-        self.doc_for(CompartmentKind::Shared(Audience::Parents))?
+        self.doc_for(audience)?
             .add_meeting(&id, date, planned_end)?;
         Ok(id)
     }
 
-    /// Notes at step `n` of a meeting.
-    pub fn meeting_step(&mut self, meeting: &str, n: usize, text: &str) -> Result<(), CoreError> {
-        self.find("meeting", meeting)?
-            .doc
-            .set_step(meeting, n, text)
+    /// The compartment a meeting is held in.
+    pub fn meeting_kind(&self, meeting: &str) -> Result<CompartmentKind, CoreError> {
+        self.compartments
+            .values()
+            .find(|c| c.doc.has("meeting", meeting))
+            .map(|c| c.kind.clone())
+            .ok_or_else(|| CoreError::NotFound {
+                what: "meeting",
+                id: meeting.to_string(),
+            })
+    }
+
+    /// Notes at step `n` of a meeting, for `audience`: the meeting's own audience keeps them in
+    /// the meeting record; a narrower one (an organisation's internal remark, a medical note)
+    /// keeps them in that compartment, out of reach of the meeting's other readers. A broader
+    /// audience than the meeting's is refused.
+    pub fn meeting_step(
+        &mut self,
+        meeting: &str,
+        n: usize,
+        text: &str,
+        audience: CompartmentKind,
+    ) -> Result<(), CoreError> {
+        let held = self.meeting_kind(meeting)?;
+        if audience == held {
+            return self
+                .find("meeting", meeting)?
+                .doc
+                .set_step(meeting, n, text);
+        }
+        if !super::audience::may_note(&audience, &held) {
+            return Err(CoreError::NarrowerAudience {
+                what: "dit overleg",
+                of: super::audience::voor(&held),
+                target: super::audience::voor(&audience),
+            });
+        }
+        self.doc_for(audience)?.set_meeting_note(meeting, n, text)
+    }
+
+    /// Notes of other audiences at the steps of `meeting` that this device can read.
+    pub fn meeting_notes(&self, meeting: &str) -> Vec<Placed<MeetingNote>> {
+        self.collect(CompartmentDoc::meeting_notes)
+            .into_iter()
+            .filter(|n| n.data.meeting == meeting)
+            .collect()
     }
 
     /// A participant's top (`tops`) or tip (`tips`).
@@ -1183,11 +1269,20 @@ impl Case {
             .set_present(meeting, participant)
     }
 
-    /// Stores a composed verslag with the meeting.
-    pub fn set_verslag(&mut self, meeting: &str, text: &str) -> Result<(), CoreError> {
-        self.find("meeting", meeting)?
-            .doc
-            .set_verslag(meeting, text)
+    /// Stores a verslag in the compartment of the audience it was composed for (never a
+    /// broader one: [`super::verslag::compose`] is the only way to make a `Verslag`).
+    pub fn store_verslag(&mut self, v: &super::verslag::Verslag) -> Result<(), CoreError> {
+        let meeting = v.meeting().ok_or(CoreError::NotFound {
+            what: "meeting",
+            id: String::new(),
+        })?;
+        self.doc_for(v.audience().clone())?
+            .set_verslag(meeting, v.markdown())
+    }
+
+    /// The verslagen this device can read, each with the audience it was composed for.
+    pub fn verslagen(&self) -> Vec<Placed<StoredVerslag>> {
+        self.collect(CompartmentDoc::verslagen)
     }
 
     // ---- views ----
@@ -1222,6 +1317,7 @@ impl Case {
                 get(&c.doc).into_iter().map(move |data| Placed {
                     audience: c.kind.audience(),
                     compartment: c.kind.descriptor(),
+                    kind: c.kind.clone(),
                     data,
                 })
             })

@@ -2,7 +2,7 @@
 //! filled in, as the chair (IB-er Monique) would after the first MDO.
 
 use super::CoreError;
-use super::case::{Case, Feedback, Me, NewAgreement};
+use super::case::{Case, CompartmentKind, Feedback, Me, NewAgreement};
 use super::doc::ParticipantData;
 use super::model::{Audience, Date, Direction, Section};
 use mdo_crypto::DeviceSecret;
@@ -245,7 +245,11 @@ pub fn noor(me: &Me, device: &DeviceSecret, today: Date, now: i64) -> Result<Cas
         c.add_agreement(me, a, Audience::Parents, now)?;
     }
 
-    let m = c.new_meeting("2026-09-24", "16:00")?;
+    let m = c.new_meeting(
+        "2026-09-24",
+        "16:00",
+        CompartmentKind::Shared(Audience::Parents),
+    )?;
     for who in [
         me.person.as_str(),
         "sanne",
@@ -266,7 +270,7 @@ pub fn noor(me: &Me, device: &DeviceSecret, today: Date, now: i64) -> Result<Cas
         "Vijf afspraken gemaakt (wie, wat, waarom, wanneer, hoe); evaluatie op 1 december. Doelen van het overleg behaald.",
     ];
     for (n, text) in steps.iter().enumerate() {
-        c.meeting_step(&m, n + 1, text)?;
+        c.meeting_step(&m, n + 1, text, CompartmentKind::Shared(Audience::Parents))?;
     }
     for (who, top, tip) in [
         (
@@ -293,8 +297,22 @@ pub fn noor(me: &Me, device: &DeviceSecret, today: Date, now: i64) -> Result<Cas
         None,
         now,
     )?;
-    let verslag = super::verslag::markdown(&c, Some(&m));
-    c.set_verslag(&m, &verslag)?;
+    c.add_item(
+        me,
+        Section::Notitie,
+        "Alleen voor professionals: de jeugdarts stemt het slapen af met de huisarts.",
+        Audience::Professionals,
+        None,
+        now,
+    )?;
+    // One verslag per audience: the parents' one carries no internal, safety or medical text.
+    for audience in [
+        CompartmentKind::Shared(Audience::Parents),
+        CompartmentKind::Shared(Audience::Professionals),
+    ] {
+        let v = super::verslag::compose(&c, Some(&m), &audience)?;
+        c.store_verslag(&v)?;
+    }
     Ok(c)
 }
 
@@ -320,8 +338,7 @@ mod tests {
         assert!(c.items().len() > 25);
         let m = &c.meetings()[0].data;
         assert!(m.steps.iter().all(|s| !s.is_empty()));
-        assert!(m.verslag.contains("dagritmekaart"));
-        let md = crate::core::verslag::markdown(&c, None);
+        let md = crate::core::verslag::overview(&c);
         for needle in [
             "# Verslag MDO — Noor Visser",
             "Kind/jongere",
@@ -330,8 +347,55 @@ mod tests {
             "Stap 6",
             "top: ik voelde me gehoord",
             "eigen organisatie",
+            "overweeg een OPP",
         ] {
-            assert!(md.contains(needle), "verslag lacks {needle}\n{md}");
+            assert!(md.contains(needle), "overview lacks {needle}\n{md}");
         }
+    }
+
+    #[test]
+    fn the_parents_verslag_of_the_demo_holds_no_restricted_text() {
+        let d = mdo_crypto::DeviceSecret::generate().unwrap();
+        let me = Me {
+            person: "monique".into(),
+            name: "Monique de Vries".into(),
+            role: Role::IbEr,
+            organisation: "OBS De Wilgen".into(),
+            device: d.device_id(),
+        };
+        let c = noor(&me, &d, time::macros::date!(2026 - 11 - 23), 0).unwrap();
+        let stored = c.verslagen();
+        assert_eq!(stored.len(), 2, "one verslag for parents, one for professionals");
+        let parents = stored
+            .iter()
+            .find(|v| v.kind == CompartmentKind::Shared(Audience::Parents))
+            .unwrap();
+        let pros = stored
+            .iter()
+            .find(|v| v.kind == CompartmentKind::Shared(Audience::Professionals))
+            .unwrap();
+        for v in [&parents.data.text, &pros.data.text] {
+            assert!(v.contains("dagritmekaart"));
+            assert!(v.contains("top: ik voelde me gehoord"));
+            assert!(!v.contains("zichtbaar voor"), "{v}");
+        }
+        assert!(parents.data.text.contains("Verslag voor ouders en professionals"));
+        assert!(!parents.data.text.contains("OPP"), "{}", parents.data.text);
+        assert!(
+            !parents.data.text.contains("stemt het slapen af"),
+            "{}",
+            parents.data.text
+        );
+        assert!(pros.data.text.contains("Verslag alleen voor professionals"));
+        assert!(pros.data.text.contains("de jeugdarts stemt het slapen af"));
+        assert!(!pros.data.text.contains("OPP"), "organisation notes stay out");
+        // The organisation's own verslag may carry its internal note.
+        let own = super::super::verslag::compose(
+            &c,
+            None,
+            &CompartmentKind::Organisation("OBS De Wilgen".into()),
+        )
+        .unwrap();
+        assert!(own.markdown().contains("overweeg een OPP"));
     }
 }

@@ -11,7 +11,10 @@
 //! agreement:<id>     map   wie/wat/waarom/wanneer/hoe Text, owner/due/status/evaluation str, author, created
 //! arrow:<id>         map   from/to str, text Text, direction str, author
 //! meeting:<id>       map   date/planned_end str, present map<participant,bool>,
-//!                          steps map<"1".."6", Text>, tops/tips map<participant, Text>, verslag Text
+//!                          steps map<"1".."6", Text>, tops/tips map<participant, Text>
+//! meetingnote:<meeting>:<n>  Text  notes at step n of a meeting held in another compartment,
+//!                          written for this compartment's audience
+//! verslag:<meeting>  Text  the verslag of that meeting composed for this compartment's audience
 //! participant:<id>   map   name/role/organisation str, custody/chair bool
 //! ```
 //! Every free-text field is an Automerge `Text`, so concurrent edits of one sentence merge
@@ -116,8 +119,27 @@ pub struct MeetingData {
     pub tops: BTreeMap<String, String>,
     /// Tip per participant.
     pub tips: BTreeMap<String, String>,
-    /// The verslag (minutes) text, if composed.
-    pub verslag: String,
+}
+
+/// Notes at one step of a meeting, kept in a compartment other than the meeting's own (written
+/// for a narrower audience than the meeting).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MeetingNote {
+    /// The meeting.
+    pub meeting: String,
+    /// The step (1–6).
+    pub step: usize,
+    /// The notes.
+    pub text: String,
+}
+
+/// A verslag stored in a compartment: composed for that compartment's audience.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredVerslag {
+    /// The meeting it reports.
+    pub meeting: String,
+    /// The text (Markdown).
+    pub text: String,
 }
 
 /// A participant as listed in the case.
@@ -414,6 +436,48 @@ impl CompartmentDoc {
             .collect()
     }
 
+    /// Every string in the document — keys, scalar strings and texts, at any depth — for leak
+    /// audits: what a device that holds this compartment's key can read, whatever the layout.
+    pub fn all_text(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut stack = vec![ROOT];
+        let mut take = |v: Value<'_>, id: ObjId, stack: &mut Vec<ObjId>, out: &mut Vec<String>| {
+            match v {
+                Value::Object(_) => stack.push(id),
+                Value::Scalar(s) => {
+                    if let ScalarValue::Str(t) = s.as_ref() {
+                        out.push(t.to_string());
+                    }
+                }
+            }
+        };
+        while let Some(obj) = stack.pop() {
+            match self.doc.object_type(&obj) {
+                Ok(ObjType::Text) => {
+                    if let Ok(t) = self.doc.text(&obj) {
+                        out.push(t);
+                    }
+                }
+                Ok(ObjType::List) => {
+                    for i in 0..self.doc.length(&obj) {
+                        if let Ok(Some((v, id))) = self.doc.get(&obj, i) {
+                            take(v, id, &mut stack, &mut out);
+                        }
+                    }
+                }
+                _ => {
+                    for key in self.doc.keys(&obj).collect::<Vec<_>>() {
+                        if let Ok(Some((v, id))) = self.doc.get(&obj, key.as_str()) {
+                            take(v, id, &mut stack, &mut out);
+                        }
+                        out.push(key);
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// Whether this document holds an entry `prefix:id`.
     pub fn has(&self, prefix: &str, id: &str) -> bool {
         self.get_obj(&ROOT, &format!("{prefix}:{id}")).is_some()
@@ -656,7 +720,6 @@ impl CompartmentDoc {
         for k in ["present", "steps", "tops", "tips"] {
             self.doc.put_object(&o, k, ObjType::Map).map_err(am)?;
         }
-        self.put_text(&o, "verslag", "")?;
         Ok(())
     }
 
@@ -693,10 +756,54 @@ impl CompartmentDoc {
         self.doc.put(&m, participant, true).map_err(am)
     }
 
-    /// Stores the composed verslag.
-    pub fn set_verslag(&mut self, id: &str, text: &str) -> Result<(), CoreError> {
-        let o = self.entry("meeting", id)?;
-        self.update_text_field(&o, "verslag", text)
+    /// Notes at step `n` (1–6) of meeting `meeting` (held in another compartment), for this
+    /// compartment's audience.
+    pub fn set_meeting_note(
+        &mut self,
+        meeting: &str,
+        n: usize,
+        text: &str,
+    ) -> Result<(), CoreError> {
+        if !(1..=STEP_COUNT).contains(&n) {
+            return Err(CoreError::BadStep { step: n });
+        }
+        self.update_text_field(&ROOT, &format!("meetingnote:{meeting}:{n}"), text)
+    }
+
+    /// Notes kept here for meetings of other compartments.
+    pub fn meeting_notes(&self) -> Vec<MeetingNote> {
+        self.doc
+            .keys(ROOT)
+            .filter_map(|k| {
+                let rest = k.strip_prefix("meetingnote:")?;
+                let (meeting, n) = rest.rsplit_once(':')?;
+                let step = n.parse::<usize>().ok()?;
+                Some(MeetingNote {
+                    meeting: meeting.to_string(),
+                    step,
+                    text: self.get_text(&ROOT, &k),
+                })
+            })
+            .collect()
+    }
+
+    /// Stores the verslag of `meeting` composed for this compartment's audience.
+    pub fn set_verslag(&mut self, meeting: &str, text: &str) -> Result<(), CoreError> {
+        self.update_text_field(&ROOT, &format!("verslag:{meeting}"), text)
+    }
+
+    /// The verslagen stored here.
+    pub fn verslagen(&self) -> Vec<StoredVerslag> {
+        self.doc
+            .keys(ROOT)
+            .filter_map(|k| {
+                let meeting = k.strip_prefix("verslag:")?.to_string();
+                Some(StoredVerslag {
+                    text: self.get_text(&ROOT, &k),
+                    meeting,
+                })
+            })
+            .collect()
     }
 
     /// All meetings.
@@ -732,7 +839,6 @@ impl CompartmentDoc {
                         .collect(),
                     tops: map_texts("tops"),
                     tips: map_texts("tips"),
-                    verslag: self.get_text(&o, "verslag"),
                     id,
                 }
             })

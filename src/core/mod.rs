@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod audience;
 pub mod batch;
 pub mod case;
 pub mod demo;
@@ -75,6 +76,18 @@ pub enum CoreError {
         compartment: String,
         /// Why.
         reason: String,
+    },
+    /// Text of a narrower audience asked to go into a broader one (a verslag, meeting notes).
+    #[error(
+        "{what} is {of}; het kan niet in iets {target}. Kies een kleinere groep, of deel eerst wat mag."
+    )]
+    NarrowerAudience {
+        /// What would be carried.
+        what: &'static str,
+        /// Its audience, in words.
+        of: String,
+        /// The audience it was asked to go to, in words.
+        target: String,
     },
     /// A membership or consent op that was refused or could not be read.
     #[error(transparent)]

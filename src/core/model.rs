@@ -439,6 +439,33 @@ pub fn format_date(d: Date) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
+/// A date as people read it: "24 september 2026". Text that is not a date comes back as it was.
+pub fn long_date(s: &str) -> String {
+    const MONTHS: [&str; 12] = [
+        "januari",
+        "februari",
+        "maart",
+        "april",
+        "mei",
+        "juni",
+        "juli",
+        "augustus",
+        "september",
+        "oktober",
+        "november",
+        "december",
+    ];
+    match parse_date(s) {
+        Ok(d) => format!(
+            "{} {} {}",
+            d.day(),
+            MONTHS[usize::from(u8::from(d.month())) - 1],
+            d.year()
+        ),
+        Err(_) => s.to_string(),
+    }
+}
+
 /// Age bands that decide who consents (`shared/domain.md`, Consent).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

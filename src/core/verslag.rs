@@ -1,12 +1,22 @@
-//! The verslag (minutes) of a case as Markdown: what the chair shares after the meeting. Composed
-//! only from what this device can read; each section says who can see it when that is not the
-//! default audience.
+//! The verslag (minutes) of a case as Markdown.
+//!
+//! A verslag is composed **for one audience** ([`compose`]): it holds only text of compartments
+//! whose every possible reader is also a reader of that audience
+//! ([`super::audience::composes_into`]), so the parents' verslag never carries an organisation's
+//! internal note, the safety track or a medical finding — whatever the composing device can read.
+//! It is stored in that audience's compartment ([`super::case::Case::store_verslag`]) and names
+//! its audience on top ("Verslag voor ouders en professionals").
+//!
+//! [`overview`] is the other reading: everything this device can read, each line tagged with who
+//! can see it — for this device's own screen (`mdo case show`), never stored or sent.
 
 use std::fmt::Write;
 
-use super::case::Case;
+use super::CoreError;
+use super::audience::{composes_into, voor};
+use super::case::{Case, CompartmentKind, Placed};
 use super::doc::STEP_COUNT;
-use super::model::{Audience, CircleSlot, NeedArea, Section, SupportOf};
+use super::model::{Audience, CircleSlot, NeedArea, Section, SupportOf, long_date};
 
 /// Titles of the chair's six steps (seed 002, §5).
 pub const STEP_TITLES: [&str; STEP_COUNT] = [
@@ -18,31 +28,149 @@ pub const STEP_TITLES: [&str; STEP_COUNT] = [
     "Afronding: samenvatting, afspraken, evaluatie",
 ];
 
-fn audience_note(a: Audience) -> String {
-    if a == Audience::Parents {
-        String::new()
-    } else {
-        format!(" _(zichtbaar voor: {})_", a.label())
+/// A verslag composed for one audience. Only [`compose`] makes one, so whatever stores or
+/// exports a `Verslag` holds text that audience may read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verslag {
+    audience: CompartmentKind,
+    meeting: Option<String>,
+    markdown: String,
+}
+
+impl Verslag {
+    /// Who it is for.
+    pub fn audience(&self) -> &CompartmentKind {
+        &self.audience
+    }
+    /// The meeting it reports (none when the case has no meeting this audience may read).
+    pub fn meeting(&self) -> Option<&str> {
+        self.meeting.as_deref()
+    }
+    /// The text.
+    pub fn markdown(&self) -> &str {
+        &self.markdown
+    }
+    /// "Verslag voor ouders en professionals", "Verslag alleen voor professionals".
+    pub fn title(&self) -> String {
+        format!("Verslag {}", voor(&self.audience))
     }
 }
 
-/// The verslag of `case`, optionally focused on one meeting (else the latest).
-pub fn markdown(case: &Case, meeting: Option<&str>) -> String {
+/// Which text goes in.
+#[derive(Clone, Copy)]
+enum Scope<'a> {
+    /// Only what every reader of this compartment may read; no tags.
+    For(&'a CompartmentKind),
+    /// Everything this device reads, tagged with its audience (screen only).
+    Device,
+}
+
+impl Scope<'_> {
+    fn admits(&self, kind: &CompartmentKind) -> bool {
+        match self {
+            Scope::For(t) => composes_into(kind, t),
+            Scope::Device => true,
+        }
+    }
+    fn note<T>(&self, p: &Placed<T>) -> String {
+        match self {
+            Scope::Device if p.audience != Audience::Parents => {
+                format!(" _(zichtbaar voor: {})_", p.kind.label())
+            }
+            _ => String::new(),
+        }
+    }
+}
+
+/// The verslag of `case` for `audience`, of meeting `meeting` (else the latest meeting that
+/// audience may read). Refuses a meeting held for a narrower audience than the verslag's.
+pub fn compose(
+    case: &Case,
+    meeting: Option<&str>,
+    audience: &CompartmentKind,
+) -> Result<Verslag, CoreError> {
+    let meetings = case.meetings();
+    let chosen = match meeting {
+        Some(id) => {
+            let m = meetings
+                .iter()
+                .find(|m| m.data.id == id)
+                .ok_or_else(|| CoreError::NotFound {
+                    what: "meeting",
+                    id: id.to_string(),
+                })?;
+            if !composes_into(&m.kind, audience) {
+                return Err(CoreError::NarrowerAudience {
+                    what: "dit overleg",
+                    of: voor(&m.kind),
+                    target: voor(audience),
+                });
+            }
+            Some(m.data.id.clone())
+        }
+        None => meetings
+            .iter()
+            .rev()
+            .find(|m| composes_into(&m.kind, audience))
+            .map(|m| m.data.id.clone()),
+    };
+    let mut markdown = render(case, chosen.as_deref(), Scope::For(audience));
+    markdown.insert_str(
+        markdown.find('\n').map(|i| i + 1).unwrap_or(0),
+        &format!("\n_Verslag {}._\n", voor(audience)),
+    );
+    Ok(Verslag {
+        audience: audience.clone(),
+        meeting: chosen,
+        markdown,
+    })
+}
+
+/// Everything this device can read, as Markdown with "zichtbaar voor" tags: for this device's
+/// own screen only (`mdo case show`). Never stored in a compartment, never exported.
+pub fn overview(case: &Case) -> String {
+    render(case, None, Scope::Device)
+}
+
+fn render(case: &Case, meeting: Option<&str>, scope: Scope<'_>) -> String {
+    let parents = CompartmentKind::Shared(Audience::Parents);
+    // Case facts and the roster live in the parents' compartment.
+    let facts = scope.admits(&parents);
     let info = case.info();
     let mut out = String::new();
-    let _ = writeln!(out, "# Verslag MDO — {}\n", info.child);
-    let _ = writeln!(out, "- Geboortedatum: {}", info.birthdate);
-    let _ = writeln!(out, "- School: {} {}", info.school, info.class);
-    let _ = writeln!(out, "- Fase ondersteuningsroute: {}", info.phase);
-    let _ = writeln!(out, "- Status: {}\n", info.status);
+    let _ = writeln!(
+        out,
+        "# Verslag MDO — {}\n",
+        if facts { info.child.as_str() } else { "" }
+    );
+    if facts {
+        let _ = writeln!(out, "- Geboortedatum: {}", long_date(&info.birthdate));
+        let _ = writeln!(out, "- School: {} {}", info.school, info.class);
+        let phase = info
+            .phase
+            .parse::<super::model::SupportPhase>()
+            .map(|p| p.label().to_string())
+            .unwrap_or(info.phase.clone());
+        let _ = writeln!(out, "- Fase ondersteuningsroute: {phase}");
+        let status = info
+            .status
+            .parse::<super::model::CaseStatus>()
+            .map(|p| p.label().to_string())
+            .unwrap_or(info.status.clone());
+        let _ = writeln!(out, "- Status: {status}\n");
+    }
 
-    let participants = case.participants();
+    let participants = if facts {
+        case.participants()
+    } else {
+        Vec::new()
+    };
     let name_of = |id: &str| {
         participants
             .iter()
             .find(|p| p.id == id)
             .map(|p| p.name.clone())
-            .unwrap_or_else(|| id.to_string())
+            .unwrap_or_else(|| "een deelnemer".to_string())
     };
     if !participants.is_empty() {
         let _ = writeln!(out, "## Deelnemers\n");
@@ -64,12 +192,21 @@ pub fn markdown(case: &Case, meeting: Option<&str>) -> String {
             } else {
                 format!(" ({})", extra.join(", "))
             };
-            let _ = writeln!(out, "- {} — {}{}{}", p.name, p.role, org, extra);
+            let role = p
+                .role
+                .parse::<super::model::Role>()
+                .map(|r| r.label().to_string())
+                .unwrap_or(p.role.clone());
+            let _ = writeln!(out, "- {} — {}{}{}", p.name, role, org, extra);
         }
         out.push('\n');
     }
 
-    let items = case.items();
+    let items: Vec<_> = case
+        .items()
+        .into_iter()
+        .filter(|i| scope.admits(&i.kind))
+        .collect();
     let section_list = |out: &mut String, title: &str, section: &Section| {
         let list: Vec<_> = items
             .iter()
@@ -78,7 +215,7 @@ pub fn markdown(case: &Case, meeting: Option<&str>) -> String {
         if !list.is_empty() {
             let _ = writeln!(out, "{title}");
             for i in list {
-                let _ = writeln!(out, "- {}{}", i.data.text, audience_note(i.audience));
+                let _ = writeln!(out, "- {}{}", i.data.text, scope.note(i));
             }
             out.push('\n');
         }
@@ -97,31 +234,28 @@ pub fn markdown(case: &Case, meeting: Option<&str>) -> String {
                 circle: circle.clone(),
                 slot,
             };
-            let list: Vec<_> = items.iter().filter(|i| i.data.section == s).collect();
-            for i in list {
-                let _ = writeln!(
-                    out,
-                    "- {} {}{}",
-                    slot.symbol(),
-                    i.data.text,
-                    audience_note(i.audience)
-                );
+            for i in items.iter().filter(|i| i.data.section == s) {
+                let _ = writeln!(out, "- {} {}{}", slot.symbol(), i.data.text, scope.note(i));
             }
         }
         out.push('\n');
     }
-    let arrows = case.arrows();
+    let arrows: Vec<_> = case
+        .arrows()
+        .into_iter()
+        .filter(|a| scope.admits(&a.kind))
+        .collect();
     if !arrows.is_empty() {
         let _ = writeln!(out, "**Wisselwerking**\n");
-        for a in arrows {
+        for a in &arrows {
             let _ = writeln!(
                 out,
                 "- {} → {}: {} ({}){}",
-                a.data.from,
-                a.data.to,
+                circle_title(&a.data.from),
+                circle_title(&a.data.to),
                 a.data.text,
                 a.data.direction.label(),
-                audience_note(a.audience)
+                scope.note(a)
             );
         }
         out.push('\n');
@@ -152,7 +286,11 @@ pub fn markdown(case: &Case, meeting: Option<&str>) -> String {
     section_list(&mut out, "**Effect**\n", &Section::Effect);
     section_list(&mut out, "## Notities\n", &Section::Notitie);
 
-    let agreements = case.agreements();
+    let agreements: Vec<_> = case
+        .agreements()
+        .into_iter()
+        .filter(|a| scope.admits(&a.kind))
+        .collect();
     let _ = writeln!(out, "## Afspraken\n");
     if agreements.is_empty() {
         let _ = writeln!(out, "_Nog geen afspraken._\n");
@@ -169,33 +307,58 @@ pub fn markdown(case: &Case, meeting: Option<&str>) -> String {
                 "| {} | {}{} | {} | {} | {} | {} | {} |",
                 cell(&d.wie),
                 cell(&d.wat),
-                audience_note(a.audience),
+                scope.note(a),
                 cell(&d.waarom),
                 cell(&d.wanneer),
                 cell(&d.hoe),
                 d.status.label(),
-                d.evaluation
+                long_date(&d.evaluation)
             );
         }
         out.push('\n');
     }
 
-    let meetings = case.meetings();
+    let meetings: Vec<_> = case
+        .meetings()
+        .into_iter()
+        .filter(|m| scope.admits(&m.kind))
+        .collect();
     let chosen = match meeting {
         Some(id) => meetings.iter().find(|m| m.data.id == id),
         None => meetings.last(),
     };
-    if let Some(m) = chosen {
-        let m = &m.data;
-        let _ = writeln!(out, "## Overleg van {}\n", m.date);
+    if let Some(placed) = chosen {
+        let m = &placed.data;
+        let _ = writeln!(
+            out,
+            "## Overleg van {}{}\n",
+            long_date(&m.date),
+            scope.note(placed)
+        );
         if !m.present.is_empty() {
             let names: Vec<String> = m.present.iter().map(|p| name_of(p)).collect();
             let _ = writeln!(out, "Aanwezig: {}\n", names.join(", "));
         }
+        let extra: Vec<_> = case
+            .meeting_notes(&m.id)
+            .into_iter()
+            .filter(|n| scope.admits(&n.kind))
+            .collect();
         for (n, title) in STEP_TITLES.iter().enumerate() {
             let note = m.steps.get(n).map(String::as_str).unwrap_or("");
+            let more: Vec<_> = extra
+                .iter()
+                .filter(|x| x.data.step == n + 1 && !x.data.text.is_empty())
+                .collect();
+            if note.is_empty() && more.is_empty() {
+                continue;
+            }
+            let _ = writeln!(out, "**Stap {} — {}**\n", n + 1, title);
             if !note.is_empty() {
-                let _ = writeln!(out, "**Stap {} — {}**\n\n{}\n", n + 1, title, note);
+                let _ = writeln!(out, "{note}\n");
+            }
+            for x in more {
+                let _ = writeln!(out, "{}{}\n", x.data.text, scope.note(x));
             }
         }
         if !m.tops.is_empty() || !m.tips.is_empty() {

@@ -80,6 +80,21 @@ fn stored_case(backend: &Rc<RefCell<Backend>>, ui: &AppWindow) -> mdo::core::cas
     p.load_case(id).unwrap().0
 }
 
+/// The stored verslag for the audience chosen under "Verslag voor wie?".
+fn shown_verslag(api: &Api) -> String {
+    slint::Model::row_data(&api.get_verslag_texts(), api.get_verslag_choice() as usize)
+        .map(|s| s.to_string())
+        .unwrap_or_default()
+}
+
+/// The labels of a string model.
+fn labels(m: &slint::ModelRc<slint::SharedString>) -> Vec<String> {
+    (0..slint::Model::row_count(m))
+        .filter_map(|i| slint::Model::row_data(m, i))
+        .map(|s| s.to_string())
+        .collect()
+}
+
 /// The text of a PDF, page by page, through an independent reader (lopdf).
 fn pdf_text(bytes: &[u8]) -> String {
     let doc = lopdf::Document::load_mem(bytes).expect("a valid PDF");
@@ -149,8 +164,14 @@ fn six_steps_then_verslag_and_pdf() {
         }
     }
     assert_eq!(api.get_step(), 7);
+    assert_eq!(
+        labels(&api.get_verslag_ids())[api.get_verslag_choice() as usize],
+        "parents",
+        "a meeting with parents: the verslag is for parents and professionals by default"
+    );
     click(&ui, "Verslag opstellen");
-    let verslag = api.get_verslag().to_string();
+    let verslag = shown_verslag(&api);
+    assert!(verslag.contains("Verslag voor ouders en professionals"), "{verslag}");
     for text in notes {
         assert!(verslag.contains(text), "{text} in {verslag}");
     }
@@ -161,7 +182,10 @@ fn six_steps_then_verslag_and_pdf() {
     let m = case.meetings().pop().unwrap().data;
     assert_eq!(m.steps, notes.map(String::from).to_vec());
     assert_eq!(m.planned_end, "16:00");
-    assert!(!m.verslag.is_empty());
+    let stored = case.verslagen();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].data.meeting, m.id);
+    assert_eq!(stored[0].compartment, "parents");
     assert_eq!(
         m.tops.values().next().unwrap(),
         "iedereen kwam aan het woord"
@@ -178,6 +202,10 @@ fn demo_verslag_exports_as_pdf_with_the_agreements() {
     click(&ui, "Overleg");
     assert!(api.get_has_meeting());
     click(&ui, "Stap Verslag");
+    assert_eq!(
+        labels(&api.get_verslag_ids()),
+        ["parents", "professionals", "organisation:OBS De Wilgen"]
+    );
     click(&ui, "Verslag opstellen");
     let out = dir.path().join("verslag.pdf");
     one(&ui, "PDF-bestand").set_accessible_value(out.to_str().unwrap());
@@ -204,9 +232,33 @@ fn demo_verslag_exports_as_pdf_with_the_agreements() {
             "'{needle}' not in the PDF text: {flat}"
         );
     }
-    // The organisation's internal note is not for the parents' verslag… but the chair may read
-    // it; the verslag marks who can see it.
-    assert!(flat.contains("zichtbaar voor"), "{flat}");
+    // The verslag names its audience, and carries nothing outside it: not the school's internal
+    // note, not the professionals-only remark — though the chair can read both.
+    assert!(
+        flat.contains("Verslag voor ouders en professionals"),
+        "{flat}"
+    );
+    for secret in ["OPP", "stemt het slapen af", "zichtbaar voor"] {
+        assert!(!flat.contains(secret), "'{secret}' in the parents' PDF: {flat}");
+    }
+    // The professionals' verslag may carry the professionals-only remark, not the internal note.
+    api.set_verslag_choice(1);
+    click(&ui, "Verslag opstellen");
+    let pros = shown_verslag(&api);
+    assert!(pros.contains("Verslag alleen voor professionals"), "{pros}");
+    assert!(pros.contains("de jeugdarts stemt het slapen af"), "{pros}");
+    assert!(!pros.contains("OPP"), "{pros}");
+    // The organisation's own verslag carries its internal note.
+    api.set_verslag_choice(2);
+    let own = dir.path().join("intern.pdf");
+    one(&ui, "PDF-bestand").set_accessible_value(own.to_str().unwrap());
+    click(&ui, "PDF exporteren");
+    let flat = pdf_text(&std::fs::read(&own).unwrap())
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(flat.contains("overweeg een OPP"), "{flat}");
+    assert!(flat.contains("alleen voor eigen organisatie"), "{flat}");
     // The export is in the access log.
     click(&ui, "Logboek");
     let log = api.get_log();
