@@ -1002,6 +1002,8 @@ fn case_cmd(dir: &Path, out: &Out, c: CaseCmd) -> Result<()> {
                 "agreements": case.agreements(),
                 "arrows": case.arrows(),
                 "meetings": case.meetings(),
+                "meeting_notes": case.meetings().iter().flat_map(|m| case.meeting_notes(&m.data.id)).collect::<Vec<_>>(),
+                "verslagen": case.verslagen(),
                 "rejected": p.rejected_chunks(id)?,
             });
             out.print(value, || show_text(&case));

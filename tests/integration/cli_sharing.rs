@@ -236,6 +236,9 @@ fn member_list_remove_move_and_a_tampered_log() {
         "notitie",
         "--text",
         "intern",
+        // (a note defaults to the writer's organisation: written for the parents here, to move)
+        "--audience",
+        "parents",
     ])["id"]
         .as_str()
         .unwrap()

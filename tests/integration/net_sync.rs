@@ -237,6 +237,9 @@ fn a_signed_chunk_automerge_cannot_apply_is_rejected_and_syncing_goes_on() {
         "vragen",
         "--text",
         "nog in sync?",
+        // (a jeugdarts's text stays medical unless she chooses the shared case)
+        "--audience",
+        "parents",
     ]);
     arts.json(&["sync", &case, "--peer", &addr]);
     assert!(texts(&chair, &case).contains(&"nog in sync?".to_string()));
