@@ -115,6 +115,11 @@ fn six_steps_then_verslag_and_pdf() {
     one(&ui, "Groep").set_accessible_value("8");
     click(&ui, "Nieuwe casus");
     assert_eq!(api.get_case_title(), "Daan de Boer");
+    // Voor wie? An IB-er's HGW text goes to the parents and professionals by default.
+    assert_eq!(
+        labels(&api.get_write_ids())[api.get_write_choice() as usize],
+        "parents"
+    );
 
     click(&ui, "Overleg");
     assert!(!api.get_has_meeting());
@@ -1080,4 +1085,186 @@ fn the_app_joins_with_a_ticket_once_the_inviter_confirms_the_code() {
     });
     assert_eq!(api.get_join_code(), "");
     one(ui, "kind plus: tekent graag");
+}
+
+/// Voor wie? in the app, with real devices: a jeugdarts opens the case in the app; her text is
+/// medical by default (the prompt shows it before saving), a text she chooses to share goes to
+/// the parents, and she holds a professionals-only meeting. The mother's device (real `mdo`
+/// processes) syncs with the app's node: it receives the shared text and never the medical
+/// note's plaintext, a key for it, or the professionals' meeting.
+#[test]
+fn a_jeugdarts_note_in_the_app_never_reaches_the_parents_device() {
+    i_slint_backend_testing::init_no_event_loop();
+    let chair = tempfile::tempdir().unwrap();
+    let arts = tempfile::tempdir().unwrap();
+    let mother = Cli::new();
+    let case = chair_with_case(chair.path());
+    mother.json(&["init", "--name", "Sanne", "--role", "ouder", "--org", ""]);
+    Cli::json_at(
+        arts.path(),
+        &[
+            "init",
+            "--name",
+            "Anouk Vermeer",
+            "--role",
+            "jeugdarts",
+            "--org",
+            "GGD JGZ",
+        ],
+    );
+    for (home, name, role, org, custody) in [
+        (mother.home.path(), "Sanne Visser", "ouder", "", true),
+        (arts.path(), "Anouk Vermeer", "jeugdarts", "GGD JGZ", false),
+    ] {
+        let identity = Cli::json_at(home, &["whoami"])["identity"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let mut args = vec![
+            "participant",
+            "add",
+            &case,
+            "--name",
+            name,
+            "--role",
+            role,
+            "--org",
+            org,
+            "--identity",
+            &identity,
+        ];
+        if custody {
+            args.push("--custody");
+        }
+        Cli::json_at(chair.path(), &args);
+    }
+    // The case travels to both devices as ciphertext (a bundle), as after a first sync.
+    let bundle = chair.path().join("noor.mdob");
+    Cli::json_at(
+        chair.path(),
+        &["bundle", "export", &case, "--out", bundle.to_str().unwrap()],
+    );
+    for home in [arts.path(), mother.home.path()] {
+        Cli::json_at(home, &["bundle", "import", bundle.to_str().unwrap()]);
+    }
+
+    // The jeugdarts opens the case in the app.
+    let app = Threaded::new(arts.path());
+    let ui = &app.ui;
+    let api = ui.global::<Api>();
+    let pump = |what: &str, done: &dyn Fn() -> bool| app.pump(what, done);
+    unlock_and_open_first_case(&app);
+    let ids = labels(&api.get_write_ids());
+    let chosen = api.get_write_choice() as usize;
+    assert_eq!(
+        ids[chosen], "category:medisch:GGD JGZ",
+        "a jeugdarts writes medical by default"
+    );
+    let prompt = labels(&api.get_write_labels())[chosen].clone();
+    assert!(
+        prompt.starts_with("alleen voor medici van GGD JGZ (1 persoon)"),
+        "{prompt}"
+    );
+    assert!(
+        labels(&api.get_write_who())[chosen].contains("Anouk Vermeer"),
+        "the prompt names who will read it"
+    );
+    one(ui, "Voor wie?");
+    // A medical note, with the default.
+    one(ui, "Nieuw in kind min").set_accessible_value("slaapt slecht; melatonine 1 mg");
+    one(ui, "Toevoegen aan kind min").invoke_accessible_default_action();
+    pump("the medical note", &|| {
+        ElementHandle::find_by_accessible_label(ui, "kind min: slaapt slecht; melatonine 1 mg")
+            .next()
+            .is_some()
+    });
+    // A text she chooses to share with the parents.
+    let parents = ids.iter().position(|i| i == "parents").unwrap();
+    api.set_write_choice(parents as i32);
+    one(ui, "Nieuw in kind plus").set_accessible_value("fietst graag naar school");
+    one(ui, "Toevoegen aan kind plus").invoke_accessible_default_action();
+    pump("the shared text", &|| {
+        ElementHandle::find_by_accessible_label(ui, "kind plus: fietst graag naar school")
+            .next()
+            .is_some()
+    });
+    // A professionals-only meeting (what the "Overleg starten" button sends with
+    // "alleen professionals" chosen), with a note at step 2.
+    api.invoke_new_meeting("2026-11-27".into(), "16:00".into(), "professionals".into());
+    pump("the meeting", &|| api.get_has_meeting());
+    assert_eq!(api.get_meeting_for(), "alleen voor professionals");
+    let notes = labels(&api.get_note_ids());
+    assert_eq!(
+        notes[api.get_note_choice() as usize],
+        "category:medisch:GGD JGZ",
+        "her meeting notes stay medical by default"
+    );
+    assert!(
+        !notes.iter().any(|n| n == "parents"),
+        "no note for the parents in a professionals' meeting: {notes:?}"
+    );
+    let pros = notes.iter().position(|n| n == "professionals").unwrap();
+    api.invoke_meeting_step(2, "zorgen over de nachten".into(), notes[pros].as_str().into());
+    pump("the note", &|| {
+        slint::Model::row_data(&api.get_note_texts(), pros * 6 + 1).unwrap_or_default()
+            == "zorgen over de nachten"
+    });
+    assert_eq!(api.get_error(), "");
+
+    // The mother's device syncs with the app's node.
+    let addr = mdo::store::Profile::open(arts.path(), Cli::PASS)
+        .unwrap()
+        .node_addrs()
+        .unwrap()
+        .into_iter()
+        .next()
+        .expect("the app's node stored where it listens");
+    mother.json(&["sync", &case, "--peer", &addr]);
+    let shown = mother.json(&["case", "show", &case]);
+    let texts: Vec<String> = shown["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["text"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        texts.contains(&"fietst graag naar school".to_string()),
+        "what she shared arrives: {texts:?}"
+    );
+    assert!(!texts.iter().any(|t| t.contains("melatonine")), "{texts:?}");
+    assert!(
+        shown["meetings"].as_array().unwrap().is_empty(),
+        "the professionals' meeting is invisible: {shown}"
+    );
+    // No key for the medical compartment, no plaintext anywhere in her profile.
+    let mut p = mdo::store::Profile::open(mother.home.path(), Cli::PASS).unwrap();
+    let id = p.resolve_case(&case).unwrap();
+    let (c, _) = p.load_case(id).unwrap();
+    use mdo::core::case::CompartmentKind;
+    use mdo::core::model::{Audience, ConsentCategory};
+    for k in [
+        CompartmentKind::Category(ConsentCategory::Medisch, "GGD JGZ".into()),
+        CompartmentKind::Shared(Audience::Professionals),
+    ] {
+        assert!(c.keyring(k.id(id)).is_none(), "the mother holds a key for {k:?}");
+    }
+    drop(p);
+    let mut stack = vec![mother.home.path().to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let bytes = std::fs::read(&path).unwrap();
+                for secret in ["melatonine", "zorgen over de nachten"] {
+                    assert!(
+                        !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                        "'{secret}' in {}",
+                        path.display()
+                    );
+                }
+            }
+        }
+    }
 }
