@@ -197,6 +197,8 @@ fn show_case(api: &Api, v: &CaseView) {
                     .collect(),
             ));
             api.set_meeting_for(m.held_for.as_str().into());
+            api.set_meeting_date_text(m.date_text.as_str().into());
+            api.set_note_held(m.held_index as i32);
             let same_meeting = api.get_meeting_id().as_str() == m.id;
             api.set_note_ids(strings(m.notes.ids.iter().map(String::as_str)));
             api.set_note_labels(strings(m.notes.labels.iter().map(String::as_str)));
@@ -222,6 +224,8 @@ fn show_case(api: &Api, v: &CaseView) {
             api.set_people(model(Vec::new()));
             api.set_meeting_id("".into());
             api.set_meeting_for("".into());
+            api.set_meeting_date_text("".into());
+            api.set_note_held(0);
             api.set_note_ids(strings(std::iter::empty::<&str>()));
             api.set_note_labels(strings(std::iter::empty::<&str>()));
             api.set_note_who(strings(std::iter::empty::<&str>()));

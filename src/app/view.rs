@@ -179,6 +179,10 @@ pub struct MeetingView {
     pub people: Vec<FeedbackRow>,
     /// Who the meeting is held for ("voor ouders en professionals", "alleen voor professionals").
     pub held_for: String,
+    /// "24 september 2026".
+    pub date_text: String,
+    /// Which of [`MeetingView::notes`] is the meeting's own audience (its notes are part of it).
+    pub held_index: usize,
     /// Who may write notes at its steps, and for whom (the meeting's audience or a narrower one).
     pub notes: Choices,
     /// The notes per note audience, six per choice ([`Choices::ids`] order, then step 1–6).
@@ -351,9 +355,12 @@ fn visible_to(
     readers: &BTreeMap<String, Vec<String>>,
 ) -> String {
     let n = readers.get(compartment).map(Vec::len).unwrap_or(0);
+    let who = CompartmentKind::parse(compartment)
+        .map(|k| audience::voor(&k))
+        .unwrap_or_else(|| format!("voor {}", audience.label()));
     format!(
-        "zichtbaar voor {} ({} {})",
-        audience.label(),
+        "zichtbaar {} ({} {})",
+        who,
         n,
         if n == 1 { "persoon" } else { "personen" }
     )
@@ -689,10 +696,12 @@ fn meeting_view(case: &Case, me: &Me, names: &BTreeMap<String, String>) -> Optio
             })
             .collect(),
         id: m.id,
+        date_text: crate::core::model::long_date(&m.date),
         date: m.date,
         planned_end: m.planned_end,
         steps,
         held_for: audience::voor(&held),
+        held_index: note_kinds.iter().position(|k| *k == held).unwrap_or(0),
         notes: Choices::of(case, &note_kinds, &note_default),
         note_texts,
         verslag: Choices::of(case, &verslag_kinds, &held),

@@ -285,7 +285,11 @@ fn changing_an_items_audience_asks_first_and_says_what_earlier_readers_keep() {
     // Cancel changes nothing.
     click(&ui, &format!("Wie ziet dit: {item}"));
     assert_eq!(api.get_share_text(), item);
-    assert!(api.get_share_current().contains("professionals en ouders"));
+    assert!(
+        api.get_share_current().contains("voor ouders en professionals"),
+        "{}",
+        api.get_share_current()
+    );
     one(&ui, "Zichtbaarheid wijzigen");
     click(&ui, "Annuleren");
     assert_eq!(api.get_share_id(), "");
