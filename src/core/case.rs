@@ -402,6 +402,18 @@ impl Case {
             }
         }
         let links = st.links.clone();
+        // The commitment the log holds for each epoch: a key recovered through a link is adopted
+        // only if it is that key (a rotator cannot plant another history key).
+        let logged: BTreeMap<CompartmentId, BTreeMap<u32, [u8; 32]>> = st
+            .keys
+            .iter()
+            .map(|(c, k)| {
+                (
+                    *c,
+                    k.epochs.iter().map(|e| (e.epoch, e.commitment)).collect(),
+                )
+            })
+            .collect();
         for k in accepted {
             if let Err(e) = self.add_key(k) {
                 problems.push(e.to_string());
@@ -414,8 +426,10 @@ impl Case {
             .copied()
             .collect();
         for id in ids {
+            let commitments = logged.get(&id);
             if let Some(ring) = self.keyring_mut(id)
-                && let Err(e) = ring.absorb_links(&links)
+                && let Err(e) =
+                    ring.absorb_links(&links, |e| commitments.and_then(|m| m.get(&e)).copied())
             {
                 problems.push(format!("epoch link: {e}"));
             }
