@@ -288,7 +288,7 @@ impl Case {
             id,
             compartments: BTreeMap::new(),
             waiting: BTreeMap::new(),
-            log: Log::new(id),
+            log: Log::new(id, today),
             device,
             today,
             now,

@@ -906,7 +906,7 @@ impl Profile {
     /// The devices of the active participants and the storage peers of a case (from its
     /// membership log).
     pub fn case_devices(&self, case: CaseId) -> Result<Vec<DeviceId>> {
-        let mut log = crate::core::membership::Log::new(case);
+        let mut log = crate::core::membership::Log::new(case, self.today);
         for bytes in self.ops_of(case)? {
             if let Ok(op) = Op::parse(&bytes) {
                 let _ = log.insert(op);

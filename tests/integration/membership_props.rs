@@ -175,7 +175,7 @@ proptest! {
         for seed in seeds {
             let mut order = all.clone();
             shuffle(&mut order, seed | 1);
-            let mut log = Log::new(origin.id);
+            let mut log = Log::new(origin.id, today);
             for op in order {
                 log.insert(op).unwrap();
             }
