@@ -65,7 +65,7 @@ fn step() -> impl Strategy<Value = Step> {
 
 const TARGETS: [&str; 6] = ["co", "sanne", "erik", "kid", "pro", "new0"];
 
-fn shuffle<T>(v: &mut [T], mut seed: u64) {
+pub fn shuffle<T>(v: &mut [T], mut seed: u64) {
     for i in (1..v.len()).rev() {
         seed ^= seed << 13;
         seed ^= seed >> 7;
