@@ -339,11 +339,16 @@ impl Keyring {
     }
 
     /// Opens every link whose newer key is held and whose older key is not, repeatedly, so that
-    /// one newest key unlocks the whole chain. Returns how many keys were recovered. Links of
+    /// one newest key unlocks the whole chain. Every key recovered is checked against
+    /// `commitment_of(epoch)` — the commitment the membership log holds for that epoch — before
+    /// it is adopted: a link made by a rotator who planted another key (or one for an epoch the
+    /// log does not know) is refused with [`CryptoError::NotCommitted`], and the walk stops
+    /// there (older epochs need the refused key). Returns how many keys were recovered. Links of
     /// other compartments are skipped; a link that fails to open is an error.
     pub fn absorb_links<'a>(
         &mut self,
         links: impl IntoIterator<Item = &'a EpochLink>,
+        commitment_of: impl Fn(u32) -> Option<[u8; 32]>,
     ) -> Result<usize> {
         let mut by_newer: BTreeMap<u32, &EpochLink> = BTreeMap::new();
         for l in links {
@@ -359,6 +364,11 @@ impl Keyring {
             }
             if let Some(newer) = self.keys.get(newer_epoch) {
                 let older = link.open(newer)?;
+                let agreed = commitment_of(older.epoch)
+                    .is_some_and(|c| crate::secret::ct_eq(&c, &older.commitment()));
+                if !agreed {
+                    return Err(CryptoError::NotCommitted { epoch: older.epoch });
+                }
                 self.keys.insert(older.epoch, older);
                 recovered += 1;
             }
@@ -396,7 +406,8 @@ mod tests {
         // A reader who only receives e2 recovers e1 and e0.
         let mut ring = Keyring::new(e0.case(), e0.compartment());
         ring.insert(e2.clone()).unwrap();
-        assert_eq!(ring.absorb_links([&l1, &l2]).unwrap(), 2);
+        let logged = |e: u32| [&e0, &e1, &e2].get(e as usize).map(|k| k.commitment());
+        assert_eq!(ring.absorb_links([&l1, &l2], logged).unwrap(), 2);
         assert_eq!(ring.get(0), Some(&e0));
         assert_eq!(ring.get(1), Some(&e1));
         assert_eq!(ring.latest(), Some(&e2));
@@ -406,12 +417,45 @@ mod tests {
         let mut old = Keyring::new(e0.case(), e0.compartment());
         old.insert(e0.clone()).unwrap();
         old.insert(e1.clone()).unwrap();
-        assert_eq!(old.absorb_links([&l1, &l2]).unwrap(), 0);
+        assert_eq!(old.absorb_links([&l1, &l2], logged).unwrap(), 0);
         assert_eq!(old.get(2), None);
         assert!(matches!(
             l2.open(&e1),
             Err(CryptoError::UnknownEpoch { epoch: 2 })
         ));
+    }
+
+    #[test]
+    fn a_link_to_a_planted_key_is_refused() {
+        // The honest epoch-0 key is logged; a rotator links epoch 1 to a key of its own making.
+        let honest = k0();
+        let planted = k0();
+        let (e1, link) = planted.rotate().unwrap();
+        let logged = |e: u32| match e {
+            0 => Some(honest.commitment()),
+            1 => Some(e1.commitment()),
+            _ => None,
+        };
+        let mut ring = Keyring::new(honest.case(), honest.compartment());
+        ring.insert(e1.clone()).unwrap();
+        assert_eq!(
+            ring.absorb_links([&link], logged),
+            Err(CryptoError::NotCommitted { epoch: 0 })
+        );
+        assert_eq!(ring.get(0), None, "the planted key was adopted");
+        // An epoch the log knows nothing of is refused too.
+        assert!(matches!(
+            ring.absorb_links([&link], |_| None),
+            Err(CryptoError::NotCommitted { epoch: 0 })
+        ));
+        assert_eq!(ring.epochs().collect::<Vec<_>>(), vec![1]);
+        // The agreed key is adopted.
+        let (h1, hlink) = honest.rotate().unwrap();
+        let mut ring = Keyring::new(honest.case(), honest.compartment());
+        ring.insert(h1.clone()).unwrap();
+        let logged = |e: u32| [&honest, &h1].get(e as usize).map(|k| k.commitment());
+        assert_eq!(ring.absorb_links([&hlink], logged).unwrap(), 1);
+        assert_eq!(ring.get(0), Some(&honest));
     }
 
     #[test]

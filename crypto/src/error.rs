@@ -79,6 +79,15 @@ pub enum CryptoError {
         /// What failed to decrypt.
         what: &'static str,
     },
+    /// A key recovered through an epoch link is not the key the membership log committed to for
+    /// that epoch: whoever made the link planted another key. The key is not adopted.
+    #[error(
+        "the key of epoch {epoch} recovered through an epoch link does not match the commitment logged for that epoch; it was not adopted (the link was made by a rotator who planted another key — ask a reader who holds the agreed key to rotate the compartment)"
+    )]
+    NotCommitted {
+        /// The epoch of the refused key.
+        epoch: u32,
+    },
     /// The passphrase does not open the key file.
     #[error("wrong passphrase (or the key file is damaged)")]
     WrongPassphrase,

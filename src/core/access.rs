@@ -355,10 +355,16 @@ pub fn consent_status(st: &State, r: &ConsentRecord, today: Date) -> ConsentStat
 }
 
 /// Validates and applies the keys an op carries, against the state after its action, on the
-/// op's date: a new epoch 0 only by a reader of the compartment or an admin; a rotation (epoch
-/// n + 1, with its link) or a key handout only by a reader; every bundle only to devices that may
-/// read every key in it.
-pub(crate) fn apply_keys(st: &mut State, op: &Op) -> Result<Vec<WrappedKeys>, Rejection> {
+/// op's date (bounded below by its causal past): a new epoch 0 only by a reader of the
+/// compartment or an admin; a rotation (epoch n + 1, with its link) only by a reader who had seen
+/// the announcement of epoch n (`seen`); a key handout only by a reader; every bundle only to
+/// devices that may read every key in it.
+pub(crate) fn apply_keys(
+    st: &mut State,
+    op: &Op,
+    author_admin: bool,
+    seen: &dyn Fn(mdo_crypto::OpId) -> bool,
+) -> Result<Vec<WrappedKeys>, Rejection> {
     let access = resolve(st, op.date);
     let all: BTreeMap<CompartmentId, BTreeSet<DeviceId>> = access
         .compartments
@@ -368,9 +374,7 @@ pub(crate) fn apply_keys(st: &mut State, op: &Op) -> Result<Vec<WrappedKeys>, Re
     let none = BTreeSet::new();
     let readers_of = |_: &State, c: CompartmentId| all.get(&c).unwrap_or(&none);
     let author = op.body.author;
-    let is_admin = st
-        .member_of(author)
-        .is_some_and(|m| m.admin && m.is_active());
+    let is_admin = author_admin && st.member_of(author).is_some_and(|m| m.is_active());
     let label = |st: &State, c: CompartmentId| {
         st.keys
             .get(&c)
@@ -396,6 +400,16 @@ pub(crate) fn apply_keys(st: &mut State, op: &Op) -> Result<Vec<WrappedKeys>, Re
                 found: ne.epoch,
             });
         }
+        // A rotation builds on the announcement of the epoch it replaces: its author held that
+        // key, and its date (bounded below by its causal past) is no earlier than that epoch's.
+        if let Some(prev) = st.latest(ne.compartment)
+            && !seen(prev.op)
+        {
+            return Err(Rejection::StaleRotation {
+                compartment: ne.descriptor.clone(),
+                epoch: ne.epoch,
+            });
+        }
         let allowed = readers.contains(&author) || (ne.epoch == 0 && is_admin);
         if !allowed {
             return Err(Rejection::NotEntitled {
@@ -417,6 +431,7 @@ pub(crate) fn apply_keys(st: &mut State, op: &Op) -> Result<Vec<WrappedKeys>, Re
                     closing: ne.closing.iter().copied().collect(),
                     writers: access.writer_devices(st, ne.compartment),
                     by: author,
+                    op: op.id,
                 },
             ),
         );
@@ -556,7 +571,8 @@ pub fn may_merge(
 pub struct KeyPlan {
     /// Compartments with readers but no key yet: create epoch 0.
     pub create: Vec<(CompartmentId, CompartmentKind)>,
-    /// Compartments whose latest key reached a device that may no longer read: rotate.
+    /// Compartments whose latest key reached (or was made by) a device that may no longer read:
+    /// rotate.
     pub rotate: Vec<CompartmentId>,
     /// Compartments whose latest key some entitled devices lack: hand it to them.
     pub hand_out: Vec<(CompartmentId, BTreeSet<DeviceId>)>,
@@ -592,7 +608,14 @@ pub fn plan_keys(
                 if !readers.contains(&me) || !holds_latest(*c) {
                     continue;
                 }
-                if !e.holders.is_subset(&readers) {
+                // Whoever made the key knows it, wrapped to itself or not: a key made by a device
+                // that may not read today (an author whose right ended and who got a key op
+                // accepted anyway) is rotated away before anything is sealed under it. An admin
+                // may create the first key of a compartment it does not read (by design).
+                let maker_may_know = readers.contains(&e.by)
+                    || (e.epoch == 0
+                        && st.member_of(e.by).is_some_and(|m| m.admin && m.is_active()));
+                if !e.holders.is_subset(&readers) || !maker_may_know {
                     plan.rotate.push(*c);
                 } else {
                     let missing: BTreeSet<DeviceId> =
@@ -649,7 +672,7 @@ mod tests {
     fn log_with(birth: &str, consenters: &[&str], until: &str) -> Log {
         let dev = DeviceSecret::generate().unwrap();
         let today = date!(2026 - 11 - 23);
-        let mut log = Log::new(CaseId([3; 16]));
+        let mut log = Log::new(CaseId([3; 16]), date!(2026 - 11 - 23));
         let spec = |id: &str, role: Role, custody: bool, admin: bool| MemberSpec {
             id: id.into(),
             role,

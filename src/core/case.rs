@@ -146,6 +146,36 @@ impl CompartmentKind {
         CompartmentId(id)
     }
 
+    /// The kind of compartment `id` of the case whose log state is `st`: the descriptor the
+    /// membership log recorded with the compartment's keys, checked to derive `id`. Never read
+    /// from the compartment's document, which any writer can change.
+    pub fn of_compartment(st: &State, id: CompartmentId) -> Result<Self, CoreError> {
+        let unknown = || {
+            CoreError::BadChunk(format!(
+                "compartment {id} has no keys in the membership log, so what it is cannot be verified"
+            ))
+        };
+        let keys = st.keys.get(&id).ok_or_else(unknown)?;
+        let kind = CompartmentKind::parse(&keys.descriptor).ok_or_else(unknown)?;
+        if kind.id(st.case) != id {
+            return Err(unknown());
+        }
+        Ok(kind)
+    }
+
+    /// Checks that `doc` carries this compartment's label (or none yet): a chunk that makes it
+    /// say anything else is refused with [`CoreError::Relabelled`].
+    pub fn check_label(&self, doc: &CompartmentDoc) -> Result<(), CoreError> {
+        match doc.descriptor() {
+            None => Ok(()),
+            Some(d) if d == self.descriptor() => Ok(()),
+            Some(found) => Err(CoreError::Relabelled {
+                compartment: self.descriptor(),
+                found,
+            }),
+        }
+    }
+
     /// A human label ("alle professionals", "eigen organisatie (OBS De Wilgen)").
     pub fn label(&self) -> String {
         match self {
@@ -262,7 +292,7 @@ impl Case {
             id,
             compartments: BTreeMap::new(),
             waiting: BTreeMap::new(),
-            log: Log::new(id),
+            log: Log::new(id, today),
             device,
             today,
             now,
@@ -406,6 +436,18 @@ impl Case {
             }
         }
         let links = st.links.clone();
+        // The commitment the log holds for each epoch: a key recovered through a link is adopted
+        // only if it is that key (a rotator cannot plant another history key).
+        let logged: BTreeMap<CompartmentId, BTreeMap<u32, [u8; 32]>> = st
+            .keys
+            .iter()
+            .map(|(c, k)| {
+                (
+                    *c,
+                    k.epochs.iter().map(|e| (e.epoch, e.commitment)).collect(),
+                )
+            })
+            .collect();
         for k in accepted {
             if let Err(e) = self.add_key(k) {
                 problems.push(e.to_string());
@@ -418,8 +460,10 @@ impl Case {
             .copied()
             .collect();
         for id in ids {
+            let commitments = logged.get(&id);
             if let Some(ring) = self.keyring_mut(id)
-                && let Err(e) = ring.absorb_links(&links)
+                && let Err(e) =
+                    ring.absorb_links(&links, |e| commitments.and_then(|m| m.get(&e)).copied())
             {
                 problems.push(format!("epoch link: {e}"));
             }
@@ -705,11 +749,13 @@ impl Case {
         self.note_stored(env.compartment, env.id, env.author);
         if let Some(c) = self.compartments.get_mut(&env.compartment) {
             let opened = env.open(&c.keys)?;
-            if let Err(e) = c.doc.apply(&opened.payload) {
-                if c.doc.is_poisoned() {
-                    // Automerge panicked half-way: this in-memory copy can no longer be trusted.
-                    // Drop it (keeping the keys); the caller reloads the compartment from the
-                    // chunks it stored, where the bad chunk is marked rejected.
+            let applied = c.doc.apply(&opened.payload);
+            if let Err(e) = applied.and_then(|()| c.kind.check_label(&c.doc)) {
+                if c.doc.is_poisoned() || c.kind.check_label(&c.doc).is_err() {
+                    // Automerge panicked half-way, or the chunk relabelled the compartment: this
+                    // in-memory copy can no longer be trusted. Drop it (keeping the keys); the
+                    // caller reloads the compartment from the chunks it stored, where the bad
+                    // chunk is marked rejected.
                     let id = env.compartment;
                     if let Some(c) = self.compartments.remove(&id) {
                         self.waiting.insert(id, c.keys);
@@ -726,22 +772,17 @@ impl Case {
             .get(&env.compartment)
             .ok_or(mdo_crypto::CryptoError::UnknownEpoch { epoch: env.epoch })?;
         let opened = env.open(ring)?;
+        // What the compartment is comes from the log (verified against its id), not the chunk.
+        let kind = CompartmentKind::of_compartment(self.log.state(), env.compartment)?;
         let mut doc = CompartmentDoc::new();
         doc.apply(&opened.payload)?;
         doc.mark_saved();
-        let kind = doc
-            .descriptor()
-            .and_then(|d| CompartmentKind::parse(&d))
-            .ok_or_else(|| {
-                CoreError::BadChunk(
-                    "the first chunk of a compartment does not say which compartment it is".into(),
-                )
-            })?;
-        if kind.id(self.id) != env.compartment {
+        if doc.descriptor().is_none() {
             return Err(CoreError::BadChunk(
-                "the chunk claims another compartment than the one it was sealed for".into(),
+                "the first chunk of a compartment does not say which compartment it is".into(),
             ));
         }
+        kind.check_label(&doc)?;
         let keys = self
             .waiting
             .remove(&env.compartment)

@@ -9,8 +9,12 @@
 //! [`Rejection`], never applied.
 //!
 //! Concurrency rule (architecture.md): a participant added by an admin who was *concurrently*
-//! removed (the removal is not in the add's causal past, or vice versa) is `Unconfirmed`: no
-//! rights, no keys, until a remaining admin confirms.
+//! removed or demoted (the removal is not in the add's causal past, or vice versa) is
+//! `Unconfirmed`: no rights, no keys, until a remaining admin confirms. No outcome depends on the
+//! op-id tie-break of the order (an author can grind its op id): two admins acting against each
+//! other concurrently are decided by seniority ([`Rejection::Outranked`]), two concurrent keys for
+//! one epoch by their dates ([`Rejection::Superseded`]), and an op's date is bounded by its causal
+//! past and the validating device's clock ([`Rejection::Backdated`], [`MAX_CLOCK_SKEW_DAYS`]).
 //!
 //! Wire format of one op (`docs/crypto.md`): `"MDOP"` ‖ version 1 ‖ u32 LE body length ‖ body
 //! (JSON, [`OpBody`]) ‖ Ed25519 signature of the author device over everything before it (with
@@ -36,6 +40,10 @@ pub const OP_VERSION: u8 = 1;
 pub const MAX_OP_LEN: usize = 4 << 20;
 /// Signature context of ops.
 pub const SIG_CONTEXT: &str = "MDO 2026-11 membership op v1";
+/// How far (in days) an op's date may run ahead of the validating device's clock. An op dated
+/// later waits (like an op whose parents have not arrived) until the clock catches up: a date
+/// in the future would otherwise drag every later op's date along (see [`Rejection::Backdated`]).
+pub const MAX_CLOCK_SKEW_DAYS: i64 = 1;
 const HEADER_LEN: usize = 4 + 1 + 4;
 const SIG_LEN: usize = 64;
 const MAX_PARENTS: usize = 256;
@@ -331,7 +339,9 @@ pub struct OpBody {
     pub parents: Vec<OpId>,
     /// Author's clock (unix seconds; informational).
     pub time: i64,
-    /// Author's date (YYYY-MM-DD): rights that depend on the date are checked at this date.
+    /// Author's date (YYYY-MM-DD): rights that depend on the date are checked at this date. It
+    /// may not be earlier than the date of any parent ([`Rejection::Backdated`]), and an op
+    /// dated more than [`MAX_CLOCK_SKEW_DAYS`] after the validating device's clock waits.
     pub date: String,
     /// What it does.
     pub action: Action,
@@ -669,6 +679,45 @@ pub enum Rejection {
         /// Compartment.
         compartment: String,
     },
+    /// An op dated before an op it builds on: rights are checked at an op's date, so a date is
+    /// bounded below by the op's causal past.
+    #[error(
+        "the op is dated {date}, before {parent_date}, the date of an op it builds on; an op cannot be dated before its own causal past"
+    )]
+    Backdated {
+        /// The op's date.
+        date: String,
+        /// The latest date among its parents.
+        parent_date: String,
+    },
+    /// Void: an admin acted against a more senior admin who concurrently acted against them.
+    #[error(
+        "void: {member} is a more senior admin and concurrently removed or demoted the author (of two admins acting against each other, the senior one's op stands)"
+    )]
+    Outranked {
+        /// The senior admin.
+        member: String,
+    },
+    /// A rotation by a device that had not seen the epoch it replaces.
+    #[error(
+        "compartment {compartment}: the new key of epoch {epoch} was made without having seen the key it replaces (a rotation builds on the op that announced the previous epoch)"
+    )]
+    StaleRotation {
+        /// Compartment.
+        compartment: String,
+        /// The epoch announced.
+        epoch: u32,
+    },
+    /// Void: a concurrent, later-dated key for the same epoch stands.
+    #[error(
+        "void: a concurrent, later-dated new key for epoch {epoch} of compartment {compartment} stands (of two concurrent new keys for one epoch, the later-dated one wins)"
+    )]
+    Superseded {
+        /// Compartment.
+        compartment: String,
+        /// The epoch.
+        epoch: u32,
+    },
     /// Epoch numbering.
     #[error("compartment {compartment}: epoch {found} announced, {expected} expected")]
     BadEpoch {
@@ -718,6 +767,13 @@ pub struct Member {
     added_op: Option<OpId>,
     #[serde(skip)]
     removed_op: Option<OpId>,
+    /// The op that made them admin (their seniority among admins: earlier in the log's order is
+    /// senior; the creator is the most senior).
+    #[serde(skip)]
+    admin_op: Option<OpId>,
+    /// The op that took their admin right away (until an admin right is granted again).
+    #[serde(skip)]
+    demoted_op: Option<OpId>,
 }
 
 impl Member {
@@ -777,6 +833,8 @@ pub struct EpochInfo {
     pub writers: BTreeSet<DeviceId>,
     /// Who made it.
     pub by: DeviceId,
+    /// The op that announced it.
+    pub op: OpId,
 }
 
 /// The key history of a compartment.
@@ -811,6 +869,8 @@ pub struct State {
     pub identities: BTreeMap<DeviceId, PublicIdentity>,
     /// Storage peers named for the case, with the organisation that runs each.
     pub storage_peers: BTreeMap<DeviceId, String>,
+    /// The op that removed each removed device.
+    device_removals: BTreeMap<DeviceId, OpId>,
 }
 
 impl State {
@@ -826,6 +886,7 @@ impl State {
             device_owner: BTreeMap::new(),
             identities: BTreeMap::new(),
             storage_peers: BTreeMap::new(),
+            device_removals: BTreeMap::new(),
         }
     }
 
@@ -887,6 +948,8 @@ impl State {
                 confirmed: by.is_none(),
                 added_op: Some(op),
                 removed_op: None,
+                admin_op: spec.admin.then_some(op),
+                demoted_op: None,
             },
         );
     }
@@ -962,14 +1025,24 @@ pub struct Log {
     state: State,
     bundles: Vec<WrappedKeys>,
     new: Vec<OpId>,
-    /// Removal op of each removed participant, from the last derivation (see [`apply`]).
-    removals: BTreeMap<String, OpId>,
+    /// Removals, demotions and device removals from the last derivation (see [`apply`]).
+    standing: Standing,
+    /// Position of each applied op in the derivation order (seniority of admins).
+    position: HashMap<OpId, usize>,
+    /// Key ops found superseded in the current derivation pass.
+    superseded_found: BTreeMap<OpId, (String, u32)>,
+    /// The validating device's clock: ops dated more than [`MAX_CLOCK_SKEW_DAYS`] after it wait.
+    today: Date,
+    /// Ops that wait because their date is ahead of `today`.
+    future: BTreeSet<OpId>,
 }
 
 impl Log {
-    /// An empty log.
-    pub fn new(case: CaseId) -> Self {
+    /// An empty log, validated on the device clock `today` (the date ops may not run ahead of).
+    pub fn new(case: CaseId, today: Date) -> Self {
         Self {
+            today,
+            future: BTreeSet::new(),
             case,
             ops: HashMap::new(),
             order: Vec::new(),
@@ -979,7 +1052,9 @@ impl Log {
             state: State::new(case),
             bundles: Vec::new(),
             new: Vec::new(),
-            removals: BTreeMap::new(),
+            standing: Standing::default(),
+            position: HashMap::new(),
+            superseded_found: BTreeMap::new(),
         }
     }
 
@@ -1014,9 +1089,30 @@ impl Log {
         &self.rejected
     }
 
-    /// Ops waiting for their parents.
+    /// Ops waiting for their parents, or for this device's clock to reach their date.
     pub fn pending(&self) -> usize {
         self.pending.len()
+    }
+
+    /// Ops that wait because they are dated more than [`MAX_CLOCK_SKEW_DAYS`] after this device's
+    /// clock (included in [`Log::pending`]).
+    pub fn from_the_future(&self) -> usize {
+        self.future.len()
+    }
+
+    /// Whether `op` is dated more than [`MAX_CLOCK_SKEW_DAYS`] after this device's clock.
+    fn is_future(&self, op: &Op) -> bool {
+        (op.date - self.today).whole_days() > MAX_CLOCK_SKEW_DAYS
+    }
+
+    /// The latest date among the parents of `op` (None for the creation op or unknown parents).
+    fn parent_date(&self, op: &Op) -> Option<Date> {
+        op.body
+            .parents
+            .iter()
+            .filter_map(|p| self.ops.get(p))
+            .map(|p| p.date)
+            .max()
     }
 
     /// Current heads (parents of the next local op).
@@ -1041,12 +1137,19 @@ impl Log {
         time: i64,
         today: Date,
     ) -> Result<Op, LogError> {
+        let parents = self.heads();
+        // Never before the causal past (a peer's clock may run up to a day ahead of ours).
+        let date = parents
+            .iter()
+            .filter_map(|p| self.ops.get(p))
+            .map(|p| p.date)
+            .fold(today, Date::max);
         let body = OpBody {
             case: self.case,
             author: author.device_id(),
-            parents: self.heads(),
+            parents,
             time,
-            date: super::model::format_date(today),
+            date: super::model::format_date(date),
             action,
             keys,
         };
@@ -1084,6 +1187,7 @@ impl Log {
         let id = op.id;
         let extends = !self.heads.is_empty()
             && self.pending.is_empty()
+            && !self.is_future(&op)
             && op.body.parents.len() == self.heads.len()
             && op.body.parents.iter().all(|p| self.heads.contains(p));
         self.ops.insert(id, op);
@@ -1092,7 +1196,7 @@ impl Log {
             // The common case: the op builds on everything known, so it comes last in any order
             // (and every earlier op is in its causal past).
             self.apply_next(id);
-            self.removals = self.removals_now();
+            self.standing = self.standing_now();
         } else {
             self.rederive();
         }
@@ -1114,10 +1218,16 @@ impl Log {
         let parents = op.body.parents.clone();
         match result {
             Ok(bundles) => {
+                let confirmed = self.still_superseded(op);
+                self.superseded_found.extend(confirmed);
                 self.state = st;
                 self.bundles.extend(bundles);
             }
             Err(r) => {
+                if matches!(r, Rejection::BadEpoch { .. }) {
+                    let losers = self.displaced_by(op);
+                    self.superseded_found.extend(losers);
+                }
                 self.rejected.insert(id, r);
             }
         }
@@ -1125,30 +1235,110 @@ impl Log {
             self.heads.remove(p);
         }
         self.heads.insert(id);
+        self.position.insert(id, self.order.len());
         self.order.push(id);
     }
 
-    /// Derives the state from scratch until the set of removals is stable (a removal that
-    /// comes late in the order can refuse ops of the removed author that came earlier).
+    /// Derives the state from scratch until the removals, demotions and device removals are
+    /// stable (one that comes late in the order can refuse ops of its subject that came
+    /// earlier).
     fn rederive(&mut self) {
-        // Always from no known removals, so that the result depends on the set of ops only.
-        self.removals.clear();
+        // Always from none known, so that the result depends on the set of ops only.
+        self.standing = Standing::default();
         for _ in 0..4 {
             self.derive_once();
-            let found = self.removals_now();
-            if found == self.removals {
+            let found = self.standing_now();
+            if found == self.standing {
                 return;
             }
-            self.removals = found;
+            self.standing = found;
         }
     }
 
-    fn removals_now(&self) -> BTreeMap<String, OpId> {
-        self.state
-            .members
-            .values()
-            .filter_map(|m| m.removed_op.map(|r| (m.id.clone(), r)))
-            .collect()
+    /// The key ops `op` displaces: `op` announces an epoch that a concurrent, earlier-dated op
+    /// already announced, and would be valid without it. Of two concurrent announcements of one
+    /// epoch the later-dated stands — an author cannot win the slot with a backdated key op (it
+    /// would have to date it when it still was entitled) or with a ground op id.
+    fn displaced_by(&self, op: &Op) -> Vec<(OpId, (String, u32))> {
+        let mut losers = Vec::new();
+        let mut scratch = self.state.clone();
+        for ne in &op.body.keys.epochs {
+            let Some(k) = scratch.keys.get_mut(&ne.compartment) else {
+                continue;
+            };
+            let Some(at) = k.epochs.iter().position(|e| e.epoch == ne.epoch) else {
+                continue;
+            };
+            let Some(holder) = self.ops.get(&k.epochs[at].op) else {
+                return Vec::new();
+            };
+            if !(self.concurrent(op, holder) && op.date > holder.date) {
+                return Vec::new();
+            }
+            k.epochs.truncate(at);
+            losers.push((holder.id, (ne.descriptor.clone(), ne.epoch)));
+        }
+        if losers.is_empty() || apply(&mut scratch, op, self).is_err() {
+            return Vec::new();
+        }
+        losers
+    }
+
+    /// The ops superseded in the previous pass that `op`, just applied, still supersedes (so
+    /// the set is stable from pass to pass).
+    fn still_superseded(&self, op: &Op) -> Vec<(OpId, (String, u32))> {
+        let mut out = Vec::new();
+        for (x, slot) in &self.standing.superseded {
+            let Some(xo) = self.ops.get(x) else {
+                continue;
+            };
+            let same_slot = op.body.keys.epochs.iter().any(|ne| {
+                xo.body
+                    .keys
+                    .epochs
+                    .iter()
+                    .any(|xe| xe.compartment == ne.compartment && xe.epoch == ne.epoch)
+            });
+            if same_slot && op.date > xo.date && self.concurrent(op, xo) {
+                out.push((*x, slot.clone()));
+            }
+        }
+        out
+    }
+
+    fn standing_now(&self) -> Standing {
+        let st = &self.state;
+        Standing {
+            removals: st
+                .members
+                .values()
+                .filter_map(|m| m.removed_op.map(|r| (m.id.clone(), r)))
+                .collect(),
+            demotions: st
+                .members
+                .values()
+                .filter_map(|m| m.demoted_op.map(|r| (m.id.clone(), r)))
+                .collect(),
+            device_removals: st.device_removals.clone(),
+            superseded: self.superseded_found.clone(),
+        }
+    }
+
+    /// Whether admin `a` is senior to admin `b`: the op that made `a` admin comes earlier in
+    /// the derivation order (which is topological: an admin made by another is junior to it;
+    /// the creator is the most senior). Not decided by op ids an author can grind: the ops
+    /// compared were made by the admins who appointed `a` and `b`.
+    fn senior(&self, a: &Member, b: &Member) -> bool {
+        let rank = |m: &Member| m.admin_op.and_then(|o| self.position.get(&o)).copied();
+        match (rank(a), rank(b)) {
+            (Some(x), Some(y)) => x < y,
+            _ => false,
+        }
+    }
+
+    /// Whether `a` and `b` are concurrent (neither in the other's causal past).
+    fn concurrent(&self, a: &Op, b: &Op) -> bool {
+        a.id != b.id && !self.causally_before(a.id, b) && !self.causally_before(b.id, a)
     }
 
     /// One derivation pass: topological order, ties by op id.
@@ -1156,13 +1346,22 @@ impl Log {
         self.state = State::new(self.case);
         self.bundles.clear();
         self.order.clear();
+        self.position.clear();
+        self.superseded_found.clear();
         self.rejected.clear();
         self.heads.clear();
         let mut children: HashMap<OpId, Vec<OpId>> = HashMap::new();
         let mut missing: HashMap<OpId, usize> = HashMap::new();
         let mut ready: BTreeSet<OpId> = BTreeSet::new();
+        self.future.clear();
         for (id, op) in &self.ops {
-            let n = op.body.parents.len();
+            // An op dated ahead of this device's clock waits as if a parent were missing (and so
+            // do the ops built on it).
+            let future = self.is_future(op);
+            if future {
+                self.future.insert(*id);
+            }
+            let n = op.body.parents.len() + usize::from(future);
             missing.insert(*id, n);
             for p in &op.body.parents {
                 children.entry(*p).or_default().push(*id);
@@ -1218,6 +1417,29 @@ impl Log {
     }
 }
 
+/// Who was removed, demoted, and which devices were removed, by which op (carried from one
+/// derivation pass to the next, see [`Log::rederive`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Standing {
+    removals: BTreeMap<String, OpId>,
+    demotions: BTreeMap<String, OpId>,
+    device_removals: BTreeMap<DeviceId, OpId>,
+    /// Key ops that lost their epoch to a concurrent, later-dated one, with (compartment, epoch).
+    superseded: BTreeMap<OpId, (String, u32)>,
+}
+
+/// Whether `op` acts against participant `target`: removes them, takes their admin right, or
+/// removes one of their devices.
+fn hostile_to(op: &Op, target: &str) -> bool {
+    match &op.body.action {
+        Action::RemoveMember { member, .. } | Action::RemoveDevice { member, .. } => {
+            member == target
+        }
+        Action::SetRole { member, admin, .. } => member == target && !admin,
+        _ => false,
+    }
+}
+
 /// Errors of the log.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -1245,44 +1467,128 @@ impl From<CryptoError> for OpError {
 /// Applies one op to `st`, checking the author's right. `log` answers causality questions.
 /// Returns the key bundles the op carries.
 fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKeys>, Rejection> {
-    let admin = |st: &State, action: &'static str| -> Result<String, Rejection> {
-        let m = st.author(op)?;
-        if !m.admin {
-            return Err(Rejection::NotAdmin { action });
-        }
-        Ok(m.id.clone())
-    };
-    // The author's standing. A removal decides about the author's ops by causality, the same
-    // way in every order: ops the remover had seen (in the removal's causal past) stay; ops after
-    // the removal are refused; ops concurrent with it are refused too — except that an add
-    // is kept as unconfirmed and a withdrawal of consent still counts. `log.removals` names
-    // removals that come later in the order (found by the previous derivation pass).
+    if let Some((compartment, epoch)) = log.standing.superseded.get(&op.id) {
+        return Err(Rejection::Superseded {
+            compartment: compartment.clone(),
+            epoch: *epoch,
+        });
+    }
+    // The op's date is bounded below by its causal past: rights are checked at this date, so an
+    // author whose right ended (a 16th birthday, an expired consent) cannot date an op back to
+    // when it held. (The validating device's clock bounds it from above: see `Log::is_future`.)
+    if let Some(parent_date) = log.parent_date(op)
+        && op.date < parent_date
+    {
+        return Err(Rejection::Backdated {
+            date: op.body.date.clone(),
+            parent_date: super::model::format_date(parent_date),
+        });
+    }
+    // The author's standing. A removal — of the participant, of the signing device, or of the
+    // admin right — decides about the author's ops by causality, the same way in every order:
+    // ops the remover had seen (in the removal's causal past) stay; ops after it are refused;
+    // ops concurrent with it are refused too — except that after a removal or demotion an add
+    // is kept as unconfirmed and a withdrawal of consent still counts. `log.standing` names
+    // removals that come later in the order (found by the previous derivation pass). Which of
+    // two admins acting against each other concurrently wins is decided by seniority, never by
+    // op ids (see `outranked`).
     let mut concurrently_removed = false;
+    let mut concurrently_demoted = false;
+    let mut mutual_device_removal = false;
     if !matches!(op.body.action, Action::Create { .. }) {
-        let m = st.author(op)?;
+        let device = op.body.author;
+        let m = st
+            .device_owner
+            .get(&device)
+            .and_then(|id| st.members.get(id))
+            .ok_or(Rejection::UnknownAuthor)?;
+        let device_removal = st
+            .device_removals
+            .get(&device)
+            .or_else(|| log.standing.device_removals.get(&device))
+            .copied();
+        if let Some(r) = device_removal.filter(|r| *r != op.id && !log.is_ancestor(op.id, *r)) {
+            // Two devices that remove each other concurrently (a thief and the owner): both
+            // removals stand, whatever their order; the owner is added a new device by an admin.
+            mutual_device_removal = match (&op.body.action, log.get(&r)) {
+                (Action::RemoveDevice { device: target, .. }, Some(ro)) => {
+                    ro.body.author == *target
+                        && matches!(ro.body.action, Action::RemoveDevice { device: d, .. } if d == device)
+                        && log.concurrent(op, ro)
+                }
+                _ => false,
+            };
+            if !mutual_device_removal {
+                return Err(Rejection::DeviceRemoved {
+                    member: m.id.clone(),
+                });
+            }
+        } else if !m.devices.contains(&device) {
+            return Err(Rejection::DeviceRemoved {
+                member: m.id.clone(),
+            });
+        }
         if m.status == MemberStatus::Unconfirmed {
             return Err(Rejection::Unconfirmed {
                 member: m.id.clone(),
             });
         }
+        let keeps = matches!(
+            op.body.action,
+            Action::AddMember { .. } | Action::Withdraw { .. }
+        );
         let removal = if m.status == MemberStatus::Removed {
             m.removed_op
         } else {
-            log.removals.get(&m.id).copied()
+            log.standing.removals.get(&m.id).copied()
         };
         if let Some(r) = removal.filter(|r| *r != op.id && !log.is_ancestor(op.id, *r)) {
-            if log.causally_before(r, op)
-                || !matches!(
-                    op.body.action,
-                    Action::AddMember { .. } | Action::Withdraw { .. }
-                )
-            {
+            if log.causally_before(r, op) || !keeps {
                 return Err(Rejection::AuthorRemoved {
                     member: m.id.clone(),
                 });
             }
             concurrently_removed = true;
         }
+        let demotion = m
+            .demoted_op
+            .or_else(|| log.standing.demotions.get(&m.id).copied());
+        if let Some(d) = demotion.filter(|d| *d != op.id && !log.is_ancestor(op.id, *d))
+            && !log.causally_before(d, op)
+        {
+            // Demoted concurrently: no admin right in this op (an add stays, unconfirmed).
+            concurrently_demoted = true;
+        }
+    }
+    let is_admin = |st: &State| -> bool {
+        st.device_owner
+            .get(&op.body.author)
+            .and_then(|id| st.members.get(id))
+            .is_some_and(|m| m.admin)
+            && !concurrently_demoted
+    };
+    let admin = |st: &State, action: &'static str| -> Result<String, Rejection> {
+        let m = st.author(op)?;
+        // Demoted concurrently: the author was admin where it stood, but only an add survives
+        // (unconfirmed), as after a concurrent removal.
+        let allowed = if concurrently_demoted {
+            matches!(op.body.action, Action::AddMember { .. })
+        } else {
+            m.admin
+        };
+        if !allowed {
+            return Err(Rejection::NotAdmin { action });
+        }
+        Ok(m.id.clone())
+    };
+    if let Some(target) = match &op.body.action {
+        Action::RemoveMember { member, .. }
+        | Action::RemoveDevice { member, .. }
+        | Action::SetRole { member, .. } => Some(member.as_str()),
+        _ => None,
+    } && hostile_to(op, target)
+    {
+        outranked(st, op, log, target)?;
     }
     match &op.body.action {
         Action::Create { creator, birthdate } => {
@@ -1307,7 +1613,7 @@ fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKeys>, Rejecti
         Action::AddMember { member } => {
             let by = admin(st, "add participants")?;
             st.check_new_member(member)?;
-            let status = if concurrently_removed {
+            let status = if concurrently_removed || concurrently_demoted {
                 MemberStatus::Unconfirmed
             } else {
                 MemberStatus::Active
@@ -1354,7 +1660,7 @@ fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKeys>, Rejecti
         }
         Action::AddDevice { member, device } => {
             let author = st.author(op)?;
-            if author.id != *member && !author.admin {
+            if author.id != *member && !is_admin(st) {
                 return Err(Rejection::NotAdmin {
                     action: "add a device of another participant",
                 });
@@ -1374,14 +1680,23 @@ fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKeys>, Rejecti
             }
         }
         Action::RemoveDevice { member, device } => {
-            let author = st.author(op)?;
-            if author.id != *member && !author.admin {
+            let author = if mutual_device_removal {
+                // Its own device was removed by the one it removes, concurrently.
+                st.device_owner
+                    .get(&op.body.author)
+                    .and_then(|id| st.members.get(id))
+                    .ok_or(Rejection::UnknownAuthor)?
+            } else {
+                st.author(op)?
+            };
+            if author.id != *member && !is_admin(st) {
                 return Err(Rejection::NotAdmin {
                     action: "remove a device of another participant",
                 });
             }
             let m = active(st, member)?;
-            if !m.devices.contains(device) {
+            let removed_by_mutual = mutual_device_removal && !m.devices.contains(device);
+            if !m.devices.contains(device) && !removed_by_mutual {
                 return Err(Rejection::Invalid(format!(
                     "device {device} is not a device of {member}"
                 )));
@@ -1389,6 +1704,7 @@ fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKeys>, Rejecti
             if let Some(m) = st.members.get_mut(member) {
                 m.devices.remove(device);
             }
+            st.device_removals.entry(*device).or_insert(op.id);
         }
         Action::SetRole {
             member,
@@ -1413,6 +1729,12 @@ fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKeys>, Rejecti
             }
             check_spec(&spec)?;
             if let Some(m) = st.members.get_mut(member) {
+                if m.admin && !make_admin {
+                    m.demoted_op = Some(op.id);
+                } else if !m.admin && *make_admin {
+                    m.admin_op = Some(op.id);
+                    m.demoted_op = None;
+                }
                 m.role = *role;
                 m.admin = *make_admin;
                 m.custody = spec.custody;
@@ -1531,7 +1853,7 @@ fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKeys>, Rejecti
                     "{by} did not give consent record {consent}"
                 )));
             }
-            if author.id != *by && !author.admin && author.id != rec.recorded_by {
+            if author.id != *by && !is_admin(st) && author.id != rec.recorded_by {
                 return Err(Rejection::NotAdmin {
                     action: "record a withdrawal on someone else's behalf",
                 });
@@ -1552,7 +1874,7 @@ fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKeys>, Rejecti
         } => {
             let author = st.author(op)?;
             let org = organisation.trim();
-            if !(author.admin || (author.role.is_professional() && author.organisation == org)) {
+            if !(is_admin(st) || (author.role.is_professional() && author.organisation == org)) {
                 return Err(Rejection::NotAdmin {
                     action: "name a storage peer of another organisation",
                 });
@@ -1576,7 +1898,7 @@ fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKeys>, Rejecti
                 .storage_peers
                 .get(device)
                 .ok_or_else(|| Rejection::Invalid(format!("{device} is no storage peer here")))?;
-            if !(author.admin || (author.role.is_professional() && &author.organisation == org)) {
+            if !(is_admin(st) || (author.role.is_professional() && &author.organisation == org)) {
                 return Err(Rejection::NotAdmin {
                     action: "remove a storage peer of another organisation",
                 });
@@ -1588,7 +1910,38 @@ fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKeys>, Rejecti
     if op.body.keys.is_empty() {
         return Ok(Vec::new());
     }
-    super::access::apply_keys(st, op)
+    let author_admin = is_admin(st);
+    super::access::apply_keys(st, op, author_admin, &|a| log.causally_before(a, op))
+}
+
+/// The rule for two admins acting against each other concurrently (a removal, a demotion or a
+/// device removal each way, neither having seen the other): the senior admin's op stands and
+/// the junior's is void, in every delivery order. Seniority is the order in which the two were
+/// made admin (the creator first), so a removed co-chair cannot evict the chair who removed it
+/// by signing on stale parents — whatever op id it grinds.
+fn outranked(st: &State, op: &Op, log: &Log, target: &str) -> Result<(), Rejection> {
+    let (Some(author), Some(victim)) = (
+        st.device_owner
+            .get(&op.body.author)
+            .and_then(|id| st.members.get(id)),
+        st.members.get(target),
+    ) else {
+        return Ok(());
+    };
+    if author.id == victim.id || !victim.admin || !log.senior(victim, author) {
+        return Ok(());
+    }
+    let struck_back = log.ops.values().any(|o| {
+        st.device_owner.get(&o.body.author) == Some(&victim.id)
+            && hostile_to(o, &author.id)
+            && log.concurrent(o, op)
+    });
+    if struck_back {
+        return Err(Rejection::Outranked {
+            member: victim.id.clone(),
+        });
+    }
+    Ok(())
 }
 
 fn active<'a>(st: &'a State, id: &str) -> Result<&'a Member, Rejection> {
@@ -1608,7 +1961,7 @@ mod tests {
 
     fn chair() -> (DeviceSecret, Log) {
         let dev = DeviceSecret::generate().unwrap();
-        let mut log = Log::new(CaseId([9; 16]));
+        let mut log = Log::new(CaseId([9; 16]), TODAY);
         log.append(
             &dev,
             Action::Create {
@@ -1817,6 +2170,264 @@ mod tests {
         );
         assert_eq!(log.all().count(), n);
         assert!(log.rejected().is_empty());
+    }
+
+    /// An op by `dev` on explicit parents and date (as a modified client would make it).
+    fn forged(dev: &DeviceSecret, parents: Vec<OpId>, date: Date, time: i64, action: Action) -> Op {
+        Op::sign(
+            dev,
+            OpBody {
+                case: CaseId([9; 16]),
+                author: dev.device_id(),
+                parents,
+                time,
+                date: crate::core::model::format_date(date),
+                action,
+                keys: KeyUpdate::default(),
+            },
+        )
+        .unwrap()
+    }
+
+    fn day(n: i64) -> Date {
+        TODAY + time::Duration::days(n)
+    }
+
+    #[test]
+    fn an_op_cannot_be_dated_before_its_causal_past() {
+        let (dev, mut log) = chair();
+        log.append(
+            &dev,
+            member("sanne", Role::Ouder, true),
+            KeyUpdate::default(),
+            0,
+            TODAY,
+        )
+        .unwrap();
+        let back = forged(&dev, log.heads(), day(-1), 0, Action::Keys);
+        assert!(matches!(
+            log.insert(back),
+            Ok(Inserted::Rejected(Rejection::Backdated { .. }))
+        ));
+        // A peer's clock a day ahead: a local op on top of it takes the later date.
+        let ahead = forged(&dev, log.heads(), day(1), 0, Action::Keys);
+        assert_eq!(log.insert(ahead).unwrap(), Inserted::Applied);
+        let op = log
+            .append(
+                &dev,
+                member("erik", Role::Ouder, true),
+                KeyUpdate::default(),
+                0,
+                TODAY,
+            )
+            .unwrap();
+        assert_eq!(op.date, day(1));
+    }
+
+    #[test]
+    fn an_op_dated_ahead_of_the_clock_waits_for_it() {
+        let (dev, mut log) = chair();
+        let far = forged(
+            &dev,
+            log.heads(),
+            day(2),
+            0,
+            member("sanne", Role::Ouder, true),
+        );
+        assert_eq!(log.insert(far.clone()).unwrap(), Inserted::Pending);
+        assert_eq!((log.pending(), log.from_the_future()), (1, 1));
+        // Ops on top of it wait too; the device's own ops do not build on it.
+        let child = forged(&dev, vec![far.id], day(2), 0, Action::Keys);
+        assert_eq!(log.insert(child).unwrap(), Inserted::Pending);
+        assert!(!log.heads().contains(&far.id));
+        assert!(!log.state().members.contains_key("sanne"));
+        // Once the clock reaches it, it counts.
+        let mut later = Log::new(CaseId([9; 16]), day(1));
+        for op in log.all() {
+            later.insert(op.clone()).unwrap();
+        }
+        assert_eq!(later.pending(), 0);
+        assert!(later.state().members["sanne"].is_active());
+    }
+
+    /// The chair, a co-chair with a device, and the heads before the chair removes the co-chair.
+    fn chair_and_co() -> (DeviceSecret, DeviceSecret, Log) {
+        let (dev, mut log) = chair();
+        let co = DeviceSecret::generate().unwrap();
+        let mut spec = match member("co", Role::Directeur, false) {
+            Action::AddMember { member } => member,
+            _ => unreachable!(),
+        };
+        spec.admin = true;
+        spec.devices = vec![co.public_identity().clone()];
+        log.append(
+            &dev,
+            Action::AddMember { member: spec },
+            KeyUpdate::default(),
+            0,
+            TODAY,
+        )
+        .unwrap();
+        (dev, co, log)
+    }
+
+    #[test]
+    fn a_removed_or_demoted_co_chair_cannot_strike_back_whatever_its_op_id() {
+        let (dev, co, base) = chair_and_co();
+        let stale = base.heads();
+        let chair_dev = dev.device_id();
+        let removal = Action::RemoveMember {
+            member: "co".into(),
+            reason: String::new(),
+        };
+        let demotion = Action::SetRole {
+            member: "co".into(),
+            role: Role::Directeur,
+            admin: false,
+        };
+        let strikes = [
+            Action::RemoveMember {
+                member: "chair".into(),
+                reason: String::new(),
+            },
+            Action::SetRole {
+                member: "chair".into(),
+                role: Role::IbEr,
+                admin: false,
+            },
+            Action::RemoveDevice {
+                member: "chair".into(),
+                device: chair_dev,
+            },
+        ];
+        for by_chair in [removal, demotion] {
+            let mut l = base.clone();
+            let r = l
+                .append(&dev, by_chair.clone(), KeyUpdate::default(), 0, TODAY)
+                .unwrap();
+            for strike in &strikes {
+                // Different times give different op ids: some sort before the chair's op.
+                for t in 0..12 {
+                    let a = forged(&co, stale.clone(), TODAY, t, strike.clone());
+                    let (before, after) = (a.id < r.id, a.id > r.id);
+                    assert!(before || after);
+                    for order in [[r.clone(), a.clone()], [a.clone(), r.clone()]] {
+                        let mut log = base.clone();
+                        for op in order {
+                            log.insert(op).unwrap();
+                        }
+                        let st = log.state();
+                        let chair = &st.members["chair"];
+                        assert!(chair.is_active() && chair.admin, "{strike:?} {by_chair:?}");
+                        assert!(chair.devices.contains(&chair_dev));
+                        assert!(log.rejected().contains_key(&a.id));
+                        assert!(!log.rejected().contains_key(&r.id));
+                        assert!(!st.members["co"].admin || !st.members["co"].is_active());
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn admin_ops_concurrent_with_a_demotion_lose_the_admin_right() {
+        let (dev, co, base) = chair_and_co();
+        let stale = base.heads();
+        let mut log = base.clone();
+        log.append(
+            &dev,
+            Action::SetRole {
+                member: "co".into(),
+                role: Role::Directeur,
+                admin: false,
+            },
+            KeyUpdate::default(),
+            0,
+            TODAY,
+        )
+        .unwrap();
+        let birth = forged(
+            &co,
+            stale.clone(),
+            TODAY,
+            0,
+            Action::SetBirthdate {
+                birthdate: "2009-01-01".into(),
+            },
+        );
+        let add = forged(
+            &co,
+            stale,
+            TODAY,
+            0,
+            member("puppet", Role::Leerkracht, false),
+        );
+        assert!(matches!(
+            log.insert(birth).unwrap(),
+            Inserted::Rejected(Rejection::NotAdmin { .. })
+        ));
+        log.insert(add).unwrap();
+        assert_eq!(
+            log.state().members["puppet"].status,
+            MemberStatus::Unconfirmed
+        );
+        assert_eq!(
+            log.state().birthdate,
+            Some(time::macros::date!(2017 - 03 - 14))
+        );
+    }
+
+    #[test]
+    fn devices_that_remove_each_other_concurrently_are_both_removed() {
+        let (dev, mut log) = chair();
+        let (a, b) = (
+            DeviceSecret::generate().unwrap(),
+            DeviceSecret::generate().unwrap(),
+        );
+        for d in [&a, &b] {
+            log.append(
+                &dev,
+                Action::AddDevice {
+                    member: "chair".into(),
+                    device: d.public_identity().clone(),
+                },
+                KeyUpdate::default(),
+                0,
+                TODAY,
+            )
+            .unwrap();
+        }
+        let heads = log.heads();
+        let rm = |by: &DeviceSecret, of: &DeviceSecret, t| {
+            forged(
+                by,
+                heads.clone(),
+                TODAY,
+                t,
+                Action::RemoveDevice {
+                    member: "chair".into(),
+                    device: of.device_id(),
+                },
+            )
+        };
+        for t in 0..6 {
+            let (x, y) = (rm(&a, &b, t), rm(&b, &a, t));
+            for order in [[x.clone(), y.clone()], [y.clone(), x.clone()]] {
+                let mut l = log.clone();
+                for op in order {
+                    l.insert(op).unwrap();
+                }
+                let devices = &l.state().members["chair"].devices;
+                assert!(!devices.contains(&a.device_id()) && !devices.contains(&b.device_id()));
+                assert!(devices.contains(&dev.device_id()));
+                // A later op of a removed device, concurrent or not, is refused.
+                let late = forged(&a, l.heads(), TODAY, 0, Action::Keys);
+                assert!(matches!(
+                    l.insert(late).unwrap(),
+                    Inserted::Rejected(Rejection::DeviceRemoved { .. })
+                ));
+            }
+        }
     }
 
     #[test]

@@ -66,6 +66,18 @@ pub enum CoreError {
     /// A decrypted chunk that Automerge cannot apply.
     #[error("rejected a chunk whose contents are not a valid Automerge change set: {0}")]
     BadChunk(String),
+    /// A chunk that changes the label a compartment's document carries. A compartment is what
+    /// its id says (the id is derived from the descriptor the membership log recorded with its
+    /// keys); the text inside the document is never trusted.
+    #[error(
+        "refused a chunk that relabels compartment '{compartment}' as '{found}' (a compartment is what its id says; the chunk stays stored as evidence and is not merged)"
+    )]
+    Relabelled {
+        /// The compartment's descriptor as the log and its id say.
+        compartment: String,
+        /// The label the chunk wrote.
+        found: String,
+    },
     /// An Automerge error on a local operation.
     #[error("document error: {0}")]
     Document(String),

@@ -532,6 +532,16 @@ impl Profile {
                 })?
                 .collect::<Result<_, _>>()?
             };
+            // What the compartment is: the descriptor the log recorded with its keys, checked
+            // against its id — never the label inside the document, which any writer can change.
+            let kind = match CompartmentKind::of_compartment(case.state(), cid) {
+                Ok(k) => k,
+                Err(e) => {
+                    report.key_problems.push(e.to_string());
+                    case.restore_waiting(ring);
+                    continue;
+                }
+            };
             let mut doc = CompartmentDoc::new();
             let mut applied: Vec<(ChunkId, Vec<ChunkId>)> = Vec::new();
             let mut residual = 0usize;
@@ -559,6 +569,7 @@ impl Profile {
                 let opened = envelope::open(&bytes, &ring);
                 let result = opened.map_err(CoreError::from).and_then(|o| {
                     doc.apply(&o.payload)?;
+                    kind.check_label(&doc)?;
                     Ok(o)
                 });
                 match result {
@@ -572,7 +583,7 @@ impl Profile {
                         // to read now; kept for when a key arrives, never marked.
                     }
                     Err(e) => {
-                        if doc.is_poisoned() {
+                        if doc.is_poisoned() || kind.check_label(&doc).is_err() {
                             doc = CompartmentDoc::new();
                             for p in &good {
                                 doc.apply(p)?;
@@ -587,10 +598,10 @@ impl Profile {
                 }
             }
             doc.mark_saved();
-            let Some(kind) = doc.descriptor().and_then(|d| CompartmentKind::parse(&d)) else {
+            if doc.descriptor().is_none() {
                 case.restore_waiting(ring); // no readable content yet
                 continue;
-            };
+            }
             let referenced: HashSet<ChunkId> = applied
                 .iter()
                 .flat_map(|(_, d)| d.iter().copied())
@@ -895,7 +906,7 @@ impl Profile {
     /// The devices of the active participants and the storage peers of a case (from its
     /// membership log).
     pub fn case_devices(&self, case: CaseId) -> Result<Vec<DeviceId>> {
-        let mut log = crate::core::membership::Log::new(case);
+        let mut log = crate::core::membership::Log::new(case, self.today);
         for bytes in self.ops_of(case)? {
             if let Ok(op) = Op::parse(&bytes) {
                 let _ = log.insert(op);

@@ -43,7 +43,7 @@ impl<'a> StoreReplica<'a> {
 
     fn rights(&mut self, case: CaseId) -> Option<&(State, Access)> {
         if !self.rights.contains_key(&case) {
-            let mut log = Log::new(case);
+            let mut log = Log::new(case, self.profile.today());
             for bytes in self.profile.ops_of(case).ok()? {
                 if let Ok(op) = Op::parse(&bytes) {
                     let _ = log.insert(op);

@@ -11,6 +11,7 @@ mod cli;
 mod cli_sharing;
 mod crash;
 mod leak;
+mod log_attacks;
 mod matrix;
 mod membership_props;
 mod merge;

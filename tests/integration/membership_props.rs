@@ -1,5 +1,6 @@
-//! Property: random membership and consent ops, made concurrently on 4 devices and delivered in
-//! random orders to 4 fresh replicas, give the same derived state everywhere.
+//! Property: random membership and consent ops (removals and demotions of the chair and the
+//! co-chair among them), made concurrently on 4 devices and delivered in random orders to 4 fresh
+//! replicas, give the same derived state everywhere.
 
 use mdo::core::case::Case;
 use mdo::core::doc::ParticipantData;
@@ -18,6 +19,12 @@ enum Step {
     Remove {
         by: usize,
         target: usize,
+    },
+    /// An admin takes the admin right of the chair or the co-chair (issue 13: demotions and
+    /// removals between admins converge by seniority).
+    Demote {
+        by: usize,
+        chair: bool,
     },
     Grant {
         by: usize,
@@ -47,7 +54,8 @@ fn step() -> impl Strategy<Value = Step> {
     let r = 0..4usize;
     prop_oneof![
         (r.clone(), 0..6u8).prop_map(|(by, n)| Step::Add { by, n }),
-        (r.clone(), 0..6usize).prop_map(|(by, target)| Step::Remove { by, target }),
+        (r.clone(), 0..7usize).prop_map(|(by, target)| Step::Remove { by, target }),
+        (r.clone(), any::<bool>()).prop_map(|(by, chair)| Step::Demote { by, chair }),
         (r.clone(), 1..8u8, 0..6usize, 0..6usize).prop_map(|(by, consenters, cat, to)| {
             Step::Grant {
                 by,
@@ -63,9 +71,9 @@ fn step() -> impl Strategy<Value = Step> {
     ]
 }
 
-const TARGETS: [&str; 6] = ["co", "sanne", "erik", "kid", "pro", "new0"];
+const TARGETS: [&str; 7] = ["co", "sanne", "erik", "kid", "pro", "new0", "chair"];
 
-fn shuffle<T>(v: &mut [T], mut seed: u64) {
+pub fn shuffle<T>(v: &mut [T], mut seed: u64) {
     for i in (1..v.len()).rev() {
         seed ^= seed << 13;
         seed ^= seed >> 7;
@@ -125,6 +133,10 @@ proptest! {
                 Step::Remove { by, target } => {
                     let _ = replicas[by].membership(&people[by].dev, Action::RemoveMember { member: TARGETS[target].into(), reason: String::new() });
                 }
+                Step::Demote { by, chair } => {
+                    let (member, role) = if chair { ("chair", Role::IbEr) } else { ("co", Role::Directeur) };
+                    let _ = replicas[by].membership(&people[by].dev, Action::SetRole { member: member.into(), role, admin: false });
+                }
                 Step::Grant { by, consenters, cat, to } => {
                     let all = ["sanne", "erik", "kid"];
                     let cs: Vec<String> = all.iter().enumerate().filter(|(i, _)| consenters & (1 << i) != 0).map(|(_, s)| s.to_string()).collect();
@@ -175,7 +187,7 @@ proptest! {
         for seed in seeds {
             let mut order = all.clone();
             shuffle(&mut order, seed | 1);
-            let mut log = Log::new(origin.id);
+            let mut log = Log::new(origin.id, today);
             for op in order {
                 log.insert(op).unwrap();
             }
