@@ -441,7 +441,7 @@ impl CompartmentDoc {
     pub fn all_text(&self) -> Vec<String> {
         let mut out = Vec::new();
         let mut stack = vec![ROOT];
-        let mut take = |v: Value<'_>, id: ObjId, stack: &mut Vec<ObjId>, out: &mut Vec<String>| {
+        let take = |v: Value<'_>, id: ObjId, stack: &mut Vec<ObjId>, out: &mut Vec<String>| {
             match v {
                 Value::Object(_) => stack.push(id),
                 Value::Scalar(s) => {

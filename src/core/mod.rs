@@ -6,7 +6,6 @@
 
 pub mod access;
 pub mod audience;
-pub mod batch;
 pub mod case;
 pub mod demo;
 pub mod doc;
