@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
+use mdo::core::case::CompartmentKind;
 use mdo::core::case::{Case, Feedback, NewAgreement};
 use mdo::core::doc::ParticipantData;
 use mdo::core::model::{Audience, Direction, Role, Section};
-use mdo::core::case::CompartmentKind;
 use mdo::core::{audience, demo, verslag};
 use mdo::crypto::KdfParams;
 use mdo::store::{Profile, write_atomic};
@@ -174,10 +174,12 @@ enum Command {
         /// Output file (markdown) or directory (automerge).
         #[arg(long)]
         out: PathBuf,
-        /// The verslag's audience (markdown): parents (voor ouders en professionals, the
-        /// default: it holds the least), professionals, or organisation.
-        #[arg(long, default_value = "parents")]
-        audience: String,
+        /// markdown: the verslag's audience — parents (voor ouders en professionals, the
+        /// default: it holds the least), professionals, or organisation. automerge: only the
+        /// compartments whose text may go to that audience (default: every compartment this
+        /// device reads — your own copy of the case).
+        #[arg(long)]
+        audience: Option<String>,
         /// The meeting (markdown; default: the latest one the audience may read).
         #[arg(long)]
         meeting: Option<String>,
@@ -849,7 +851,15 @@ fn dispatch(cli: Cli) -> Result<()> {
             out: path,
             audience: a,
             meeting,
-        } => export(&dir, &out, &case, &format, &path, &a, meeting.as_deref()),
+        } => export(
+            &dir,
+            &out,
+            &case,
+            &format,
+            &path,
+            a.as_deref(),
+            meeting.as_deref(),
+        ),
     }
 }
 
@@ -1108,27 +1118,25 @@ fn agreement_cmd(dir: &Path, out: &Out, c: AgreementCmd) -> Result<()> {
             due,
             evaluation,
             audience: a,
-        } => {
-            write(dir, out, &case, |case, p| {
-                let kind = audience_for(&a, p.me(), audience::Writing::Agreement)?;
-                let id = case.add_agreement_in(
-                    p.me(),
-                    NewAgreement {
-                        wie,
-                        wat,
-                        waarom,
-                        wanneer,
-                        hoe,
-                        owner,
-                        due,
-                        evaluation,
-                    },
-                    kind.clone(),
-                    now(),
-                )?;
-                Ok((id, kind))
-            })
-        }
+        } => write(dir, out, &case, |case, p| {
+            let kind = audience_for(&a, p.me(), audience::Writing::Agreement)?;
+            let id = case.add_agreement_in(
+                p.me(),
+                NewAgreement {
+                    wie,
+                    wat,
+                    waarom,
+                    wanneer,
+                    hoe,
+                    owner,
+                    due,
+                    evaluation,
+                },
+                kind.clone(),
+                now(),
+            )?;
+            Ok((id, kind))
+        }),
         AgreementCmd::Edit {
             case,
             agreement,
@@ -1226,7 +1234,7 @@ fn export(
     case_ref: &str,
     format: &str,
     path: &Path,
-    audience_id: &str,
+    audience_id: Option<&str>,
     meeting: Option<&str>,
 ) -> Result<()> {
     let mut p = open_profile(dir)?;
@@ -1235,7 +1243,10 @@ fn export(
     warn_rejected(&report);
     match format {
         "markdown" | "md" => {
-            let kind = CompartmentKind::for_audience(audience_id.parse::<Audience>()?, p.me());
+            let kind = CompartmentKind::for_audience(
+                audience_id.unwrap_or("parents").parse::<Audience>()?,
+                p.me(),
+            );
             let v = verslag::compose(&case, meeting, &kind)?;
             // The export carries text of these compartments only (NEN 7513 log).
             let shown: Vec<_> = case
@@ -1252,6 +1263,17 @@ fn export(
             );
         }
         "automerge" => {
+            let only = audience_id
+                .map(|a| -> Result<CompartmentKind> {
+                    Ok(CompartmentKind::for_audience(
+                        a.parse::<Audience>()?,
+                        p.me(),
+                    ))
+                })
+                .transpose()?;
+            let admitted =
+                |k: &CompartmentKind| only.as_ref().is_none_or(|t| audience::composes_into(k, t));
+            case.compartments.retain(|_, c| admitted(&c.kind));
             let shown: Vec<_> = case
                 .compartment_list()
                 .into_iter()

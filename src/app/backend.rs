@@ -11,22 +11,26 @@ use mdo_crypto::KdfParams;
 use crate::core::case::{Case, CompartmentKind, Feedback};
 use crate::core::membership::{Action, Basis, ConsentSpec, Recipient};
 use crate::core::model::{
-    Audience, ConsentCategory, ConsentHow, Direction, Role, Section, format_date, parse_date,
+    ConsentCategory, ConsentHow, Direction, Role, Section, format_date, parse_date,
 };
 use crate::store::{AccessAction, Profile};
 
+use super::error::AppError;
 use super::node::{AppNode, NodeEvent};
 pub use super::view::*;
 use zeroize::Zeroizing;
 
 /// The compartment a *voor wie?* choice names. Every write names one: there is no silent
 /// default (issue: nothing lands beyond the audience its author chose).
-fn chosen(audience: &str) -> Result<CompartmentKind, String> {
+fn chosen(audience: &str) -> Result<CompartmentKind, AppError> {
     if audience.trim().is_empty() {
         return Err("kies eerst voor wie dit is".into());
     }
-    CompartmentKind::parse(audience.trim())
-        .ok_or_else(|| format!("onbekende groep '{audience}': kies voor wie dit is uit de lijst"))
+    CompartmentKind::parse(audience.trim()).ok_or_else(|| {
+        AppError::Said(format!(
+            "onbekende groep '{audience}': kies voor wie dit is uit de lijst"
+        ))
+    })
 }
 
 /// What earlier readers keep: said whenever a right ends or an item moves.
@@ -198,7 +202,7 @@ pub enum Cmd {
     ShareItem {
         /// Item id.
         id: String,
-        /// Audience id.
+        /// For whom now (compartment descriptor from the *voor wie?* choices).
         audience: String,
     },
     /// Record consent given by the people the age rules require.
@@ -446,7 +450,7 @@ impl Backend {
         vec![Update::Sync(self.sync.line())]
     }
 
-    fn node_event(&mut self, e: NodeEvent) -> Result<Vec<Update>, String> {
+    fn node_event(&mut self, e: NodeEvent) -> Result<Vec<Update>, AppError> {
         let mut out = Vec::new();
         match e {
             NodeEvent::Listening(_) => {
@@ -468,7 +472,7 @@ impl Backend {
                     // Something arrived: show it (the open case and the list).
                     if let Some(id) = self.open.as_ref().map(|c| c.id) {
                         let p = self.profile.as_mut().ok_or("eerst ontgrendelen")?;
-                        let (case, _) = p.load_case(id).map_err(|e| e.to_string())?;
+                        let (case, _) = p.load_case(id)?;
                         out.push(Update::Case(Box::new(case_view(&case, p.me()))));
                         self.open = Some(case);
                     }
@@ -491,13 +495,13 @@ impl Backend {
     }
 
     /// Reloads the open case from the store (after the node or an invite changed it).
-    fn reload_open(&mut self) -> Result<Vec<Update>, String> {
+    fn reload_open(&mut self) -> Result<Vec<Update>, AppError> {
         let Some(id) = self.open.as_ref().map(|c| c.id) else {
             return Ok(vec![]);
         };
         let p = self.profile.as_mut().ok_or("eerst ontgrendelen")?;
-        let (case, _) = p.load_case(id).map_err(|e| e.to_string())?;
-        let pending = p.pending_joins(id).map_err(|e| e.to_string())?;
+        let (case, _) = p.load_case(id)?;
+        let pending = p.pending_joins(id)?;
         let view = case_view(&case, p.me());
         self.open = Some(case);
         Ok(vec![
@@ -506,24 +510,19 @@ impl Backend {
         ])
     }
 
-    fn invite(&mut self, role: &str, org: &str, custody: bool) -> Result<Vec<Update>, String> {
-        let role: Role = role
-            .parse()
-            .map_err(|e: crate::core::CoreError| e.to_string())?;
+    fn invite(&mut self, role: &str, org: &str, custody: bool) -> Result<Vec<Update>, AppError> {
+        let role: Role = role.parse()?;
         let p = self.profile.as_mut().ok_or("eerst ontgrendelen")?;
         let case = self.open.as_ref().ok_or("geen casus open")?.id;
         let addrs: Vec<std::net::SocketAddr> = p
-            .node_addrs()
-            .map_err(|e| e.to_string())?
+            .node_addrs()?
             .iter()
             .filter_map(|a| a.split_once('@').and_then(|(_, s)| s.parse().ok()))
             .collect();
         if addrs.is_empty() || self.node.is_none() {
             return Err("dit apparaat is nog niet bereikbaar (de netwerkknoop draait niet); een uitnodiging vertelt het nieuwe apparaat waar het dit apparaat vindt".into());
         }
-        let (secret, expiry) = p
-            .create_invite(case, role, org, custody, false, 24 * 3600)
-            .map_err(|e| e.to_string())?;
+        let (secret, expiry) = p.create_invite(case, role, org, custody, false, 24 * 3600)?;
         let t = crate::net::ticket::Ticket {
             case,
             node: p.device().device_id().0,
@@ -531,7 +530,9 @@ impl Backend {
             secret,
             expiry,
         };
-        let qr = t.qr().map_err(|e| e.to_string())?;
+        let qr = t.qr().map_err(
+            |_| "de uitnodiging past niet in een QR-code; geef het ticket als tekst door",
+        )?;
         Ok(vec![
             Update::Invite {
                 ticket: t.encode(),
@@ -546,7 +547,7 @@ impl Backend {
 
     /// One round of joining: ask the inviter; accepted → sync the case and open it; pending →
     /// show the code and ask again in a second.
-    fn join_round(&mut self) -> Result<Vec<Update>, String> {
+    fn join_round(&mut self) -> Result<Vec<Update>, AppError> {
         use crate::store::invites::JoinAnswer;
         let t = self.joining.clone().ok_or("geen uitnodiging")?;
         let p = self.profile.take().ok_or("eerst ontgrendelen")?;
@@ -562,7 +563,7 @@ impl Backend {
             (Ok(c), Ok(r)) => (c, r),
             (Err(e), _) | (_, Err(e)) => {
                 self.profile = Some(p);
-                return Err(e);
+                return Err(AppError::Said(format!("aansluiten lukt niet: {e}")));
             }
         };
         let name = p.me().name.clone();
@@ -637,7 +638,7 @@ impl Backend {
             }
             JoinAnswer::Refused { reason } => {
                 self.joining = None;
-                Err(format!("de uitnodiging is geweigerd: {reason}"))
+                Err(format!("de uitnodiging is geweigerd: {reason}").into())
             }
         }
     }
@@ -654,7 +655,7 @@ impl Backend {
                 u.insert(0, Update::Error(String::new()));
                 u
             }
-            Err(e) => vec![Update::Error(e)],
+            Err(e) => vec![Update::Error(e.to_string())],
         }
     }
 
@@ -682,12 +683,12 @@ impl Backend {
     }
 
     /// Loads the case list from the store and returns it filtered.
-    fn cases(&mut self) -> Result<Vec<CaseSummary>, String> {
+    fn cases(&mut self) -> Result<Vec<CaseSummary>, AppError> {
         let p = self.profile.as_mut().ok_or("eerst ontgrendelen")?;
         let today = crate::core::model::format_date(p.today());
         let mut out = Vec::new();
-        for id in p.case_ids().map_err(|e| e.to_string())? {
-            let (case, _) = p.load_case(id).map_err(|e| e.to_string())?;
+        for id in p.case_ids()? {
+            let (case, _) = p.load_case(id)?;
             let info = case.info();
             let next = case
                 .meetings()
@@ -715,8 +716,7 @@ impl Backend {
                 sync: {
                     let mine = p.device().device_id();
                     let others = p
-                        .case_devices(id)
-                        .map_err(|e| e.to_string())?
+                        .case_devices(id)?
                         .into_iter()
                         .filter(|d| *d != mine)
                         .count();
@@ -734,18 +734,17 @@ impl Backend {
         Ok(self.filtered())
     }
 
-    fn open_case(&mut self, id: mdo_crypto::CaseId) -> Result<Vec<Update>, String> {
+    fn open_case(&mut self, id: mdo_crypto::CaseId) -> Result<Vec<Update>, AppError> {
         let p = self.profile.as_mut().ok_or("eerst ontgrendelen")?;
-        let (case, _) = p.load_case(id).map_err(|e| e.to_string())?;
+        let (case, _) = p.load_case(id)?;
         // NEN 7513: opening a case shows every compartment this device can read.
         let shown: Vec<_> = case
             .compartment_list()
             .into_iter()
             .map(|(c, _)| c)
             .collect();
-        p.log_access(&case, AccessAction::View, &shown, "app")
-            .map_err(|e| e.to_string())?;
-        let pending = p.pending_joins(id).map_err(|e| e.to_string())?;
+        p.log_access(&case, AccessAction::View, &shown, "app")?;
+        let pending = p.pending_joins(id)?;
         let view = case_view(&case, p.me());
         self.open = Some(case);
         Ok(vec![
@@ -757,21 +756,20 @@ impl Backend {
     }
 
     /// The latest meeting's id.
-    fn meeting_id(&self) -> Result<String, String> {
+    fn meeting_id(&self) -> Result<String, AppError> {
         let case = self.open.as_ref().ok_or("geen casus open")?;
         case.meetings()
             .into_iter()
             .last()
             .map(|m| m.data.id)
-            .ok_or_else(|| "start eerst een overleg".to_string())
+            .ok_or_else(|| "start eerst een overleg".into())
     }
 
-    fn log_rows(&self) -> Result<Vec<LogRow>, String> {
+    fn log_rows(&self) -> Result<Vec<LogRow>, AppError> {
         let p = self.profile.as_ref().ok_or("eerst ontgrendelen")?;
         let case = self.open.as_ref().map(|c| c.id);
         let mut rows: Vec<LogRow> = p
-            .access_log(case)
-            .map_err(|e| e.to_string())?
+            .access_log(case)?
             .into_iter()
             .map(|e| LogRow {
                 when: e.when(),
@@ -817,11 +815,11 @@ impl Backend {
     fn edit(
         &mut self,
         f: impl FnOnce(&mut Case, &Profile) -> Result<(), crate::core::CoreError>,
-    ) -> Result<Vec<Update>, String> {
+    ) -> Result<Vec<Update>, AppError> {
         let p = self.profile.as_mut().ok_or("eerst ontgrendelen")?;
         let case = self.open.as_mut().ok_or("geen casus open")?;
-        f(case, p).map_err(|e| e.to_string())?;
-        p.commit(case).map_err(|e| e.to_string())?;
+        f(case, p)?;
+        p.commit(case)?;
         self.sync.pending += 1;
         if let Some(n) = &self.node {
             n.changed();
@@ -832,7 +830,7 @@ impl Backend {
         ])
     }
 
-    fn try_handle(&mut self, cmd: Cmd) -> Result<Vec<Update>, String> {
+    fn try_handle(&mut self, cmd: Cmd) -> Result<Vec<Update>, AppError> {
         match cmd {
             Cmd::CreateProfile {
                 name,
@@ -847,16 +845,9 @@ impl Backend {
                 if pass.chars().count() < 8 {
                     return Err("kies een wachtwoordzin van minstens 8 tekens".into());
                 }
-                let role: Role = role
-                    .parse()
-                    .map_err(|e: crate::core::CoreError| e.to_string())?;
-                let p = Profile::init(&self.dir, &pass, &name, role, &org, self.kdf)
-                    .map_err(|e| e.to_string())?;
-                let phrase = p
-                    .device()
-                    .seed()
-                    .recovery_phrase()
-                    .map_err(|e| e.to_string())?;
+                let role: Role = role.parse()?;
+                let p = Profile::init(&self.dir, &pass, &name, role, &org, self.kdf)?;
+                let phrase = p.device().seed().recovery_phrase()?;
                 let me = Self::me_line(&p);
                 self.profile = Some(p);
                 let mut u = vec![
@@ -868,13 +859,8 @@ impl Backend {
                 Ok(u)
             }
             Cmd::Unlock(pass) => {
-                let p = Profile::open(&self.dir, &pass).map_err(|e| match e {
-                    crate::store::StoreError::Crypto(mdo_crypto::CryptoError::WrongPassphrase) => {
-                        "onjuiste wachtwoordzin; probeer het opnieuw".to_string()
-                    }
-                    e => e.to_string(),
-                })?;
-                if p.settings().map_err(|e| e.to_string())?.storage {
+                let p = Profile::open(&self.dir, &pass)?;
+                if p.settings()?.storage {
                     return Err("dit profiel is een opslagknooppunt: het leest geen casussen en hoort niet in de app; start het met `mdo serve`".into());
                 }
                 let me = Self::me_line(&p);
@@ -895,9 +881,8 @@ impl Backend {
             Cmd::OpenDemo => {
                 let p = self.profile.as_mut().ok_or("eerst ontgrendelen")?;
                 let (today, now) = (p.today(), p.now());
-                let mut case = crate::core::demo::noor(p.me(), p.device(), today, now)
-                    .map_err(|e| e.to_string())?;
-                p.commit(&mut case).map_err(|e| e.to_string())?;
+                let mut case = crate::core::demo::noor(p.me(), p.device(), today, now)?;
+                p.commit(&mut case)?;
                 self.open_case(case.id)
             }
             Cmd::Search(f) => {
@@ -906,7 +891,7 @@ impl Backend {
             }
             Cmd::OpenCase(id) => {
                 let p = self.profile.as_mut().ok_or("eerst ontgrendelen")?;
-                let id = p.resolve_case(&id).map_err(|e| e.to_string())?;
+                let id = p.resolve_case(&id)?;
                 self.open_case(id)
             }
             Cmd::NewCase {
@@ -925,9 +910,8 @@ impl Backend {
                     &class,
                     p.today(),
                     p.now(),
-                )
-                .map_err(|e| e.to_string())?;
-                p.commit(&mut case).map_err(|e| e.to_string())?;
+                )?;
+                p.commit(&mut case)?;
                 self.open_case(case.id)
             }
             Cmd::AddItem {
@@ -939,8 +923,7 @@ impl Backend {
                 if text.trim().is_empty() {
                     return Err("typ eerst een tekst".into());
                 }
-                let section =
-                    Section::parse(&format!("{circle}.{slot}")).map_err(|e| e.to_string())?;
+                let section = Section::parse(&format!("{circle}.{slot}"))?;
                 let kind = chosen(&audience)?;
                 self.edit(|case, p| {
                     case.add_item_in(p.me(), section, &text, kind, None, p.now())
@@ -960,23 +943,20 @@ impl Backend {
             } => {
                 let kind = chosen(&audience)?;
                 self.edit(|case, p| {
-                let a = crate::core::case::NewAgreement {
-                    wie,
-                    wat,
-                    waarom,
-                    wanneer,
-                    hoe,
-                    due: due.trim().to_string(),
-                    ..Default::default()
-                };
-                case.add_agreement_in(p.me(), a, kind, p.now())
-                    .map(|_| ())
-            })
+                    let a = crate::core::case::NewAgreement {
+                        wie,
+                        wat,
+                        waarom,
+                        wanneer,
+                        hoe,
+                        due: due.trim().to_string(),
+                        ..Default::default()
+                    };
+                    case.add_agreement_in(p.me(), a, kind, p.now()).map(|_| ())
+                })
             }
             Cmd::AgreementStatus { id, status } => {
-                let status: crate::core::model::AgreementStatus = status
-                    .parse()
-                    .map_err(|e: crate::core::CoreError| e.to_string())?;
+                let status: crate::core::model::AgreementStatus = status.parse()?;
                 self.edit(|case, _| case.edit_agreement(&id, "status", status.id()))
             }
             Cmd::ReorderItem { id, up } => {
@@ -1015,7 +995,8 @@ impl Backend {
                 if !crate::core::model::valid_circle_name(&name) {
                     return Err(format!(
                         "'{name}' kan geen cirkelnaam zijn: gebruik letters, cijfers en streepjes (bijvoorbeeld vrije-tijd)"
-                    ));
+                    )
+                    .into());
                 }
                 self.edit(|case, _| case.add_circle(&name))
             }
@@ -1077,7 +1058,8 @@ impl Backend {
                 if minutes_left("00:00", &end).is_none() {
                     return Err(format!(
                         "'{end}' is geen tijd; schrijf het geplande einde als UU:MM, bijvoorbeeld 16:00"
-                    ));
+                    )
+                    .into());
                 }
                 self.edit(|case, p| {
                     let m = case.new_meeting(&date, end.trim(), kind)?;
@@ -1132,13 +1114,25 @@ impl Backend {
                 } else {
                     PathBuf::from(path.trim())
                 };
-                let v = crate::core::verslag::compose(case, Some(&m), &kind)
-                    .map_err(|e| e.to_string())?;
-                let bytes = crate::pdf::render(
-                    &format!("Verslag MDO — {}", case.info().child),
-                    v.markdown(),
-                )
-                .map_err(|e| e.to_string())?;
+                // The paper is what the chair checked on screen: the stored verslag for this
+                // audience; composed now only when none was stored yet.
+                let title = format!(
+                    "Verslag {}",
+                    crate::core::audience::voor_at(&kind, case.age_band(case.today()))
+                );
+                let text = match case
+                    .verslagen()
+                    .into_iter()
+                    .find(|v| v.kind == kind && v.data.meeting == m)
+                {
+                    Some(v) => v.data.text,
+                    None => crate::core::verslag::compose(case, Some(&m), &kind)?
+                        .markdown()
+                        .to_string(),
+                };
+                let bytes =
+                    crate::pdf::render(&format!("Verslag MDO — {}", case.info().child), &text)
+                        .map_err(|e| AppError::Pdf(e.to_string()))?;
                 // The export leaves the encrypted store: recorded as such (NEN 7513), with the
                 // compartments whose text it may carry.
                 let shown: Vec<_> = case
@@ -1147,27 +1141,21 @@ impl Backend {
                     .filter(|(_, k)| crate::core::audience::composes_into(k, &kind))
                     .map(|(c, _)| c)
                     .collect();
-                p.log_access(case, AccessAction::Export, &shown, "pdf")
-                    .map_err(|e| e.to_string())?;
-                crate::store::write_atomic(&path, &bytes).map_err(|e| e.to_string())?;
+                p.log_access(case, AccessAction::Export, &shown, "pdf")?;
+                crate::store::write_atomic(&path, &bytes)?;
                 Ok(vec![Update::Notice(format!(
                     "{} opgeslagen als PDF: {} ({} kB). Dit bestand is niet versleuteld; bewaar en deel het zorgvuldig.",
-                    v.title(),
+                    title,
                     path.display(),
                     bytes.len().div_ceil(1024)
                 ))])
             }
             Cmd::ShareItem { id, audience } => {
-                let audience: Audience = audience
-                    .parse()
-                    .map_err(|e: crate::core::CoreError| e.to_string())?;
-                let mut u = self.edit(|case, p| {
-                    case.move_item(&id, CompartmentKind::for_audience(audience, p.me()))
-                        .map(|_| ())
-                })?;
+                let kind = chosen(&audience)?;
+                let mut u = self.edit(|case, _| case.move_item(&id, kind.clone()).map(|_| ()))?;
                 u.push(Update::Notice(format!(
-                    "Nu zichtbaar voor {}. {KEEP_NOTE}",
-                    audience.label()
+                    "Nu zichtbaar {}. {KEEP_NOTE}",
+                    crate::core::audience::voor(&kind)
                 )));
                 Ok(u)
             }
@@ -1177,13 +1165,9 @@ impl Backend {
                 how,
                 until,
             } => {
-                let category: ConsentCategory = category
-                    .parse()
-                    .map_err(|e: crate::core::CoreError| e.to_string())?;
-                let how: ConsentHow = how
-                    .parse()
-                    .map_err(|e: crate::core::CoreError| e.to_string())?;
-                parse_date(until.trim()).map_err(|e| e.to_string())?;
+                let category: ConsentCategory = category.parse()?;
+                let how: ConsentHow = how.parse()?;
+                parse_date(until.trim())?;
                 let case = self.open.as_ref().ok_or("geen casus open")?;
                 let (parents, children) =
                     crate::core::access::required_consenters(case.state(), case.today());
@@ -1266,9 +1250,9 @@ impl Backend {
                 let case = self.open.as_ref().ok_or("geen casus open")?.id;
                 let member = p.confirm_invite(case, &code).map_err(|e| match e {
                     crate::store::StoreError::Core(crate::core::CoreError::NotFound { .. }) => {
-                        format!("geen aanmelding met code {}: vergelijk de code nog eens met het nieuwe apparaat", code.trim())
+                        AppError::Said(format!("geen aanmelding met code {}: vergelijk de code nog eens met het nieuwe apparaat", code.trim()))
                     }
-                    e => e.to_string(),
+                    e => e.into(),
                 })?;
                 let mut u = self.reload_open()?;
                 u.push(Update::Notice(format!(

@@ -78,9 +78,14 @@ fn show_case(api: &Api, v: &CaseView) {
     api.set_write_ids(strings(v.write.ids.iter().map(String::as_str)));
     api.set_write_labels(strings(v.write.labels.iter().map(String::as_str)));
     api.set_write_who(strings(v.write.who.iter().map(String::as_str)));
+    api.set_write_default(v.write.default as i32);
     if !same_case || api.get_write_choice() as usize >= v.write.ids.len() {
         api.set_write_choice(v.write.default as i32);
     }
+    // Moving an item: the same audiences, with the same words and counts.
+    api.set_audience_ids(strings(v.write.ids.iter().map(String::as_str)));
+    api.set_audience_labels(strings(v.write.labels.iter().map(String::as_str)));
+    api.set_meeting_default(v.meeting_default as i32);
     api.set_case_id(v.id.as_str().into());
     api.set_case_title(v.title.as_str().into());
     api.set_case_subtitle(v.subtitle.as_str().into());
@@ -437,9 +442,6 @@ pub fn wire(ui: &AppWindow, send: impl Fn(Cmd) + Clone + 'static) {
             status: status.into(),
         })
     });
-    let audiences = super::view::audiences();
-    api.set_audience_ids(strings(audiences.iter().map(|a| a.0)));
-    api.set_audience_labels(strings(audiences.iter().map(|a| a.1)));
     use crate::core::model::{ConsentCategory, ConsentHow};
     api.set_category_ids(strings(ConsentCategory::ALL.iter().map(|c| c.id())));
     api.set_category_labels(strings(ConsentCategory::ALL.iter().map(|c| c.label())));

@@ -220,7 +220,12 @@ impl Choices {
                 .map(|a| {
                     a.readers
                         .keys()
-                        .map(|id| names.get(id).cloned().unwrap_or_else(|| "een deelnemer".into()))
+                        .map(|id| {
+                            names
+                                .get(id)
+                                .cloned()
+                                .unwrap_or_else(|| "een deelnemer".into())
+                        })
                         .collect()
                 })
                 .unwrap_or_default();
@@ -228,7 +233,7 @@ impl Choices {
             c.ids.push(k.descriptor());
             c.labels.push(format!(
                 "{} ({} {})",
-                audience::voor(k),
+                audience::voor_at(k, case.age_band(case.today())),
                 n,
                 if n == 1 { "persoon" } else { "personen" }
             ));
@@ -310,16 +315,14 @@ pub struct CaseView {
     pub default_until: String,
     /// *Voor wie?* for what is written in the circles, the needs chain and the agreements.
     pub write: Choices,
+    /// A new meeting: 0 with parents, 1 professionals only (medical, safety and enforcement
+    /// roles start from professionals only).
+    pub meeting_default: usize,
 }
 
 /// Circle label ("Kind/jongere" …).
 pub fn circle_label(name: &str) -> String {
     crate::core::verslag::circle_title(name)
-}
-
-/// The audiences an item can be moved to in the app: (id, Dutch label).
-pub fn audiences() -> Vec<(&'static str, &'static str)> {
-    Audience::ALL.iter().map(|a| (a.id(), a.label())).collect()
 }
 
 /// Minutes from `now` ("HH:MM") until `end` ("HH:MM"); negative when over time; `None` when
@@ -638,9 +641,12 @@ fn meeting_view(case: &Case, me: &Me, names: &BTreeMap<String, String>) -> Optio
     let held = placed.kind.clone();
     let m = placed.data;
     // Notes: the meeting's own audience or a narrower one the writer belongs to.
+    let mine = case.my_member().map(|m| m.id.clone()).unwrap_or_default();
+    let access = case.access();
+    let writes = |k: &CompartmentKind| access.writes(k.id(case.id), &mine);
     let note_kinds: Vec<CompartmentKind> = audience::choices(me)
         .into_iter()
-        .filter(|k| audience::may_note(k, &held))
+        .filter(|k| audience::may_note(k, &held) && writes(k))
         .collect();
     let wanted = audience::default_for(me, Writing::MeetingNote);
     let note_default = if note_kinds.contains(&wanted) {
@@ -650,7 +656,7 @@ fn meeting_view(case: &Case, me: &Me, names: &BTreeMap<String, String>) -> Optio
     };
     let verslag_kinds: Vec<CompartmentKind> = audience::verslag_choices(me)
         .into_iter()
-        .filter(|k| audience::composes_into(&held, k))
+        .filter(|k| audience::composes_into(&held, k) && writes(k))
         .collect();
     let extra = case.meeting_notes(&m.id);
     let (held_ref, steps_ref, extra_ref) = (&held, &m.steps, &extra);
@@ -700,7 +706,7 @@ fn meeting_view(case: &Case, me: &Me, names: &BTreeMap<String, String>) -> Optio
         date: m.date,
         planned_end: m.planned_end,
         steps,
-        held_for: audience::voor(&held),
+        held_for: audience::voor_at(&held, case.age_band(case.today())),
         held_index: note_kinds.iter().position(|k| *k == held).unwrap_or(0),
         notes: Choices::of(case, &note_kinds, &note_default),
         note_texts,
@@ -859,10 +865,7 @@ pub fn case_view(case: &Case, me: &Me) -> CaseView {
             .into_iter()
             .map(|m| MeetingRow {
                 present: m.data.present.len(),
-                has_verslag: case
-                    .verslagen()
-                    .iter()
-                    .any(|v| v.data.meeting == m.data.id),
+                has_verslag: case.verslagen().iter().any(|v| v.data.meeting == m.data.id),
                 id: m.data.id,
                 date: m.data.date,
                 planned_end: m.data.planned_end,
@@ -911,8 +914,13 @@ pub fn case_view(case: &Case, me: &Me) -> CaseView {
                 circle: "kind".into(),
                 slot: CircleSlot::Plus,
             };
-            Choices::of(case, &kinds, &audience::default_for(me, Writing::Item(&circle)))
+            Choices::of(
+                case,
+                &kinds,
+                &audience::default_for(me, Writing::Item(&circle)),
+            )
         },
+        meeting_default: usize::from(me.role.is_medical() || audience::is_enforcement(me.role)),
     }
 }
 

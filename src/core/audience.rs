@@ -161,8 +161,26 @@ pub fn meeting_choices() -> [CompartmentKind; 2] {
     ]
 }
 
+/// [`voor`] on a day the child is in `band`: from 16 the parents with gezag no longer read the
+/// shared case (the young person does), so it says so ("voor de jongere en professionals").
+pub fn voor_at(kind: &CompartmentKind, band: Option<super::model::AgeBand>) -> String {
+    if band == Some(super::model::AgeBand::Vanaf16) {
+        match kind {
+            CompartmentKind::Shared(Audience::Parents | Audience::Child) => {
+                return "voor de jongere en professionals".into();
+            }
+            CompartmentKind::Shared(Audience::Network) => {
+                return "voor netwerk, de jongere en professionals".into();
+            }
+            _ => {}
+        }
+    }
+    voor(kind)
+}
+
 /// "voor ouders en professionals", "alleen voor professionals", "alleen voor eigen organisatie
-/// (OBS De Wilgen)": who a text or a verslag is for, in words for the screen and the paper.
+/// (OBS De Wilgen)": who a text or a verslag is for, in words for the screen and the paper (for
+/// a child under 16; [`voor_at`] for any age).
 pub fn voor(kind: &CompartmentKind) -> String {
     match kind {
         CompartmentKind::Shared(Audience::Parents) => "voor ouders en professionals".into(),
@@ -174,10 +192,14 @@ pub fn voor(kind: &CompartmentKind) -> String {
         CompartmentKind::Shared(a) => format!("voor {}", a.label()),
         CompartmentKind::Organisation(o) => format!("alleen voor eigen organisatie ({o})"),
         CompartmentKind::Safety(o) => format!("alleen voor het veiligheidsspoor van {o}"),
+        // A consent for the category adds readers (the reader count and names are shown beside
+        // it); the professional still decides what to release (issue 14).
         CompartmentKind::Category(ConsentCategory::Medisch | ConsentCategory::Ggz, o) => {
-            format!("alleen voor medici van {o}")
+            format!("medisch: medici van {o} en wie er toestemming voor heeft")
         }
-        CompartmentKind::Category(c, o) => format!("alleen voor {o} ({})", c.label()),
+        CompartmentKind::Category(c, o) => {
+            format!("{}: {o} en wie er toestemming voor heeft", c.label())
+        }
         CompartmentKind::Author(_) => "alleen voor mij".into(),
     }
 }
@@ -206,7 +228,10 @@ mod tests {
             .filter(|a| {
                 !matches!(
                     a,
-                    Audience::Author | Audience::Organisation | Audience::Safety | Audience::Medical
+                    Audience::Author
+                        | Audience::Organisation
+                        | Audience::Safety
+                        | Audience::Medical
                 )
             })
             .map(|a| CompartmentKind::Shared(*a))
@@ -239,7 +264,11 @@ mod tests {
             default_for(&ib, Writing::Item(&Section::Notitie)),
             CompartmentKind::Organisation("OBS De Wilgen".into())
         );
-        for w in [Writing::Item(&circle), Writing::Agreement, Writing::MeetingNote] {
+        for w in [
+            Writing::Item(&circle),
+            Writing::Agreement,
+            Writing::MeetingNote,
+        ] {
             assert_eq!(
                 default_for(&arts, w),
                 CompartmentKind::Category(ConsentCategory::Medisch, "GGD".into())
@@ -290,10 +319,16 @@ mod tests {
                 if s == t {
                     continue;
                 }
-                if matches!(s, CompartmentKind::Category(..) | CompartmentKind::Author(_)) {
+                if matches!(
+                    s,
+                    CompartmentKind::Category(..) | CompartmentKind::Author(_)
+                ) {
                     assert!(!composes_into(&s, &t), "{s:?} into {t:?}");
                 }
-                if matches!(t, CompartmentKind::Category(..) | CompartmentKind::Author(_)) {
+                if matches!(
+                    t,
+                    CompartmentKind::Category(..) | CompartmentKind::Author(_)
+                ) {
                     assert!(!composes_into(&s, &t), "{s:?} into {t:?}");
                 }
             }

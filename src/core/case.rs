@@ -14,8 +14,8 @@ use serde::Serialize;
 use super::CoreError;
 use super::access::{self, Access};
 use super::doc::{
-    AgreementData, ArrowData, CompartmentDoc, ItemData, MeetingData, MeetingNote,
-    ParticipantData, StoredVerslag,
+    AgreementData, ArrowData, CompartmentDoc, ItemData, MeetingData, MeetingNote, ParticipantData,
+    StoredVerslag,
 };
 use super::membership::{
     Action, Blob, Inserted, KeyUpdate, Log, Member, MemberSpec, NewEpoch, Op, State,
@@ -1005,6 +1005,14 @@ impl Case {
                 what: "item",
                 id: id.to_string(),
             })?;
+        // Only the author decides that their text may reach more people; anyone who may write
+        // it may narrow its audience (docs/sharing-rules.md §2a).
+        let me = self.my_member().map(|m| m.id.clone()).unwrap_or_default();
+        if data.author != me && !super::audience::composes_into(&from, &to) {
+            return Err(CoreError::OnlyAuthorWidens {
+                to: super::audience::voor(&to),
+            });
+        }
         // Check the target first so that a refused move changes nothing.
         self.doc_for(to.clone())?;
         self.find("item", id)?.doc.remove_item(id)?;
@@ -1171,14 +1179,13 @@ impl Case {
             }
         }
         let id = new_id()?;
-        self.doc_for(kind)?
-            .add_arrow(&ArrowData {
-                id: id.clone(),
-                from: from.into(),
-                to: to.into(),
-                text: text.trim().into(),
-                direction,
-            })?;
+        self.doc_for(kind)?.add_arrow(&ArrowData {
+            id: id.clone(),
+            from: from.into(),
+            to: to.into(),
+            text: text.trim().into(),
+            direction,
+        })?;
         Ok(id)
     }
 
@@ -1501,6 +1508,60 @@ mod tests {
             },
             d,
         )
+    }
+
+    #[test]
+    fn only_the_author_shows_an_item_to_more_people() {
+        let (m, dev) = me("Monique", Role::IbEr, "OBS De Wilgen");
+        let mut c = Case::create(
+            &m,
+            &dev,
+            "Noor Visser",
+            "2017-05-02",
+            "OBS De Wilgen",
+            "groep 6",
+            TODAY,
+            0,
+        )
+        .unwrap();
+        // An item "written" by someone else (the roster's teacher) in the internal notes.
+        let id = c
+            .add_item(
+                &m,
+                Section::Notitie,
+                "intern",
+                Audience::Organisation,
+                None,
+                0,
+            )
+            .unwrap();
+        let own = c
+            .add_item(
+                &m,
+                Section::Notitie,
+                "eigen",
+                Audience::Organisation,
+                None,
+                0,
+            )
+            .unwrap();
+        let kind = CompartmentKind::Organisation("OBS De Wilgen".into());
+        let doc = c.doc_for(kind.clone()).unwrap();
+        let mut item = doc.items().into_iter().find(|i| i.id == id).unwrap();
+        item.author = "jeroen".into();
+        doc.remove_item(&id).unwrap();
+        doc.add_item(&item).unwrap();
+        let err = c
+            .move_item(&id, CompartmentKind::Shared(Audience::Parents))
+            .unwrap_err();
+        assert!(matches!(err, CoreError::OnlyAuthorWidens { .. }), "{err}");
+        // Narrowing is anyone's: to the author's own notes of the mover is not narrower by
+        // rule, but the safety track of the same organisation is.
+        c.move_item(&id, CompartmentKind::Safety("OBS De Wilgen".into()))
+            .unwrap();
+        // The author widens their own text.
+        c.move_item(&own, CompartmentKind::Shared(Audience::Parents))
+            .unwrap();
     }
 
     #[test]

@@ -365,7 +365,11 @@ mod tests {
         };
         let c = noor(&me, &d, time::macros::date!(2026 - 11 - 23), 0).unwrap();
         let stored = c.verslagen();
-        assert_eq!(stored.len(), 2, "one verslag for parents, one for professionals");
+        assert_eq!(
+            stored.len(),
+            2,
+            "one verslag for parents, one for professionals"
+        );
         let parents = stored
             .iter()
             .find(|v| v.kind == CompartmentKind::Shared(Audience::Parents))
@@ -379,7 +383,12 @@ mod tests {
             assert!(v.contains("top: ik voelde me gehoord"));
             assert!(!v.contains("zichtbaar voor"), "{v}");
         }
-        assert!(parents.data.text.contains("Verslag voor ouders en professionals"));
+        assert!(
+            parents
+                .data
+                .text
+                .contains("Verslag voor ouders en professionals")
+        );
         assert!(!parents.data.text.contains("OPP"), "{}", parents.data.text);
         assert!(
             !parents.data.text.contains("stemt het slapen af"),
@@ -388,7 +397,10 @@ mod tests {
         );
         assert!(pros.data.text.contains("Verslag alleen voor professionals"));
         assert!(pros.data.text.contains("de jeugdarts stemt het slapen af"));
-        assert!(!pros.data.text.contains("OPP"), "organisation notes stay out");
+        assert!(
+            !pros.data.text.contains("OPP"),
+            "organisation notes stay out"
+        );
         // The organisation's own verslag may carry its internal note.
         let own = super::super::verslag::compose(
             &c,

@@ -441,13 +441,12 @@ impl CompartmentDoc {
     pub fn all_text(&self) -> Vec<String> {
         let mut out = Vec::new();
         let mut stack = vec![ROOT];
-        let take = |v: Value<'_>, id: ObjId, stack: &mut Vec<ObjId>, out: &mut Vec<String>| {
-            match v {
-                Value::Object(_) => stack.push(id),
-                Value::Scalar(s) => {
-                    if let ScalarValue::Str(t) = s.as_ref() {
-                        out.push(t.to_string());
-                    }
+        let take = |v: Value<'_>, id: ObjId, stack: &mut Vec<ObjId>, out: &mut Vec<String>| match v
+        {
+            Value::Object(_) => stack.push(id),
+            Value::Scalar(s) => {
+                if let ScalarValue::Str(t) = s.as_ref() {
+                    out.push(t.to_string());
                 }
             }
         };

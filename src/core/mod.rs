@@ -100,6 +100,14 @@ pub enum CoreError {
         /// The audience it was asked to go to, in words.
         target: String,
     },
+    /// Someone other than the author tried to show an item to more people.
+    #[error(
+        "alleen wie dit schreef kan het {to} zichtbaar maken; u kunt het wel aan een kleinere groep tonen"
+    )]
+    OnlyAuthorWidens {
+        /// The broader audience, in words.
+        to: String,
+    },
     /// A membership or consent op that was refused or could not be read.
     #[error(transparent)]
     Log(#[from] membership::LogError),

@@ -13,7 +13,7 @@
 use std::fmt::Write;
 
 use super::CoreError;
-use super::audience::{composes_into, voor};
+use super::audience::{composes_into, voor, voor_at};
 use super::case::{Case, CompartmentKind, Placed};
 use super::doc::STEP_COUNT;
 use super::model::{Audience, CircleSlot, NeedArea, Section, SupportOf, long_date};
@@ -33,6 +33,7 @@ pub const STEP_TITLES: [&str; STEP_COUNT] = [
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verslag {
     audience: CompartmentKind,
+    voor: String,
     meeting: Option<String>,
     markdown: String,
 }
@@ -52,7 +53,7 @@ impl Verslag {
     }
     /// "Verslag voor ouders en professionals", "Verslag alleen voor professionals".
     pub fn title(&self) -> String {
-        format!("Verslag {}", voor(&self.audience))
+        format!("Verslag {}", self.voor)
     }
 }
 
@@ -90,36 +91,38 @@ pub fn compose(
     audience: &CompartmentKind,
 ) -> Result<Verslag, CoreError> {
     let meetings = case.meetings();
-    let chosen = match meeting {
-        Some(id) => {
-            let m = meetings
-                .iter()
-                .find(|m| m.data.id == id)
-                .ok_or_else(|| CoreError::NotFound {
-                    what: "meeting",
-                    id: id.to_string(),
+    let chosen =
+        match meeting {
+            Some(id) => {
+                let m = meetings.iter().find(|m| m.data.id == id).ok_or_else(|| {
+                    CoreError::NotFound {
+                        what: "meeting",
+                        id: id.to_string(),
+                    }
                 })?;
-            if !composes_into(&m.kind, audience) {
-                return Err(CoreError::NarrowerAudience {
-                    what: "dit overleg",
-                    of: voor(&m.kind),
-                    target: voor(audience),
-                });
+                if !composes_into(&m.kind, audience) {
+                    return Err(CoreError::NarrowerAudience {
+                        what: "dit overleg",
+                        of: voor(&m.kind),
+                        target: voor(audience),
+                    });
+                }
+                Some(m.data.id.clone())
             }
-            Some(m.data.id.clone())
-        }
-        None => meetings
-            .iter()
-            .rev()
-            .find(|m| composes_into(&m.kind, audience))
-            .map(|m| m.data.id.clone()),
-    };
+            None => meetings
+                .iter()
+                .rev()
+                .find(|m| composes_into(&m.kind, audience))
+                .map(|m| m.data.id.clone()),
+        };
+    let voor = voor_at(audience, case.age_band(case.today()));
     let mut markdown = render(case, chosen.as_deref(), Scope::For(audience));
     markdown.insert_str(
         markdown.find('\n').map(|i| i + 1).unwrap_or(0),
-        &format!("\n_Verslag {}._\n", voor(audience)),
+        &format!("\n_Verslag {voor}._\n"),
     );
     Ok(Verslag {
+        voor,
         audience: audience.clone(),
         meeting: chosen,
         markdown,
@@ -138,11 +141,11 @@ fn render(case: &Case, meeting: Option<&str>, scope: Scope<'_>) -> String {
     let facts = scope.admits(&parents);
     let info = case.info();
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "# Verslag MDO — {}\n",
-        if facts { info.child.as_str() } else { "" }
-    );
+    if facts {
+        let _ = writeln!(out, "# Verslag MDO — {}\n", info.child);
+    } else {
+        let _ = writeln!(out, "# Verslag MDO\n");
+    }
     if facts {
         let _ = writeln!(out, "- Geboortedatum: {}", long_date(&info.birthdate));
         let _ = writeln!(out, "- School: {} {}", info.school, info.class);

@@ -287,19 +287,37 @@ fn demo_show_edit_and_export() {
 fn writes_name_their_audience_and_a_verslag_is_for_one_audience() {
     let m = Mdo::new();
     m.init("Anouk Vermeer", "jeugdarts", "GGD JGZ");
-    let case = m.json(&["case", "new", "--child", "Noor Visser", "--birthdate", "2017-03-14"])
-        ["id"]
+    let case = m.json(&[
+        "case",
+        "new",
+        "--child",
+        "Noor Visser",
+        "--birthdate",
+        "2017-03-14",
+    ])["id"]
         .as_str()
         .unwrap()
         .to_string();
     // A jeugdarts's text stays medical unless she chooses otherwise.
     let medical = m.json(&[
-        "item", "add", &case, "--section", "kind.min", "--text", "slaapt slecht; melatonine",
+        "item",
+        "add",
+        &case,
+        "--section",
+        "kind.min",
+        "--text",
+        "slaapt slecht; melatonine",
     ]);
     assert_eq!(medical["compartment"], "category:medisch:GGD JGZ");
     assert_eq!(medical["audience"], "medical");
     let out = m.run(&[
-        "item", "add", &case, "--section", "kind.plus", "--text", "tekent graag",
+        "item",
+        "add",
+        &case,
+        "--section",
+        "kind.plus",
+        "--text",
+        "tekent graag",
     ]);
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("alleen voor medici van GGD JGZ"),
@@ -307,37 +325,82 @@ fn writes_name_their_audience_and_a_verslag_is_for_one_audience() {
         String::from_utf8_lossy(&out.stdout)
     );
     let shared = m.json(&[
-        "item", "add", &case, "--section", "kind.plus", "--text", "helpt jongere kinderen",
-        "--audience", "parents",
+        "item",
+        "add",
+        &case,
+        "--section",
+        "kind.plus",
+        "--text",
+        "helpt jongere kinderen",
+        "--audience",
+        "parents",
     ]);
     assert_eq!(shared["compartment"], "parents");
     // --audience and --category together are refused.
     m.fails(&[
-        "item", "add", &case, "--section", "notitie", "--text", "x", "--audience", "parents",
-        "--category", "medisch",
+        "item",
+        "add",
+        &case,
+        "--section",
+        "notitie",
+        "--text",
+        "x",
+        "--audience",
+        "parents",
+        "--category",
+        "medisch",
     ]);
     // A meeting needs to say for whom; a professionals-only one.
     m.fails(&["meeting", "new", &case, "--end", "16:00"]);
     let pros = m.json(&[
-        "meeting", "new", &case, "--end", "16:00", "--audience", "professionals",
+        "meeting",
+        "new",
+        &case,
+        "--end",
+        "16:00",
+        "--audience",
+        "professionals",
     ])["id"]
         .as_str()
         .unwrap()
         .to_string();
-    let note = m.json(&["meeting", "step", &case, &pros, "2", "--note", "bespreking slaap"]);
+    let note = m.json(&[
+        "meeting",
+        "step",
+        &case,
+        &pros,
+        "2",
+        "--note",
+        "bespreking slaap",
+    ]);
     assert_eq!(
         note["compartment"], "category:medisch:GGD JGZ",
         "her meeting note stays medical by default"
     );
     // Notes for a broader audience than the meeting's are refused.
     let err = m.fails(&[
-        "meeting", "step", &case, &pros, "3", "--note", "x", "--audience", "parents",
+        "meeting",
+        "step",
+        &case,
+        &pros,
+        "3",
+        "--note",
+        "x",
+        "--audience",
+        "parents",
     ]);
     assert!(err.contains("alleen voor professionals"), "{err}");
     // The parents' verslag cannot carry a professionals-only meeting.
     let err = m.fails(&["meeting", "verslag", &case, &pros, "--audience", "parents"]);
     assert!(err.contains("alleen voor professionals"), "{err}");
-    let v = m.json(&["meeting", "verslag", &case, &pros, "--audience", "professionals"]);
+    let v = m.json(&[
+        "meeting",
+        "verslag",
+        &case,
+        &pros,
+        "--audience",
+        "professionals",
+    ]);
     assert_eq!(v["compartment"], "professionals");
     let show = m.json(&["case", "show", &case]);
     let stored = show["verslagen"].as_array().unwrap();
@@ -345,7 +408,10 @@ fn writes_name_their_audience_and_a_verslag_is_for_one_audience() {
     assert_eq!(stored[0]["compartment"], "professionals");
     let text = stored[0]["text"].as_str().unwrap();
     assert!(text.contains("Verslag alleen voor professionals"), "{text}");
-    assert!(!text.contains("melatonine"), "medical text is in no shared verslag");
+    assert!(
+        !text.contains("melatonine"),
+        "medical text is in no shared verslag"
+    );
     assert!(text.contains("helpt jongere kinderen"));
     // Export for the parents: the medical text and the professionals' meeting stay out.
     let dir = tempfile::tempdir().unwrap();
@@ -355,7 +421,10 @@ fn writes_name_their_audience_and_a_verslag_is_for_one_audience() {
     assert!(text.contains("Verslag voor ouders en professionals"));
     assert!(text.contains("helpt jongere kinderen"));
     assert!(!text.contains("melatonine") && !text.contains("tekent graag"));
-    assert!(!text.contains("Overleg van"), "no meeting for parents: {text}");
+    assert!(
+        !text.contains("Overleg van"),
+        "no meeting for parents: {text}"
+    );
 }
 
 #[test]

@@ -277,10 +277,7 @@ fn text_lands_only_in_the_audience_its_author_chose() {
                 .keyring(env.compartment)
                 .is_some_and(|r| envelope::open(chunk, r).is_ok());
             if opens {
-                let kind = c
-                    .compartments
-                    .get(&env.compartment)
-                    .map(|x| x.kind.clone());
+                let kind = c.compartments.get(&env.compartment).map(|x| x.kind.clone());
                 assert!(
                     kind.as_ref().is_some_and(|k| allowed.contains(k)),
                     "{} opens a chunk of {kind:?}",
@@ -335,7 +332,11 @@ fn text_lands_only_in_the_audience_its_author_chose() {
                 let ok = covered(&x.kind, &target);
                 let there = v.markdown().contains(&x.marker);
                 if there {
-                    assert!(ok, "{} ({:?}) in a verslag for {target:?}", x.marker, x.kind);
+                    assert!(
+                        ok,
+                        "{} ({:?}) in a verslag for {target:?}",
+                        x.marker, x.kind
+                    );
                     inside += 1;
                 }
             }
@@ -392,4 +393,127 @@ fn text_lands_only_in_the_audience_its_author_chose() {
             ),
         }
     }
+}
+
+/// The composing rule against the real reader sets, in every age band and with consents that
+/// extend audiences (a medical finding to the chair, the dossier to a father without gezag and to
+/// the grandmother, a legal basis to the police): whenever text of `s` may go into `t`, everyone
+/// who reads `t` reads `s` — and the rule is not vacuous (some pairs are refused that would leak).
+#[test]
+fn composing_never_widens_in_any_age_band_or_under_consent() {
+    use mdo::core::membership::{Action, Basis, ConsentSpec, Recipient};
+    use mdo::core::model::{ConsentCategory, ConsentHow, LegalGround};
+    let today = date!(2026 - 11 - 23);
+    let mut checked = 0;
+    let mut refused_leaks = 0;
+    for (birth, band_consenters) in [
+        ("2019-01-01", vec!["sanne"]),
+        ("2013-01-01", vec!["sanne", "noor"]),
+        ("2009-01-01", vec!["noor"]),
+    ] {
+        let chair = Person::new("monique", Role::IbEr, "OBS De Wilgen");
+        let people = [
+            Person::new("jeroen", Role::Leerkracht, "OBS De Wilgen"),
+            Person::new("anouk", Role::Jeugdarts, "GGD JGZ"),
+            Person::new("ggz", Role::Gezondheidszorg, "GGZ Kind"),
+            Person::new("piet", Role::Politie, "Politie"),
+            Person::new("rik", Role::JgCoach, "Gemeente"),
+            Person::new("sanne", Role::Ouder, ""),
+            Person::new("erik", Role::Ouder, ""),
+            Person::new("noor", Role::Kind, ""),
+            Person::new("oma", Role::Netwerk, ""),
+        ];
+        let mut w = World::new(&chair, birth, today);
+        for p in &people {
+            w.add(&chair, p, p.me.person == "sanne");
+        }
+        let grant = |id: &str, cat: ConsentCategory, to: Recipient| Action::Grant {
+            record: ConsentSpec {
+                id: id.into(),
+                basis: Basis::Consent {
+                    consenters: band_consenters.iter().map(|s| s.to_string()).collect(),
+                    how: ConsentHow::Oral,
+                },
+                purpose: "afstemming in het MDO".into(),
+                categories: vec![cat],
+                recipients: vec![to],
+                from: "2026-11-01".into(),
+                until: "2027-11-01".into(),
+            },
+        };
+        w.membership(
+            &chair,
+            grant(
+                "c1",
+                ConsentCategory::Medisch,
+                Recipient::Member("monique".into()),
+            ),
+        );
+        w.membership(
+            &chair,
+            grant(
+                "c2",
+                ConsentCategory::Dossier,
+                Recipient::Member("erik".into()),
+            ),
+        );
+        w.membership(
+            &chair,
+            grant(
+                "c3",
+                ConsentCategory::Dossier,
+                Recipient::Member("oma".into()),
+            ),
+        );
+        w.membership(
+            &chair,
+            Action::Grant {
+                record: ConsentSpec {
+                    id: "l1".into(),
+                    basis: Basis::Legal {
+                        ground: LegalGround::Meldrecht,
+                        reasoning: "zorgen over veiligheid".into(),
+                        decided_by: "monique".into(),
+                    },
+                    purpose: "melding".into(),
+                    categories: vec![ConsentCategory::Gezinssituatie],
+                    recipients: vec![Recipient::Organisation("Politie".into())],
+                    from: "2026-11-01".into(),
+                    until: "2027-11-01".into(),
+                },
+            },
+        );
+        let (c, _) = w.view(&chair);
+        let access = c.access();
+        assert!(
+            access.compartments.values().any(|a| a
+                .readers
+                .values()
+                .any(|b| !matches!(b, mdo::core::access::ReadBasis::Audience))),
+            "the consents extend some audience ({birth})"
+        );
+        let kinds: Vec<_> = access.compartments.values().collect();
+        for s in &kinds {
+            for t in &kinds {
+                let covered = t.readers.keys().all(|p| s.readers.contains_key(p));
+                if audience::composes_into(&s.kind, &t.kind) {
+                    assert!(
+                        covered,
+                        "{birth}: {:?} composes into {:?}, but {:?} read the target and not the source",
+                        s.kind,
+                        t.kind,
+                        t.readers
+                            .keys()
+                            .filter(|p| !s.readers.contains_key(*p))
+                            .collect::<Vec<_>>()
+                    );
+                    checked += 1;
+                } else if !covered {
+                    refused_leaks += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 50, "{checked} pairs checked");
+    assert!(refused_leaks > 50, "{refused_leaks} leaking pairs refused");
 }

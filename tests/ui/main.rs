@@ -176,7 +176,10 @@ fn six_steps_then_verslag_and_pdf() {
     );
     click(&ui, "Verslag opstellen");
     let verslag = shown_verslag(&api);
-    assert!(verslag.contains("Verslag voor ouders en professionals"), "{verslag}");
+    assert!(
+        verslag.contains("Verslag voor ouders en professionals"),
+        "{verslag}"
+    );
     for text in notes {
         assert!(verslag.contains(text), "{text} in {verslag}");
     }
@@ -244,7 +247,10 @@ fn demo_verslag_exports_as_pdf_with_the_agreements() {
         "{flat}"
     );
     for secret in ["OPP", "stemt het slapen af", "zichtbaar voor"] {
-        assert!(!flat.contains(secret), "'{secret}' in the parents' PDF: {flat}");
+        assert!(
+            !flat.contains(secret),
+            "'{secret}' in the parents' PDF: {flat}"
+        );
     }
     // The professionals' verslag may carry the professionals-only remark, not the internal note.
     api.set_verslag_choice(1);
@@ -286,7 +292,8 @@ fn changing_an_items_audience_asks_first_and_says_what_earlier_readers_keep() {
     click(&ui, &format!("Wie ziet dit: {item}"));
     assert_eq!(api.get_share_text(), item);
     assert!(
-        api.get_share_current().contains("voor ouders en professionals"),
+        api.get_share_current()
+            .contains("voor ouders en professionals"),
         "{}",
         api.get_share_current()
     );
@@ -301,7 +308,12 @@ fn changing_an_items_audience_asks_first_and_says_what_earlier_readers_keep() {
         Some(false),
         "nothing chosen yet"
     );
-    click(&ui, "Kies: alle professionals");
+    // The choices are the writer's own voor wie? list, with the number of readers.
+    let ids = labels(&api.get_audience_ids());
+    let at = ids.iter().position(|i| i == "professionals").unwrap();
+    let label = labels(&api.get_audience_labels())[at].clone();
+    assert!(label.starts_with("alleen voor professionals ("), "{label}");
+    click(&ui, &format!("Kies: {label}"));
     assert_eq!(confirm.accessible_enabled(), Some(true));
     confirm.invoke_accessible_default_action();
     assert_eq!(api.get_error(), "");
@@ -1166,7 +1178,7 @@ fn a_jeugdarts_note_in_the_app_never_reaches_the_parents_device() {
     );
     let prompt = labels(&api.get_write_labels())[chosen].clone();
     assert!(
-        prompt.starts_with("alleen voor medici van GGD JGZ (1 persoon)"),
+        prompt == "medisch: medici van GGD JGZ en wie er toestemming voor heeft (1 persoon)",
         "{prompt}"
     );
     assert!(
@@ -1192,6 +1204,13 @@ fn a_jeugdarts_note_in_the_app_never_reaches_the_parents_device() {
             .next()
             .is_some()
     });
+    // The choice does not stick: the next text is medical again unless she chooses otherwise.
+    assert_eq!(api.get_write_choice() as usize, chosen);
+    assert_eq!(
+        api.get_meeting_default(),
+        1,
+        "a jeugdarts's new meeting starts professionals-only"
+    );
     // A professionals-only meeting (what the "Overleg starten" button sends with
     // "alleen professionals" chosen), with a note at step 2.
     api.invoke_new_meeting("2026-11-27".into(), "16:00".into(), "professionals".into());
@@ -1208,7 +1227,11 @@ fn a_jeugdarts_note_in_the_app_never_reaches_the_parents_device() {
         "no note for the parents in a professionals' meeting: {notes:?}"
     );
     let pros = notes.iter().position(|n| n == "professionals").unwrap();
-    api.invoke_meeting_step(2, "zorgen over de nachten".into(), notes[pros].as_str().into());
+    api.invoke_meeting_step(
+        2,
+        "zorgen over de nachten".into(),
+        notes[pros].as_str().into(),
+    );
     pump("the note", &|| {
         slint::Model::row_data(&api.get_note_texts(), pros * 6 + 1).unwrap_or_default()
             == "zorgen over de nachten"
@@ -1250,7 +1273,10 @@ fn a_jeugdarts_note_in_the_app_never_reaches_the_parents_device() {
         CompartmentKind::Category(ConsentCategory::Medisch, "GGD JGZ".into()),
         CompartmentKind::Shared(Audience::Professionals),
     ] {
-        assert!(c.keyring(k.id(id)).is_none(), "the mother holds a key for {k:?}");
+        assert!(
+            c.keyring(k.id(id)).is_none(),
+            "the mother holds a key for {k:?}"
+        );
     }
     drop(p);
     let mut stack = vec![mother.home.path().to_path_buf()];

@@ -1,0 +1,192 @@
+//! What goes wrong in the app, in Dutch a parent or a teacher can act on — mapped once, here.
+//! The core and the store speak to the command line (and to developers); every error that
+//! reaches the screen passes through [`AppError`]'s `Display`.
+
+#![forbid(unsafe_code)]
+
+use crate::core::CoreError;
+use crate::core::membership::LogError;
+use crate::store::StoreError;
+use mdo_crypto::CryptoError;
+
+/// An error of an app command.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// A message the app itself wrote (already Dutch).
+    #[error("{0}")]
+    Said(String),
+    /// From the case model.
+    #[error("{}", core(.0))]
+    Core(#[from] CoreError),
+    /// From the profile directory.
+    #[error("{}", store(.0))]
+    Store(#[from] StoreError),
+    /// From the cryptography.
+    #[error("{}", crypto(.0))]
+    Crypto(#[from] CryptoError),
+    /// A PDF that could not be made.
+    #[error("het verslag kon geen PDF worden: {0}")]
+    Pdf(String),
+}
+
+impl From<&str> for AppError {
+    fn from(s: &str) -> Self {
+        AppError::Said(s.to_string())
+    }
+}
+
+impl From<String> for AppError {
+    fn from(s: String) -> Self {
+        AppError::Said(s)
+    }
+}
+
+fn core(e: &CoreError) -> String {
+    match e {
+        CoreError::UnknownValue { what, value, .. } => match *what {
+            "circle" => format!("er is geen cirkel '{value}' in deze casus"),
+            "circle name" => format!(
+                "'{value}' kan geen cirkelnaam zijn: gebruik letters, cijfers en streepjes (bijvoorbeeld vrije-tijd)"
+            ),
+            "audience" => "dit staat al bij die groep; kies een andere groep".into(),
+            "meeting audience" => {
+                "een overleg is met ouders en professionals, of alleen voor professionals".into()
+            }
+            _ => format!("'{value}' is hier geen geldige keuze"),
+        },
+        CoreError::UnknownSection { section } => {
+            format!("'{section}' is geen onderdeel van de casus")
+        }
+        CoreError::BadDate { value } => format!(
+            "'{value}' is geen datum; schrijf hem als JJJJ-MM-DD, bijvoorbeeld 2026-10-01"
+        ),
+        CoreError::BadStep { step } => {
+            format!("er is geen stap {step}: de leidraad heeft de stappen 1 tot en met 6")
+        }
+        CoreError::NotFound { what, .. } => format!(
+            "{} staat niet (meer) in deze casus, of dit apparaat mag het niet lezen",
+            match *what {
+                "item" => "dit onderdeel",
+                "agreement" => "deze afspraak",
+                "meeting" => "dit overleg",
+                _ => "dit",
+            }
+        ),
+        CoreError::Empty { field } => match *field {
+            "text" => "typ eerst een tekst".into(),
+            "wie" => "vul in wie de afspraak uitvoert".into(),
+            "wat" => "vul in wat er wordt afgesproken".into(),
+            "name" => "vul een naam in".into(),
+            other => format!("'{other}' mag niet leeg zijn"),
+        },
+        CoreError::NoAccess { compartment, .. } => format!(
+            "u kunt hier niet schrijven ({compartment}): u hoort niet bij die groep, of dit apparaat heeft de sleutel nog niet — synchroniseer eerst"
+        ),
+        CoreError::NarrowerAudience { .. } => e.to_string(),
+        CoreError::Log(LogError::Rejected(_)) => {
+            "dat mag u in deze casus niet doen: alleen de voorzitter kan dit, of uw rol of de toestemming laat het niet toe".into()
+        }
+        CoreError::Log(_) => {
+            "het logboek van de deelnemers kon dit niet verwerken; synchroniseer en probeer het opnieuw".into()
+        }
+        CoreError::WriteRefused(_) => {
+            "een wijziging van iemand zonder schrijfrecht is geweigerd en bewaard als bewijs".into()
+        }
+        CoreError::Crypto(c) => crypto(c),
+        CoreError::BadChunk(_) | CoreError::Document(_) => {
+            "een deel van de casus kon niet worden gelezen; het is apart bewaard. Synchroniseer opnieuw met een ander apparaat".into()
+        }
+        _ => format!("er ging iets mis in de casus ({e})"),
+    }
+}
+
+fn store(e: &StoreError) -> String {
+    match e {
+        StoreError::NoProfile(_) => "er is op dit apparaat nog geen profiel: maak er eerst een".into(),
+        StoreError::StoragePeer(_) => "dit profiel is een opslagknooppunt: het leest geen casussen en hoort niet in de app; start het met `mdo serve`".into(),
+        StoreError::AlreadyExists(_) => "op deze plek staat al een profiel".into(),
+        StoreError::Io { path, source, .. } => format!(
+            "kon {} niet lezen of schrijven ({}); kies een andere plek of controleer de schijf",
+            path.display(),
+            io_reason(source)
+        ),
+        StoreError::Corrupt { .. } => "de gegevens op dit apparaat zijn beschadigd; zet een reservekopie terug of synchroniseer de casussen opnieuw vanaf een ander apparaat".into(),
+        StoreError::NewerSchema { .. } => "dit profiel is gemaakt met een nieuwere versie van MDO; werk MDO bij".into(),
+        StoreError::OldSchema { .. } => "dit profiel is gemaakt met een ontwikkelversie van MDO en kan niet worden geopend".into(),
+        StoreError::UnknownCase(_) => "deze casus staat niet op dit apparaat".into(),
+        StoreError::AmbiguousCase(_) => "meer dan één casus past hierbij".into(),
+        StoreError::LogTampered { entry, .. } => format!(
+            "het logboek van dit apparaat is veranderd of beschadigd (regel {entry}); meld dit bij de privacyfunctionaris"
+        ),
+        StoreError::Crypto(c) => crypto(c),
+        StoreError::Core(c) => core(c),
+        _ => format!("er ging iets mis bij het bewaren op dit apparaat ({e})"),
+    }
+}
+
+fn io_reason(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "de map bestaat niet",
+        std::io::ErrorKind::PermissionDenied => "geen toestemming",
+        std::io::ErrorKind::StorageFull => "de schijf is vol",
+        _ => "schijffout",
+    }
+}
+
+fn crypto(e: &CryptoError) -> String {
+    match e {
+        CryptoError::WrongPassphrase => "onjuiste wachtwoordzin; probeer het opnieuw".into(),
+        CryptoError::InvalidRecoveryPhrase(_) => {
+            "deze herstelzin klopt niet; controleer de woorden en hun volgorde".into()
+        }
+        CryptoError::UnknownEpoch { .. } | CryptoError::UnwrapFailed => {
+            "dit apparaat heeft de sleutel hiervoor (nog) niet: synchroniseer eerst, of het is niet met u gedeeld".into()
+        }
+        CryptoError::Tampered { .. } | CryptoError::BadSignature { .. } => {
+            "gegevens zijn onderweg veranderd en zijn geweigerd".into()
+        }
+        _ => format!("een beveiligingscontrole faalde ({e})"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn core_errors_reach_the_screen_in_dutch() {
+        for (e, needle) in [
+            (
+                CoreError::BadDate {
+                    value: "morgen".into(),
+                },
+                "geen datum",
+            ),
+            (CoreError::Empty { field: "text" }, "typ eerst"),
+            (
+                CoreError::NotFound {
+                    what: "meeting",
+                    id: "abc123".into(),
+                },
+                "dit overleg",
+            ),
+            (
+                CoreError::NoAccess {
+                    compartment: "medisch".into(),
+                    reason: "participant x may not write there".into(),
+                },
+                "synchroniseer eerst",
+            ),
+        ] {
+            let shown = AppError::from(e).to_string();
+            assert!(shown.contains(needle), "{shown}");
+            assert!(!shown.contains("abc123"), "no raw id on screen: {shown}");
+            assert!(!shown.contains("may not"), "no English on screen: {shown}");
+        }
+        let wrong = AppError::from(StoreError::Crypto(CryptoError::WrongPassphrase));
+        assert_eq!(
+            wrong.to_string(),
+            "onjuiste wachtwoordzin; probeer het opnieuw"
+        );
+    }
+}
