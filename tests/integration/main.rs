@@ -10,6 +10,7 @@
 mod cli;
 mod cli_sharing;
 mod crash;
+mod hardening;
 mod matrix;
 mod membership_props;
 mod merge;
