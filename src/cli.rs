@@ -12,6 +12,7 @@ use mdo::core::{demo, verslag};
 use mdo::crypto::KdfParams;
 use mdo::store::{Profile, write_atomic};
 use serde_json::{Value, json};
+use zeroize::Zeroizing;
 
 /// MDO: the multidisciplinair overleg, local first and end-to-end encrypted.
 #[derive(Parser, Debug)]
@@ -498,17 +499,21 @@ fn home(cli_home: Option<PathBuf>) -> Result<PathBuf> {
     Ok(PathBuf::from(base).join(".mdo"))
 }
 
-pub(crate) fn passphrase(confirm: bool) -> Result<String> {
+/// The passphrase (from `MDO_PASSPHRASE` or the terminal), wiped from memory when dropped.
+pub(crate) fn passphrase(confirm: bool) -> Result<Zeroizing<String>> {
     if let Ok(p) = std::env::var("MDO_PASSPHRASE") {
-        return Ok(p);
+        return Ok(Zeroizing::new(p));
     }
     if !std::io::stdin().is_terminal() {
         bail!("no passphrase: set MDO_PASSPHRASE for scripts, or run in a terminal to be asked");
     }
-    let p = rpassword::prompt_password("Wachtwoordzin: ").context("reading the passphrase")?;
+    let p = Zeroizing::new(
+        rpassword::prompt_password("Wachtwoordzin: ").context("reading the passphrase")?,
+    );
     if confirm {
-        let again =
-            rpassword::prompt_password("Nog een keer: ").context("reading the passphrase")?;
+        let again = Zeroizing::new(
+            rpassword::prompt_password("Nog een keer: ").context("reading the passphrase")?,
+        );
         if again != p {
             bail!("the two passphrases differ; nothing was created");
         }

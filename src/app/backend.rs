@@ -807,6 +807,8 @@ impl Backend {
                 pass,
                 again,
             } => {
+                // Wiped when dropped (the text field's own copy is Slint's).
+                let (pass, again) = (Zeroizing::new(pass), Zeroizing::new(again));
                 if pass != again {
                     return Err("de twee wachtwoordzinnen zijn niet gelijk".into());
                 }
@@ -834,6 +836,7 @@ impl Backend {
                 Ok(u)
             }
             Cmd::Unlock(pass) => {
+                let pass = Zeroizing::new(pass);
                 let p = Profile::open(&self.dir, &pass).map_err(|e| match e {
                     crate::store::StoreError::Crypto(mdo_crypto::CryptoError::WrongPassphrase) => {
                         "onjuiste wachtwoordzin; probeer het opnieuw".to_string()

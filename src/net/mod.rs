@@ -27,8 +27,9 @@ pub const ALPN: &[u8] = b"mdo/sync/1";
 pub const ALPN_JOIN: &[u8] = b"mdo/join/1";
 const MAX_JOIN: usize = 64 << 10;
 
-/// A join request: proves the invite secret and presents the joining device.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+/// A join request: proves the invite secret and presents the joining device. Its `Debug` leaves
+/// the secret out (a log line must not hand the invite to whoever reads the log).
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JoinRequest {
     /// The case.
@@ -39,6 +40,17 @@ pub struct JoinRequest {
     pub identity: String,
     /// The name the person gives.
     pub name: String,
+}
+
+impl std::fmt::Debug for JoinRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JoinRequest")
+            .field("case", &self.case)
+            .field("secret", &"<redacted>")
+            .field("identity", &self.identity)
+            .field("name", &self.name)
+            .finish()
+    }
 }
 
 /// Network errors, each with a message a person can act on.

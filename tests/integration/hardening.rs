@@ -51,3 +51,16 @@ fn the_profile_directory_is_0700_and_its_files_0600() {
     m.json(&["whoami"]);
     assert_private(&m);
 }
+
+#[test]
+fn a_join_request_does_not_show_its_secret_in_debug_output() {
+    let req = mdo::net::JoinRequest {
+        case: mdo::crypto::CaseId([1; 16]),
+        secret: "5ec2e75ec2e75ec2e75ec2e75ec2e7aa".into(),
+        identity: "ab".into(),
+        name: "Sanne".into(),
+    };
+    let shown = format!("{req:?}");
+    assert!(!shown.contains("5ec2e7"), "{shown}");
+    assert!(shown.contains("Sanne"));
+}
