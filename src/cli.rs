@@ -106,7 +106,7 @@ enum Command {
         #[arg(long)]
         auto_accept: bool,
         /// Hours the invite stays valid.
-        #[arg(long, default_value_t = 72)]
+        #[arg(long, default_value_t = mdo::store::invites::DEFAULT_VALID_HOURS)]
         valid_hours: i64,
         /// Also show the ticket as a QR code (to scan from the screen).
         #[arg(long)]

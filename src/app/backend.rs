@@ -488,7 +488,14 @@ impl Backend {
             return Err("dit apparaat is nog niet bereikbaar (de netwerkknoop draait niet); een uitnodiging vertelt het nieuwe apparaat waar het dit apparaat vindt".into());
         }
         let (secret, expiry) = p
-            .create_invite(case, role, org, custody, false, 24 * 3600)
+            .create_invite(
+                case,
+                role,
+                org,
+                custody,
+                false,
+                crate::store::invites::DEFAULT_VALID_HOURS * 3600,
+            )
             .map_err(|e| e.to_string())?;
         let t = crate::net::ticket::Ticket {
             case,
