@@ -569,9 +569,11 @@ impl Out {
 
 #[derive(Subcommand, Debug)]
 enum SettingsCmd {
-    /// Change one setting: lan on|off, relay URL|off, public-relays on|off, storage on|off.
+    /// Change one setting: lan on|off, relay URL|off, public-relays on|off, storage on|off,
+    /// accept-case CASE-ID / unaccept-case CASE-ID (a case this node may be given: a storage
+    /// peer's operator accepts each case it is to carry).
     Set {
-        /// lan, relay, public-relays or storage.
+        /// lan, relay, public-relays, storage, accept-case or unaccept-case.
         key: String,
         /// The new value.
         value: String,
@@ -599,11 +601,17 @@ fn settings_cmd(dir: &Path, out: &Out, cmd: Option<SettingsCmd>) -> Result<()> {
             "opslagknooppunt: {}
 lokaal netwerk (mDNS): {}
 eigen relay: {}
-publieke relays: {}",
+publieke relays: {}
+aanvaarde casussen: {}",
             onoff(s.storage),
             onoff(s.lan),
             s.relay.as_deref().unwrap_or("geen"),
-            onoff(s.public_relays)
+            onoff(s.public_relays),
+            if s.accepted_cases.is_empty() {
+                "geen".to_string()
+            } else {
+                s.accepted_cases.join(", ")
+            }
         )
     });
     Ok(())

@@ -14,6 +14,7 @@ mod hardening;
 mod matrix;
 mod membership_props;
 mod merge;
+mod net_attacks;
 mod net_faults;
 mod net_sync;
 mod props;
