@@ -207,3 +207,42 @@ fn a_join_request_does_not_show_its_secret_in_debug_output() {
     assert!(!shown.contains("5ec2e7"), "{shown}");
     assert!(shown.contains("Sanne"));
 }
+
+#[test]
+fn only_the_chair_or_a_co_chair_names_a_storage_peer() {
+    use mdo::core::case::Case;
+    use mdo::core::membership::Action;
+    use mdo::core::model::Role;
+    use mdo::crypto::DeviceSecret;
+    let (chair, chair_dev) = crate::support::me_at("Monique", Role::IbEr, "OBS");
+    let (teacher, teacher_dev) =
+        crate::support::me_at("Jeroen", "leerkracht".parse().unwrap(), "OBS");
+    let mut case = Case::create(
+        &chair,
+        &chair_dev,
+        "Noor",
+        "2017-03-14",
+        "OBS",
+        "6",
+        crate::support::TODAY,
+        0,
+    )
+    .unwrap();
+    crate::support::add_member(&mut case, &chair_dev, &teacher, &teacher_dev);
+    let chunks = crate::support::seal(&mut case, &chair_dev);
+    let mut theirs = crate::support::replica(&case, &teacher_dev, &chunks);
+    let node = DeviceSecret::generate().unwrap();
+    let name = || Action::AddStoragePeer {
+        device: node.public_identity().clone(),
+        organisation: "OBS".into(),
+    };
+    // A professional of the organisation that runs the node may not route the case to it …
+    let r = theirs.membership(&teacher_dev, name());
+    assert!(
+        r.is_err() || theirs.state().storage_peers.is_empty(),
+        "a teacher named a storage peer"
+    );
+    // … the chair may.
+    case.membership(&chair_dev, name()).unwrap();
+    assert!(case.state().storage_peers.contains_key(&node.device_id()));
+}
