@@ -13,6 +13,7 @@ use mdo::core::{audience, demo, verslag};
 use mdo::crypto::KdfParams;
 use mdo::store::{Profile, write_atomic};
 use serde_json::{Value, json};
+use zeroize::Zeroizing;
 
 /// MDO: the multidisciplinair overleg, local first and end-to-end encrypted.
 #[derive(Parser, Debug)]
@@ -106,7 +107,7 @@ enum Command {
         #[arg(long)]
         auto_accept: bool,
         /// Hours the invite stays valid.
-        #[arg(long, default_value_t = 72)]
+        #[arg(long, default_value_t = mdo::store::invites::DEFAULT_VALID_HOURS)]
         valid_hours: i64,
         /// Also show the ticket as a QR code (to scan from the screen).
         #[arg(long)]
@@ -529,17 +530,21 @@ fn home(cli_home: Option<PathBuf>) -> Result<PathBuf> {
     Ok(PathBuf::from(base).join(".mdo"))
 }
 
-pub(crate) fn passphrase(confirm: bool) -> Result<String> {
+/// The passphrase (from `MDO_PASSPHRASE` or the terminal), wiped from memory when dropped.
+pub(crate) fn passphrase(confirm: bool) -> Result<Zeroizing<String>> {
     if let Ok(p) = std::env::var("MDO_PASSPHRASE") {
-        return Ok(p);
+        return Ok(Zeroizing::new(p));
     }
     if !std::io::stdin().is_terminal() {
         bail!("no passphrase: set MDO_PASSPHRASE for scripts, or run in a terminal to be asked");
     }
-    let p = rpassword::prompt_password("Wachtwoordzin: ").context("reading the passphrase")?;
+    let p = Zeroizing::new(
+        rpassword::prompt_password("Wachtwoordzin: ").context("reading the passphrase")?,
+    );
     if confirm {
-        let again =
-            rpassword::prompt_password("Nog een keer: ").context("reading the passphrase")?;
+        let again = Zeroizing::new(
+            rpassword::prompt_password("Nog een keer: ").context("reading the passphrase")?,
+        );
         if again != p {
             bail!("the two passphrases differ; nothing was created");
         }
@@ -604,9 +609,11 @@ impl Out {
 
 #[derive(Subcommand, Debug)]
 enum SettingsCmd {
-    /// Change one setting: lan on|off, relay URL|off, public-relays on|off, storage on|off.
+    /// Change one setting: lan on|off, relay URL|off, public-relays on|off, storage on|off,
+    /// accept-case CASE-ID / unaccept-case CASE-ID (a case this node may be given: a storage
+    /// peer's operator accepts each case it is to carry).
     Set {
-        /// lan, relay, public-relays or storage.
+        /// lan, relay, public-relays, storage, accept-case or unaccept-case.
         key: String,
         /// The new value.
         value: String,
@@ -634,11 +641,17 @@ fn settings_cmd(dir: &Path, out: &Out, cmd: Option<SettingsCmd>) -> Result<()> {
             "opslagknooppunt: {}
 lokaal netwerk (mDNS): {}
 eigen relay: {}
-publieke relays: {}",
+publieke relays: {}
+aanvaarde casussen: {}",
             onoff(s.storage),
             onoff(s.lan),
             s.relay.as_deref().unwrap_or("geen"),
-            onoff(s.public_relays)
+            onoff(s.public_relays),
+            if s.accepted_cases.is_empty() {
+                "geen".to_string()
+            } else {
+                s.accepted_cases.join(", ")
+            }
         )
     });
     Ok(())

@@ -146,15 +146,16 @@ pub(crate) enum ConsentCmd {
 
 #[derive(Subcommand, Debug)]
 pub(crate) enum StorageCmd {
-    /// Name a storage peer for the case: a node your organisation keeps online that stores and
-    /// forwards the case's ciphertext and can read nothing.
+    /// Name a storage peer for the case (chair or co-chair): a node an organisation keeps online
+    /// that stores and forwards the case's ciphertext and can read nothing; its operator accepts
+    /// the case with `mdo settings set accept-case ID`.
     Add {
         /// Case.
         case: String,
         /// The storage node's identity (`mdo whoami` on it).
         #[arg(long)]
         identity: String,
-        /// Your organisation, which runs it.
+        /// The organisation that runs it.
         #[arg(long)]
         org: String,
     },

@@ -6,7 +6,7 @@
 //! uses ChaCha20-Poly1305 with its own nonce schedule.
 
 use chacha20poly1305::aead::{AeadInOut, KeyInit};
-use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce, Tag, XChaCha20Poly1305, XNonce};
+use chacha20poly1305::{ChaCha20Poly1305, Nonce, Tag, XChaCha20Poly1305, XNonce};
 
 use crate::secret::Plaintext;
 use crate::{CryptoError, Result, Secret};
@@ -25,6 +25,12 @@ fn bad_nonce(len: usize) -> CryptoError {
     }
 }
 
+/// The cipher keyed straight from the secret's bytes: no copy of the key is left on the stack
+/// (the cipher itself zeroizes its key when dropped: feature `zeroize` of `chacha20poly1305`).
+fn cipher<C: KeyInit>(key: &Secret<32>) -> Result<C> {
+    C::new_from_slice(key.expose()).map_err(|_| CryptoError::Internal("AEAD key length"))
+}
+
 /// Encrypts `buf` in place and returns the detached tag.
 pub fn seal_in_place(
     key: &Secret<32>,
@@ -32,15 +38,14 @@ pub fn seal_in_place(
     aad: &[u8],
     buf: &mut [u8],
 ) -> Result<[u8; TAG_LEN]> {
-    let k = Key::from(*key.expose());
     let tag = match nonce.len() {
         NONCE_LEN => {
             let n = Nonce::try_from(nonce).map_err(|_| bad_nonce(nonce.len()))?;
-            ChaCha20Poly1305::new(&k).encrypt_inout_detached(&n, aad, buf.into())
+            cipher::<ChaCha20Poly1305>(key)?.encrypt_inout_detached(&n, aad, buf.into())
         }
         XNONCE_LEN => {
             let n = XNonce::try_from(nonce).map_err(|_| bad_nonce(nonce.len()))?;
-            XChaCha20Poly1305::new(&k).encrypt_inout_detached(&n, aad, buf.into())
+            cipher::<XChaCha20Poly1305>(key)?.encrypt_inout_detached(&n, aad, buf.into())
         }
         other => return Err(bad_nonce(other)),
     }
@@ -57,16 +62,15 @@ pub fn open_in_place(
     buf: &mut [u8],
     tag: &[u8; TAG_LEN],
 ) -> Result<()> {
-    let k = Key::from(*key.expose());
     let t = Tag::from(*tag);
     let ok = match nonce.len() {
         NONCE_LEN => {
             let n = Nonce::try_from(nonce).map_err(|_| bad_nonce(nonce.len()))?;
-            ChaCha20Poly1305::new(&k).decrypt_inout_detached(&n, aad, buf.into(), &t)
+            cipher::<ChaCha20Poly1305>(key)?.decrypt_inout_detached(&n, aad, buf.into(), &t)
         }
         XNONCE_LEN => {
             let n = XNonce::try_from(nonce).map_err(|_| bad_nonce(nonce.len()))?;
-            XChaCha20Poly1305::new(&k).decrypt_inout_detached(&n, aad, buf.into(), &t)
+            cipher::<XChaCha20Poly1305>(key)?.decrypt_inout_detached(&n, aad, buf.into(), &t)
         }
         other => return Err(bad_nonce(other)),
     };
@@ -137,6 +141,14 @@ mod tests {
             open(&key, &[0u8; 13], b"", &[0u8; 17]),
             Err(CryptoError::Malformed { .. })
         ));
+    }
+
+    #[test]
+    fn the_ciphers_zeroize_their_key_copy_when_dropped() {
+        // Fails to compile if the `zeroize` feature of `chacha20poly1305` is ever dropped.
+        fn zeroized_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+        zeroized_on_drop::<ChaCha20Poly1305>();
+        zeroized_on_drop::<XChaCha20Poly1305>();
     }
 
     #[test]

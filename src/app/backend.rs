@@ -522,7 +522,14 @@ impl Backend {
         if addrs.is_empty() || self.node.is_none() {
             return Err("dit apparaat is nog niet bereikbaar (de netwerkknoop draait niet); een uitnodiging vertelt het nieuwe apparaat waar het dit apparaat vindt".into());
         }
-        let (secret, expiry) = p.create_invite(case, role, org, custody, false, 24 * 3600)?;
+        let (secret, expiry) = p.create_invite(
+            case,
+            role,
+            org,
+            custody,
+            false,
+            crate::store::invites::DEFAULT_VALID_HOURS * 3600,
+        )?;
         let t = crate::net::ticket::Ticket {
             case,
             node: p.device().device_id().0,
@@ -839,6 +846,8 @@ impl Backend {
                 pass,
                 again,
             } => {
+                // Wiped when dropped (the text field's own copy is Slint's).
+                let (pass, again) = (Zeroizing::new(pass), Zeroizing::new(again));
                 if pass != again {
                     return Err("de twee wachtwoordzinnen zijn niet gelijk".into());
                 }
@@ -859,6 +868,7 @@ impl Backend {
                 Ok(u)
             }
             Cmd::Unlock(pass) => {
+                let pass = Zeroizing::new(pass);
                 let p = Profile::open(&self.dir, &pass)?;
                 if p.settings()?.storage {
                     return Err("dit profiel is een opslagknooppunt: het leest geen casussen en hoort niet in de app; start het met `mdo serve`".into());

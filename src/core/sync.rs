@@ -20,8 +20,12 @@ use mdo_crypto::{CaseId, ChunkId, CompartmentId, DeviceId, OpId};
 
 /// Protocol version (the ALPN is `mdo/sync/1`).
 pub const VERSION: u16 = 1;
-/// Largest frame: one chunk envelope of the largest payload plus framing.
+/// Largest frame: one chunk envelope of the largest payload plus framing. Accepted only once a
+/// case is open in the session (see [`Session::max_frame`]).
 pub const MAX_FRAME: usize = (64 << 20) + (1 << 20);
+/// Largest frame before a case is open in the session: the hello (about 4,000 case ids), a want,
+/// a refusal. Whoever can reach a node can send these, so they are small.
+pub const MAX_HELLO_FRAME: usize = 64 << 10;
 /// Most ids or entries in one message.
 pub const MAX_LIST: usize = 100_000;
 
@@ -89,8 +93,10 @@ pub enum Msg {
         /// Case.
         case: CaseId,
     },
-    /// The cases of the peer's hello that this side holds nothing of and wants (a new member's
-    /// or a storage peer's first sync); sent once, right after the hello.
+    /// Sent once, right after the hello: cases of the peer's hello this side wants besides those
+    /// it offered itself. This version wants none: a device takes part only in the cases its own
+    /// hello names (those it holds, one it is joining, one its user asked for), so a peer cannot
+    /// plant a case in it. Kept in the protocol so that version-1 peers interoperate.
     Want {
         /// Cases.
         cases: Vec<CaseId>,
@@ -436,8 +442,9 @@ pub struct Session {
 
 impl Session {
     /// Starts a session about `cases`: those this device holds and the peer may sync, and those
-    /// it holds nothing of yet (it wants them, e.g. after an invite; it reveals nothing). Returns
-    /// the session and the first message.
+    /// it holds nothing of yet and its user asked for (a case it is joining, a case a storage
+    /// peer's operator accepted; it reveals nothing of them). No other case is ever opened: the
+    /// peer's hello cannot add one. Returns the session and the first message.
     pub fn start(peer: DeviceId, cases: Vec<CaseId>, replica: &impl Replica) -> (Session, Msg) {
         let offered: Vec<CaseId> = cases
             .into_iter()
@@ -464,6 +471,17 @@ impl Session {
         self.cases.keys().copied().collect()
     }
 
+    /// The largest frame to accept next: [`MAX_HELLO_FRAME`] until a case is open with this peer
+    /// (so a peer that shares nothing with this device — anyone who can reach it — costs at most
+    /// that much memory), then [`MAX_FRAME`].
+    pub fn max_frame(&self) -> usize {
+        if self.cases.is_empty() {
+            MAX_HELLO_FRAME
+        } else {
+            MAX_FRAME
+        }
+    }
+
     /// Whether every shared case is synced both ways.
     pub fn finished(&self) -> bool {
         self.hello_received
@@ -483,21 +501,15 @@ impl Session {
                     return Err(SyncError::Protocol("a second hello".into()));
                 }
                 self.hello_received = true;
-                // The shared cases, and the peer's cases this device holds nothing of: it asks
-                // for those (a new member's or storage peer's first sync); the shell drops them
-                // afterwards unless the arrived log names this device.
-                let mut wants = Vec::new();
+                // Only the cases both hellos name: a case this device did not offer is never
+                // opened, whatever the peer sends about it afterwards is a protocol violation,
+                // and nothing of it is stored.
                 for c in cases {
-                    if self.offered.contains(&c) {
+                    if self.offered.contains(&c) && !self.cases.contains_key(&c) {
                         self.open(c, replica, &mut out);
-                    } else if replica.op_ids(c).is_empty() {
-                        wants.push(c);
                     }
                 }
-                for c in &wants {
-                    self.open(*c, replica, &mut out);
-                }
-                out.insert(0, Msg::Want { cases: wants });
+                out.insert(0, Msg::Want { cases: Vec::new() });
             }
             Msg::Want { cases } => {
                 if !self.hello_received || self.want_received {
@@ -785,14 +797,68 @@ mod tests {
     }
 
     #[test]
-    fn a_device_that_holds_nothing_of_a_case_asks_for_it() {
+    fn a_device_that_holds_nothing_of_a_case_gets_it_when_it_asks_for_it() {
         let mut a = Mem::default();
         add_op(&mut a, b"op1");
         add_chunk(&mut a, b"\x01c");
         let mut b = Mem::default();
-        let (sa, _, _, _) = run_offering(&mut a, &mut b, vec![]);
+        let (sa, _, _, _) = run_offering(&mut a, &mut b, vec![CASE]);
         assert_eq!((sa.ops_sent, sa.chunks_sent), (1, 1));
         assert_eq!(b.ops.len(), 1);
+    }
+
+    #[test]
+    fn a_case_the_device_did_not_ask_for_is_never_opened_nor_stored() {
+        // The peer offers a case this device holds nothing of and did not ask for.
+        let mut a = Mem::default();
+        add_op(&mut a, b"op1");
+        add_chunk(&mut a, b"\x01c");
+        let mut b = Mem::default();
+        let (sa, sb, _, _) = run_offering(&mut a, &mut b, vec![]);
+        assert_eq!((sa.ops_sent, sa.chunks_sent, sb.ops_received), (0, 0, 0));
+        assert!(b.ops.is_empty() && b.chunks.is_empty());
+        // Pushing its ops anyway ends the session before anything is stored.
+        let (mut s, _) = Session::start(DeviceId([0xA; 32]), vec![], &b);
+        let out = s
+            .handle(
+                Msg::Hello {
+                    version: VERSION,
+                    cases: vec![CASE],
+                },
+                &mut b,
+            )
+            .unwrap();
+        assert_eq!(out, vec![Msg::Want { cases: vec![] }]);
+        assert_eq!(s.max_frame(), MAX_HELLO_FRAME);
+        for m in [
+            Msg::Op {
+                case: CASE,
+                bytes: b"planted".to_vec(),
+            },
+            Msg::Chunk {
+                case: CASE,
+                bytes: b"\x01planted".to_vec(),
+            },
+        ] {
+            assert!(matches!(s.handle(m, &mut b), Err(SyncError::Protocol(_))));
+        }
+        assert!(b.ops.is_empty() && b.chunks.is_empty());
+    }
+
+    #[test]
+    fn frames_stay_small_until_a_case_is_open() {
+        let mut a = Mem::default();
+        let (mut s, _) = Session::start(DeviceId([0xB; 32]), vec![CASE], &a);
+        assert_eq!(s.max_frame(), MAX_HELLO_FRAME);
+        s.handle(
+            Msg::Hello {
+                version: VERSION,
+                cases: vec![CASE],
+            },
+            &mut a,
+        )
+        .unwrap();
+        assert_eq!(s.max_frame(), MAX_FRAME);
     }
 
     #[test]

@@ -10,10 +10,14 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use iroh::endpoint::{NetReportConfig, RecvStream, SendStream, presets};
+use std::time::Duration;
+
+use iroh::endpoint::{
+    NetReportConfig, QuicTransportConfig, RecvStream, SendStream, VarInt, presets,
+};
 use iroh::{Endpoint, EndpointAddr, RelayMode, SecretKey};
 use mdo_crypto::{CaseId, DeviceId, DeviceSecret};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, Notify, Semaphore};
 
 use crate::core::sync::{Msg, Session, Stats};
 use crate::store::Profile;
@@ -27,8 +31,9 @@ pub const ALPN: &[u8] = b"mdo/sync/1";
 pub const ALPN_JOIN: &[u8] = b"mdo/join/1";
 const MAX_JOIN: usize = 64 << 10;
 
-/// A join request: proves the invite secret and presents the joining device.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+/// A join request: proves the invite secret and presents the joining device. Its `Debug` leaves
+/// the secret out (a log line must not hand the invite to whoever reads the log).
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JoinRequest {
     /// The case.
@@ -39,6 +44,17 @@ pub struct JoinRequest {
     pub identity: String,
     /// The name the person gives.
     pub name: String,
+}
+
+impl std::fmt::Debug for JoinRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JoinRequest")
+            .field("case", &self.case)
+            .field("secret", &"<redacted>")
+            .field("identity", &self.identity)
+            .field("name", &self.name)
+            .finish()
+    }
 }
 
 /// Network errors, each with a message a person can act on.
@@ -157,6 +173,7 @@ pub async fn endpoint(
         .bind_addr(bind)
         .map_err(|e| err(e.to_string()))?
         .net_report_config(NetReportConfig::minimal())
+        .transport_config(transport_config())
         .alpns(vec![ALPN.to_vec(), ALPN_JOIN.to_vec()]);
     if cfg.lan {
         b = b.address_lookup(
@@ -190,25 +207,83 @@ pub fn parse_peer(s: &str) -> Result<EndpointAddr, NetError> {
     Ok(EndpointAddr::new(id).with_ip_addr(addr))
 }
 
-async fn write(send: &mut SendStream, m: &Msg) -> Result<(), String> {
-    send.write_all(&m.encode()).await.map_err(|e| e.to_string())
+/// How long a peer may take for the QUIC/TLS handshake, and for its hello once a session starts.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a session waits for the peer's next frame (or for the peer to take ours) before it
+/// ends: a peer that stops answering holds nothing for longer.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Most connections a serving node keeps at once with peers that are no device of any case it
+/// holds (strangers, joiners, a storage peer's first contact); more are refused. Participants'
+/// and storage peers' devices do not count.
+pub const MAX_STRANGERS: usize = 16;
+/// Bytes read from the network at a time: a frame's buffer grows with what arrived, never to the
+/// length its header claims before the bytes are there.
+const READ_CHUNK: usize = 64 << 10;
+/// QUIC limits per connection: a session uses one stream at a time in each direction, so a few
+/// streams suffice; the connection's receive window bounds what a peer can make this node buffer.
+const MAX_STREAMS: u32 = 4;
+const RECEIVE_WINDOW: u32 = 2 << 20;
+const STREAM_RECEIVE_WINDOW: u32 = 1 << 20;
+
+fn transport_config() -> QuicTransportConfig {
+    QuicTransportConfig::builder()
+        .max_concurrent_bidi_streams(VarInt::from_u32(MAX_STREAMS))
+        .max_concurrent_uni_streams(VarInt::from_u32(0))
+        .receive_window(VarInt::from_u32(RECEIVE_WINDOW))
+        .stream_receive_window(VarInt::from_u32(STREAM_RECEIVE_WINDOW))
+        .build()
 }
 
-async fn read(recv: &mut RecvStream) -> Result<Msg, String> {
+async fn write(send: &mut SendStream, m: &Msg) -> Result<(), String> {
+    match tokio::time::timeout(IDLE_TIMEOUT, send.write_all(&m.encode())).await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => Err(format!(
+            "the peer took nothing for {} s",
+            IDLE_TIMEOUT.as_secs()
+        )),
+    }
+}
+
+/// Reads one frame of at most `max` bytes, waiting at most `wait` for it. The buffer grows with
+/// the bytes that arrive (in steps of [`READ_CHUNK`]), so a header claiming a large frame costs
+/// nothing until the bytes are actually sent.
+async fn read(recv: &mut RecvStream, max: usize, wait: Duration) -> Result<Msg, String> {
+    match tokio::time::timeout(wait, read_frame(recv, max)).await {
+        Ok(r) => r,
+        Err(_) => Err(format!("the peer sent nothing for {} s", wait.as_secs())),
+    }
+}
+
+async fn read_frame(recv: &mut RecvStream, max: usize) -> Result<Msg, String> {
     let mut len = [0u8; 4];
     recv.read_exact(&mut len).await.map_err(|e| e.to_string())?;
     let n = Msg::frame_len(&len)
         .map_err(|e| e.to_string())?
         .ok_or("short frame header")?;
-    let mut body = vec![0u8; n];
-    recv.read_exact(&mut body)
-        .await
-        .map_err(|e| e.to_string())?;
+    if n > max {
+        return Err(format!(
+            "a frame of {n} bytes where at most {max} are accepted now (before a shared case is open, only small frames are)"
+        ));
+    }
+    let mut body = Vec::with_capacity(n.min(READ_CHUNK));
+    while body.len() < n {
+        let want = (n - body.len()).min(READ_CHUNK);
+        let chunk = recv
+            .read_chunk(want)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("the stream ended inside a frame")?;
+        body.extend_from_slice(&chunk);
+    }
     Msg::decode(&body).map_err(|e| e.to_string())
 }
 
 /// Runs one session over a stream pair: sends our hello, then answers the peer's messages until
-/// both sides are done. The profile is locked only while a message is handled, never while
+/// both sides are done. The session is about the cases this device holds and those its user
+/// asked for (`cases`, or every held and accepted case when `None`); nothing else is opened, so
+/// nothing else is stored. Every wait is bounded: the hello by [`HANDSHAKE_TIMEOUT`], each later
+/// frame by [`IDLE_TIMEOUT`], and frames are small until a case is open
+/// ([`Session::max_frame`]). The profile is locked only while a message is handled, never while
 /// waiting on the network (two nodes pushing to each other at once cannot deadlock). A
 /// malformed message ends the session with a reason sent to the peer.
 pub async fn run_session(
@@ -222,43 +297,65 @@ pub async fn run_session(
         let mut guard = profile.lock().await;
         guard.refresh_clock();
         let held = guard.case_ids().map_err(|e| e.to_string())?;
-        let cases = cases.unwrap_or_else(|| held.clone());
+        let cases = match cases {
+            Some(c) => c,
+            None => {
+                let mut c = held.clone();
+                for a in guard.accepted_cases().map_err(|e| e.to_string())? {
+                    if !c.contains(&a) {
+                        c.push(a);
+                    }
+                }
+                c
+            }
+        };
         let mut replica = StoreReplica::new(&mut guard);
         replica.prepare();
         let (session, hello) = Session::start(peer, cases, &replica);
         (session, hello, held, replica.into_rights())
     };
-    write(send, &hello).await?;
-    while !session.finished() {
-        let msg = read(recv).await?;
-        let handled = {
-            let mut guard = profile.lock().await;
-            let mut replica = StoreReplica::with_rights(&mut guard, rights);
-            let r = session.handle(msg, &mut replica);
-            rights = replica.into_rights();
-            r
-        };
-        match handled {
-            Ok(out) => {
-                for m in &out {
-                    write(send, m).await?;
+    let result = async {
+        write(send, &hello).await?;
+        while !session.finished() {
+            let wait = if session.cases().is_empty() {
+                HANDSHAKE_TIMEOUT
+            } else {
+                IDLE_TIMEOUT
+            };
+            let msg = read(recv, session.max_frame(), wait).await?;
+            let handled = {
+                let mut guard = profile.lock().await;
+                let mut replica =
+                    StoreReplica::with_rights(&mut guard, std::mem::take(&mut rights));
+                let r = session.handle(msg, &mut replica);
+                rights = replica.into_rights();
+                r
+            };
+            match handled {
+                Ok(out) => {
+                    for m in &out {
+                        write(send, m).await?;
+                    }
+                }
+                Err(e) => {
+                    let _ = write(
+                        send,
+                        &Msg::Refuse {
+                            reason: e.to_string(),
+                        },
+                    )
+                    .await;
+                    return Err(e.to_string());
                 }
             }
-            Err(e) => {
-                let _ = write(
-                    send,
-                    &Msg::Refuse {
-                        reason: e.to_string(),
-                    },
-                )
-                .await;
-                return Err(e.to_string());
-            }
         }
+        let _ = send.finish();
+        Ok(())
     }
-    let _ = send.finish();
-    // A case this device asked for but whose log does not name it (as a participant's device or
-    // a storage peer) is not kept.
+    .await;
+    // Whatever way the session ended: a case this device did not hold before and whose log (as
+    // far as it arrived) does not name it, as a participant's device or a storage peer, is not
+    // kept. Only cases this device asked for can be in the session at all.
     let mut guard = profile.lock().await;
     let me = guard.device().device_id();
     for c in session.cases() {
@@ -271,7 +368,7 @@ pub async fn run_session(
             guard.forget_case(c).map_err(|e| e.to_string())?;
         }
     }
-    Ok(session.stats)
+    result.map(|()| session.stats)
 }
 
 /// Dials `peer` and syncs `cases` (all shared cases when `None`).
@@ -306,30 +403,57 @@ pub async fn sync_with(
         reason,
     })?;
     // Let the last frames arrive before closing.
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), send.stopped()).await;
+    let _ = tokio::time::timeout(Duration::from_secs(5), send.stopped()).await;
     conn.close(0u32.into(), b"done");
     Ok(stats)
 }
 
 type OnDone = Arc<dyn Fn(DeviceId, Result<Stats, String>) + Send + Sync>;
 
-/// Connections kept open for live updates.
+/// Connections kept open for live updates, each with its own push task: the change loop only
+/// wakes them, so a slow or silent peer delays nobody but itself.
 #[derive(Clone, Default)]
-struct Live(Arc<std::sync::Mutex<Vec<iroh::endpoint::Connection>>>);
+struct Live(Arc<std::sync::Mutex<Vec<Pusher>>>);
+
+/// A live connection's id and the bell of its push task.
+type Pusher = (usize, Arc<Notify>);
 
 impl Live {
-    fn add(&self, c: &iroh::endpoint::Connection) {
+    /// Registers `conn` and starts its push task, which ends when the connection closes.
+    fn add(
+        &self,
+        conn: &iroh::endpoint::Connection,
+        profile: &Arc<Mutex<Profile>>,
+        on_done: &OnDone,
+    ) {
+        let wake = Arc::new(Notify::new());
         if let Ok(mut v) = self.0.lock() {
-            v.push(c.clone());
+            v.push((conn.stable_id(), wake.clone()));
         }
+        let (conn, profile, on_done) = (conn.clone(), profile.clone(), on_done.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = conn.closed() => break,
+                    _ = wake.notified() => {}
+                }
+                let r = push(&conn, &profile).await;
+                after(&profile, device_of(conn.remote_id()), r, &on_done).await;
+            }
+        });
     }
     fn remove(&self, c: &iroh::endpoint::Connection) {
         if let Ok(mut v) = self.0.lock() {
-            v.retain(|x| x.stable_id() != c.stable_id());
+            v.retain(|(id, _)| *id != c.stable_id());
         }
     }
-    fn all(&self) -> Vec<iroh::endpoint::Connection> {
-        self.0.lock().map(|v| v.clone()).unwrap_or_default()
+    /// Wakes every push task (one that is busy runs once more when it is done).
+    fn changed(&self) {
+        if let Ok(v) = self.0.lock() {
+            for (_, wake) in v.iter() {
+                wake.notify_one();
+            }
+        }
     }
 }
 
@@ -338,35 +462,75 @@ async fn push(
     conn: &iroh::endpoint::Connection,
     profile: &Mutex<Profile>,
 ) -> Result<Stats, String> {
-    let (mut send, mut recv) = conn.open_bi().await.map_err(|e| e.to_string())?;
-    let r = run_session(
+    let (mut send, mut recv) = tokio::time::timeout(IDLE_TIMEOUT, conn.open_bi())
+        .await
+        .map_err(|_| "the peer accepts no new session".to_string())?
+        .map_err(|e| e.to_string())?;
+    // The connection stays open, so the finished stream's last frames are delivered without
+    // waiting for the peer's acknowledgement here.
+    run_session(
         profile,
         device_of(conn.remote_id()),
         None,
         &mut send,
         &mut recv,
     )
-    .await;
-    // The connection stays open, so the finished stream's last frames are delivered without
-    // waiting for the peer's acknowledgement here.
-    r
+    .await
 }
 
-/// Answers every session a peer opens on `conn` until it closes; the connection stays
-/// registered for live pushes meanwhile.
+/// Whether `peer` is a device (participant's or storage peer's) of a case this node holds.
+async fn is_partner(profile: &Mutex<Profile>, peer: DeviceId) -> bool {
+    let p = profile.lock().await;
+    p.case_ids().unwrap_or_default().into_iter().any(|c| {
+        p.case_devices(c)
+            .map(|d| d.contains(&peer))
+            .unwrap_or(false)
+    })
+}
+
+/// Answers every session a peer opens on `conn` until it closes. A partner's connection is
+/// registered for live pushes meanwhile. A stranger (`permit` held: no device of any case this
+/// node holds) gets one session; if that made it a partner (a storage peer's first sync with
+/// a case its operator accepted) it stays as one, otherwise the connection is closed: it is no
+/// sync partner and gets no pushes.
 async fn keep(
     conn: iroh::endpoint::Connection,
     profile: Arc<Mutex<Profile>>,
     on_done: OnDone,
     live: Live,
+    mut permit: Option<tokio::sync::OwnedSemaphorePermit>,
 ) {
     let peer = device_of(conn.remote_id());
-    live.add(&conn);
-    while let Ok((mut send, mut recv)) = conn.accept_bi().await {
+    if permit.is_none() {
+        live.add(&conn, &profile, &on_done);
+    }
+    loop {
+        let accepted = if permit.is_some() {
+            tokio::time::timeout(HANDSHAKE_TIMEOUT, conn.accept_bi())
+                .await
+                .ok()
+        } else {
+            // A partner's connection may idle between sessions (QUIC keep-alives hold it).
+            Some(conn.accept_bi().await)
+        };
+        let Some(Ok((mut send, mut recv))) = accepted else {
+            break;
+        };
         let r = run_session(&profile, peer, None, &mut send, &mut recv).await;
         after(&profile, peer, r, &on_done).await;
+        if permit.is_some() {
+            if !is_partner(&profile, peer).await {
+                conn.close(0u32.into(), b"no case in common");
+                break;
+            }
+            permit = None;
+            live.add(&conn, &profile, &on_done);
+        }
     }
     live.remove(&conn);
+    if permit.is_some() {
+        conn.close(0u32.into(), b"no case in common");
+    }
 }
 
 async fn after(
@@ -399,14 +563,17 @@ impl Wake {
 }
 
 /// How often a node looks at the store for changes made by other processes (the CLI).
-const POLL: std::time::Duration = std::time::Duration::from_millis(200);
+const POLL: Duration = Duration::from_millis(200);
 
 /// Runs the node until the endpoint closes: accepts peers (each connection stays open and may
 /// carry many sessions), dials the remembered peers, and — live — whenever this profile's store
 /// changes (`wake` from this process, or another process such as the CLI, seen by polling the
-/// store's change mark) runs a session with every connected peer at once, so new chunks reach
-/// them immediately. Sessions lock the profile only per message. `on_done` is told the outcome of
-/// each session.
+/// store's change mark) wakes the push task of every connected partner, so new chunks reach
+/// them immediately; each partner's pushes run on their own, so a slow or silent peer stalls
+/// only itself. Peers that are no device of a case this node holds are strangers: at most
+/// [`MAX_STRANGERS`] at once (more are refused), each gets one session with small frames and
+/// short timeouts and no pushes. Sessions lock the profile only per message. `on_done` is told
+/// the outcome of each session.
 pub async fn serve(
     ep: Endpoint,
     cfg: NetConfig,
@@ -416,6 +583,7 @@ pub async fn serve(
 ) {
     let on_done: OnDone = Arc::new(on_done);
     let live = Live::default();
+    let strangers = Arc::new(Semaphore::new(MAX_STRANGERS));
     // Dial the remembered peers: whoever of them runs a node gets live updates from now on.
     let known = profile.lock().await.known_peers().unwrap_or_default();
     for (_, text) in known {
@@ -427,18 +595,17 @@ pub async fn serve(
             (ep.clone(), profile.clone(), on_done.clone(), live.clone());
         tokio::spawn(async move {
             if let Ok(Ok(conn)) =
-                tokio::time::timeout(std::time::Duration::from_secs(5), ep.connect(addr, ALPN))
-                    .await
+                tokio::time::timeout(Duration::from_secs(5), ep.connect(addr, ALPN)).await
             {
                 let r = push(&conn, &profile).await;
                 after(&profile, device_of(conn.remote_id()), r, &on_done).await;
-                keep(conn, profile, on_done, live).await;
+                keep(conn, profile, on_done, live, None).await;
             }
         });
     }
-    // Live: push to every connected peer when the store changes.
+    // Live: wake every partner's push task when the store changes.
     {
-        let (profile, on_done, live) = (profile.clone(), on_done.clone(), live.clone());
+        let (profile, live) = (profile.clone(), live.clone());
         tokio::spawn(async move {
             let mut last = profile.lock().await.change_mark().unwrap_or(0);
             loop {
@@ -451,42 +618,52 @@ pub async fn serve(
                     continue;
                 }
                 last = now;
-                let pushes: Vec<_> = live
-                    .all()
-                    .into_iter()
-                    .map(|conn| {
-                        let (profile, on_done) = (profile.clone(), on_done.clone());
-                        tokio::spawn(async move {
-                            let r = push(&conn, &profile).await;
-                            after(&profile, device_of(conn.remote_id()), r, &on_done).await;
-                        })
-                    })
-                    .collect();
-                for p in pushes {
-                    let _ = p.await;
-                }
-                // What these sessions received moves the mark again: the next round forwards
-                // it to the other peers (a round that brings nothing new does not).
+                // What these sessions receive moves the mark again: the next round forwards it
+                // to the other peers (a round that brings nothing new does not).
+                live.changed();
             }
         });
     }
     while let Some(incoming) = ep.accept().await {
+        // Every connection counts as a stranger until its peer is known: the handshake too.
+        let Ok(permit) = strangers.clone().try_acquire_owned() else {
+            incoming.refuse();
+            on_done(
+                DeviceId([0; 32]),
+                Err(format!(
+                    "a connection was refused: {MAX_STRANGERS} unknown peers are connected already"
+                )),
+            );
+            continue;
+        };
         let (profile, on_done, live) = (profile.clone(), on_done.clone(), live.clone());
         tokio::spawn(async move {
-            let conn = match incoming.await {
-                Ok(c) => c,
-                Err(e) => {
+            let conn = match tokio::time::timeout(HANDSHAKE_TIMEOUT, incoming).await {
+                Ok(Ok(c)) => c,
+                Ok(Err(e)) => {
                     on_done(DeviceId([0; 32]), Err(e.to_string()));
+                    return;
+                }
+                Err(_) => {
+                    on_done(DeviceId([0; 32]), Err("the handshake took too long".into()));
                     return;
                 }
             };
             let peer = device_of(conn.remote_id());
             if conn.alpn() == ALPN_JOIN {
-                let r = answer_join(&conn, &profile).await;
+                let r = tokio::time::timeout(HANDSHAKE_TIMEOUT, answer_join(&conn, &profile))
+                    .await
+                    .unwrap_or_else(|_| Err("the join request took too long".into()));
                 on_done(peer, r.map(|_| Stats::default()));
+                drop(permit);
                 return;
             }
-            keep(conn, profile, on_done, live).await;
+            let permit = if is_partner(&profile, peer).await {
+                None
+            } else {
+                Some(permit)
+            };
+            keep(conn, profile, on_done, live, permit).await;
         });
     }
 }

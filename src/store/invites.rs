@@ -6,6 +6,11 @@
 //! States: `open` → (a device proves the secret) `pending` with a verification code both sides
 //! show → (`mdo invite confirm CASE CODE`, or at once with `--auto-accept`) `used`: the
 //! participant is in the membership log and its keys are wrapped. Expired or used invites refuse.
+//!
+//! An invite expires for every step, pending ones included: a code cannot be confirmed after the
+//! expiry, and expired invites that were never used are deleted whenever invites are touched.
+//! The verification code is stored only as a keyed hash (BLAKE3 under a device-local key, bound
+//! to the invite), compared in constant time: the database alone does not give it away.
 
 use mdo_crypto::{CaseId, DeviceId, PublicIdentity, secret::ct_eq};
 use rusqlite::{OptionalExtension, params};
@@ -54,6 +59,9 @@ pub enum JoinAnswer {
     },
 }
 
+/// Default lifetime of an invite (the threat model's 24 h).
+pub const DEFAULT_VALID_HOURS: i64 = 24;
+
 /// The verification code of an invite: six digits from the secret and both device keys.
 pub fn verification_code(secret: &[u8; 16], inviter: DeviceId, joiner: DeviceId) -> String {
     let mut h = blake3::Hasher::new_derive_key("MDO 2026-11 invite verification code v1");
@@ -72,6 +80,20 @@ pub fn verification_code(secret: &[u8; 16], inviter: DeviceId, joiner: DeviceId)
 
 fn hash(secret: &[u8; 16]) -> Vec<u8> {
     blake3::derive_key("MDO 2026-11 invite secret hash v1", secret).to_vec()
+}
+
+/// The stored form of a verification code: keyed by the device (someone with only the database
+/// cannot try the million codes) and bound to the invite; the code's digits only, so `123-456`
+/// and `123456` are the same code.
+fn code_hash(device: &mdo_crypto::DeviceSecret, invite: &[u8], code: &str) -> Vec<u8> {
+    let key = device.derive_local_key("invite code");
+    let mut h = blake3::Hasher::new_keyed(key.expose());
+    h.update(invite);
+    h.update(&[0]);
+    for c in code.chars().filter(char::is_ascii_digit) {
+        h.update(&[c as u8]);
+    }
+    h.finalize().as_bytes().to_vec()
 }
 
 impl Profile {
@@ -94,6 +116,7 @@ impl Profile {
             }
             .into());
         }
+        self.purge_expired_invites()?;
         let secret: [u8; 16] = mdo_crypto::random_array()?;
         let expiry = self.now + valid_secs;
         let grant = serde_json::to_vec(&Grant {
@@ -122,6 +145,7 @@ impl Profile {
         name: &str,
     ) -> Result<JoinAnswer> {
         self.refresh_clock();
+        self.purge_expired_invites()?;
         let h = hash(secret);
         type Row = (Vec<u8>, Vec<u8>, String, Option<Vec<u8>>);
         let row: Option<Row> = self
@@ -134,7 +158,9 @@ impl Profile {
             .optional()?;
         let refused = |r: &str| Ok(JoinAnswer::Refused { reason: r.into() });
         let Some((case_id, sealed, state, joiner)) = row else {
-            return refused("this invite is unknown here (wrong or mistyped ticket)");
+            return refused(
+                "this invite is unknown here (a wrong ticket, or it expired and was deleted: ask for a new one)",
+            );
         };
         if !ct_eq(&case_id, &case.0) {
             return refused("this invite is for another case");
@@ -160,12 +186,12 @@ impl Profile {
                 });
             }
             "used" => return refused("this invite was already used"),
+            _ if self.now > grant.expiry => {
+                return refused("this invite has expired; ask for a new one");
+            }
             "pending" if !same_device => return refused("this invite was already used"),
             "pending" => return Ok(JoinAnswer::Pending { code }),
             _ => {}
-        }
-        if self.now > grant.expiry {
-            return refused("this invite has expired; ask for a new one");
         }
         let j = serde_json::to_vec(&Joiner {
             identity: hex::encode(identity.to_bytes()),
@@ -175,7 +201,7 @@ impl Profile {
         let sealed_joiner = seal_local(&self.device, PURPOSE, &h, &j)?;
         self.db.execute(
             "UPDATE invites SET state = 'pending', joiner = ?2, code = ?3 WHERE hash = ?1",
-            params![h, sealed_joiner, code],
+            params![h, sealed_joiner, code_hash(&self.device, &h, &code)],
         )?;
         if grant.auto_accept {
             let member = self.admit(case, &h, &grant, identity, name)?;
@@ -213,18 +239,30 @@ impl Profile {
     /// The inviter confirms that the code on the joining device is `code`: the participant is
     /// added and its keys are wrapped. Returns the participant id.
     pub fn confirm_invite(&mut self, case: CaseId, code: &str) -> Result<String> {
+        self.refresh_clock();
+        self.purge_expired_invites()?;
         let code = code.trim();
-        let row: Option<(Vec<u8>, Vec<u8>, Vec<u8>)> = self
-            .db
-            .query_row(
-                "SELECT hash, grant_, joiner FROM invites WHERE case_id = ?1 AND state = 'pending' AND code = ?2",
-                params![case.0.to_vec(), code],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?;
-        let Some((h, sealed, joiner)) = row else {
+        type Row = (Vec<u8>, Vec<u8>, Vec<u8>, Option<Vec<u8>>);
+        let rows: Vec<Row> = {
+            let mut st = self.db.prepare(
+                "SELECT hash, grant_, joiner, code FROM invites WHERE case_id = ?1 AND state = 'pending' AND joiner IS NOT NULL",
+            )?;
+            st.query_map(params![case.0.to_vec()], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?
+            .collect::<std::result::Result<_, _>>()?
+        };
+        // Every pending invite is compared (constant time each), not just up to the first match.
+        let mut found = None;
+        for (h, sealed, joiner, stored) in rows {
+            let typed = code_hash(&self.device, &h, code);
+            if ct_eq(&typed, stored.as_deref().unwrap_or_default()) && found.is_none() {
+                found = Some((h, sealed, joiner));
+            }
+        }
+        let Some((h, sealed, joiner)) = found else {
             return Err(CoreError::NotFound {
-                what: "invite waiting for this code",
+                what: "invite waiting for this code (or it has expired)",
                 id: code.into(),
             }
             .into());
@@ -242,6 +280,31 @@ impl Profile {
             .and_then(|b| PublicIdentity::from_bytes(&b).ok())
             .ok_or_else(|| corrupt("joiner identity".into()))?;
         self.admit(case, &h, &grant, &identity, &j.name)
+    }
+
+    /// Deletes the invites that expired without being used (their secret and any code can no
+    /// longer be used); used ones stay, so a joiner that asks again hears it is in.
+    pub fn purge_expired_invites(&mut self) -> Result<usize> {
+        let rows: Vec<(Vec<u8>, Vec<u8>)> = {
+            let mut st = self
+                .db
+                .prepare("SELECT hash, grant_ FROM invites WHERE state != 'used'")?;
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<std::result::Result<_, _>>()?
+        };
+        let mut gone = 0;
+        for (h, sealed) in rows {
+            let expired = open_local(&self.device, PURPOSE, &h, &sealed)
+                .ok()
+                .and_then(|p| serde_json::from_slice::<Grant>(&p).ok())
+                .is_some_and(|g| self.now > g.expiry);
+            if expired {
+                gone += self
+                    .db
+                    .execute("DELETE FROM invites WHERE hash = ?1", params![h])?;
+            }
+        }
+        Ok(gone)
     }
 
     fn admit(

@@ -155,18 +155,58 @@ fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Store
     }
 }
 
-/// Writes `bytes` to `path` atomically and durably.
+/// Writes `bytes` to `path` atomically and durably, readable by its owner only (0600 on unix:
+/// the key file, and exports that hold plaintext).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = path.with_extension("tmp");
     {
-        let mut f = fs::File::create(&tmp).map_err(io("cannot create", &tmp))?;
+        let mut f = private_file(&tmp).map_err(io("cannot create", &tmp))?;
         f.write_all(bytes).map_err(io("cannot write", &tmp))?;
         f.sync_all().map_err(io("cannot sync", &tmp))?;
     }
     fs::rename(&tmp, path).map_err(io("cannot rename into", path))?;
     if let Ok(d) = fs::File::open(dir) {
         let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Creates (or truncates) a file that only its owner may read or write (0600 on unix).
+fn private_file(path: &Path) -> std::io::Result<fs::File> {
+    let mut o = fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    let f = o.open(path)?;
+    restrict(path, 0o600)?; // an existing file keeps its old mode otherwise
+    Ok(f)
+}
+
+/// Sets `path` to `mode` (unix; elsewhere the user's profile directory protects it).
+fn restrict(path: &Path, mode: u32) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(mode))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, mode);
+        Ok(())
+    }
+}
+
+/// Makes the profile directory 0700 and its files 0600 (unix): created so by this version, and
+/// tightened when a profile made by an earlier one (0755/0644) is opened.
+fn restrict_profile(dir: &Path) -> Result<()> {
+    restrict(dir, 0o700).map_err(io("cannot restrict the permissions of", dir))?;
+    let entries = fs::read_dir(dir).map_err(io("cannot list", dir))?;
+    for e in entries.flatten() {
+        let path = e.path();
+        if path.is_file() {
+            restrict(&path, 0o600).map_err(io("cannot restrict the permissions of", &path))?;
+        }
     }
     Ok(())
 }
@@ -291,6 +331,7 @@ impl Profile {
             return Err(CoreError::Empty { field: "name" }.into());
         }
         fs::create_dir_all(dir).map_err(io("cannot create", dir))?;
+        restrict(dir, 0o700).map_err(io("cannot restrict the permissions of", dir))?;
         let device = DeviceSecret::generate()?;
         let person = person_id(device.device_id());
         let me = Me {
@@ -339,6 +380,7 @@ impl Profile {
         if !key_path.exists() {
             return Err(StoreError::NoProfile(dir.to_path_buf()));
         }
+        restrict_profile(dir)?;
         let bytes = fs::read(&key_path).map_err(io("cannot read", &key_path))?;
         let seed = KeyFile::from_bytes(&bytes)?.open(passphrase)?;
         let device = DeviceSecret::from_seed(seed);
@@ -1079,6 +1121,15 @@ fn open_db(path: &Path) -> Result<Connection> {
         path: path.to_path_buf(),
         reason: e.to_string(),
     };
+    // Created 0600 before SQLite opens it: SQLite gives its -wal and -shm files the mode of the
+    // database file.
+    if !path.exists() {
+        let mut o = fs::OpenOptions::new();
+        o.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+        o.open(path).map_err(io("cannot create", path))?;
+    }
     let db = Connection::open(path).map_err(corrupt)?;
     db.busy_timeout(std::time::Duration::from_secs(10))
         .map_err(corrupt)?;

@@ -60,6 +60,49 @@ impl<'a> StoreReplica<'a> {
         self.rights.get(&case)
     }
 
+    /// Whether a chunk by `author` in `compartment` under `epoch` belongs to the case as its log
+    /// stands: the author is a device the log names (now or earlier: history stays history) and
+    /// the log knows that epoch of that compartment. Anything else — junk signed by a stranger's
+    /// key, or under an epoch no keys op made — is neither stored nor forwarded. Nothing is
+    /// quarantined: the log arrives before the chunks in every session, and a chunk refused for
+    /// a log this device lacks is asked for again in the next session.
+    fn belongs(st: &State, compartment: CompartmentId, author: DeviceId, epoch: u32) -> bool {
+        st.device_owner.contains_key(&author)
+            && st
+                .keys
+                .get(&compartment)
+                .is_some_and(|k| k.epochs.iter().any(|e| e.epoch == epoch))
+    }
+
+    /// The chunk ids of a compartment that [`Self::belongs`] allows to be forwarded.
+    fn forwardable(&self, case: CaseId, compartment: CompartmentId) -> Vec<ChunkId> {
+        let Some((st, _)) = self.rights_ref(case) else {
+            return Vec::new();
+        };
+        let Ok(mut q) = self.profile.db.prepare(
+            "SELECT id, author, epoch FROM chunks WHERE case_id = ?1 AND compartment = ?2 ORDER BY seq",
+        ) else {
+            return Vec::new();
+        };
+        q.query_map(params![case.0.to_vec(), compartment.0.to_vec()], |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, u32>(2)?,
+            ))
+        })
+        .map(|rows| {
+            rows.filter_map(|r| r.ok())
+                .filter_map(|(id, author, epoch)| {
+                    let id = ChunkId(id.as_slice().try_into().ok()?);
+                    let author = DeviceId(author.as_slice().try_into().ok()?);
+                    Self::belongs(st, compartment, author, epoch).then_some(id)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+    }
+
     fn stored_compartments(&self, case: CaseId) -> Vec<CompartmentId> {
         let Ok(mut st) = self
             .profile
@@ -148,13 +191,16 @@ impl Replica for StoreReplica<'_> {
         if st.storage_peers.contains_key(&peer) {
             // A storage peer keeps the ciphertext of every compartment and reads none.
             for c in self.stored_compartments(case) {
-                out.insert(c, self.chunk_ids(case, c));
+                let ids = self.forwardable(case, c);
+                if !ids.is_empty() {
+                    out.insert(c, ids);
+                }
             }
             return out;
         }
         for c in access.compartments.keys() {
             if access.reader_devices(st, *c).contains(&peer) {
-                let ids = self.chunk_ids(case, *c);
+                let ids = self.forwardable(case, *c);
                 if !ids.is_empty() {
                     out.insert(*c, ids);
                 }
@@ -200,6 +246,24 @@ impl Replica for StoreReplica<'_> {
             return Err(format!(
                 "a chunk of case {} in a session about {case}",
                 env.case
+            ));
+        }
+        let Some((st, _)) = self.rights(case) else {
+            return Err(format!(
+                "chunk {}: this device holds no log of the case",
+                env.id
+            ));
+        };
+        if !st.device_owner.contains_key(&env.author) {
+            return Err(format!(
+                "chunk {}: its author {} is no device of this case; not stored",
+                env.id, env.author
+            ));
+        }
+        if !Self::belongs(st, env.compartment, env.author, env.epoch) {
+            return Err(format!(
+                "chunk {}: sealed under epoch {} of compartment {}, which the case's log does not know; not stored",
+                env.id, env.epoch, env.compartment
             ));
         }
         self.profile

@@ -5,6 +5,8 @@
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
+use mdo_crypto::CaseId;
+
 use super::{Profile, Result, StoreError};
 
 /// Network settings of one profile.
@@ -22,10 +24,21 @@ pub struct Settings {
     /// Use the public relays of the iroh project (n0). Off by default: MDO talks to no server
     /// the user did not choose.
     pub public_relays: bool,
+    /// Cases this device's user asked to hold without holding anything of them yet (hex ids;
+    /// `mdo settings set accept-case ID`): a storage peer's operator accepts each case it is to
+    /// carry. A node asks peers only for these and the cases it holds; it keeps nothing else.
+    pub accepted_cases: Vec<String>,
 }
 
 /// The setting names `mdo settings set` knows.
-pub const KEYS: &[&str] = &["lan", "relay", "public-relays", "storage"];
+pub const KEYS: &[&str] = &[
+    "lan",
+    "relay",
+    "public-relays",
+    "storage",
+    "accept-case",
+    "unaccept-case",
+];
 
 impl Settings {
     /// Changes one setting from its text form (`on`/`off`, a URL, or `off` to clear the relay).
@@ -44,6 +57,15 @@ impl Settings {
             "lan" => self.lan = on_off(value)?,
             "public-relays" => self.public_relays = on_off(value)?,
             "storage" => self.storage = on_off(value)?,
+            "accept-case" | "unaccept-case" => {
+                let id = CaseId::from_hex(value.trim())
+                    .map_err(|_| bad("give the full case id (32 hex characters)"))?
+                    .to_hex();
+                self.accepted_cases.retain(|c| *c != id);
+                if key == "accept-case" {
+                    self.accepted_cases.push(id);
+                }
+            }
             "relay" => {
                 let v = value.trim();
                 self.relay = if matches!(v, "off" | "uit" | "") {
@@ -91,6 +113,16 @@ impl Profile {
         }
     }
 
+    /// The cases this device's user accepted to hold (see [`Settings::accepted_cases`]).
+    pub fn accepted_cases(&self) -> Result<Vec<CaseId>> {
+        Ok(self
+            .settings()?
+            .accepted_cases
+            .iter()
+            .filter_map(|c| CaseId::from_hex(c).ok())
+            .collect())
+    }
+
     /// Stores this profile's network settings.
     pub fn set_settings(&mut self, s: &Settings) -> Result<()> {
         let bytes = serde_json::to_vec(s).map_err(|e| StoreError::BadSetting {
@@ -120,11 +152,18 @@ mod tests {
         assert_eq!(s.relay.as_deref(), Some("https://relay.wilgen.nl"));
         s.set("relay", "off").unwrap();
         assert!(s.relay.is_none());
+        let id = "00112233445566778899aabbccddeeff";
+        s.set("accept-case", id).unwrap();
+        s.set("accept-case", id).unwrap();
+        assert_eq!(s.accepted_cases, vec![id.to_string()]);
+        s.set("unaccept-case", id).unwrap();
+        assert!(s.accepted_cases.is_empty());
         for (k, v) in [
             ("lan", "misschien"),
             ("relay", "relay.wilgen.nl"),
             ("relay", "https://"),
             ("relay", "https://a b"),
+            ("accept-case", "0011"),
             ("colour", "on"),
         ] {
             let e = s.set(k, v).unwrap_err().to_string();

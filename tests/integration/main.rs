@@ -10,11 +10,13 @@
 mod cli;
 mod cli_sharing;
 mod crash;
+mod hardening;
 mod leak;
 mod log_attacks;
 mod matrix;
 mod membership_props;
 mod merge;
+mod net_attacks;
 mod net_faults;
 mod net_sync;
 mod props;

@@ -460,7 +460,9 @@ fn a_storage_peer_carries_the_case_to_a_parent_who_never_met_the_chair_online() 
         let err = storage.fails(args);
         assert!(err.contains("storage peer"), "{args:?}: {err}");
     }
-    // `mdo serve` on a storage profile runs the storage peer without a flag.
+    // The storage node's operator accepts the case (a node keeps no case it was not asked to
+    // hold). `mdo serve` on a storage profile runs the storage peer without a flag.
+    storage.json(&["settings", "set", "accept-case", &case]);
     let (_server, v) = start_node(&storage, &["--bind", "127.0.0.1:0"]);
     assert_eq!(v["storage"], true);
     let addr = v["addrs"][0].as_str().unwrap().to_string();

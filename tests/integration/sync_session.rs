@@ -281,3 +281,67 @@ fn a_cut_session_resumes_without_resending_what_arrived() {
     let (seen, _) = teacher.load_case(id).unwrap();
     assert_eq!(seen.items().len(), 12, "nothing lost");
 }
+
+#[test]
+fn chunks_of_strangers_or_unknown_epochs_are_neither_stored_nor_forwarded() {
+    use mdo::core::case::CompartmentKind;
+    use mdo::core::sync::Replica;
+    use mdo::crypto::{DeviceSecret, EpochKey, Secret, envelope};
+    let (_d1, mut chair) = profile("Monique", Role::IbEr, "OBS");
+    let (_d2, mut mother) = profile("Sanne", Role::Ouder, "");
+    let me = chair.me().clone();
+    let mut case = case_with(&chair, &mother, "ouder", "", true);
+    case.add_item(
+        &me,
+        Section::Vragen,
+        "hoe gaat het na de pauze?",
+        Audience::Parents,
+        None,
+        1,
+    )
+    .unwrap();
+    chair.commit(&mut case).unwrap();
+    let id = case.id;
+    session(&mut chair, &mut mother, id);
+    let parents = CompartmentKind::Shared(Audience::Parents).id(id);
+    let key = case.keyring(parents).unwrap().latest().unwrap().clone();
+    // Correctly signed junk: by a key no log names, under the real epoch; and by the chair,
+    // under an epoch no keys op made.
+    let stranger = DeviceSecret::generate().unwrap();
+    let by_stranger = envelope::seal(&stranger, &key, &[], b"junk").unwrap();
+    let unknown_epoch = EpochKey::from_parts(id, parents, 99, Secret::new([7; 32]));
+    let under_unknown = envelope::seal(chair.device(), &unknown_epoch, &[], b"junk").unwrap();
+    let junk = [by_stranger.id, under_unknown.id];
+    {
+        let mut r = StoreReplica::new(&mut mother);
+        r.prepare();
+        for j in [&by_stranger, &under_unknown] {
+            let e = r.store_chunk(id, &j.bytes).unwrap_err();
+            assert!(e.contains("not stored"), "{e}");
+        }
+    }
+    let held =
+        |p: &Profile| -> Vec<_> { p.chunks_of(id).unwrap().into_iter().map(|c| c.0).collect() };
+    assert!(!held(&mother).iter().any(|c| junk.contains(c)));
+    // Junk that got into a store some other way (an older version) is not forwarded.
+    for j in [&by_stranger, &under_unknown] {
+        assert!(chair.store_envelope(&j.bytes).unwrap());
+    }
+    let (a, _) = session(&mut chair, &mut mother, id);
+    assert_eq!(a.chunks_sent, 0);
+    assert!(!held(&mother).iter().any(|c| junk.contains(c)));
+    // A genuine chunk still travels.
+    let (mut c, _) = chair.load_case(id).unwrap();
+    c.add_item(
+        &me,
+        Section::Vragen,
+        "nog een vraag",
+        Audience::Parents,
+        None,
+        2,
+    )
+    .unwrap();
+    chair.commit(&mut c).unwrap();
+    let (a, b) = session(&mut chair, &mut mother, id);
+    assert_eq!((a.chunks_sent, b.chunks_received), (1, 1), "{b:?}");
+}
