@@ -8,17 +8,29 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{OP_PURPOSE, Profile, open_local};
 use crate::core::access::{self, Access};
-use crate::core::membership::{Log, Op, State};
+use crate::core::membership::{Action, Log, Op, State};
 use crate::core::sync::Replica;
 
-/// Rights derived per case during one session.
+/// At most this many new ops from one device are taken in one session. Membership, consent and
+/// key ops are rare (a handful per meeting); a device that sends more is flooding, and the rest
+/// wait for a later session. Bounds what one member can make every peer store and derive.
+pub const MAX_OPS_PER_DEVICE_PER_SESSION: usize = 256;
+
+/// Rights derived per case during one session, with the logs they come from and the number of
+/// ops taken from each device.
 #[derive(Debug, Default)]
-pub struct Rights(BTreeMap<CaseId, (State, Access)>);
+pub struct Rights {
+    rights: BTreeMap<CaseId, (State, Access)>,
+    logs: BTreeMap<CaseId, Log>,
+    taken: BTreeMap<(CaseId, DeviceId), usize>,
+}
 
 /// A profile seen by one sync session.
 pub struct StoreReplica<'a> {
     profile: &'a mut Profile,
     rights: BTreeMap<CaseId, (State, Access)>,
+    logs: BTreeMap<CaseId, Log>,
+    taken: BTreeMap<(CaseId, DeviceId), usize>,
 }
 
 impl<'a> StoreReplica<'a> {
@@ -32,13 +44,19 @@ impl<'a> StoreReplica<'a> {
     pub fn with_rights(profile: &'a mut Profile, rights: Rights) -> Self {
         Self {
             profile,
-            rights: rights.0,
+            rights: rights.rights,
+            logs: rights.logs,
+            taken: rights.taken,
         }
     }
 
     /// The rights derived so far, to hand to the next [`StoreReplica::with_rights`].
     pub fn into_rights(self) -> Rights {
-        Rights(self.rights)
+        Rights {
+            rights: self.rights,
+            logs: self.logs,
+            taken: self.taken,
+        }
     }
 
     fn rights(&mut self, case: CaseId) -> Option<&(State, Access)> {
@@ -52,6 +70,7 @@ impl<'a> StoreReplica<'a> {
             let state = log.state().clone();
             let access = access::resolve(&state, self.profile.today());
             self.rights.insert(case, (state, access));
+            self.logs.insert(case, log);
         }
         self.rights.get(&case)
     }
@@ -177,9 +196,40 @@ impl Replica for StoreReplica<'_> {
                 op.body.case
             ));
         }
-        self.profile.store_op(bytes).map_err(|e| e.to_string())?;
-        self.rights.remove(&case);
         self.rights(case);
+        let Some(log) = self.logs.get_mut(&case) else {
+            return Err(format!("case {case} could not be read on this device"));
+        };
+        if log.get(&op.id).is_some() {
+            return Ok(());
+        }
+        // Junk signed by a key that is no device of this case (now or before) is neither stored
+        // nor forwarded: only the first op of a case comes from a device the log does not know
+        // yet. (A device added in ops this one has not received yet sends again next session.)
+        let first = log.all().next().is_none();
+        if first != matches!(op.body.action, Action::Create { .. })
+            || (!first && !log.state().device_owner.contains_key(&op.body.author))
+        {
+            return Err(format!(
+                "an op signed by device {} that is no device of this case: not stored",
+                op.body.author
+            ));
+        }
+        let taken = self.taken.entry((case, op.body.author)).or_default();
+        if *taken >= MAX_OPS_PER_DEVICE_PER_SESSION {
+            return Err(format!(
+                "more than {MAX_OPS_PER_DEVICE_PER_SESSION} ops from device {} in one session: the rest wait for a later session",
+                op.body.author
+            ));
+        }
+        *taken += 1;
+        self.profile.store_op(bytes).map_err(|e| e.to_string())?;
+        // The log grows by one op (linear in the ops that arrive), instead of being derived
+        // again from everything stored.
+        let _ = log.insert(op);
+        let state = log.state().clone();
+        let access = access::resolve(&state, self.profile.today());
+        self.rights.insert(case, (state, access));
         Ok(())
     }
 

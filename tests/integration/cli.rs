@@ -320,7 +320,7 @@ fn writes_name_their_audience_and_a_verslag_is_for_one_audience() {
         "tekent graag",
     ]);
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains("alleen voor medici van GGD JGZ"),
+        String::from_utf8_lossy(&out.stdout).contains("medisch: medici van GGD JGZ"),
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );

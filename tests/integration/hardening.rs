@@ -246,3 +246,102 @@ fn only_the_chair_or_a_co_chair_names_a_storage_peer() {
     case.membership(&chair_dev, name()).unwrap();
     assert!(case.state().storage_peers.contains_key(&node.device_id()));
 }
+
+/// Issue 13 #8: a flood of ops — signed by throwaway keys, or by a real member on stale parents —
+/// costs every peer linear time and stores no junk: a stranger's ops are not stored (so never
+/// forwarded); a member's ops beyond the per-session limit wait for a later session.
+#[test]
+fn an_op_flood_is_not_stored_and_costs_linear_time() {
+    use mdo::core::case::Case;
+    use mdo::core::membership::{Action, KeyUpdate, Op, OpBody};
+    use mdo::core::model::Role;
+    use mdo::core::sync::Replica;
+    use mdo::crypto::{DeviceSecret, KdfParams};
+    use mdo::store::Profile;
+    use mdo::store::replica::{MAX_OPS_PER_DEVICE_PER_SESSION, StoreReplica};
+    use std::time::Instant;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = Profile::init(
+        dir.path(),
+        crate::support::PASS,
+        "Monique",
+        Role::IbEr,
+        "OBS De Wilgen",
+        KdfParams::INSECURE_FAST,
+    )
+    .unwrap();
+    let me = p.me().clone();
+    let mut case = Case::create(
+        &me,
+        p.device(),
+        "Noor",
+        "2017-03-14",
+        "OBS",
+        "6",
+        p.today(),
+        p.now(),
+    )
+    .unwrap();
+    let (teacher, tdev) = crate::support::me_at("Jeroen", Role::Leerkracht, "OBS De Wilgen");
+    crate::support::add_member(&mut case, p.device(), &teacher, &tdev);
+    p.commit(&mut case).unwrap();
+    let id = case.id;
+    let heads = case.log().heads();
+    let stored = |p: &Profile| p.ops_of(id).unwrap().len();
+    let before = stored(&p);
+    let today = mdo::core::model::format_date(p.today());
+    let op = |dev: &DeviceSecret, n: i64| {
+        Op::sign(
+            dev,
+            OpBody {
+                case: id,
+                author: dev.device_id(),
+                parents: heads.clone(),
+                time: n,
+                date: today.clone(),
+                action: Action::RemoveMember {
+                    member: me.person.clone(),
+                    reason: format!("flood {n}"),
+                },
+                keys: KeyUpdate::default(),
+            },
+        )
+        .unwrap()
+    };
+
+    // Strangers: every op refused before it is stored or derived; time grows with the count.
+    let mut per_op = Vec::new();
+    for n in [250, 1000] {
+        let junk: Vec<Op> = (0..n)
+            .map(|i| op(&DeviceSecret::generate().unwrap(), i))
+            .collect();
+        let mut r = StoreReplica::new(&mut p);
+        let start = Instant::now();
+        for o in &junk {
+            assert!(r.store_op(id, &o.bytes).is_err(), "a stranger's op was taken");
+        }
+        per_op.push(start.elapsed().as_secs_f64() / n as f64);
+    }
+    assert_eq!(stored(&p), before, "no stranger's op is stored (nor forwarded)");
+
+    // A member on stale parents: at most the limit per session is stored; the rest waits.
+    let flood: Vec<Op> = (0..1000).map(|i| op(&tdev, i)).collect();
+    let mut r = StoreReplica::new(&mut p);
+    let start = Instant::now();
+    let taken = flood
+        .iter()
+        .filter(|o| r.store_op(id, &o.bytes).is_ok())
+        .count();
+    let member_time = start.elapsed();
+    assert_eq!(taken, MAX_OPS_PER_DEVICE_PER_SESSION);
+    assert_eq!(stored(&p), before + MAX_OPS_PER_DEVICE_PER_SESSION);
+    println!(
+        "op flood: stranger ops {:.1} µs/op at 250 and {:.1} µs/op at 1,000 (ratio {:.2}); a member's 1,000 stale ops: {} stored in {:?}, the rest refused",
+        per_op[0] * 1e6,
+        per_op[1] * 1e6,
+        per_op[1] / per_op[0],
+        taken,
+        member_time
+    );
+}
