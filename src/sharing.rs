@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use clap::Subcommand;
 use mdo::core::access::{self, ConsentState};
 use mdo::core::case::CompartmentKind;
@@ -37,6 +37,27 @@ pub(crate) enum MemberCmd {
         /// Why (kept in the log).
         #[arg(long, default_value = "")]
         reason: String,
+    },
+    /// Add a device (a second laptop, a new phone) to a participant: by that participant from a
+    /// device they already have, or by the chair. The new device gets the keys its participant
+    /// may read at the next sync.
+    DeviceAdd {
+        /// Case.
+        case: String,
+        /// Participant id (default: yourself).
+        #[arg(long)]
+        member: Option<String>,
+        /// The new device's public identity (`mdo whoami` on it).
+        #[arg(long)]
+        identity: String,
+    },
+    /// Remove one device (a lost or stolen laptop) and nothing else: keys rotate away from it,
+    /// the participant's other devices keep working.
+    DeviceRemove {
+        /// Case.
+        case: String,
+        /// The device id (hex, as `mdo member list` shows it).
+        device: String,
     },
     /// Confirm a participant added by a chair who was removed at the same time.
     Confirm {
@@ -274,6 +295,47 @@ pub(crate) fn member_cmd(dir: &Path, out: &Out, c: MemberCmd) -> Result<()> {
                     Action::RemoveMember {
                         member: member.clone(),
                         reason,
+                    },
+                )?;
+                Ok(member)
+            })?;
+            eprintln!("mdo: {KEEP_NOTE}");
+            Ok(())
+        }
+        MemberCmd::DeviceAdd {
+            case,
+            member,
+            identity,
+        } => {
+            let device = parse_identity(&identity)?;
+            edit(dir, out, &case, |case, p| {
+                let member = member.unwrap_or_else(|| p.me().person.clone());
+                case.membership(
+                    p.device(),
+                    Action::AddDevice {
+                        member: member.clone(),
+                        device,
+                    },
+                )?;
+                Ok(member)
+            })
+        }
+        MemberCmd::DeviceRemove { case, device } => {
+            let device = mdo::crypto::DeviceId::from_hex(&device)?;
+            edit(dir, out, &case, |case, p| {
+                let member = case
+                    .state()
+                    .device_owner
+                    .get(&device)
+                    .cloned()
+                    .ok_or_else(|| {
+                        anyhow!("no device {device} in this case (see mdo member list)")
+                    })?;
+                case.membership(
+                    p.device(),
+                    Action::RemoveDevice {
+                        member: member.clone(),
+                        device,
                     },
                 )?;
                 Ok(member)

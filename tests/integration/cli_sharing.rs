@@ -299,3 +299,70 @@ fn member_list_remove_move_and_a_tampered_log() {
     let err = chair.fails(&["log"]);
     assert!(err.contains("tampered"), "{err}");
 }
+
+/// Issue 13 #13 (the threat model's stolen-laptop remedy): a parent adds her phone as a second
+/// device from the device she has; it reads the case. The phone is lost: the chair removes that
+/// one device; keys rotate away from it, and the mother's laptop keeps working.
+#[test]
+fn a_second_device_is_added_and_a_lost_one_removed_alone() {
+    let n = crate::support::noor_profiles();
+    carry(&n.chair, &n.mother, &n.case);
+    let phone = Mdo::new();
+    phone.init("Sanne", "ouder", "");
+    let phone_device = phone.json(&["whoami"])["device"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, phone_identity) = crate::support::whoami(&phone);
+    n.mother.json(&[
+        "member",
+        "device-add",
+        &n.case,
+        "--identity",
+        &phone_identity,
+    ]);
+    carry(&n.mother, &phone, &n.case);
+    assert!(crate::support::texts(&phone, &n.case).contains(&"tekent graag".to_string()));
+    // The chair learns of the phone, and removes it when it is lost.
+    carry(&n.mother, &n.chair, &n.case);
+    let out = n
+        .chair
+        .run(&["member", "device-remove", &n.case, &phone_device]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("blijft bij wie het al ontving"));
+    let members = n.chair.json(&["member", "list", &n.case]);
+    let mother = members
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == n.mother_id.as_str())
+        .unwrap();
+    assert_eq!(mother["status"], "active", "{mother}");
+    n.chair.json(&[
+        "item",
+        "add",
+        &n.case,
+        "--section",
+        "thuis.plus",
+        "--text",
+        "na het verlies van de telefoon",
+        "--audience",
+        "parents",
+    ]);
+    carry(&n.chair, &n.mother, &n.case);
+    carry(&n.chair, &phone, &n.case);
+    assert!(
+        crate::support::texts(&n.mother, &n.case)
+            .contains(&"na het verlies van de telefoon".to_string()),
+        "her laptop keeps working"
+    );
+    assert!(
+        !crate::support::texts(&phone, &n.case)
+            .contains(&"na het verlies van de telefoon".to_string()),
+        "the lost phone reads nothing new"
+    );
+}

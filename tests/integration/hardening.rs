@@ -319,11 +319,18 @@ fn an_op_flood_is_not_stored_and_costs_linear_time() {
         let mut r = StoreReplica::new(&mut p);
         let start = Instant::now();
         for o in &junk {
-            assert!(r.store_op(id, &o.bytes).is_err(), "a stranger's op was taken");
+            assert!(
+                r.store_op(id, &o.bytes).is_err(),
+                "a stranger's op was taken"
+            );
         }
         per_op.push(start.elapsed().as_secs_f64() / n as f64);
     }
-    assert_eq!(stored(&p), before, "no stranger's op is stored (nor forwarded)");
+    assert_eq!(
+        stored(&p),
+        before,
+        "no stranger's op is stored (nor forwarded)"
+    );
 
     // A member on stale parents: at most the limit per session is stored; the rest waits.
     let flood: Vec<Op> = (0..1000).map(|i| op(&tdev, i)).collect();
