@@ -83,6 +83,9 @@ fn core(e: &CoreError) -> String {
             "u kunt hier niet schrijven ({compartment}): u hoort niet bij die groep, of dit apparaat heeft de sleutel nog niet — synchroniseer eerst"
         ),
         CoreError::NarrowerAudience { .. } => e.to_string(),
+        CoreError::Log(LogError::Rejected(crate::core::membership::Rejection::SelfGranted)) => {
+            "u kunt geen toestemming vastleggen die uzelf toegang geeft: laat de ouder het op het eigen apparaat vastleggen, of degene die de informatie heeft".into()
+        }
         CoreError::Log(LogError::Rejected(_)) => {
             "dat mag u in deze casus niet doen: alleen de voorzitter kan dit, of uw rol of de toestemming laat het niet toe".into()
         }

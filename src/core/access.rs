@@ -701,6 +701,10 @@ mod tests {
         add(Action::AddMember {
             member: spec("kid", Role::Kind, false, false),
         });
+        add(Action::AddMember {
+            member: spec("juf", Role::Leerkracht, false, false),
+        });
+        // Recorded by the chair for the teacher (never by whoever it gives access).
         add(Action::Grant {
             record: ConsentSpec {
                 id: "c".into(),
@@ -710,7 +714,7 @@ mod tests {
                 },
                 purpose: String::new(),
                 categories: vec![ConsentCategory::Medisch],
-                recipients: vec![Recipient::Member("chair".into())],
+                recipients: vec![Recipient::Member("juf".into())],
                 from: "2026-01-01".into(),
                 until: until.into(),
             },
@@ -783,8 +787,8 @@ mod tests {
         assert!(!a.compartments.contains_key(&med));
         let obs =
             CompartmentKind::Category(ConsentCategory::Medisch, "OBS".into()).id(l.state().case);
-        assert_eq!(a.reads(obs, "chair"), Some(&ReadBasis::Consent("c".into())));
-        assert!(!a.writes(obs, "chair"));
+        assert_eq!(a.reads(obs, "juf"), Some(&ReadBasis::Consent("c".into())));
+        assert!(!a.writes(obs, "juf"));
         assert!(a.reads(obs, "ma").is_none());
     }
 }

@@ -589,6 +589,11 @@ pub enum Rejection {
     /// A second creation op.
     #[error("the case was already created by another op")]
     DuplicateCreate,
+    /// A consent or legal basis recorded by someone it gives access (issue 13 #9).
+    #[error(
+        "a consent or legal basis is recorded by the person who consents or by whoever holds the information, never by someone it gives access"
+    )]
+    SelfGranted,
     /// Creation op by a device the creator does not list.
     #[error("the creation op is not signed by a device of its creator")]
     CreatorMismatch,
@@ -1821,6 +1826,13 @@ fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKeys>, Rejecti
                     return Err(Rejection::UnknownMember { member: id.clone() });
                 }
             }
+            // Nobody grants themselves access (issue 13 #9): whoever a consent or legal basis
+            // lets read does not record it. The person who consents records it on their own
+            // device, or a professional who holds the information does (BW 7:457: the holder
+            // decides what leaves); a recipient recording its own access is refused.
+            if record.recipients.iter().any(|r| r.covers(&author)) {
+                return Err(Rejection::SelfGranted);
+            }
             let rec = ConsentRecord {
                 spec: record.clone(),
                 recorded_by: author.id.clone(),
@@ -2124,13 +2136,21 @@ mod tests {
                 },
                 purpose: "x".into(),
                 categories: vec![ConsentCategory::Ggz],
-                recipients: vec![Recipient::Organisation("OBS".into())],
+                recipients: vec![Recipient::Organisation("GGD".into())],
                 from: "2026-01-01".into(),
                 until: "2027-01-01".into(),
             },
         };
         assert!(add(&mut log, grant("chair")).is_err());
         add(&mut log, grant("sanne")).unwrap();
+        // Nobody grants themselves access (issue 13 #9): the chair records a consent naming its
+        // own organisation — refused.
+        let mut own = grant("sanne");
+        if let Action::Grant { record } = &mut own {
+            record.id = "c-own".into();
+            record.recipients = vec![Recipient::Organisation("OBS".into())];
+        }
+        assert!(add(&mut log, own).is_err());
         let st = log.state();
         assert_eq!(st.consents["c-sanne"].band_at_grant, Some(AgeBand::Onder12));
         assert_eq!(

@@ -59,8 +59,26 @@ fn consent_moves_a_medical_finding_to_the_ib_er_and_withdrawal_stops_new_ones() 
     ]);
     assert!(err.contains("no access"), "{err}");
 
-    // The mother (the only parent with gezag, Noor is 9) consents to share with the IB-er.
-    let consent = chair.json(&[
+    // The mother (the only parent with gezag, Noor is 9) consents to share with the IB-er; the
+    // jeugdarts, who holds the finding, records it (the IB-er may not record her own access).
+    let refused = chair.fails(&[
+        "consent",
+        "grant",
+        &case,
+        "--by",
+        &mother_id,
+        "--category",
+        "medisch",
+        "--to",
+        &chair_id,
+        "--until",
+        "2027-07-31",
+    ]);
+    assert!(
+        refused.contains("never by someone it gives access"),
+        "{refused}"
+    );
+    let consent = arts.json(&[
         "consent",
         "grant",
         &case,
@@ -80,11 +98,10 @@ fn consent_moves_a_medical_finding_to_the_ib_er_and_withdrawal_stops_new_ones() 
         .as_str()
         .unwrap()
         .to_string();
+    // The jeugdarts' device hands the key over with the consent.
+    let back = carry(&arts, &chair, &case);
     let list = chair.json(&["consent", "list", &case]);
     assert_eq!(list[0]["status"]["state"], "active");
-    // The jeugdarts' device hands the key over when it next syncs.
-    carry(&chair, &arts, &case);
-    let back = carry(&arts, &chair, &case);
     assert!(back["new"].as_u64().unwrap() > 0);
     assert!(texts(&chair, &case).contains(&"slaapt slecht".to_string()));
     carry(&arts, &mother, &case);
@@ -142,7 +159,7 @@ fn consent_moves_a_medical_finding_to_the_ib_er_and_withdrawal_stops_new_ones() 
 
     // A new consent: the IB-er now also reads what was written while she had none (the chunk
     // waited in her store, it was not thrown away).
-    chair.json(&[
+    arts.json(&[
         "consent",
         "grant",
         &case,
@@ -162,7 +179,15 @@ fn consent_moves_a_medical_finding_to_the_ib_er_and_withdrawal_stops_new_ones() 
     // The log of each copy tells who did what on what basis.
     let log = chair.json(&["log", &case]);
     let entries = log.as_array().unwrap();
-    assert!(entries.iter().any(|e| e["action"] == "consent"));
+    // (The consents were recorded on the jeugdarts' device: her log has them.)
+    let arts_log = arts.json(&["log", &case]);
+    assert!(
+        arts_log
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "consent")
+    );
     assert!(
         entries
             .iter()

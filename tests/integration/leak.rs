@@ -441,8 +441,9 @@ fn composing_never_widens_in_any_age_band_or_under_consent() {
                 until: "2027-11-01".into(),
             },
         };
+        // Recorded by the jeugdarts, who holds the information.
         w.membership(
-            &chair,
+            &people[1],
             grant(
                 "c1",
                 ConsentCategory::Medisch,

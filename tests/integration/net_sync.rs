@@ -106,7 +106,8 @@ fn chair_mother_and_jeugdarts_sync_over_loopback() {
     ]);
     arts.json(&["sync", &case, "--peer", &addr]);
     assert!(!texts(&chair, &case).contains(&"slaapt slecht".to_string()));
-    let consent = chair.json(&[
+    // The jeugdarts records the mother's consent (the IB-er may not record her own access).
+    let consent = arts.json(&[
         "consent",
         "grant",
         &case,

@@ -79,8 +79,9 @@ fn noor_medical_finding_reaches_the_ib_er_only_after_both_parents_consent() {
     }
 
     // Only the mother consents: under 12 both parents with gezag must.
+    // Recorded by the jeugdarts, who holds the finding (never by whoever it gives access).
     n.w.membership(
-        &n.monique,
+        &n.arts,
         consent(
             "c1",
             &["sanne"],
@@ -99,9 +100,10 @@ fn noor_medical_finding_reaches_the_ib_er_only_after_both_parents_consent() {
     assert_eq!(st.state, ConsentState::Incomplete);
     assert_eq!(st.missing, vec!["erik".to_string()]);
 
-    // Both parents consent; the jeugdarts' device hands the key over on its next sync.
+    // Both parents consent; the jeugdarts, who holds the finding, records it and her device
+    // hands the key over in the same step.
     n.w.membership(
-        &n.monique,
+        &n.arts,
         consent(
             "c2",
             &["sanne", "erik"],
@@ -110,11 +112,6 @@ fn noor_medical_finding_reaches_the_ib_er_only_after_both_parents_consent() {
             "2027-07-31",
         ),
     );
-    assert!(
-        !n.w.can_open(&n.monique, &chunk),
-        "nobody holding the key has synced yet"
-    );
-    n.w.sync(&n.arts);
     assert!(n.w.can_open(&n.monique, &chunk));
     assert!(n.w.sees(&n.monique).contains(&finding.to_string()));
     // The parent is no recipient and no medical role: she still does not read it.
@@ -268,7 +265,7 @@ fn removed_participant_gets_nothing_new_and_cannot_write() {
                 "x",
                 &["sanne"],
                 ConsentCategory::Medisch,
-                Recipient::Member("lotte".into()),
+                Recipient::Member("monique".into()),
                 "2027-01-01",
             ),
         )
@@ -456,8 +453,9 @@ fn daan_ggz_blocked_at_14_while_he_refuses_and_his_choice_alone_at_16() {
     assert!(!w.can_open(&vader, &parents));
     assert!(w.can_open(&moeder, &parents));
     // Mother agrees, Daan refuses (does not sign): blocked — 12–15 needs both.
+    // Recorded by the GGZ worker who holds the report (the school may not record its own access).
     w.membership(
-        &zoco,
+        &ggz,
         consent(
             "m1",
             &["moeder"],
