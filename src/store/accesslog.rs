@@ -7,6 +7,13 @@
 //! *hᵢ = BLAKE3(hᵢ₋₁ ‖ sealedᵢ)*. The head (*n*, *hₙ*) is sealed under the same key in `meta`.
 //! Changing, removing, reordering or truncating entries therefore fails verification, and
 //! without the device key no entry can be forged.
+//!
+//! Rolling back the database as a whole (an older copy of the file, log and head together) is
+//! consistent in itself; a **witness** outside the database catches it: after every append the
+//! head (*n*, *hₙ*) is also sealed into the file `access-log.witness` in the profile directory, and
+//! reading the log checks that the database still holds entry *n* with hash *hₙ*. Rolling back the
+//! whole profile directory (database and witness together) is not detectable on the device
+//! alone — see `docs/threat-model.md`.
 
 use mdo_crypto::{DeviceSecret, aead};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -16,6 +23,102 @@ use super::StoreError;
 
 const PURPOSE: &str = "access-log";
 const HEAD_AAD: &[u8] = b"access-log head";
+const WITNESS_AAD: &[u8] = b"access-log witness";
+/// The witness file in the profile directory.
+pub const WITNESS_FILE: &str = "access-log.witness";
+
+/// The witness's (n, hₙ), if there is one.
+fn witness(
+    dir: &std::path::Path,
+    device: &DeviceSecret,
+) -> Result<Option<(u64, [u8; 32])>, StoreError> {
+    let path = dir.join(WITNESS_FILE);
+    let sealed = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(StoreError::Io {
+                action: "cannot read",
+                path,
+                source: e,
+            });
+        }
+    };
+    let plain = super::open_local(device, PURPOSE, WITNESS_AAD, &sealed).map_err(|_| {
+        StoreError::LogTampered {
+            entry: 0,
+            reason: "the log's witness does not authenticate".into(),
+        }
+    })?;
+    if plain.len() != 40 {
+        return Err(StoreError::LogTampered {
+            entry: 0,
+            reason: "witness length".into(),
+        });
+    }
+    let mut n = [0u8; 8];
+    n.copy_from_slice(&plain[..8]);
+    let mut h = [0u8; 32];
+    h.copy_from_slice(&plain[8..]);
+    Ok(Some((u64::from_le_bytes(n), h)))
+}
+
+/// Checks the database's log against the witness: it must still hold the entry the witness
+/// names, with the same chain hash (a newer log is fine: the witness is written after commit).
+pub(crate) fn check_witness(
+    dir: &std::path::Path,
+    db: &Connection,
+    device: &DeviceSecret,
+) -> Result<(), StoreError> {
+    let Some((wn, wh)) = witness(dir, device)? else {
+        return Ok(());
+    };
+    let (n, _) = head(db, device)?;
+    if wn > n {
+        return Err(StoreError::LogTampered {
+            entry: n as usize,
+            reason: format!(
+                "the log was rolled back: this device had written {wn} entries, the database holds {n}"
+            ),
+        });
+    }
+    if wn == 0 {
+        return Ok(());
+    }
+    let at: Option<Vec<u8>> = db
+        .query_row(
+            "SELECT hash FROM access_log ORDER BY seq LIMIT 1 OFFSET ?1",
+            params![(wn - 1) as i64],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if !at.is_some_and(|h| mdo_crypto::secret::ct_eq(&h, &wh)) {
+        return Err(StoreError::LogTampered {
+            entry: wn as usize,
+            reason:
+                "the log was replaced by another one (it does not continue what this device wrote)"
+                    .into(),
+        });
+    }
+    Ok(())
+}
+
+/// After a commit that appended entries: moves the witness to the new head — unless the log does
+/// not continue the witnessed one, in which case the witness stays as evidence.
+pub(crate) fn update_witness(
+    dir: &std::path::Path,
+    db: &Connection,
+    device: &DeviceSecret,
+) -> Result<(), StoreError> {
+    if check_witness(dir, db, device).is_err() {
+        return Ok(());
+    }
+    let (n, h) = head(db, device)?;
+    let mut plain = n.to_le_bytes().to_vec();
+    plain.extend_from_slice(&h);
+    let sealed = super::seal_local(device, PURPOSE, WITNESS_AAD, &plain)?;
+    super::write_atomic(&dir.join(WITNESS_FILE), &sealed)
+}
 
 /// What was done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

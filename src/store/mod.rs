@@ -722,6 +722,7 @@ impl Profile {
         }
         accesslog::append(&tx, &self.device, &entries)?;
         tx.commit()?;
+        accesslog::update_witness(&self.dir, &self.db, &self.device)?;
         if report.compacted > 0 {
             // Give the pages of the replaced chunks back; not part of the durable write.
             let _ = self.checkpoint();
@@ -866,6 +867,7 @@ impl Profile {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         accesslog::append(&tx, &self.device, &entries)?;
         tx.commit()?;
+        accesslog::update_witness(&self.dir, &self.db, &self.device)?;
         Ok(())
     }
 
@@ -873,6 +875,7 @@ impl Profile {
     /// reordered or truncated entry is reported as [`StoreError::LogTampered`].
     pub fn access_log(&self, case: Option<CaseId>) -> Result<Vec<LogEntry>> {
         let all = accesslog::read(&self.db, &self.device)?;
+        accesslog::check_witness(&self.dir, &self.db, &self.device)?;
         Ok(all
             .into_iter()
             .filter(|e| case.is_none_or(|c| e.case == c.to_hex()))

@@ -352,3 +352,68 @@ fn an_op_flood_is_not_stored_and_costs_linear_time() {
         member_time
     );
 }
+
+/// Issue 13 #11: an older copy of the database — its access log and the log's head rolled back
+/// together — is noticed: the witness outside the database remembers how far the log went.
+#[test]
+fn rolling_back_the_access_log_with_its_head_is_noticed() {
+    use mdo::core::case::Case;
+    use mdo::core::model::Role;
+    use mdo::crypto::KdfParams;
+    use mdo::store::{AccessAction, DB_FILE, Profile};
+    let dir = tempfile::tempdir().unwrap();
+    let backup = tempfile::tempdir().unwrap();
+    let files = |from: &std::path::Path, to: &std::path::Path| {
+        for name in [
+            DB_FILE.to_string(),
+            format!("{DB_FILE}-wal"),
+            format!("{DB_FILE}-shm"),
+        ] {
+            let f = from.join(&name);
+            if f.exists() {
+                std::fs::copy(&f, to.join(&name)).unwrap();
+            } else {
+                let _ = std::fs::remove_file(to.join(&name));
+            }
+        }
+    };
+    let id = {
+        let mut p = Profile::init(
+            dir.path(),
+            crate::support::PASS,
+            "Monique",
+            Role::IbEr,
+            "OBS De Wilgen",
+            KdfParams::INSECURE_FAST,
+        )
+        .unwrap();
+        let me = p.me().clone();
+        let mut case = Case::create(
+            &me,
+            p.device(),
+            "Noor",
+            "2017-03-14",
+            "OBS",
+            "6",
+            p.today(),
+            p.now(),
+        )
+        .unwrap();
+        p.commit(&mut case).unwrap();
+        case.id
+    };
+    // An older copy of the database is kept …
+    files(dir.path(), backup.path());
+    {
+        let mut p = Profile::open(dir.path(), crate::support::PASS).unwrap();
+        let (case, _) = p.load_case(id).unwrap();
+        p.log_access(&case, AccessAction::Export, &[], "pdf")
+            .unwrap();
+        assert!(p.access_log(None).unwrap().len() >= 2);
+    }
+    // … and put back over the newer one, log and head together: consistent in itself.
+    files(backup.path(), dir.path());
+    let p = Profile::open(dir.path(), crate::support::PASS).unwrap();
+    let err = p.access_log(None).unwrap_err().to_string();
+    assert!(err.contains("rolled back"), "{err}");
+}
