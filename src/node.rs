@@ -275,11 +275,11 @@ pub(crate) fn join(
         };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(wait_secs);
         let mut shown = false;
-        let member = loop {
-            match net::request_join(&ep, cfg.dial(net::ticket_addr(&t)?), &t, &identity, &name).await? {
-                JoinAnswer::Accepted { member } => break member,
-                JoinAnswer::Refused { reason } => anyhow::bail!("the invite was refused: {reason}"),
-                JoinAnswer::Pending { code } => {
+        let (member, stats) = loop {
+            match net::join_round(&ep, &profile, &cfg, &t, &identity, &name).await? {
+                (JoinAnswer::Accepted { member }, stats) => break (member, stats),
+                (JoinAnswer::Refused { reason }, _) => anyhow::bail!("the invite was refused: {reason}"),
+                (JoinAnswer::Pending { code }, _) => {
                     if !shown {
                         out.print(json!({ "status": "pending", "code": code }), || {
                             format!("Verificatiecode: {code}\nControleer samen met de uitnodiger dat die dezelfde code ziet; die bevestigt met `mdo invite confirm`. Even wachten …")
@@ -295,23 +295,6 @@ pub(crate) fn join(
                 }
             }
         };
-        let peer = cfg.dial(net::ticket_addr(&t)?);
-        if let Some(a) = t.addrs.first() {
-            profile
-                .lock()
-                .await
-                .remember_peer(&peer, &format!("{}@{a}", peer.id))?;
-        }
-        let mut stats = net::sync_with(&ep, &profile, peer.clone(), Some(vec![t.case])).await?;
-        let made = {
-            let mut p = profile.lock().await;
-            net::key_work(&mut p, [t.case])?
-        };
-        if made > 0 {
-            let s = net::sync_with(&ep, &profile, peer, Some(vec![t.case])).await?;
-            stats.ops_received += s.ops_received;
-            stats.chunks_received += s.chunks_received;
-        }
         ep.close().await;
         anyhow::Ok((member, stats))
     })?;

@@ -583,35 +583,10 @@ impl Backend {
                     .await
                     .map_err(|e| e.to_string())?
             };
-            let result = async {
-                let peer = cfg.dial(crate::net::ticket_addr(&t).map_err(|e| e.to_string())?);
-                let answer = crate::net::request_join(&ep, peer.clone(), &t, &identity, &name)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                if let JoinAnswer::Accepted { .. } = &answer {
-                    if let Some(a) = t.addrs.first() {
-                        profile
-                            .lock()
-                            .await
-                            .remember_peer(&peer, &format!("{}@{a}", peer.id))
-                            .map_err(|e| e.to_string())?;
-                    }
-                    crate::net::sync_with(&ep, &profile, peer.clone(), Some(vec![t.case]))
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    let made = {
-                        let mut p = profile.lock().await;
-                        crate::net::key_work(&mut p, [t.case]).map_err(|e| e.to_string())?
-                    };
-                    if made > 0 {
-                        crate::net::sync_with(&ep, &profile, peer, Some(vec![t.case]))
-                            .await
-                            .map_err(|e| e.to_string())?;
-                    }
-                }
-                Ok::<_, String>(answer)
-            }
-            .await;
+            let result = crate::net::join_round(&ep, &profile, &cfg, &t, &identity, &name)
+                .await
+                .map(|(answer, _)| answer)
+                .map_err(|e| e.to_string());
             ep.close().await;
             result
         });

@@ -88,6 +88,9 @@ pub enum NetError {
         /// Why.
         reason: String,
     },
+    /// The profile could not store or read what the network brought.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 /// mDNS service name of MDO nodes on the local network.
@@ -733,6 +736,40 @@ async fn answer_join(
     let _ = send.finish();
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), send.stopped()).await;
     Ok(())
+}
+
+/// One round of joining a case with ticket `t` — the one join client that `mdo join` and the app
+/// share: ask the inviter; when accepted, remember the inviter, sync the case, do this device's
+/// key work and sync once more if it made keys. A pending answer carries the code the inviter
+/// must confirm: the caller shows it and asks again; a refusal says why.
+pub async fn join_round(
+    ep: &Endpoint,
+    profile: &Mutex<Profile>,
+    cfg: &NetConfig,
+    t: &ticket::Ticket,
+    identity: &mdo_crypto::PublicIdentity,
+    name: &str,
+) -> Result<(crate::store::invites::JoinAnswer, Stats), NetError> {
+    use crate::store::invites::JoinAnswer;
+    let peer = cfg.dial(ticket_addr(t)?);
+    let answer = request_join(ep, peer.clone(), t, identity, name).await?;
+    let mut stats = Stats::default();
+    if let JoinAnswer::Accepted { .. } = &answer {
+        if let Some(a) = t.addrs.first() {
+            profile
+                .lock()
+                .await
+                .remember_peer(&peer, &format!("{}@{a}", peer.id))?;
+        }
+        stats = sync_with(ep, profile, peer.clone(), Some(vec![t.case])).await?;
+        let made = key_work(&mut *profile.lock().await, [t.case])?;
+        if made > 0 {
+            let s = sync_with(ep, profile, peer, Some(vec![t.case])).await?;
+            stats.ops_received += s.ops_received;
+            stats.chunks_received += s.chunks_received;
+        }
+    }
+    Ok((answer, stats))
 }
 
 /// Sends a join request for ticket `t` to the inviter at `addr` (its [`ticket_addr`], through
