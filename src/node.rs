@@ -52,8 +52,8 @@ pub(crate) fn serve(dir: &Path, out: &Out, bind: &str, storage: bool, lan: bool)
         use std::io::Write;
         let _ = std::io::stdout().flush();
         let server = net::serve(ep.clone(), cfg, profile.clone(), net::Wake::default(), |peer, r| match r {
-            Ok(s) => eprintln!(
-                "mdo: sync met {}: {} ops en {} stukken ontvangen, {} ops en {} stukken verstuurd{}",
+            Ok(s) => tracing::info!(
+                "sync met {}: {} ops en {} stukken ontvangen, {} ops en {} stukken verstuurd{}",
                 &peer.to_hex()[..10],
                 s.ops_received,
                 s.chunks_received,
@@ -61,7 +61,7 @@ pub(crate) fn serve(dir: &Path, out: &Out, bind: &str, storage: bool, lan: bool)
                 s.chunks_sent,
                 if s.refused.is_empty() { String::new() } else { format!("; geweigerd: {}", s.refused.join("; ")) }
             ),
-            Err(e) => eprintln!("mdo: sync met {} afgebroken: {e}", &peer.to_hex()[..10]),
+            Err(e) => tracing::warn!("sync met {} afgebroken: {e}", &peer.to_hex()[..10]),
         });
         tokio::select! {
             _ = server => {}
@@ -133,7 +133,7 @@ pub(crate) fn sync(
                 let s = match net::sync_with(&ep, &profile, peer.clone(), cases.clone()).await {
                     Ok(s) => s,
                     Err(e) => {
-                        eprintln!("mdo: warning: {e}");
+                        tracing::warn!("{e}");
                         break;
                     }
                 };
@@ -159,7 +159,7 @@ pub(crate) fn sync(
         anyhow::Ok((total, reached))
     })?;
     for r in &total.refused {
-        eprintln!("mdo: warning: the peer sent something that was refused: {r}");
+        tracing::warn!("the peer sent something that was refused: {r}");
     }
     if reached == 0 {
         anyhow::bail!(

@@ -681,18 +681,11 @@ pub fn key_work(
     for id in cases {
         let (mut case, report) = p.load_case(id)?;
         for (chunk, reason) in &report.rejected {
-            log_line(&format!(
-                "chunk {chunk} of case {id} was rejected and kept as evidence: {reason}"
-            ));
+            tracing::warn!(%chunk, case = %id, %reason, "chunk rejected and kept as evidence");
         }
         made += p.commit(&mut case)?.ops.len();
     }
     Ok(made)
-}
-
-/// Writes a line to stderr (the node's log).
-fn log_line(line: &str) {
-    eprintln!("mdo: {line}");
 }
 
 async fn answer_join(
