@@ -305,6 +305,14 @@ pub fn noor(me: &Me, device: &DeviceSecret, today: Date, now: i64) -> Result<Cas
         None,
         now,
     )?;
+    c.add_item(
+        me,
+        Section::Notitie,
+        "Veiligheidsspoor: geen signalen van onveiligheid; alert blijven op de ochtenden.",
+        Audience::Safety,
+        None,
+        now,
+    )?;
     // One verslag per audience: the parents' one carries no internal, safety or medical text.
     for audience in [
         CompartmentKind::Shared(Audience::Parents),
@@ -401,6 +409,12 @@ mod tests {
             !pros.data.text.contains("OPP"),
             "organisation notes stay out"
         );
+        for v in [&parents.data.text, &pros.data.text] {
+            assert!(
+                !v.contains("Veiligheidsspoor"),
+                "the safety track stays out: {v}"
+            );
+        }
         // The organisation's own verslag may carry its internal note.
         let own = super::super::verslag::compose(
             &c,

@@ -272,8 +272,8 @@ fn demo_show_edit_and_export() {
     let files = files["files"].as_array().unwrap();
     assert_eq!(
         files.len(),
-        4,
-        "parents, professionals, organisation and author compartments"
+        5,
+        "parents, professionals, organisation, safety and author compartments"
     );
     for f in files {
         let bytes = std::fs::read(f.as_str().unwrap()).unwrap();

@@ -246,7 +246,12 @@ fn demo_verslag_exports_as_pdf_with_the_agreements() {
         flat.contains("Verslag voor ouders en professionals"),
         "{flat}"
     );
-    for secret in ["OPP", "stemt het slapen af", "zichtbaar voor"] {
+    for secret in [
+        "OPP",
+        "stemt het slapen af",
+        "Veiligheidsspoor",
+        "zichtbaar voor",
+    ] {
         assert!(
             !flat.contains(secret),
             "'{secret}' in the parents' PDF: {flat}"
