@@ -689,6 +689,10 @@ impl Backend {
                 child: info.child.clone(),
                 school: if info.class.is_empty() {
                     info.school.clone()
+                } else if info.class.to_lowercase().starts_with("groep")
+                    || info.class.to_lowercase().starts_with("klas")
+                {
+                    format!("{}, {}", info.school, info.class)
                 } else {
                     format!("{}, groep {}", info.school, info.class)
                 },
