@@ -96,7 +96,7 @@ fn membership_seeds() -> std::io::Result<()> {
                 basis: Basis::Consent { consenters: vec!["sanne".into()], how: ConsentHow::Oral },
                 purpose: "MDO".into(),
                 categories: vec![ConsentCategory::Medisch],
-                recipients: vec![Recipient::Role(Role::IbEr)],
+                recipients: vec![Recipient::Role(Role::Leerkracht)],
                 from: "2026-01-01".into(),
                 until: "2027-01-01".into(),
             },
