@@ -53,19 +53,29 @@ fn the_profile_directory_is_0700_and_its_files_0600() {
 }
 
 fn chair_with_case() -> (tempfile::TempDir, mdo::store::Profile, mdo::crypto::CaseId) {
-    use mdo::core::model::Role;
     let dir = tempfile::tempdir().unwrap();
-    let mut p = mdo::store::Profile::init(
-        dir.path(),
-        "pw",
+    let (mut p, mut case) = chair_and_case(dir.path(), "pw");
+    p.commit(&mut case).unwrap();
+    let id = case.id;
+    (dir, p, id)
+}
+
+/// A chair's profile in `dir` (fast key derivation) with a new, not yet committed case.
+fn chair_and_case(
+    dir: &std::path::Path,
+    pass: &str,
+) -> (mdo::store::Profile, mdo::core::case::Case) {
+    let p = mdo::store::Profile::init(
+        dir,
+        pass,
         "Monique",
-        Role::IbEr,
+        mdo::core::model::Role::IbEr,
         "OBS",
         mdo::crypto::KdfParams::INSECURE_FAST,
     )
     .unwrap();
     let me = p.me().clone();
-    let mut case = mdo::core::case::Case::create(
+    let case = mdo::core::case::Case::create(
         &me,
         p.device(),
         "Noor",
@@ -76,8 +86,7 @@ fn chair_with_case() -> (tempfile::TempDir, mdo::store::Profile, mdo::crypto::Ca
         p.now(),
     )
     .unwrap();
-    p.commit(&mut case).unwrap();
-    (dir, p, case.id)
+    (p, case)
 }
 
 fn pending_code(
@@ -252,37 +261,17 @@ fn only_the_chair_or_a_co_chair_names_a_storage_peer() {
 /// forwarded); a member's ops beyond the per-session limit wait for a later session.
 #[test]
 fn an_op_flood_is_not_stored_and_costs_linear_time() {
-    use mdo::core::case::Case;
     use mdo::core::membership::{Action, KeyUpdate, Op, OpBody};
     use mdo::core::model::Role;
     use mdo::core::sync::Replica;
-    use mdo::crypto::{DeviceSecret, KdfParams};
+    use mdo::crypto::DeviceSecret;
     use mdo::store::Profile;
     use mdo::store::replica::{MAX_OPS_PER_DEVICE_PER_SESSION, StoreReplica};
     use std::time::Instant;
 
     let dir = tempfile::tempdir().unwrap();
-    let mut p = Profile::init(
-        dir.path(),
-        crate::support::PASS,
-        "Monique",
-        Role::IbEr,
-        "OBS De Wilgen",
-        KdfParams::INSECURE_FAST,
-    )
-    .unwrap();
+    let (mut p, mut case) = chair_and_case(dir.path(), crate::support::PASS);
     let me = p.me().clone();
-    let mut case = Case::create(
-        &me,
-        p.device(),
-        "Noor",
-        "2017-03-14",
-        "OBS",
-        "6",
-        p.today(),
-        p.now(),
-    )
-    .unwrap();
     let (teacher, tdev) = crate::support::me_at("Jeroen", Role::Leerkracht, "OBS De Wilgen");
     crate::support::add_member(&mut case, p.device(), &teacher, &tdev);
     p.commit(&mut case).unwrap();
@@ -357,9 +346,6 @@ fn an_op_flood_is_not_stored_and_costs_linear_time() {
 /// together — is noticed: the witness outside the database remembers how far the log went.
 #[test]
 fn rolling_back_the_access_log_with_its_head_is_noticed() {
-    use mdo::core::case::Case;
-    use mdo::core::model::Role;
-    use mdo::crypto::KdfParams;
     use mdo::store::{AccessAction, DB_FILE, Profile};
     let dir = tempfile::tempdir().unwrap();
     let backup = tempfile::tempdir().unwrap();
@@ -378,27 +364,7 @@ fn rolling_back_the_access_log_with_its_head_is_noticed() {
         }
     };
     let id = {
-        let mut p = Profile::init(
-            dir.path(),
-            crate::support::PASS,
-            "Monique",
-            Role::IbEr,
-            "OBS De Wilgen",
-            KdfParams::INSECURE_FAST,
-        )
-        .unwrap();
-        let me = p.me().clone();
-        let mut case = Case::create(
-            &me,
-            p.device(),
-            "Noor",
-            "2017-03-14",
-            "OBS",
-            "6",
-            p.today(),
-            p.now(),
-        )
-        .unwrap();
+        let (mut p, mut case) = chair_and_case(dir.path(), crate::support::PASS);
         p.commit(&mut case).unwrap();
         case.id
     };
