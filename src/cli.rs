@@ -1190,14 +1190,7 @@ fn meeting_cmd(dir: &Path, out: &Out, c: MeetingCmd) -> Result<()> {
             let held = case.meeting_kind(&meeting)?;
             let kind = match a {
                 Some(s) => CompartmentKind::for_audience(s.parse::<Audience>()?, p.me()),
-                None => {
-                    let wanted = audience::default_for(p.me(), audience::Writing::MeetingNote);
-                    if audience::may_note(&wanted, &held) {
-                        wanted
-                    } else {
-                        held
-                    }
-                }
+                None => audience::note_default(p.me(), &held),
             };
             case.meeting_step(&meeting, step, &note, kind.clone())?;
             Ok((meeting, kind))
@@ -1262,12 +1255,7 @@ fn export(
             );
             let v = verslag::compose(&case, meeting, &kind)?;
             // The export carries text of these compartments only (NEN 7513 log).
-            let shown: Vec<_> = case
-                .compartment_list()
-                .into_iter()
-                .filter(|(_, k)| audience::composes_into(k, &kind))
-                .map(|(c, _)| c)
-                .collect();
+            let shown = verslag::sources(&case, &kind);
             p.log_access(&case, mdo::store::AccessAction::Export, &shown, format)?;
             write_atomic(path, v.markdown().as_bytes())?;
             out.print(

@@ -1124,12 +1124,7 @@ impl Backend {
                         .map_err(|e| AppError::Pdf(e.to_string()))?;
                 // The export leaves the encrypted store: recorded as such (NEN 7513), with the
                 // compartments whose text it may carry.
-                let shown: Vec<_> = case
-                    .compartment_list()
-                    .into_iter()
-                    .filter(|(_, k)| crate::core::audience::composes_into(k, &kind))
-                    .map(|(c, _)| c)
-                    .collect();
+                let shown = crate::core::verslag::sources(case, &kind);
                 p.log_access(case, AccessAction::Export, &shown, "pdf")?;
                 crate::store::write_atomic(&path, &bytes)?;
                 Ok(vec![Update::Notice(format!(

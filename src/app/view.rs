@@ -648,7 +648,7 @@ fn meeting_view(case: &Case, me: &Me, names: &BTreeMap<String, String>) -> Optio
         .into_iter()
         .filter(|k| audience::may_note(k, &held) && writes(k))
         .collect();
-    let wanted = audience::default_for(me, Writing::MeetingNote);
+    let wanted = audience::note_default(me, &held);
     let note_default = if note_kinds.contains(&wanted) {
         wanted
     } else {

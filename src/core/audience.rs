@@ -138,6 +138,17 @@ pub fn may_note(note: &CompartmentKind, meeting: &CompartmentKind) -> bool {
         )
 }
 
+/// Where `me`'s notes at a step of a meeting held for `meeting` go unless chosen otherwise: the
+/// role's default when a note may go there, else the meeting's own audience.
+pub fn note_default(me: &Me, meeting: &CompartmentKind) -> CompartmentKind {
+    let wanted = default_for(me, Writing::MeetingNote);
+    if may_note(&wanted, meeting) {
+        wanted
+    } else {
+        meeting.clone()
+    }
+}
+
 /// Audiences a verslag can be made for, in the order the app offers them: the shared case with
 /// parents, the professionals, and the writer's own organisation.
 pub fn verslag_choices(me: &Me) -> Vec<CompartmentKind> {

@@ -129,6 +129,16 @@ pub fn compose(
     })
 }
 
+/// The compartments whose text a verslag for `audience` may carry (what an export of it is
+/// logged as having shown, NEN 7513).
+pub fn sources(case: &Case, audience: &CompartmentKind) -> Vec<mdo_crypto::CompartmentId> {
+    case.compartment_list()
+        .into_iter()
+        .filter(|(_, k)| composes_into(k, audience))
+        .map(|(c, _)| c)
+        .collect()
+}
+
 /// Everything this device can read, as Markdown with "zichtbaar voor" tags: for this device's
 /// own screen only (`mdo case show`). Never stored in a compartment, never exported.
 pub fn overview(case: &Case) -> String {
