@@ -106,6 +106,7 @@ fn first_sync(rt: &tokio::runtime::Runtime, rounds: usize) -> String {
         NetConfig::default(),
         chair.clone(),
         Wake::default(),
+        mdo::profile::keys::key_work,
         |_, _| {},
     ));
     // Sanity: the newcomer really gets and opens the whole history.
@@ -193,6 +194,7 @@ fn latency(rt: &tokio::runtime::Runtime, edits: usize) -> String {
         NetConfig::default(),
         chair.clone(),
         wake.clone(),
+        mdo::profile::keys::key_work,
         |_, _| {},
     ));
     // Each peer fetches the case once, remembers the chair, and runs its node, which dials the
@@ -214,6 +216,7 @@ fn latency(rt: &tokio::runtime::Runtime, edits: usize) -> String {
             NetConfig::default(),
             p.clone(),
             Wake::default(),
+            mdo::profile::keys::key_work,
             move |_, r| {
                 if let Ok(s) = r
                     && s.chunks_received > 0

@@ -8,6 +8,8 @@
 //! * [`store`] — the profile directory: protected key file and an SQLite database that holds only
 //!   ciphertext;
 //! * [`pdf`] — the verslag as a PDF document (`printpdf`);
+//! * [`profile`] — the application layer: every flow (open, edit, write for an audience,
+//!   consent, invite and join, export, key work) once, for the CLI, the app and the node;
 //! * [`app`] — the Slint desktop app (the `app` feature) and its Slint-free backend;
 //! * the `mdo` binary (`src/main.rs`, `src/cli.rs`) — the command-line interface.
 #![deny(missing_docs, unreachable_pub)]
@@ -16,6 +18,7 @@ pub mod app;
 pub mod core;
 pub mod net;
 pub mod pdf;
+pub mod profile;
 pub mod store;
 
 pub use mdo_crypto as crypto;

@@ -1,9 +1,7 @@
-//! `mdo` — the MDO command-line interface. Thin: parses arguments, unlocks the profile, calls the
-//! core and the store, prints text or `--json`. See `docs/cli.md`.
+//! `mdo` — the MDO command-line interface. Thin: parses arguments, calls the application layer
+//! (`mdo::profile`), prints text or `--json`. See `docs/cli.md`.
 
 mod cli;
-mod node;
-mod sharing;
 
 fn main() {
     // The node's diagnostics (`tracing`) on stderr; `MDO_LOG=debug` (or `iroh=debug`) shows more.

@@ -9,32 +9,23 @@ use std::path::{Path, PathBuf};
 use mdo_crypto::KdfParams;
 
 use crate::core::case::{Case, CompartmentKind, Feedback};
-use crate::core::membership::{Action, Basis, ConsentSpec, Recipient};
-use crate::core::model::{
-    ConsentCategory, ConsentHow, Direction, Role, Section, format_date, parse_date,
-};
-use crate::store::{AccessAction, Profile};
+use crate::core::model::{ConsentCategory, ConsentHow, Direction, Role, Section, format_date};
+use crate::profile::write::{Write, parse_choice};
+use crate::profile::{self, Error, NewCase, Session};
+use crate::store::Profile;
 
-use super::error::AppError;
 use super::node::{AppNode, NodeEvent};
 pub use super::view::*;
 use zeroize::Zeroizing;
 
 /// The compartment a *voor wie?* choice names. Every write names one: there is no silent
 /// default (issue: nothing lands beyond the audience its author chose).
-fn chosen(audience: &str) -> Result<CompartmentKind, AppError> {
-    if audience.trim().is_empty() {
-        return Err("kies eerst voor wie dit is".into());
-    }
-    CompartmentKind::parse(audience.trim()).ok_or_else(|| {
-        AppError::Said(format!(
-            "onbekende groep '{audience}': kies voor wie dit is uit de lijst"
-        ))
-    })
+fn chosen(audience: &str) -> Result<CompartmentKind, Error> {
+    parse_choice(audience)
 }
 
 /// What earlier readers keep: said whenever a right ends or an item moves.
-pub const KEEP_NOTE: &str = "Wie dit eerder kon lezen, houdt wat hij al ontving; nieuwe versies gaan alleen naar de nieuwe groep.";
+pub const KEEP_NOTE: &str = profile::KEEP_NOTE;
 
 /// A command from the UI.
 #[derive(Debug, Clone)]
@@ -216,8 +207,14 @@ pub enum Cmd {
         /// Until (YYYY-MM-DD).
         until: String,
     },
-    /// Withdraw a consent record.
-    WithdrawConsent(String),
+    /// Withdraw a consent record: `by` is whose withdrawal it is (a participant id), empty for
+    /// the recorder's own or the only consenter's.
+    WithdrawConsent {
+        /// The consent record.
+        id: String,
+        /// Whose withdrawal.
+        by: String,
+    },
     /// Show the access log of this copy.
     ShowLog,
     /// Something the network node reported (sent by the node's thread).
@@ -328,7 +325,7 @@ pub fn roles() -> Vec<(&'static str, &'static str)> {
 pub struct Backend {
     dir: PathBuf,
     kdf: KdfParams,
-    profile: Option<Profile>,
+    session: Option<Session>,
     open: Option<Case>,
     filter: String,
     /// The case list as last loaded from the store (search filters this, it does not reload).
@@ -391,7 +388,7 @@ impl Backend {
     /// A backend for the profile directory `dir`, and what to show first: the unlock screen
     /// when a profile exists, else the first start.
     pub fn new(dir: &Path, kdf: KdfParams) -> (Backend, Vec<Update>) {
-        let first = if Profile::exists(dir) {
+        let first = if Session::exists(dir) {
             Update::Screen("unlock")
         } else {
             Update::Screen("start")
@@ -400,7 +397,7 @@ impl Backend {
             Backend {
                 dir: dir.to_path_buf(),
                 kdf,
-                profile: None,
+                session: None,
                 open: None,
                 filter: String::new(),
                 summaries: Vec::new(),
@@ -450,7 +447,7 @@ impl Backend {
         vec![Update::Sync(self.sync.line())]
     }
 
-    fn node_event(&mut self, e: NodeEvent) -> Result<Vec<Update>, AppError> {
+    fn node_event(&mut self, e: NodeEvent) -> Result<Vec<Update>, Error> {
         let mut out = Vec::new();
         match e {
             NodeEvent::Listening(_) => {
@@ -471,12 +468,12 @@ impl Backend {
                 if changed {
                     // Something arrived: show it (the open case and the list).
                     if let Some(id) = self.open.as_ref().map(|c| c.id) {
-                        let p = self.profile.as_mut().ok_or("eerst ontgrendelen")?;
-                        let (case, _) = p.load_case(id)?;
+                        let p = self.session()?;
+                        let (case, _) = p.load(id)?;
                         out.push(Update::Case(Box::new(case_view(&case, p.me()))));
                         self.open = Some(case);
                     }
-                    if self.profile.is_some() {
+                    if self.session.is_some() {
                         out.push(Update::Cases(self.cases()?));
                     }
                 }
@@ -494,13 +491,25 @@ impl Backend {
         Ok(out)
     }
 
+    /// The unlocked session.
+    fn session(&mut self) -> Result<&mut Session, Error> {
+        self.session
+            .as_mut()
+            .ok_or_else(|| "eerst ontgrendelen".into())
+    }
+
+    /// The open case's id.
+    fn open_id(&self) -> Result<mdo_crypto::CaseId, Error> {
+        Ok(self.open.as_ref().ok_or("geen casus open")?.id)
+    }
+
     /// Reloads the open case from the store (after the node or an invite changed it).
-    fn reload_open(&mut self) -> Result<Vec<Update>, AppError> {
+    fn reload_open(&mut self) -> Result<Vec<Update>, Error> {
         let Some(id) = self.open.as_ref().map(|c| c.id) else {
             return Ok(vec![]);
         };
-        let p = self.profile.as_mut().ok_or("eerst ontgrendelen")?;
-        let (case, _) = p.load_case(id)?;
+        let p = self.session()?;
+        let (case, _) = p.load(id)?;
         let pending = p.pending_joins(id)?;
         let view = case_view(&case, p.me());
         self.open = Some(case);
@@ -510,33 +519,22 @@ impl Backend {
         ])
     }
 
-    fn invite(&mut self, role: &str, org: &str, custody: bool) -> Result<Vec<Update>, AppError> {
+    fn invite(&mut self, role: &str, org: &str, custody: bool) -> Result<Vec<Update>, Error> {
         let role: Role = role.parse()?;
-        let p = self.profile.as_mut().ok_or("eerst ontgrendelen")?;
-        let case = self.open.as_ref().ok_or("geen casus open")?.id;
-        let addrs: Vec<std::net::SocketAddr> = p
-            .node_addrs()?
-            .iter()
-            .filter_map(|a| a.split_once('@').and_then(|(_, s)| s.parse().ok()))
-            .collect();
-        if addrs.is_empty() || self.node.is_none() {
+        let case = self.open_id()?;
+        if self.node.is_none() {
             return Err("dit apparaat is nog niet bereikbaar (de netwerkknoop draait niet); een uitnodiging vertelt het nieuwe apparaat waar het dit apparaat vindt".into());
         }
-        let (secret, expiry) = p.create_invite(
+        let t = self.session()?.invite(
             case,
-            role,
-            org,
-            custody,
-            false,
-            crate::store::invites::DEFAULT_VALID_HOURS * 3600,
+            &profile::invite::Invite {
+                role,
+                organisation: org.trim().to_string(),
+                custody,
+                auto_accept: false,
+                valid_hours: crate::store::invites::DEFAULT_VALID_HOURS,
+            },
         )?;
-        let t = crate::net::ticket::Ticket {
-            case,
-            node: p.device().device_id().0,
-            addrs,
-            secret,
-            expiry,
-        };
         let qr = t.qr().map_err(
             |_| "de uitnodiging past niet in een QR-code; geef het ticket als tekst door",
         )?;
@@ -552,53 +550,15 @@ impl Backend {
         ])
     }
 
-    /// One round of joining: ask the inviter; accepted → sync the case and open it; pending →
-    /// show the code and ask again in a second.
-    fn join_round(&mut self) -> Result<Vec<Update>, AppError> {
+    /// One round of joining (the application layer's join client): accepted → open the case;
+    /// pending → show the code and ask again in a second.
+    fn join_round(&mut self) -> Result<Vec<Update>, Error> {
         use crate::store::invites::JoinAnswer;
         let t = self.joining.clone().ok_or("geen uitnodiging")?;
-        let p = self.profile.take().ok_or("eerst ontgrendelen")?;
-        let bind = self.bind;
-        let cfg = p.settings().map_err(|e| e.to_string()).and_then(|s| {
-            crate::net::NetConfig::from_settings(&s, false).map_err(|e| e.to_string())
-        });
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| e.to_string());
-        let (cfg, rt) = match (cfg, rt) {
-            (Ok(c), Ok(r)) => (c, r),
-            (Err(e), _) | (_, Err(e)) => {
-                self.profile = Some(p);
-                return Err(AppError::Said(format!("aansluiten lukt niet: {e}")));
-            }
-        };
-        let name = p.me().name.clone();
-        let identity = p.device().public_identity().clone();
-        let profile = std::sync::Arc::new(tokio::sync::Mutex::new(p));
-        let answer = rt.block_on(async {
-            let ep = {
-                let p = profile.lock().await;
-                crate::net::endpoint(p.device(), bind, &cfg)
-                    .await
-                    .map_err(|e| e.to_string())?
-            };
-            let result = crate::net::join_round(&ep, &profile, &cfg, &t, &identity, &name)
-                .await
-                .map(|(answer, _)| answer)
-                .map_err(|e| e.to_string());
-            ep.close().await;
-            result
-        });
-        drop(rt);
-        // Everything that borrowed the profile has finished: it comes back to the backend.
-        match std::sync::Arc::try_unwrap(profile) {
-            Ok(m) => self.profile = Some(m.into_inner()),
-            Err(_) => {
-                return Err("internal error: the profile is still in use after joining".into());
-            }
-        }
-        let answer = answer.map_err(|e| format!("aansluiten lukt niet: {e}"))?;
+        let session = self.session.take().ok_or("eerst ontgrendelen")?;
+        let (session, answer) = profile::invite::join_once(session, &t, self.bind, false);
+        self.session = Some(session);
+        let (answer, _) = answer?;
         match answer {
             JoinAnswer::Accepted { .. } => {
                 self.joining = None;
@@ -618,16 +578,16 @@ impl Backend {
                 }
                 Ok(vec![Update::JoinCode(code)])
             }
-            JoinAnswer::Refused { reason } => {
+            JoinAnswer::Refused { .. } => {
                 self.joining = None;
-                Err(format!("de uitnodiging is geweigerd: {reason}").into())
+                Err("de uitnodiging is geweigerd: ze is verlopen, al gebruikt of niet voor deze casus. Vraag de uitnodiger om een nieuwe".into())
             }
         }
     }
 
-    /// The unlocked profile (tests read the case data through it).
+    /// The unlocked profile's store (tests read the case data through it).
     pub fn profile(&mut self) -> Option<&mut Profile> {
-        self.profile.as_mut()
+        self.session.as_mut().map(Session::store_mut)
     }
 
     /// Handles one command; an error becomes an [`Update::Error`] and changes nothing.
@@ -641,7 +601,7 @@ impl Backend {
         }
     }
 
-    fn me_line(p: &Profile) -> Update {
+    fn me_line(p: &Session) -> Update {
         let me = p.me();
         Update::Me(if me.organisation.is_empty() {
             format!("{}, {}", me.name, me.role.label())
@@ -665,12 +625,12 @@ impl Backend {
     }
 
     /// Loads the case list from the store and returns it filtered.
-    fn cases(&mut self) -> Result<Vec<CaseSummary>, AppError> {
-        let p = self.profile.as_mut().ok_or("eerst ontgrendelen")?;
-        let today = crate::core::model::format_date(p.today());
+    fn cases(&mut self) -> Result<Vec<CaseSummary>, Error> {
+        let p = self.session()?;
+        let today = format_date(p.store().today());
         let mut out = Vec::new();
         for id in p.case_ids()? {
-            let (case, _) = p.load_case(id)?;
+            let (case, _) = p.load(id)?;
             let info = case.info();
             let next = case
                 .meetings()
@@ -700,8 +660,9 @@ impl Backend {
                 next_meeting: next,
                 open_agreements: open,
                 sync: {
-                    let mine = p.device().device_id();
+                    let mine = p.store().device().device_id();
                     let others = p
+                        .store()
                         .case_devices(id)?
                         .into_iter()
                         .filter(|d| *d != mine)
@@ -720,16 +681,10 @@ impl Backend {
         Ok(self.filtered())
     }
 
-    fn open_case(&mut self, id: mdo_crypto::CaseId) -> Result<Vec<Update>, AppError> {
-        let p = self.profile.as_mut().ok_or("eerst ontgrendelen")?;
-        let (case, _) = p.load_case(id)?;
+    fn open_case(&mut self, id: mdo_crypto::CaseId) -> Result<Vec<Update>, Error> {
+        let p = self.session()?;
         // NEN 7513: opening a case shows every compartment this device can read.
-        let shown: Vec<_> = case
-            .compartment_list()
-            .into_iter()
-            .map(|(c, _)| c)
-            .collect();
-        p.log_access(&case, AccessAction::View, &shown, "app")?;
+        let (case, _) = p.view(id, "app")?;
         let pending = p.pending_joins(id)?;
         let view = case_view(&case, p.me());
         self.open = Some(case);
@@ -742,7 +697,7 @@ impl Backend {
     }
 
     /// The latest meeting's id.
-    fn meeting_id(&self) -> Result<String, AppError> {
+    fn meeting_id(&self) -> Result<String, Error> {
         let case = self.open.as_ref().ok_or("geen casus open")?;
         case.meetings()
             .into_iter()
@@ -751,10 +706,11 @@ impl Backend {
             .ok_or_else(|| "start eerst een overleg".into())
     }
 
-    fn log_rows(&self) -> Result<Vec<LogRow>, AppError> {
-        let p = self.profile.as_ref().ok_or("eerst ontgrendelen")?;
+    fn log_rows(&self) -> Result<Vec<LogRow>, Error> {
+        let p = self.session.as_ref().ok_or("eerst ontgrendelen")?;
         let case = self.open.as_ref().map(|c| c.id);
         let mut rows: Vec<LogRow> = p
+            .store()
             .access_log(case)?
             .into_iter()
             .map(|e| LogRow {
@@ -779,44 +735,43 @@ impl Backend {
         Ok(rows)
     }
 
-    /// Where a PDF goes when the user gave no path: the home folder.
-    fn default_pdf_path(case: &Case) -> PathBuf {
-        let info = case.info();
-        let home = std::env::var_os("HOME")
-            .or_else(|| std::env::var_os("USERPROFILE"))
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("."));
-        let safe: String = info
-            .child
-            .chars()
-            .map(|c| if c.is_alphanumeric() { c } else { '-' })
-            .collect();
-        home.join(format!(
-            "MDO-verslag-{safe}-{}.pdf",
-            format_date(case.today())
-        ))
-    }
-
-    /// Applies `f` to the open case, commits durably, and shows the result.
-    fn edit(
-        &mut self,
-        f: impl FnOnce(&mut Case, &Profile) -> Result<(), crate::core::CoreError>,
-    ) -> Result<Vec<Update>, AppError> {
-        let p = self.profile.as_mut().ok_or("eerst ontgrendelen")?;
-        let case = self.open.as_mut().ok_or("geen casus open")?;
-        f(case, p)?;
-        p.commit(case)?;
+    /// After a commit: the node is told, the screen shows the case.
+    fn shown(&mut self) -> Result<Vec<Update>, Error> {
         self.sync.pending += 1;
         if let Some(n) = &self.node {
             n.changed();
         }
+        let p = self.session.as_ref().ok_or("eerst ontgrendelen")?;
+        let case = self.open.as_ref().ok_or("geen casus open")?;
         Ok(vec![
             Update::Case(Box::new(case_view(case, p.me()))),
             Update::Sync(self.sync.line()),
         ])
     }
 
-    fn try_handle(&mut self, cmd: Cmd) -> Result<Vec<Update>, AppError> {
+    /// Applies `f` to the open case through the application layer (commit included), and
+    /// shows the result.
+    fn edit(
+        &mut self,
+        f: impl FnOnce(&mut Case, &Profile) -> Result<(), Error>,
+    ) -> Result<Vec<Update>, Error> {
+        let p = self.session.as_mut().ok_or("eerst ontgrendelen")?;
+        let case = self.open.as_mut().ok_or("geen casus open")?;
+        p.edit(case, f)?;
+        self.shown()
+    }
+
+    /// Writes content for the audience chosen under *voor wie?* (the application layer's one
+    /// door for content), and shows the result.
+    fn write(&mut self, w: Write, audience: &str) -> Result<Vec<Update>, Error> {
+        let kind = chosen(audience)?;
+        let p = self.session.as_mut().ok_or("eerst ontgrendelen")?;
+        let case = self.open.as_mut().ok_or("geen casus open")?;
+        p.write(case, w, kind)?;
+        self.shown()
+    }
+
+    fn try_handle(&mut self, cmd: Cmd) -> Result<Vec<Update>, Error> {
         match cmd {
             Cmd::CreateProfile {
                 name,
@@ -834,10 +789,10 @@ impl Backend {
                     return Err("kies een wachtwoordzin van minstens 8 tekens".into());
                 }
                 let role: Role = role.parse()?;
-                let p = Profile::init(&self.dir, &pass, &name, role, &org, self.kdf)?;
-                let phrase = p.device().seed().recovery_phrase()?;
+                let (p, phrase) =
+                    Session::init(&self.dir, &pass, &name, role, &org, self.kdf, false)?;
                 let me = Self::me_line(&p);
-                self.profile = Some(p);
+                self.session = Some(p);
                 let mut u = vec![
                     me,
                     Update::Phrase(phrase.as_str().to_string()),
@@ -848,12 +803,10 @@ impl Backend {
             }
             Cmd::Unlock(pass) => {
                 let pass = Zeroizing::new(pass);
-                let p = Profile::open(&self.dir, &pass)?;
-                if p.settings()?.storage {
-                    return Err("dit profiel is een opslagknooppunt: het leest geen casussen en hoort niet in de app; start het met `mdo serve`".into());
-                }
+                let p = Session::open(&self.dir, &pass)?;
+                p.participant_only("open the app")?;
                 let me = Self::me_line(&p);
-                self.profile = Some(p);
+                self.session = Some(p);
                 let cases = self.cases()?;
                 let mut u = vec![me, Update::Cases(cases), Update::Screen("cases")];
                 u.extend(self.start_node(&pass));
@@ -868,10 +821,7 @@ impl Backend {
                 ])
             }
             Cmd::OpenDemo => {
-                let p = self.profile.as_mut().ok_or("eerst ontgrendelen")?;
-                let (today, now) = (p.today(), p.now());
-                let mut case = crate::core::demo::noor(p.me(), p.device(), today, now)?;
-                p.commit(&mut case)?;
+                let case = self.session()?.demo()?;
                 self.open_case(case.id)
             }
             Cmd::Search(f) => {
@@ -879,8 +829,7 @@ impl Backend {
                 Ok(vec![Update::Cases(self.filtered())])
             }
             Cmd::OpenCase(id) => {
-                let p = self.profile.as_mut().ok_or("eerst ontgrendelen")?;
-                let id = p.resolve_case(&id)?;
+                let id = self.session()?.resolve(&id)?;
                 self.open_case(id)
             }
             Cmd::NewCase {
@@ -889,18 +838,12 @@ impl Backend {
                 school,
                 class,
             } => {
-                let p = self.profile.as_mut().ok_or("eerst ontgrendelen")?;
-                let mut case = Case::create(
-                    p.me(),
-                    p.device(),
-                    &child,
-                    &birthdate,
-                    &school,
-                    &class,
-                    p.today(),
-                    p.now(),
-                )?;
-                p.commit(&mut case)?;
+                let case = self.session()?.new_case(&NewCase {
+                    child,
+                    birthdate,
+                    school,
+                    class,
+                })?;
                 self.open_case(case.id)
             }
             Cmd::AddItem {
@@ -909,18 +852,19 @@ impl Backend {
                 text,
                 audience,
             } => {
-                if text.trim().is_empty() {
-                    return Err("typ eerst een tekst".into());
-                }
                 let section = Section::parse(&format!("{circle}.{slot}"))?;
-                let kind = chosen(&audience)?;
-                self.edit(|case, p| {
-                    case.add_item_in(p.me(), section, &text, kind, None, p.now())
-                        .map(|_| ())
-                })
+                self.write(
+                    Write::Item {
+                        section,
+                        text,
+                        parent: None,
+                        by: None,
+                    },
+                    &audience,
+                )
             }
-            Cmd::EditItem { id, text } => self.edit(|case, _| case.edit_item(&id, &text)),
-            Cmd::RemoveItem(id) => self.edit(|case, _| case.remove_item(&id)),
+            Cmd::EditItem { id, text } => self.edit(|case, _| Ok(case.edit_item(&id, &text)?)),
+            Cmd::RemoveItem(id) => self.edit(|case, _| Ok(case.remove_item(&id)?)),
             Cmd::AddAgreement {
                 wie,
                 wat,
@@ -929,29 +873,26 @@ impl Backend {
                 hoe,
                 due,
                 audience,
-            } => {
-                let kind = chosen(&audience)?;
-                self.edit(|case, p| {
-                    let a = crate::core::case::NewAgreement {
-                        wie,
-                        wat,
-                        waarom,
-                        wanneer,
-                        hoe,
-                        due: due.trim().to_string(),
-                        ..Default::default()
-                    };
-                    case.add_agreement_in(p.me(), a, kind, p.now()).map(|_| ())
-                })
-            }
+            } => self.write(
+                Write::Agreement(crate::core::case::NewAgreement {
+                    wie,
+                    wat,
+                    waarom,
+                    wanneer,
+                    hoe,
+                    due: due.trim().to_string(),
+                    ..Default::default()
+                }),
+                &audience,
+            ),
             Cmd::AgreementStatus { id, status } => {
                 let status: crate::core::model::AgreementStatus = status.parse()?;
-                self.edit(|case, _| case.edit_agreement(&id, "status", status.id()))
+                self.edit(|case, _| Ok(case.edit_agreement(&id, "status", status.id())?))
             }
             Cmd::ReorderItem { id, up } => {
                 let case = self.open.as_ref().ok_or("geen casus open")?;
                 match reorder_target(case, &id, up) {
-                    Some(order) => self.edit(|case, _| case.reorder_item(&id, order)),
+                    Some(order) => self.edit(|case, _| Ok(case.reorder_item(&id, order)?)),
                     None => Ok(vec![]),
                 }
             }
@@ -961,108 +902,80 @@ impl Backend {
                 text,
                 up,
                 audience,
-            } => {
-                let kind = chosen(&audience)?;
-                if text.trim().is_empty() {
-                    return Err("schrijf bij de pijl wat de wisselwerking is".into());
-                }
-                if from == to {
-                    return Err("een pijl gaat van de ene cirkel naar een andere".into());
-                }
-                let direction = if up {
-                    Direction::Omhoog
-                } else {
-                    Direction::Omlaag
-                };
-                self.edit(|case, _| {
-                    case.add_arrow_in(&from, &to, &text, direction, kind)
-                        .map(|_| ())
-                })
-            }
+            } => self.write(
+                Write::Arrow {
+                    from,
+                    to,
+                    text,
+                    direction: if up {
+                        Direction::Omhoog
+                    } else {
+                        Direction::Omlaag
+                    },
+                },
+                &audience,
+            ),
             Cmd::AddCircle(name) => {
                 let name = name.trim().to_lowercase().replace(' ', "-");
-                if !crate::core::model::valid_circle_name(&name) {
-                    return Err(format!(
-                        "'{name}' kan geen cirkelnaam zijn: gebruik letters, cijfers en streepjes (bijvoorbeeld vrije-tijd)"
-                    )
-                    .into());
-                }
-                self.edit(|case, _| case.add_circle(&name))
+                self.edit(|case, _| Ok(case.add_circle(&name)?))
             }
-            Cmd::AddQuestion { text, audience } => {
-                let kind = chosen(&audience)?;
-                self.edit(|case, p| {
-                    case.add_item_in(p.me(), Section::Vragen, &text, kind, None, p.now())
-                        .map(|_| ())
-                })
-            }
+            Cmd::AddQuestion { text, audience } => self.write(
+                Write::Item {
+                    section: Section::Vragen,
+                    text,
+                    parent: None,
+                    by: None,
+                },
+                &audience,
+            ),
             Cmd::AddChain {
                 section,
                 text,
                 parent,
                 audience,
             } => {
-                let kind = chosen(&audience)?;
                 let section = chain_section(&section)
                     .ok_or_else(|| format!("'{section}' hoort niet bij de behoeftenketen"))?;
-                let mut parent = (!parent.is_empty()).then_some(parent);
-                // Support needs and effects follow from an approach: added on a need, they go
-                // under that need's latest approach when it has one.
-                if matches!(section, Section::Ondersteuning(_) | Section::Effect)
-                    && let Some(need) = parent.clone()
-                {
-                    let case = self.open.as_ref().ok_or("geen casus open")?;
-                    if let Some(a) = case
-                        .items()
-                        .into_iter()
-                        .filter(|i| {
-                            i.data.parent.as_deref() == Some(need.as_str())
-                                && matches!(i.data.section, Section::Aanpak(_))
-                        })
-                        .max_by(|a, b| a.data.created.cmp(&b.data.created))
-                    {
-                        parent = Some(a.data.id);
-                    }
-                }
-                if !matches!(section, Section::Behoeften(_)) && parent.is_none() {
-                    return Err("kies bij welke behoefte of aanpak dit hoort".into());
-                }
-                self.edit(|case, p| {
-                    case.add_item_in(p.me(), section, &text, kind, parent, p.now())
-                        .map(|_| ())
-                })
+                self.write(
+                    Write::Chain {
+                        section,
+                        text,
+                        parent: Some(parent),
+                    },
+                    &audience,
+                )
             }
             Cmd::NewMeeting {
                 date,
                 end,
                 audience,
             } => {
-                let kind = chosen(&audience)?;
+                let p = self.session()?;
                 let date = if date.trim().is_empty() {
-                    let p = self.profile.as_ref().ok_or("eerst ontgrendelen")?;
-                    format_date(p.today())
+                    format_date(p.store().today())
                 } else {
                     date.trim().to_string()
                 };
-                if minutes_left("00:00", &end).is_none() {
-                    return Err(format!(
-                        "'{end}' is geen tijd; schrijf het geplande einde als UU:MM, bijvoorbeeld 16:00"
-                    )
-                    .into());
+                if end.trim().is_empty() {
+                    return Err("vul het geplande einde in als UU:MM, bijvoorbeeld 16:00".into());
                 }
-                self.edit(|case, p| {
-                    let m = case.new_meeting(&date, end.trim(), kind)?;
-                    case.meeting_present(&m, &p.me().person)
-                })
+                let present = Some(p.me().person.clone());
+                self.write(Write::Meeting { date, end, present }, &audience)
             }
             Cmd::MeetingStep { n, text, audience } => {
-                let kind = chosen(&audience)?;
-                let m = self.meeting_id()?;
-                self.edit(|case, _| case.meeting_step(&m, n, &text, kind))
+                let meeting = self.meeting_id()?;
+                self.write(
+                    Write::MeetingNote {
+                        meeting,
+                        step: n,
+                        text,
+                    },
+                    &audience,
+                )
             }
             Cmd::Present(who) => {
                 let m = self.meeting_id()?;
-                self.edit(|case, _| case.meeting_present(&m, &who))
+                self.edit(|case, _| Ok(case.meeting_present(&m, &who)?))
             }
             Cmd::TopTip {
                 participant,
@@ -1081,12 +994,9 @@ impl Backend {
                 })
             }
             Cmd::ComposeVerslag(audience) => {
+                let meeting = self.meeting_id()?;
                 let kind = chosen(&audience)?;
-                let m = self.meeting_id()?;
-                let mut u = self.edit(|case, _| {
-                    let v = crate::core::verslag::compose(case, Some(&m), &kind)?;
-                    case.store_verslag(&v)
-                })?;
+                let mut u = self.write(Write::Verslag { meeting }, &audience)?;
                 u.push(Update::Notice(format!(
                     "Verslag opgesteld {}: alleen wat zij allemaal mogen lezen staat erin.",
                     crate::core::audience::voor(&kind)
@@ -1096,10 +1006,10 @@ impl Backend {
             Cmd::ExportPdf { path, audience } => {
                 let kind = chosen(&audience)?;
                 let m = self.meeting_id()?;
-                let p = self.profile.as_mut().ok_or("eerst ontgrendelen")?;
+                let p = self.session.as_mut().ok_or("eerst ontgrendelen")?;
                 let case = self.open.as_ref().ok_or("geen casus open")?;
                 let path = if path.trim().is_empty() {
-                    Self::default_pdf_path(case)
+                    profile::export::default_pdf_path(case)
                 } else {
                     PathBuf::from(path.trim())
                 };
@@ -1109,34 +1019,18 @@ impl Backend {
                     "Verslag {}",
                     crate::core::audience::voor_at(&kind, case.age_band(case.today()))
                 );
-                let text = match case
-                    .verslagen()
-                    .into_iter()
-                    .find(|v| v.kind == kind && v.data.meeting == m)
-                {
-                    Some(v) => v.data.text,
-                    None => crate::core::verslag::compose(case, Some(&m), &kind)?
-                        .markdown()
-                        .to_string(),
-                };
-                let bytes =
-                    crate::pdf::render(&format!("Verslag MDO — {}", case.info().child), &text)
-                        .map_err(|e| AppError::Pdf(e.to_string()))?;
-                // The export leaves the encrypted store: recorded as such (NEN 7513), with the
-                // compartments whose text it may carry.
-                let shown = crate::core::verslag::sources(case, &kind);
-                p.log_access(case, AccessAction::Export, &shown, "pdf")?;
-                crate::store::write_atomic(&path, &bytes)?;
+                let (_, size) = p.export_pdf(case, Some(&m), &kind, &path)?;
                 Ok(vec![Update::Notice(format!(
                     "{} opgeslagen als PDF: {} ({} kB). Dit bestand is niet versleuteld; bewaar en deel het zorgvuldig.",
                     title,
                     path.display(),
-                    bytes.len().div_ceil(1024)
+                    size.div_ceil(1024)
                 ))])
             }
             Cmd::ShareItem { id, audience } => {
                 let kind = chosen(&audience)?;
-                let mut u = self.edit(|case, _| case.move_item(&id, kind.clone()).map(|_| ()))?;
+                let to = kind.clone();
+                let mut u = self.edit(|case, _| Ok(case.move_item(&id, to).map(|_| ())?))?;
                 u.push(Update::Notice(format!(
                     "Nu zichtbaar {}. {KEEP_NOTE}",
                     crate::core::audience::voor(&kind)
@@ -1151,29 +1045,20 @@ impl Backend {
             } => {
                 let category: ConsentCategory = category.parse()?;
                 let how: ConsentHow = how.parse()?;
-                parse_date(until.trim())?;
                 let case = self.open.as_ref().ok_or("geen casus open")?;
-                let (parents, children) =
-                    crate::core::access::required_consenters(case.state(), case.today());
-                let consenters: Vec<String> = parents.into_iter().chain(children).collect();
-                if consenters.is_empty() {
-                    return Err("er is (nog) niemand in deze casus die toestemming kan geven: voeg eerst de ouders met gezag of de jongere toe".into());
-                }
-                let recipient = Recipient::parse(&to, &case.state().members)?;
+                let consenters = profile::consent::required(case);
                 let mut u = self.edit(|case, p| {
-                    let id = crate::core::case::new_id()?;
-                    case.membership(
-                        p.device(),
-                        Action::Grant {
-                            record: ConsentSpec {
-                                id,
-                                basis: Basis::Consent { consenters, how },
-                                purpose: String::new(),
-                                categories: vec![category],
-                                recipients: vec![recipient],
-                                from: format_date(case.today()),
-                                until: until.trim().to_string(),
-                            },
+                    profile::consent::grant(
+                        case,
+                        p,
+                        consenters,
+                        how,
+                        profile::consent::Grant {
+                            categories: vec![category],
+                            recipients: vec![to],
+                            from: None,
+                            until,
+                            purpose: String::new(),
                         },
                     )
                     .map(|_| ())
@@ -1184,42 +1069,10 @@ impl Backend {
                 )));
                 Ok(u)
             }
-            Cmd::WithdrawConsent(id) => {
-                // Whose consent ends: mine when I gave it (a parent on their own device), else
-                // the chair records the withdrawal on behalf of whoever gave it.
-                let case = self.open.as_ref().ok_or("geen casus open")?;
-                let me = self
-                    .profile
-                    .as_ref()
-                    .ok_or("eerst ontgrendelen")?
-                    .me()
-                    .person
-                    .clone();
-                let rec = case
-                    .state()
-                    .consents
-                    .get(&id)
-                    .ok_or_else(|| format!("geen toestemming {id} in deze casus"))?;
-                let by = match &rec.spec.basis {
-                    Basis::Consent { consenters, .. } => {
-                        if consenters.contains(&me) {
-                            me
-                        } else {
-                            consenters.first().cloned().unwrap_or(me)
-                        }
-                    }
-                    Basis::Legal { decided_by, .. } => decided_by.clone(),
-                };
+            Cmd::WithdrawConsent { id, by } => {
                 let mut u = self.edit(|case, p| {
-                    case.membership(
-                        p.device(),
-                        Action::Withdraw {
-                            consent: id.clone(),
-                            by,
-                            note: "vastgelegd in de app".into(),
-                        },
-                    )
-                    .map(|_| ())
+                    profile::consent::withdraw(case, p, &id, Some(&by), "vastgelegd in de app")
+                        .map(|_| ())
                 })?;
                 u.push(Update::Notice(format!(
                     "Toestemming ingetrokken. {KEEP_NOTE}"
@@ -1230,24 +1083,22 @@ impl Backend {
             Cmd::Node(e) => self.node_event(e),
             Cmd::Invite { role, org, custody } => self.invite(&role, &org, custody),
             Cmd::ConfirmJoin(code) => {
-                let p = self.profile.as_mut().ok_or("eerst ontgrendelen")?;
-                let case = self.open.as_ref().ok_or("geen casus open")?.id;
-                let member = p.confirm_invite(case, &code).map_err(|e| match e {
-                    crate::store::StoreError::Core(crate::core::CoreError::NotFound { .. }) => {
-                        AppError::Said(format!("geen aanmelding met code {}: vergelijk de code nog eens met het nieuwe apparaat", code.trim()))
-                    }
-                    e => e.into(),
-                })?;
+                let case = self.open_id()?;
+                let member = self.session()?.confirm_join(case, &code)?;
                 let mut u = self.reload_open()?;
+                let name = self
+                    .open
+                    .as_ref()
+                    .and_then(|c| c.participants().into_iter().find(|p| p.id == member))
+                    .map(|p| p.name)
+                    .unwrap_or_else(|| "de nieuwe deelnemer".into());
                 u.push(Update::Notice(format!(
-                    "Toegevoegd als deelnemer ({member}). De sleutels gaan mee bij de volgende synchronisatie."
+                    "{name} is toegevoegd. De sleutels gaan mee bij de volgende synchronisatie."
                 )));
                 Ok(u)
             }
             Cmd::Join(text) => {
-                let t = crate::net::ticket::Ticket::decode(text.trim()).map_err(|e| {
-                    format!("dit is geen geldige uitnodiging ({e}); kopieer het hele ticket of scan de QR-code opnieuw")
-                })?;
+                let t = crate::net::ticket::Ticket::decode(text.trim())?;
                 self.joining = Some(t);
                 self.join_round()
             }

@@ -4,7 +4,6 @@
 //! [`backend::Cmd`]s. The UI thread never waits on disk or network.
 
 pub mod backend;
-pub mod error;
 pub mod node;
 pub mod view;
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use zeroize::Zeroizing;
 
 use crate::net;
-use crate::store::Profile;
+use crate::profile::{Error, Session};
 
 /// What the node reports.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,7 +36,7 @@ pub enum NodeEvent {
         /// Why.
         reason: String,
     },
-    /// The node could not start or stopped.
+    /// The node could not start or stopped (why, in Dutch).
     Stopped(String),
 }
 
@@ -65,10 +65,11 @@ impl AppNode {
             .spawn(move || {
                 let on = Arc::new(on);
                 if let Err(e) = run(&dir, pass, bind, w, stopped, on.clone()) {
-                    on(NodeEvent::Stopped(e));
+                    tracing::warn!(error = ?e, "the app's network node stopped");
+                    on(NodeEvent::Stopped(e.to_string()));
                 }
             })
-            .map_err(|e| format!("cannot start the network node: {e}"))?;
+            .map_err(|_| "de netwerkknoop kon niet starten".to_string())?;
         Ok(AppNode {
             wake,
             stop: Some(stop),
@@ -100,46 +101,46 @@ fn run(
     wake: net::Wake,
     stopped: tokio::sync::oneshot::Receiver<()>,
     on: Arc<impl Fn(NodeEvent) + Send + Sync + 'static>,
-) -> Result<(), String> {
-    let profile = Profile::open(dir, &pass).map_err(|e| e.to_string())?;
+) -> Result<(), Error> {
+    let profile = Session::open(dir, &pass)?.into_store();
     drop(pass);
-    let cfg = net::NetConfig::from_settings(&profile.settings().map_err(|e| e.to_string())?, false)
-        .map_err(|e| e.to_string())?;
+    let cfg = net::NetConfig::from_settings(&profile.settings()?, false)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+        .map_err(|_| Error::Said("het netwerk van dit apparaat kon niet starten".into()))?;
     let profile = Arc::new(tokio::sync::Mutex::new(profile));
     rt.block_on(async move {
         let ep = {
             let p = profile.lock().await;
-            net::endpoint(p.device(), bind, &cfg)
-                .await
-                .map_err(|e| e.to_string())?
+            net::endpoint(p.device(), bind, &cfg).await?
         };
         let addrs = net::address_of(&ep);
-        profile
-            .lock()
-            .await
-            .set_node_addrs(&addrs)
-            .map_err(|e| e.to_string())?;
+        profile.lock().await.set_node_addrs(&addrs)?;
         on(NodeEvent::Listening(addrs));
         let report = on.clone();
-        let server = net::serve(ep.clone(), cfg, profile.clone(), wake, move |peer, r| {
-            report(match r {
-                Ok(s) => NodeEvent::Synced {
-                    peer: peer.to_hex(),
-                    received: s.ops_received + s.chunks_received,
-                    sent: s.ops_sent + s.chunks_sent,
-                    changed: !s.changed.is_empty(),
-                },
-                Err(reason) => NodeEvent::Failed {
-                    peer: peer.to_hex(),
-                    reason,
-                },
-            })
-        });
+        let server = net::serve(
+            ep.clone(),
+            cfg,
+            profile.clone(),
+            wake,
+            crate::profile::keys::key_work,
+            move |peer, r| {
+                report(match r {
+                    Ok(s) => NodeEvent::Synced {
+                        peer: peer.to_hex(),
+                        received: s.ops_received + s.chunks_received,
+                        sent: s.ops_sent + s.chunks_sent,
+                        changed: !s.changed.is_empty(),
+                    },
+                    Err(reason) => NodeEvent::Failed {
+                        peer: peer.to_hex(),
+                        reason,
+                    },
+                })
+            },
+        );
         tokio::select! {
             _ = server => {}
             _ = stopped => {}

@@ -251,6 +251,8 @@ fn show_case(api: &Api, v: &CaseView) {
                 what: c.what.as_str().into(),
                 basis: c.basis.as_str().into(),
                 note: c.note.as_str().into(),
+                withdraw_by: strings(c.withdraw.iter().map(|w| w.0.as_str())),
+                withdraw_labels: strings(c.withdraw.iter().map(|w| w.1.as_str())),
             })
             .collect(),
     ));
@@ -532,7 +534,12 @@ pub fn wire(ui: &AppWindow, send: impl Fn(Cmd) + Clone + 'static) {
         })
     });
     let s = send.clone();
-    api.on_withdraw_consent(move |id| s(Cmd::WithdrawConsent(id.into())));
+    api.on_withdraw_consent(move |id, by| {
+        s(Cmd::WithdrawConsent {
+            id: id.into(),
+            by: by.into(),
+        })
+    });
     let s = send.clone();
     api.on_show_log(move || s(Cmd::ShowLog));
     let s = send.clone();

@@ -259,6 +259,11 @@ pub struct ConsentView {
     pub basis: String,
     /// "nog nodig: …" / "HERZIEN: …" / "".
     pub note: String,
+    /// Withdrawal buttons: (whose withdrawal — a participant id, empty for the recorder's own
+    /// or the only consenter's —, the button's text). Several when more people gave it and the
+    /// recorder is none of them: the withdrawal is recorded in the name of the one who
+    /// withdraws (`profile::consent::withdrawer`).
+    pub withdraw: Vec<(String, String)>,
 }
 
 /// One row of the who-sees-what matrix.
@@ -400,6 +405,7 @@ fn recipient_label(r: &Recipient, names: &BTreeMap<String, String>) -> String {
 
 fn consents(case: &Case, names: &BTreeMap<String, String>) -> Vec<ConsentView> {
     let st = case.state();
+    let me = case.my_member().map(|m| m.id.clone()).unwrap_or_default();
     st.consents
         .values()
         .map(|r| {
@@ -443,11 +449,23 @@ fn consents(case: &Case, names: &BTreeMap<String, String>) -> Vec<ConsentView> {
                         .map(|x| recipient_label(x, names))
                         .collect::<Vec<_>>()
                         .join(", "),
-                    r.spec.from,
-                    r.spec.until
+                    crate::core::model::long_date(&r.spec.from),
+                    crate::core::model::long_date(&r.spec.until)
                 ),
                 basis,
                 note: note.join("; "),
+                withdraw: match (
+                    crate::profile::consent::withdrawer(r, &me, None),
+                    &r.spec.basis,
+                ) {
+                    (Ok(_), _) | (_, Basis::Legal { .. }) => {
+                        vec![(String::new(), "Intrekken".to_string())]
+                    }
+                    (Err(_), Basis::Consent { consenters, .. }) => consenters
+                        .iter()
+                        .map(|c| (c.clone(), format!("Intrekken namens {}", name(c))))
+                        .collect(),
+                },
             }
         })
         .collect()

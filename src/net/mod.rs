@@ -411,7 +411,16 @@ pub async fn sync_with(
     Ok(stats)
 }
 
-type OnDone = Arc<dyn Fn(DeviceId, Result<Stats, String>) + Send + Sync>;
+/// The key work a node owes after a session brought new ops: the application layer's
+/// (`profile::keys::key_work`), handed in so the transport does none of its own.
+pub type KeyWork = fn(&mut Profile, &[CaseId]) -> Result<usize, crate::store::StoreError>;
+
+/// What a node does when a session ends: the caller's key work, then the caller's report.
+#[derive(Clone)]
+struct OnDone {
+    key_work: KeyWork,
+    report: Arc<dyn Fn(DeviceId, Result<Stats, String>) + Send + Sync>,
+}
 
 /// Connections kept open for live updates, each with its own push task: the change loop only
 /// wakes them, so a slow or silent peer delays nobody but itself.
@@ -548,9 +557,10 @@ async fn after(
         // New ops may ask this device for key work (hand keys to a new member ...), in the
         // cases that changed only.
         let mut p = profile.lock().await;
-        let _ = key_work(&mut p, stats.ops_changed.iter().copied());
+        let cases: Vec<CaseId> = stats.ops_changed.iter().copied().collect();
+        let _ = (on_done.key_work)(&mut p, &cases);
     }
-    on_done(peer, result);
+    (on_done.report)(peer, result);
 }
 
 /// Wakes a running node at once when this process changed the profile (the UI, a bench), so
@@ -582,9 +592,13 @@ pub async fn serve(
     cfg: NetConfig,
     profile: Arc<Mutex<Profile>>,
     wake: Wake,
+    key_work: KeyWork,
     on_done: impl Fn(DeviceId, Result<Stats, String>) + Send + Sync + 'static,
 ) {
-    let on_done: OnDone = Arc::new(on_done);
+    let on_done = OnDone {
+        key_work,
+        report: Arc::new(on_done),
+    };
     let live = Live::default();
     let strangers = Arc::new(Semaphore::new(MAX_STRANGERS));
     // Dial the remembered peers: whoever of them runs a node gets live updates from now on.
@@ -631,7 +645,7 @@ pub async fn serve(
         // Every connection counts as a stranger until its peer is known: the handshake too.
         let Ok(permit) = strangers.clone().try_acquire_owned() else {
             incoming.refuse();
-            on_done(
+            (on_done.report)(
                 DeviceId([0; 32]),
                 Err(format!(
                     "a connection was refused: {MAX_STRANGERS} unknown peers are connected already"
@@ -644,11 +658,11 @@ pub async fn serve(
             let conn = match tokio::time::timeout(HANDSHAKE_TIMEOUT, incoming).await {
                 Ok(Ok(c)) => c,
                 Ok(Err(e)) => {
-                    on_done(DeviceId([0; 32]), Err(e.to_string()));
+                    (on_done.report)(DeviceId([0; 32]), Err(e.to_string()));
                     return;
                 }
                 Err(_) => {
-                    on_done(DeviceId([0; 32]), Err("the handshake took too long".into()));
+                    (on_done.report)(DeviceId([0; 32]), Err("the handshake took too long".into()));
                     return;
                 }
             };
@@ -657,7 +671,7 @@ pub async fn serve(
                 let r = tokio::time::timeout(HANDSHAKE_TIMEOUT, answer_join(&conn, &profile))
                     .await
                     .unwrap_or_else(|_| Err("the join request took too long".into()));
-                on_done(peer, r.map(|_| Stats::default()));
+                (on_done.report)(peer, r.map(|_| Stats::default()));
                 drop(permit);
                 return;
             }
@@ -669,23 +683,6 @@ pub async fn serve(
             keep(conn, profile, on_done, live, permit).await;
         });
     }
-}
-
-/// Does this device's key work for `cases` (after ops arrived): returns how many key ops were
-/// made.
-pub fn key_work(
-    p: &mut Profile,
-    cases: impl IntoIterator<Item = CaseId>,
-) -> Result<usize, crate::store::StoreError> {
-    let mut made = 0;
-    for id in cases {
-        let (mut case, report) = p.load_case(id)?;
-        for (chunk, reason) in &report.rejected {
-            tracing::warn!(%chunk, case = %id, %reason, "chunk rejected and kept as evidence");
-        }
-        made += p.commit(&mut case)?.ops.len();
-    }
-    Ok(made)
 }
 
 async fn answer_join(
@@ -729,40 +726,6 @@ async fn answer_join(
     let _ = send.finish();
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), send.stopped()).await;
     Ok(())
-}
-
-/// One round of joining a case with ticket `t` — the one join client that `mdo join` and the app
-/// share: ask the inviter; when accepted, remember the inviter, sync the case, do this device's
-/// key work and sync once more if it made keys. A pending answer carries the code the inviter
-/// must confirm: the caller shows it and asks again; a refusal says why.
-pub async fn join_round(
-    ep: &Endpoint,
-    profile: &Mutex<Profile>,
-    cfg: &NetConfig,
-    t: &ticket::Ticket,
-    identity: &mdo_crypto::PublicIdentity,
-    name: &str,
-) -> Result<(crate::store::invites::JoinAnswer, Stats), NetError> {
-    use crate::store::invites::JoinAnswer;
-    let peer = cfg.dial(ticket_addr(t)?);
-    let answer = request_join(ep, peer.clone(), t, identity, name).await?;
-    let mut stats = Stats::default();
-    if let JoinAnswer::Accepted { .. } = &answer {
-        if let Some(a) = t.addrs.first() {
-            profile
-                .lock()
-                .await
-                .remember_peer(&peer, &format!("{}@{a}", peer.id))?;
-        }
-        stats = sync_with(ep, profile, peer.clone(), Some(vec![t.case])).await?;
-        let made = key_work(&mut *profile.lock().await, [t.case])?;
-        if made > 0 {
-            let s = sync_with(ep, profile, peer, Some(vec![t.case])).await?;
-            stats.ops_received += s.ops_received;
-            stats.chunks_received += s.chunks_received;
-        }
-    }
-    Ok((answer, stats))
 }
 
 /// Sends a join request for ticket `t` to the inviter at `addr` (its [`ticket_addr`], through

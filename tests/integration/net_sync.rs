@@ -302,7 +302,7 @@ fn invites_with_a_verification_code_auto_accept_and_refusals() {
     let code = pending["code"].as_str().unwrap().to_string();
     assert_eq!(code.len(), 7);
     let err = chair.fails(&["invite", "confirm", &case, "000-000"]);
-    assert!(err.contains("no invite"), "{err}");
+    assert!(err.contains("geen aanmelding met code 000-000"), "{err}");
     let member = chair.json(&["invite", "confirm", &case, &code])["member"]
         .as_str()
         .unwrap()

@@ -1,4 +1,5 @@
-//! `mdo serve` and `mdo sync`: the tokio runtime at the binary's edge around `mdo::net`.
+//! `mdo serve` and `mdo sync`: the tokio runtime at the binary's edge around `mdo::net`, with
+//! the application layer's key work (`mdo::profile::keys`).
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -9,9 +10,11 @@ use mdo::net;
 use serde_json::json;
 use tokio::sync::Mutex;
 
-use crate::cli::{Out, open_profile};
+use mdo::profile::keys::key_work;
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+use super::{Out, open};
+
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -23,16 +26,16 @@ fn net_config(p: &mdo::store::Profile, lan: bool) -> Result<net::NetConfig> {
     Ok(net::NetConfig::from_settings(&p.settings()?, lan)?)
 }
 
-fn addr(s: &str) -> Result<SocketAddr> {
+pub(crate) fn addr(s: &str) -> Result<SocketAddr> {
     s.parse()
         .with_context(|| format!("'{s}' is not an address like 0.0.0.0:0 or 127.0.0.1:4000"))
 }
 
 pub(crate) fn serve(dir: &Path, out: &Out, bind: &str, storage: bool, lan: bool) -> Result<()> {
     let bind = addr(bind)?;
-    let p = open_profile(dir)?;
+    let p = open(dir)?.into_store();
     let cfg = net_config(&p, lan)?;
-    let storage = storage || cfg_storage(&p)?;
+    let storage = storage || p.settings()?.storage;
     let device = p.device().device_id();
     let profile = Arc::new(Mutex::new(p));
     runtime()?.block_on(async move {
@@ -51,7 +54,7 @@ pub(crate) fn serve(dir: &Path, out: &Out, bind: &str, storage: bool, lan: bool)
         });
         use std::io::Write;
         let _ = std::io::stdout().flush();
-        let server = net::serve(ep.clone(), cfg, profile.clone(), net::Wake::default(), |peer, r| match r {
+        let server = net::serve(ep.clone(), cfg, profile.clone(), net::Wake::default(), key_work, |peer, r| match r {
             Ok(s) => tracing::info!(
                 "sync met {}: {} ops en {} stukken ontvangen, {} ops en {} stukken verstuurd{}",
                 &peer.to_hex()[..10],
@@ -83,7 +86,7 @@ pub(crate) fn sync(
     lan: bool,
 ) -> Result<()> {
     let bind = addr(bind)?;
-    let p = open_profile(dir)?;
+    let p = open(dir)?.into_store();
     let cfg = net_config(&p, lan)?;
     let cases = match case {
         Some(c) => Some(vec![match p.resolve_case(&c) {
@@ -148,7 +151,7 @@ pub(crate) fn sync(
                 total.refused.extend(s.refused);
                 let made = {
                     let mut p = profile.lock().await;
-                    net::key_work(&mut p, s.ops_changed.iter().copied())?
+                    key_work(&mut p, &s.ops_changed.iter().copied().collect::<Vec<_>>())?
                 };
                 if made == 0 {
                     break;
@@ -174,133 +177,6 @@ pub(crate) fn sync(
                 total.ops_received, total.chunks_received, total.ops_sent, total.chunks_sent
             )
         },
-    );
-    Ok(())
-}
-
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn invite(
-    dir: &Path,
-    out: &Out,
-    case: &str,
-    role: &str,
-    org: &str,
-    custody: bool,
-    auto_accept: bool,
-    valid_hours: i64,
-    qr: bool,
-) -> Result<()> {
-    let role: mdo::core::model::Role = role.parse()?;
-    let mut p = open_profile(dir)?;
-    if cfg_storage(&p)? {
-        return Err(mdo::store::StoreError::StoragePeer("invite anyone").into());
-    }
-    let id = p.resolve_case(case)?;
-    let addrs: Vec<SocketAddr> = p
-        .node_addrs()?
-        .iter()
-        .filter_map(|a| a.split_once('@').and_then(|(_, s)| s.parse().ok()))
-        .collect();
-    if addrs.is_empty() {
-        anyhow::bail!(
-            "start `mdo serve` on this device first: the invite tells the new device where to find it"
-        );
-    }
-    let (secret, expiry) =
-        p.create_invite(id, role, org, custody, auto_accept, valid_hours * 3600)?;
-    let t = net::ticket::Ticket {
-        case: id,
-        node: p.device().device_id().0,
-        addrs,
-        secret,
-        expiry,
-    };
-    let ticket = t.encode();
-    let qr = if qr { Some(t.qr()?.to_text()) } else { None };
-    if auto_accept {
-        eprintln!(
-            "mdo: let op: --auto-accept laat de codevergelijking weg; gebruik het alleen als het ticket over een vertrouwd kanaal gaat"
-        );
-    }
-    out.print(json!({ "case": id, "ticket": ticket, "expires": expiry, "auto_accept": auto_accept, "qr": qr }), || {
-        format!("Uitnodiging (geldig {valid_hours} uur, één keer te gebruiken):\n\n  {ticket}\n{}\nDe ander typt: mdo join TICKET. Vergelijk daarna samen de code en bevestig met: mdo invite confirm {} CODE", qr.as_deref().map(|q| format!("\n{q}")).unwrap_or_default(), &id.to_hex()[..8])
-    });
-    Ok(())
-}
-
-fn cfg_storage(p: &mdo::store::Profile) -> Result<bool> {
-    Ok(p.settings()?.storage)
-}
-
-pub(crate) fn confirm(dir: &Path, out: &Out, case: &str, code: &str) -> Result<()> {
-    let mut p = open_profile(dir)?;
-    let id = p.resolve_case(case)?;
-    let member = p.confirm_invite(id, code)?;
-    out.print(json!({ "case": id, "member": member }), || {
-        format!(
-            "bevestigd: deelnemer {member} is toegevoegd; de sleutels gaan mee bij de volgende sync"
-        )
-    });
-    Ok(())
-}
-
-pub(crate) fn join(
-    dir: &Path,
-    out: &Out,
-    ticket: &str,
-    name: Option<String>,
-    wait_secs: u64,
-    bind: &str,
-    lan: bool,
-) -> Result<()> {
-    use mdo::store::invites::JoinAnswer;
-    let t = net::ticket::Ticket::decode(ticket)?;
-    let bind = addr(bind)?;
-    let p = open_profile(dir)?;
-    if cfg_storage(&p)? {
-        return Err(mdo::store::StoreError::StoragePeer(
-            "join a case as a participant; a case names it with `mdo storage add`",
-        )
-        .into());
-    }
-    let cfg = net_config(&p, lan)?;
-    let name = name.unwrap_or_else(|| p.me().name.clone());
-    let identity = p.device().public_identity().clone();
-    let profile = Arc::new(Mutex::new(p));
-    let case = t.case;
-    let (member, stats) = runtime()?.block_on(async move {
-        let ep = {
-            let p = profile.lock().await;
-            net::endpoint(p.device(), bind, &cfg).await?
-        };
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(wait_secs);
-        let mut shown = false;
-        let (member, stats) = loop {
-            match net::join_round(&ep, &profile, &cfg, &t, &identity, &name).await? {
-                (JoinAnswer::Accepted { member }, stats) => break (member, stats),
-                (JoinAnswer::Refused { reason }, _) => anyhow::bail!("the invite was refused: {reason}"),
-                (JoinAnswer::Pending { code }, _) => {
-                    if !shown {
-                        out.print(json!({ "status": "pending", "code": code }), || {
-                            format!("Verificatiecode: {code}\nControleer samen met de uitnodiger dat die dezelfde code ziet; die bevestigt met `mdo invite confirm`. Even wachten …")
-                        });
-                        use std::io::Write;
-                        let _ = std::io::stdout().flush();
-                        shown = true;
-                    }
-                    if std::time::Instant::now() > deadline {
-                        anyhow::bail!("no confirmation within {wait_secs} s; run `mdo join` again with the same ticket once the inviter confirmed code {code}");
-                    }
-                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-                }
-            }
-        };
-        ep.close().await;
-        anyhow::Ok((member, stats))
-    })?;
-    out.print(
-        json!({ "status": "joined", "case": case, "member": member, "ops_received": stats.ops_received, "chunks_received": stats.chunks_received }),
-        || format!("aangesloten bij zaak {} als {member}: {} ops en {} stukken ontvangen", &case.to_hex()[..8], stats.ops_received, stats.chunks_received),
     );
     Ok(())
 }

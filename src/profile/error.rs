@@ -1,17 +1,21 @@
-//! What goes wrong in the app, in Dutch a parent or a teacher can act on — mapped once, here.
-//! The core and the store speak to the command line (and to developers); every error that
-//! reaches the screen passes through [`AppError`]'s `Display`.
+//! What goes wrong, in Dutch a parent or a teacher can act on — mapped once, here, for the app,
+//! the command line and the node alike. The core, the store and the network keep their own
+//! technical errors (English, for developers and logs); they stay reachable as the
+//! [`std::error::Error::source`] of an [`Error`], so the command line prints both: the Dutch
+//! sentence first, the technical cause after it.
 
 #![forbid(unsafe_code)]
 
 use crate::core::CoreError;
 use crate::core::membership::LogError;
+use crate::net::NetError;
+use crate::net::ticket::TicketError;
 use crate::store::StoreError;
 use mdo_crypto::CryptoError;
 
-/// An error of an app command.
+/// An error of a flow of the application layer.
 #[derive(Debug, thiserror::Error)]
-pub enum AppError {
+pub enum Error {
     /// A message the app itself wrote (already Dutch).
     #[error("{0}")]
     Said(String),
@@ -24,20 +28,38 @@ pub enum AppError {
     /// From the cryptography.
     #[error("{}", crypto(.0))]
     Crypto(#[from] CryptoError),
+    /// From the network.
+    #[error("{}", net(.0))]
+    Net(#[from] NetError),
+    /// An invite ticket that could not be read.
+    #[error("dit is geen geldige uitnodiging; kopieer het hele ticket of scan de QR-code opnieuw")]
+    Ticket(#[from] TicketError),
+    /// A bundle file that is not one.
+    #[error("dit bestand is geen MDO-bundel, of het is beschadigd")]
+    Bundle(#[from] crate::store::bundle::BundleError),
     /// A PDF that could not be made.
     #[error("het verslag kon geen PDF worden: {0}")]
     Pdf(String),
+    /// A file the user named could not be read or written.
+    #[error("kon {} niet lezen of schrijven ({})", .path.display(), io_reason(.source))]
+    File {
+        /// Which file.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
-impl From<&str> for AppError {
+impl From<&str> for Error {
     fn from(s: &str) -> Self {
-        AppError::Said(s.to_string())
+        Error::Said(s.to_string())
     }
 }
 
-impl From<String> for AppError {
+impl From<String> for Error {
     fn from(s: String) -> Self {
-        AppError::Said(s)
+        Error::Said(s)
     }
 }
 
@@ -82,7 +104,8 @@ fn core(e: &CoreError) -> String {
         CoreError::NoAccess { compartment, .. } => format!(
             "u kunt hier niet schrijven ({compartment}): u hoort niet bij die groep, of dit apparaat heeft de sleutel nog niet — synchroniseer eerst"
         ),
-        CoreError::NarrowerAudience { .. } => e.to_string(),
+        // Written in Dutch in the core already: they explain a choice of audience.
+        CoreError::NarrowerAudience { .. } | CoreError::OnlyAuthorWidens { .. } => e.to_string(),
         CoreError::Log(LogError::Rejected(crate::core::membership::Rejection::SelfGranted)) => {
             "u kunt geen toestemming vastleggen die uzelf toegang geeft: laat de ouder het op het eigen apparaat vastleggen, of degene die de informatie heeft".into()
         }
@@ -96,10 +119,9 @@ fn core(e: &CoreError) -> String {
             "een wijziging van iemand zonder schrijfrecht is geweigerd en bewaard als bewijs".into()
         }
         CoreError::Crypto(c) => crypto(c),
-        CoreError::BadChunk(_) | CoreError::Document(_) => {
+        CoreError::BadChunk(_) | CoreError::Document(_) | CoreError::Relabelled { .. } => {
             "een deel van de casus kon niet worden gelezen; het is apart bewaard. Synchroniseer opnieuw met een ander apparaat".into()
         }
-        _ => format!("er ging iets mis in de casus ({e})"),
     }
 }
 
@@ -123,7 +145,17 @@ fn store(e: &StoreError) -> String {
         ),
         StoreError::Crypto(c) => crypto(c),
         StoreError::Core(c) => core(c),
-        _ => format!("er ging iets mis bij het bewaren op dit apparaat ({e})"),
+        _ => "er ging iets mis bij het bewaren op dit apparaat; probeer het opnieuw".into(),
+    }
+}
+
+fn net(e: &NetError) -> String {
+    match e {
+        NetError::Bind { .. } => "het netwerk van dit apparaat kon niet starten; controleer de verbinding of probeer het later opnieuw".into(),
+        NetError::BadPeer(_) => "dit is geen adres van een apparaat; vraag de ander het adres opnieuw te geven".into(),
+        NetError::Connect { .. } => "het andere apparaat is nu niet bereikbaar; controleer of het aan staat en MDO open heeft, en probeer het opnieuw".into(),
+        NetError::Session { .. } => "de verbinding brak af; wat al binnen was, is bewaard. Probeer het opnieuw".into(),
+        NetError::Store(s) => store(s),
     }
 }
 
@@ -148,7 +180,7 @@ fn crypto(e: &CryptoError) -> String {
         CryptoError::Tampered { .. } | CryptoError::BadSignature { .. } => {
             "gegevens zijn onderweg veranderd en zijn geweigerd".into()
         }
-        _ => format!("een beveiligingscontrole faalde ({e})"),
+        _ => "een beveiligingscontrole faalde; wat binnenkwam is geweigerd".into(),
     }
 }
 
@@ -181,12 +213,12 @@ mod tests {
                 "synchroniseer eerst",
             ),
         ] {
-            let shown = AppError::from(e).to_string();
+            let shown = Error::from(e).to_string();
             assert!(shown.contains(needle), "{shown}");
             assert!(!shown.contains("abc123"), "no raw id on screen: {shown}");
             assert!(!shown.contains("may not"), "no English on screen: {shown}");
         }
-        let wrong = AppError::from(StoreError::Crypto(CryptoError::WrongPassphrase));
+        let wrong = Error::from(StoreError::Crypto(CryptoError::WrongPassphrase));
         assert_eq!(
             wrong.to_string(),
             "onjuiste wachtwoordzin; probeer het opnieuw"

@@ -1,0 +1,267 @@
+//! `mdo case` (new, list, show, audit, set) and `mdo log`: a case and what this device logged
+//! about it.
+
+use std::path::Path;
+
+use anyhow::Result;
+use clap::Subcommand;
+use mdo::core::access;
+use mdo::core::case::{Case, CompartmentKind};
+use mdo::core::model::format_date;
+use mdo::core::verslag;
+use mdo::profile::NewCase;
+use serde_json::{Value, json};
+
+use super::{Out, edit, open, view};
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum CaseCmd {
+    /// Open a new case.
+    New {
+        /// The child's name.
+        #[arg(long)]
+        child: String,
+        /// Date of birth, YYYY-MM-DD.
+        #[arg(long)]
+        birthdate: String,
+        /// School.
+        #[arg(long, default_value = "")]
+        school: String,
+        /// Class or group.
+        #[arg(long, default_value = "")]
+        class: String,
+    },
+    /// List the cases on this device.
+    List,
+    /// Everything this device can read of a case.
+    Show {
+        /// Case id (or a unique prefix).
+        case: String,
+    },
+    /// Who can see what: participants × compartments, with the basis of each right.
+    Audit {
+        /// Case.
+        case: String,
+    },
+    /// Change a case fact: child, birthdate, school, class, phase, status.
+    Set {
+        /// Case.
+        case: String,
+        /// Field.
+        field: String,
+        /// Value.
+        value: String,
+    },
+}
+
+pub(crate) fn run(dir: &Path, out: &Out, c: CaseCmd) -> Result<()> {
+    match c {
+        CaseCmd::New {
+            child,
+            birthdate,
+            school,
+            class,
+        } => {
+            let mut s = open(dir)?;
+            let case = s.new_case(&NewCase {
+                child,
+                birthdate,
+                school,
+                class,
+            })?;
+            out.print(json!({ "id": case.id }), || format!("ok {}", case.id));
+            Ok(())
+        }
+        CaseCmd::List => {
+            let mut s = open(dir)?;
+            let mut rows = Vec::new();
+            for id in s.case_ids()? {
+                let (case, _) = s.load(id)?;
+                let info = case.info();
+                let open = case
+                    .agreements()
+                    .iter()
+                    .filter(|a| a.data.status == mdo::core::model::AgreementStatus::Open)
+                    .count();
+                rows.push(json!({ "id": id, "child": info.child, "school": info.school, "class": info.class, "phase": info.phase, "status": info.status, "open_agreements": open }));
+            }
+            out.print(Value::Array(rows.clone()), || {
+                if rows.is_empty() {
+                    return "Nog geen casussen. Maak er een met `mdo case new` of `mdo demo`."
+                        .into();
+                }
+                rows.iter()
+                    .map(|r| {
+                        let id = r["id"].as_str().unwrap_or("");
+                        format!(
+                            "{}  {}  {} {}  fase {}  {} open afspraken",
+                            &id[..8.min(id.len())],
+                            r["child"].as_str().unwrap_or(""),
+                            r["school"].as_str().unwrap_or(""),
+                            r["class"].as_str().unwrap_or(""),
+                            r["phase"].as_str().unwrap_or(""),
+                            r["open_agreements"]
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+            Ok(())
+        }
+        CaseCmd::Show { case } => {
+            let mut s = open(dir)?;
+            let case = view(&mut s, &case, "")?;
+            let value = json!({
+                "id": case.id,
+                "info": case.info(),
+                "age_band": case.age_band(case.today()),
+                "compartments": case.compartment_list().iter().map(|(cid, k)| json!({ "id": cid, "kind": k.descriptor(), "audience": k.audience() })).collect::<Vec<_>>(),
+                "participants": case.participants(),
+                "items": case.items(),
+                "agreements": case.agreements(),
+                "arrows": case.arrows(),
+                "meetings": case.meetings(),
+                "meeting_notes": case.meetings().iter().flat_map(|m| case.meeting_notes(&m.data.id)).collect::<Vec<_>>(),
+                "verslagen": case.verslagen(),
+                "rejected": s.store().rejected_chunks(case.id)?,
+            });
+            out.print(value, || show_text(&case));
+            Ok(())
+        }
+        CaseCmd::Audit { case } => audit(dir, out, &case),
+        CaseCmd::Set { case, field, value } => edit(dir, out, &case, |case, _| {
+            case.set_fact(&field, &value)?;
+            Ok(field)
+        }),
+    }
+}
+
+fn show_text(case: &Case) -> String {
+    let mut s = verslag::overview(case);
+    s.push_str("\n## Ids\n\n");
+    for i in case.items() {
+        s.push_str(&format!(
+            "- item {} [{}] {} — zichtbaar voor: {}\n",
+            i.data.id,
+            i.data.section,
+            i.data.text,
+            i.audience.label()
+        ));
+    }
+    for a in case.agreements() {
+        s.push_str(&format!(
+            "- afspraak {} {} / {} — zichtbaar voor: {}\n",
+            a.data.id,
+            a.data.wie,
+            a.data.wat,
+            a.audience.label()
+        ));
+    }
+    for m in case.meetings() {
+        s.push_str(&format!("- overleg {} op {}\n", m.data.id, m.data.date));
+    }
+    for p in case.participants() {
+        s.push_str(&format!("- deelnemer {} {}\n", p.id, p.name));
+    }
+    s
+}
+
+/// `mdo log`: the access log of this device (all cases, or one).
+pub(crate) fn log(dir: &Path, out: &Out, case: Option<String>) -> Result<()> {
+    let s = open(dir)?;
+    let id = case.map(|c| s.resolve(&c)).transpose()?;
+    let entries = s.store().access_log(id)?;
+    out.print(json!(entries), || {
+        entries
+            .iter()
+            .map(|e| {
+                let when = e.when();
+                format!(
+                    "{when} {:<11} {} ({}, {}) zaak {} {} — grond: {}{}",
+                    e.action.label(),
+                    e.name,
+                    e.role,
+                    e.organisation,
+                    &e.case[..8.min(e.case.len())],
+                    e.compartment,
+                    e.basis,
+                    if e.detail.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" — {}", e.detail)
+                    }
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    Ok(())
+}
+
+/// `mdo case audit`: who sees what — participants × items, and per participant the
+/// compartments with the basis of each right. Logged as a view.
+fn audit(dir: &Path, out: &Out, case_ref: &str) -> Result<()> {
+    let mut s = open(dir)?;
+    let case = view(&mut s, case_ref, "audit")?;
+    let access = case.access();
+    let st = case.state();
+    let members: Vec<String> = st.members.keys().cloned().collect();
+    let mut items = Vec::new();
+    let mut add = |kind: &str, id: &str, text: &str, compartment: &str| {
+        let cid = CompartmentKind::parse(compartment).map(|k| k.id(case.id));
+        let readers: Vec<String> = cid
+            .and_then(|c| access.compartments.get(&c))
+            .map(|a| a.readers.keys().cloned().collect())
+            .unwrap_or_default();
+        items.push(json!({ "kind": kind, "id": id, "text": text, "compartment": compartment, "readers": readers }));
+    };
+    for i in case.items() {
+        add("item", &i.data.id, &i.data.text, &i.compartment);
+    }
+    for a in case.agreements() {
+        add(
+            "agreement",
+            &a.data.id,
+            &format!("{} / {}", a.data.wie, a.data.wat),
+            &a.compartment,
+        );
+    }
+    let rows = access::audit(st, &access);
+    out.print(
+        json!({ "case": case.id, "today": format_date(case.today()), "participants": members, "items": items, "compartments": rows }),
+        || {
+            let mut s = format!("Wie ziet wat ({}):\n\n", format_date(case.today()));
+            s.push_str(&format!("{:<40} {}\n", "", members.join(" ")));
+            for it in &items {
+                let readers: Vec<&str> = it["readers"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|x| x.as_str()).collect())
+                    .unwrap_or_default();
+                let text: String = it["text"].as_str().unwrap_or("").chars().take(38).collect();
+                let cells: Vec<String> = members
+                    .iter()
+                    .map(|m| {
+                        let mark = if readers.contains(&m.as_str()) { "x" } else { "." };
+                        format!("{mark:^w$}", w = m.len())
+                    })
+                    .collect();
+                s.push_str(&format!("{text:<40} {}\n", cells.join(" ")));
+            }
+            s.push_str("\nPer compartiment (grond):\n");
+            for r in &rows {
+                s.push_str(&format!(
+                    "- {} ({}): {}\n",
+                    r.member,
+                    r.role.id(),
+                    r.reads
+                        .iter()
+                        .map(|(c, b)| format!("{c} [{b}]"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            s
+        },
+    );
+    Ok(())
+}

@@ -1,0 +1,48 @@
+//! `mdo export`: the verslag for one audience as Markdown, or the compartments as Automerge
+//! files; both through the application layer, which logs the export.
+
+use std::path::Path;
+
+use anyhow::{Result, bail};
+use serde_json::json;
+
+use super::{Out, audience_kind, load, open};
+
+pub(crate) fn run(
+    dir: &Path,
+    out: &Out,
+    case_ref: &str,
+    format: &str,
+    path: &Path,
+    audience: Option<&str>,
+    meeting: Option<&str>,
+) -> Result<()> {
+    let mut s = open(dir)?;
+    let mut case = load(&mut s, case_ref)?;
+    match format {
+        "markdown" | "md" => {
+            let kind = audience_kind(audience.unwrap_or("parents"), s.me())?;
+            let paper = s.export_markdown(&case, meeting, &kind, path)?;
+            out.print(
+                json!({ "id": case.id, "format": "markdown", "files": [path], "audience": kind.descriptor(), "meeting": paper.meeting }),
+                || format!("{} geschreven naar {}", paper.title, path.display()),
+            );
+        }
+        "automerge" => {
+            let only = audience.map(|a| audience_kind(a, s.me())).transpose()?;
+            let files = s.export_automerge(&mut case, only.as_ref(), path)?;
+            out.print(
+                json!({ "id": case.id, "format": "automerge", "files": files }),
+                || {
+                    files
+                        .iter()
+                        .map(|f| format!("geschreven: {}", f.display()))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                },
+            );
+        }
+        other => bail!("unknown export format '{other}' (use markdown or automerge)"),
+    }
+    Ok(())
+}

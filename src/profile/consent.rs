@@ -1,0 +1,174 @@
+//! Consent records and legal bases: granting, withdrawing and reading them — one flow for the
+//! command line and the app. The rules themselves (who must consent at which age, what a
+//! record opens, who may record what) live in the core (`core::access`,
+//! `core::membership`); this module turns a person's request into the signed op.
+
+use crate::core::access::{self, ConsentStatus};
+use crate::core::case::{Case, new_id};
+use crate::core::membership::{Action, Basis, ConsentRecord, ConsentSpec, Recipient};
+use crate::core::model::{ConsentCategory, ConsentHow, LegalGround, format_date, parse_date};
+use crate::store::Profile;
+
+use super::{Error, Result};
+
+/// What is being granted: categories to recipients for a period.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    /// The information categories.
+    pub categories: Vec<ConsentCategory>,
+    /// Recipients: participant ids, roles (`role:jeugdarts` or `jeugdarts`), organisations
+    /// (`org:GGD`).
+    pub recipients: Vec<String>,
+    /// First valid day (`YYYY-MM-DD`; default today).
+    pub from: Option<String>,
+    /// Last valid day (`YYYY-MM-DD`).
+    pub until: String,
+    /// The purpose, in words.
+    pub purpose: String,
+}
+
+/// The people whose consent the age rules require today: parents with gezag, and the child
+/// from 12 (the young person alone from 16) — `core::access::required_consenters`.
+pub fn required(case: &Case) -> Vec<String> {
+    let (parents, children) = access::required_consenters(case.state(), case.today());
+    parents.into_iter().chain(children).collect()
+}
+
+fn spec(case: &Case, basis: Basis, g: Grant) -> Result<ConsentSpec> {
+    if g.categories.is_empty() {
+        return Err("kies welke soort informatie gedeeld mag worden".into());
+    }
+    parse_date(g.until.trim())?;
+    if let Some(f) = &g.from {
+        parse_date(f.trim())?;
+    }
+    let members = &case.state().members;
+    let recipients = g
+        .recipients
+        .iter()
+        .map(|r| r.trim())
+        .filter(|r| !r.is_empty())
+        .map(|r| Recipient::parse(r, members).map_err(Error::Said))
+        .collect::<Result<Vec<_>>>()?;
+    if recipients.is_empty() {
+        return Err("kies met wie de informatie gedeeld mag worden".into());
+    }
+    Ok(ConsentSpec {
+        id: new_id()?,
+        basis,
+        purpose: g.purpose.trim().to_string(),
+        categories: g.categories,
+        recipients,
+        from: g
+            .from
+            .map(|f| f.trim().to_string())
+            .unwrap_or_else(|| format_date(case.today())),
+        until: g.until.trim().to_string(),
+    })
+}
+
+/// Records a consent given by `consenters` (participant ids) in the way `how`; returns the
+/// record's id and its status today (a record waiting for another parent's consent is not yet
+/// active: the caller says what is still missing).
+pub fn grant(
+    case: &mut Case,
+    p: &Profile,
+    consenters: Vec<String>,
+    how: ConsentHow,
+    g: Grant,
+) -> Result<(String, Option<ConsentStatus>)> {
+    let consenters: Vec<String> = consenters
+        .into_iter()
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty())
+        .collect();
+    if consenters.is_empty() {
+        return Err("er is (nog) niemand in deze casus die toestemming kan geven: voeg eerst de ouders met gezag of de jongere toe".into());
+    }
+    let record = spec(case, Basis::Consent { consenters, how }, g)?;
+    let id = record.id.clone();
+    case.membership(p.device(), Action::Grant { record })?;
+    let status = case
+        .state()
+        .consents
+        .get(&id)
+        .map(|rec| access::consent_status(case.state(), rec, case.today()));
+    Ok((id, status))
+}
+
+/// Records sharing without consent on a legal basis, with its reasoning; `decided_by` defaults
+/// to the recorder.
+pub fn legal(
+    case: &mut Case,
+    p: &Profile,
+    ground: LegalGround,
+    reasoning: &str,
+    decided_by: Option<String>,
+    g: Grant,
+) -> Result<String> {
+    if reasoning.trim().is_empty() {
+        return Err("schrijf op waarom er zonder toestemming gedeeld wordt".into());
+    }
+    let basis = Basis::Legal {
+        ground,
+        reasoning: reasoning.trim().to_string(),
+        decided_by: decided_by.unwrap_or_else(|| p.me().person.clone()),
+    };
+    let record = spec(case, basis, g)?;
+    let id = record.id.clone();
+    case.membership(p.device(), Action::Grant { record })?;
+    Ok(id)
+}
+
+/// Whose withdrawal it is — the one rule, for the command line and the app alike:
+/// the person named (`by`); else the recorder when they gave the consent or decided the legal
+/// basis; else the only person who gave it (the chair records it on their behalf). When several
+/// people gave it and the recorder is none of them, the recorder must say whose withdrawal it
+/// is: putting it in someone's name by guess would be a false record
+/// (`docs/sharing-rules.md`, decision "whose withdrawal").
+pub fn withdrawer(rec: &ConsentRecord, me: &str, by: Option<&str>) -> Result<String> {
+    if let Some(b) = by.map(str::trim).filter(|b| !b.is_empty()) {
+        return Ok(b.to_string());
+    }
+    match &rec.spec.basis {
+        Basis::Consent { consenters, .. } => {
+            if consenters.iter().any(|c| c == me) {
+                Ok(me.to_string())
+            } else if let [only] = consenters.as_slice() {
+                Ok(only.clone())
+            } else {
+                Err("deze toestemming is door meer mensen gegeven: zeg wie hem intrekt (mdo consent withdraw --by DEELNEMER), of laat die het op het eigen apparaat doen".into())
+            }
+        }
+        Basis::Legal { decided_by, .. } => Ok(if decided_by == me {
+            me.to_string()
+        } else {
+            decided_by.clone()
+        }),
+    }
+}
+
+/// Withdraws consent record `consent` from now on (what was shared stays with its recipients;
+/// nothing new reaches them). Returns whose withdrawal it was.
+pub fn withdraw(
+    case: &mut Case,
+    p: &Profile,
+    consent: &str,
+    by: Option<&str>,
+    note: &str,
+) -> Result<String> {
+    let rec =
+        case.state().consents.get(consent).ok_or_else(|| {
+            Error::Said(format!("er is geen toestemming '{consent}' in deze casus"))
+        })?;
+    let by = withdrawer(rec, &p.me().person, by)?;
+    case.membership(
+        p.device(),
+        Action::Withdraw {
+            consent: consent.to_string(),
+            by: by.clone(),
+            note: note.trim().to_string(),
+        },
+    )?;
+    Ok(by)
+}

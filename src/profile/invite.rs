@@ -1,0 +1,171 @@
+//! Invites, the inviter's confirmation and the one join client.
+//!
+//! The inviter makes a one-time ticket (which case, where to find the inviting device, a secret
+//! stored only as a keyed hash, an expiry); the joining device sends a join request over the
+//! join ALPN; both show a verification code and the inviter confirms it; the joining device
+//! then syncs the case, does its key work and syncs once more. The command line (`mdo invite`,
+//! `mdo join`) and the app call these functions; the transport is `net`'s.
+
+use std::net::SocketAddr;
+
+use mdo_crypto::CaseId;
+use tokio::sync::Mutex;
+
+use crate::core::model::Role;
+use crate::core::sync::Stats;
+use crate::net::{self, NetConfig, ticket::Ticket};
+use crate::store::Profile;
+use crate::store::invites::JoinAnswer;
+
+use super::{Error, Result, Session};
+
+/// An invite for a new participant of one case.
+#[derive(Debug, Clone)]
+pub struct Invite {
+    /// The new participant's role.
+    pub role: Role,
+    /// Their organisation.
+    pub organisation: String,
+    /// A parent with gezag.
+    pub custody: bool,
+    /// Skip the code comparison (scripted or already-trusted channels only).
+    pub auto_accept: bool,
+    /// Hours the invite stays valid.
+    pub valid_hours: i64,
+}
+
+impl Session {
+    /// Makes a one-time invite ticket for `case`. The ticket tells the new device where to find
+    /// this one, so this device's node must be reachable (`mdo serve`, or the app open).
+    pub fn invite(&mut self, case: CaseId, i: &Invite) -> Result<Ticket> {
+        self.participant_only("invite anyone")?;
+        if !(0..=24 * 14).contains(&i.valid_hours) {
+            return Err("een uitnodiging is hoogstens 14 dagen geldig".into());
+        }
+        let p = self.store_mut();
+        let addrs: Vec<SocketAddr> = p
+            .node_addrs()?
+            .iter()
+            .filter_map(|a| a.split_once('@').and_then(|(_, s)| s.parse().ok()))
+            .collect();
+        if addrs.is_empty() {
+            return Err("dit apparaat is nog niet bereikbaar: start eerst `mdo serve` of open de app; een uitnodiging vertelt het nieuwe apparaat waar het dit apparaat vindt".into());
+        }
+        let (secret, expiry) = p.create_invite(
+            case,
+            i.role,
+            &i.organisation,
+            i.custody,
+            i.auto_accept,
+            i.valid_hours * 3600,
+        )?;
+        Ok(Ticket {
+            case,
+            node: p.device().device_id().0,
+            addrs,
+            secret,
+            expiry,
+        })
+    }
+
+    /// The inviter confirms the code the joining device shows; returns the new participant id.
+    pub fn confirm_join(&mut self, case: CaseId, code: &str) -> Result<String> {
+        self.store_mut()
+            .confirm_invite(case, code)
+            .map_err(|e| match e {
+                crate::store::StoreError::Core(crate::core::CoreError::NotFound { .. }) => {
+                    Error::Said(format!(
+                        "geen aanmelding met code {}: vergelijk de code nog eens met het nieuwe apparaat",
+                        code.trim()
+                    ))
+                }
+                e => e.into(),
+            })
+    }
+
+    /// Names of devices that answered an invite to `case` and wait for the code to be
+    /// confirmed.
+    pub fn pending_joins(&self, case: CaseId) -> Result<Vec<String>> {
+        Ok(self.store().pending_joins(case)?)
+    }
+}
+
+/// One round of joining with ticket `t`, on a network endpoint of its own that is closed again
+/// afterwards (the app's join: it asks again each second while the answer is pending).
+/// `bind`: the local address. The session goes to the async side for the round and is
+/// handed back with the outcome.
+pub fn join_once(
+    session: Session,
+    t: &Ticket,
+    bind: SocketAddr,
+    lan: bool,
+) -> (Session, Result<(JoinAnswer, Stats)>) {
+    if let Err(e) = session
+        .participant_only("join a case as a participant; a case names it with `mdo storage add`")
+    {
+        return (session, Err(e));
+    }
+    let cfg = match session.store().settings() {
+        Ok(s) => NetConfig::from_settings(&s, lan).map_err(Error::from),
+        Err(e) => Err(e.into()),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
+    let (cfg, rt) = match (cfg, rt) {
+        (Ok(c), Ok(r)) => (c, r),
+        (Err(e), _) => return (session, Err(e)),
+        (_, Err(_)) => {
+            return (
+                session,
+                Err("het netwerk van dit apparaat kon niet starten; probeer het opnieuw".into()),
+            );
+        }
+    };
+    let name = session.me().name.clone();
+    let profile = Mutex::new(session.into_store());
+    let answer = rt.block_on(async {
+        let ep = {
+            let p = profile.lock().await;
+            net::endpoint(p.device(), bind, &cfg).await?
+        };
+        let r = join_round(&ep, &profile, &cfg, t, &name).await;
+        ep.close().await;
+        r
+    });
+    drop(rt);
+    (Session::from_store(profile.into_inner()), answer)
+}
+
+/// One round of joining a case with ticket `t` — the one join client that `mdo join` and the
+/// app share: ask the inviter; when accepted, remember the inviter, sync the case, do this
+/// device's key work and sync once more if it made keys. A pending answer carries the code the
+/// inviter must confirm: the caller shows it and asks again; a refusal says why.
+pub async fn join_round(
+    ep: &iroh::Endpoint,
+    profile: &Mutex<Profile>,
+    cfg: &NetConfig,
+    t: &Ticket,
+    name: &str,
+) -> Result<(JoinAnswer, Stats)> {
+    let identity = profile.lock().await.device().public_identity().clone();
+    let peer = cfg.dial(net::ticket_addr(t)?);
+    let answer = net::request_join(ep, peer.clone(), t, &identity, name).await?;
+    let mut stats = Stats::default();
+    if let JoinAnswer::Accepted { .. } = &answer {
+        if let Some(a) = t.addrs.first() {
+            profile
+                .lock()
+                .await
+                .remember_peer(&peer, &format!("{}@{a}", peer.id))?;
+        }
+        stats = net::sync_with(ep, profile, peer.clone(), Some(vec![t.case])).await?;
+        let made = super::keys::key_work(&mut *profile.lock().await, &[t.case])?;
+        if made > 0 {
+            let s = net::sync_with(ep, profile, peer, Some(vec![t.case])).await?;
+            stats.ops_received += s.ops_received;
+            stats.chunks_received += s.chunks_received;
+        }
+    }
+    Ok((answer, stats))
+}

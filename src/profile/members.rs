@@ -1,0 +1,182 @@
+//! The roster as the membership log knows it: adding participants, their devices, roles and
+//! gezag, removing them, confirming a participant added in a conflict, and the storage peers
+//! of a case. Each is one signed op; whether the recorder may make it is the core's rule
+//! (`core::membership`), and what a removal means for keys is the commit's key work.
+
+use mdo_crypto::{DeviceId, PublicIdentity};
+
+use crate::core::case::{Case, new_id};
+use crate::core::doc::ParticipantData;
+use crate::core::membership::Action;
+use crate::core::model::Role;
+use crate::store::{Profile, person_id};
+
+use super::{Error, Result};
+
+/// A device identity as `mdo whoami` prints it (hex).
+pub fn parse_identity(hex_text: &str) -> Result<PublicIdentity> {
+    let bytes = hex::decode(hex_text.trim()).map_err(|_| {
+        Error::Said(
+            "dit is geen apparaat-identiteit: geef de hexadecimale tekst die `mdo whoami` op dat apparaat toont".into(),
+        )
+    })?;
+    Ok(PublicIdentity::from_bytes(&bytes)?)
+}
+
+/// A device id (hex) as `mdo member list` shows it.
+pub fn parse_device(hex_text: &str) -> Result<DeviceId> {
+    Ok(DeviceId::from_hex(hex_text.trim())?)
+}
+
+/// A new participant for the roster.
+#[derive(Debug, Clone)]
+pub struct NewParticipant {
+    /// Name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Organisation.
+    pub organisation: String,
+    /// Holds gezag (parents).
+    pub custody: bool,
+    /// Co-chair.
+    pub chair: bool,
+    /// The participant's device, when known: the participant id is derived from it as their
+    /// own device does.
+    pub identity: Option<PublicIdentity>,
+}
+
+/// Adds a participant to the case (chair or co-chair); returns the participant id.
+pub fn add_participant(case: &mut Case, p: &Profile, n: NewParticipant) -> Result<String> {
+    let id = match &n.identity {
+        Some(i) => person_id(i.device_id()),
+        None => new_id()?,
+    };
+    case.add_participant(
+        p.device(),
+        ParticipantData {
+            id: id.clone(),
+            name: n.name,
+            role: n.role.id().to_string(),
+            organisation: n.organisation,
+            custody: n.custody,
+            chair: n.chair,
+            devices: Vec::new(),
+        },
+        n.identity,
+    )?;
+    Ok(id)
+}
+
+/// Removes a participant: their keys rotate away, nothing new reaches them.
+pub fn remove(case: &mut Case, p: &Profile, member: &str, reason: &str) -> Result<()> {
+    case.membership(
+        p.device(),
+        Action::RemoveMember {
+            member: member.to_string(),
+            reason: reason.to_string(),
+        },
+    )?;
+    Ok(())
+}
+
+/// Adds a device to a participant (default: the recorder themself); returns the participant.
+pub fn add_device(
+    case: &mut Case,
+    p: &Profile,
+    member: Option<String>,
+    device: PublicIdentity,
+) -> Result<String> {
+    let member = member.unwrap_or_else(|| p.me().person.clone());
+    case.membership(
+        p.device(),
+        Action::AddDevice {
+            member: member.clone(),
+            device,
+        },
+    )?;
+    Ok(member)
+}
+
+/// Removes one device (lost or stolen) and nothing else; returns its participant.
+pub fn remove_device(case: &mut Case, p: &Profile, device: DeviceId) -> Result<String> {
+    let member = case
+        .state()
+        .device_owner
+        .get(&device)
+        .cloned()
+        .ok_or_else(|| {
+            Error::Said(format!(
+                "apparaat {} hoort niet bij deze casus (zie mdo member list)",
+                &device.to_hex()[..12]
+            ))
+        })?;
+    case.membership(
+        p.device(),
+        Action::RemoveDevice {
+            member: member.clone(),
+            device,
+        },
+    )?;
+    Ok(member)
+}
+
+/// Confirms a participant added by a chair who was removed at the same time.
+pub fn confirm(case: &mut Case, p: &Profile, member: &str) -> Result<()> {
+    case.membership(
+        p.device(),
+        Action::Confirm {
+            member: member.to_string(),
+        },
+    )?;
+    Ok(())
+}
+
+/// Records a change of gezag of a parent.
+pub fn set_custody(case: &mut Case, p: &Profile, member: &str, custody: bool) -> Result<()> {
+    case.membership(
+        p.device(),
+        Action::SetCustody {
+            member: member.to_string(),
+            custody,
+        },
+    )?;
+    Ok(())
+}
+
+/// Changes a participant's role, or makes them co-chair.
+pub fn set_role(case: &mut Case, p: &Profile, member: &str, role: Role, chair: bool) -> Result<()> {
+    case.membership(
+        p.device(),
+        Action::SetRole {
+            member: member.to_string(),
+            role,
+            admin: chair,
+        },
+    )?;
+    Ok(())
+}
+
+/// Names a storage peer for the case (chair or co-chair); returns its device id.
+pub fn add_storage_peer(
+    case: &mut Case,
+    p: &Profile,
+    identity: PublicIdentity,
+    organisation: &str,
+) -> Result<String> {
+    let device = identity.device_id().to_hex();
+    case.membership(
+        p.device(),
+        Action::AddStoragePeer {
+            device: identity,
+            organisation: organisation.to_string(),
+        },
+    )?;
+    Ok(device)
+}
+
+/// Ends a storage peer's role in the case.
+pub fn remove_storage_peer(case: &mut Case, p: &Profile, device: DeviceId) -> Result<()> {
+    case.membership(p.device(), Action::RemoveStoragePeer { device })?;
+    Ok(())
+}

@@ -1,0 +1,278 @@
+//! Writing *for someone*: every piece of content that enters a case names the compartment it
+//! goes to. There is no write without an audience and no silent default: a caller that has no
+//! choice from the person asks [`default_for`] — the role's and the section's default
+//! (`core::audience`), which the command line prints and the app shows under *voor wie?* before
+//! anything is saved. The text is written straight into the chosen compartment, never first
+//! into a broader one (`docs/sharing-rules.md` §2a).
+
+use crate::core::audience::{self, Writing};
+use crate::core::case::{Case, CompartmentKind, Me, NewAgreement};
+use crate::core::model::{Direction, Section};
+use crate::core::verslag;
+
+use super::{Error, Result};
+
+/// Content to write into a case.
+#[derive(Debug, Clone)]
+pub enum Write {
+    /// An item of a section: circles (`kind.plus`), questions (`vragen`), goals, notes
+    /// (`notitie`) … `by`: whose item it is when not the writer's (a parent's question).
+    Item {
+        /// The section.
+        section: Section,
+        /// The text.
+        text: String,
+        /// The item it follows from in the needs chain.
+        parent: Option<String>,
+        /// Whose item it is (participant id), if not the writer's.
+        by: Option<String>,
+    },
+    /// A step of the needs chain: a need (`behoeften.*`, under a goal or on its own), an
+    /// approach (`aanpak.*`), a support need (`ondersteuning.*`) or an effect, under the need or
+    /// approach `parent`. A support need or effect given a need goes under that need's latest
+    /// approach when it has one.
+    Chain {
+        /// The section (one of the needs chain's).
+        section: Section,
+        /// The text.
+        text: String,
+        /// The need or approach it elaborates.
+        parent: Option<String>,
+    },
+    /// An agreement: wie, wat, waarom, wanneer, hoe.
+    Agreement(NewAgreement),
+    /// An arrow between two circles.
+    Arrow {
+        /// From circle.
+        from: String,
+        /// To circle.
+        to: String,
+        /// The interplay.
+        text: String,
+        /// Upward or downward spiral.
+        direction: Direction,
+    },
+    /// A meeting: its date (`YYYY-MM-DD`) and planned end (`HH:MM`, may be empty). Its
+    /// audience is the meeting's: with parents, or professionals only.
+    Meeting {
+        /// Date.
+        date: String,
+        /// Planned end.
+        end: String,
+        /// Mark the writer present (the chair opening the meeting at the table).
+        present: Option<String>,
+    },
+    /// Notes at step 1–6 of a meeting.
+    MeetingNote {
+        /// The meeting.
+        meeting: String,
+        /// The step.
+        step: usize,
+        /// The notes.
+        text: String,
+    },
+    /// The verslag of a meeting, composed for the audience it is written to: it holds only
+    /// what every reader of that audience may read (`core::verslag::compose`).
+    Verslag {
+        /// The meeting.
+        meeting: String,
+    },
+}
+
+/// What a write did: the id of the new entry and where it went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// The new entry's id (the meeting's, for a meeting note or a verslag).
+    pub id: String,
+    /// The compartment it was written to.
+    pub kind: CompartmentKind,
+}
+
+impl Written {
+    /// "voor ouders en professionals" — who will be able to read it.
+    pub fn voor(&self) -> String {
+        audience::voor(&self.kind)
+    }
+}
+
+/// The audience a write goes to when the person chose none: the role's and the section's
+/// default (`core::audience::default_for`); for meeting notes the meeting's own audience or the
+/// role's narrower one (`note_default`). A meeting and a verslag have no default: the person
+/// always says for whom (a verslag for the parents holds less than one for professionals).
+pub fn default_for(case: &Case, me: &Me, w: &Write) -> Result<CompartmentKind> {
+    Ok(match w {
+        Write::Item { section, .. } | Write::Chain { section, .. } => {
+            audience::default_for(me, Writing::Item(section))
+        }
+        Write::Agreement(_) => audience::default_for(me, Writing::Agreement),
+        Write::Arrow { .. } => audience::default_for(me, Writing::Arrow),
+        Write::MeetingNote { meeting, .. } => {
+            audience::note_default(me, &case.meeting_kind(meeting)?)
+        }
+        Write::Meeting { .. } => {
+            return Err(Error::Said(
+                "kies voor wie het overleg is: met ouders, of alleen voor professionals".into(),
+            ));
+        }
+        Write::Verslag { .. } => {
+            return Err(Error::Said(
+                "kies voor wie het verslag is: ouders en professionals, alleen professionals, of de eigen organisatie".into(),
+            ));
+        }
+    })
+}
+
+/// The compartment a *voor wie?* descriptor names (`parents`, `organisation:OBS De Wilgen`, …).
+pub fn parse_choice(descriptor: &str) -> Result<CompartmentKind> {
+    let d = descriptor.trim();
+    if d.is_empty() {
+        return Err("kies eerst voor wie dit is".into());
+    }
+    CompartmentKind::parse(d).ok_or_else(|| {
+        Error::Said(format!(
+            "onbekende groep '{d}': kies voor wie dit is uit de lijst"
+        ))
+    })
+}
+
+/// Writes `w` into `case`, in compartment `kind`; returns what was written where. The caller
+/// commits ([`super::Session::write`] does both).
+pub fn apply(
+    case: &mut Case,
+    me: &Me,
+    now: i64,
+    w: Write,
+    kind: CompartmentKind,
+) -> Result<Written> {
+    let id = match w {
+        Write::Item {
+            section,
+            text,
+            parent,
+            by,
+        } => {
+            let id = case.add_item_in(me, section, &text, kind.clone(), parent, now)?;
+            if let Some(by) = by.filter(|b| !b.trim().is_empty()) {
+                case.set_item_by(&id, by.trim())?;
+            }
+            id
+        }
+        Write::Chain {
+            section,
+            text,
+            parent,
+        } => {
+            if !matches!(
+                section,
+                Section::Behoeften(_)
+                    | Section::Aanpak(_)
+                    | Section::Ondersteuning(_)
+                    | Section::Effect
+            ) {
+                return Err(Error::Said(format!(
+                    "'{section}' hoort niet bij de behoeftenketen"
+                )));
+            }
+            let mut parent = parent.filter(|p| !p.trim().is_empty());
+            if matches!(section, Section::Ondersteuning(_) | Section::Effect)
+                && let Some(need) = parent.clone()
+                && let Some(a) = case
+                    .items()
+                    .into_iter()
+                    .filter(|i| {
+                        i.data.parent.as_deref() == Some(need.as_str())
+                            && matches!(i.data.section, Section::Aanpak(_))
+                    })
+                    .max_by(|a, b| a.data.created.cmp(&b.data.created))
+            {
+                parent = Some(a.data.id);
+            }
+            if !matches!(section, Section::Behoeften(_)) && parent.is_none() {
+                return Err("kies bij welke behoefte of aanpak dit hoort".into());
+            }
+            case.add_item_in(me, section, &text, kind.clone(), parent, now)?
+        }
+        Write::Agreement(a) => case.add_agreement_in(me, a, kind.clone(), now)?,
+        Write::Arrow {
+            from,
+            to,
+            text,
+            direction,
+        } => {
+            if text.trim().is_empty() {
+                return Err("schrijf bij de pijl wat de wisselwerking is".into());
+            }
+            if from == to {
+                return Err("een pijl gaat van de ene cirkel naar een andere".into());
+            }
+            case.add_arrow_in(&from, &to, &text, direction, kind.clone())?
+        }
+        Write::Meeting { date, end, present } => {
+            let end = end.trim();
+            if !end.is_empty() && clock_minutes(end).is_none() {
+                return Err(Error::Said(format!(
+                    "'{end}' is geen tijd; schrijf het geplande einde als UU:MM, bijvoorbeeld 16:00"
+                )));
+            }
+            let id = case.new_meeting(date.trim(), end, kind.clone())?;
+            if let Some(p) = present {
+                case.meeting_present(&id, &p)?;
+            }
+            id
+        }
+        Write::MeetingNote {
+            meeting,
+            step,
+            text,
+        } => {
+            case.meeting_step(&meeting, step, &text, kind.clone())?;
+            meeting
+        }
+        Write::Verslag { meeting } => {
+            let v = verslag::compose(case, Some(&meeting), &kind)?;
+            case.store_verslag(&v)?;
+            meeting
+        }
+    };
+    Ok(Written { id, kind })
+}
+
+/// Minutes since midnight of a clock time `HH:MM` (or `HH.MM`).
+pub fn clock_minutes(s: &str) -> Option<i32> {
+    let (h, m) = s.trim().split_once([':', '.'])?;
+    let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
+    ((0..24).contains(&h) && (0..60).contains(&m)).then_some(h * 60 + m)
+}
+
+impl super::Session {
+    /// Writes `w` into `case` for the audience `kind` and commits: the one door for content.
+    pub fn write(&mut self, case: &mut Case, w: Write, kind: CompartmentKind) -> Result<Written> {
+        let (written, _) = self.edit(case, |case, p| apply(case, p.me(), p.now(), w, kind))?;
+        Ok(written)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_times() {
+        assert_eq!(clock_minutes("16:00"), Some(960));
+        assert_eq!(clock_minutes("9.30"), Some(570));
+        assert_eq!(clock_minutes("25:00"), None);
+        assert_eq!(clock_minutes("vier uur"), None);
+    }
+
+    #[test]
+    fn a_choice_must_be_made() {
+        assert!(parse_choice(" ").is_err());
+        assert!(parse_choice("iedereen").is_err());
+        assert_eq!(
+            parse_choice("parents").ok(),
+            Some(CompartmentKind::Shared(
+                crate::core::model::Audience::Parents
+            ))
+        );
+    }
+}
