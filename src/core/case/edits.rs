@@ -461,17 +461,6 @@ impl Case {
             .doc
             .set_present(meeting, participant)
     }
-
-    /// Stores a verslag in the compartment of the audience it was composed for (never a
-    /// broader one: [`crate::core::verslag::compose`] is the only way to make a `Verslag`).
-    pub fn store_verslag(&mut self, v: &crate::core::verslag::Verslag) -> Result<(), CoreError> {
-        let meeting = v.meeting().ok_or(CoreError::NotFound {
-            what: "meeting",
-            id: String::new(),
-        })?;
-        self.doc_for(v.audience().clone())?
-            .set_verslag(meeting, v.markdown())
-    }
 }
 
 fn prefix_what(prefix: &str) -> &'static str {

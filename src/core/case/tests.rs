@@ -1,7 +1,7 @@
 //! Unit tests of the case: audiences of items, compartment ids, validation, sealing.
 
 use super::*;
-use crate::core::model::{Date, Role, Section};
+use crate::core::model::{ConsentCategory, Date, Role, Section};
 use mdo_crypto::DeviceSecret;
 use mdo_crypto::envelope;
 

@@ -1,11 +1,13 @@
 //! Validating and applying one op to the state, per action: the author's standing (removed,
 //! demoted or device removed — decided by causality, see `dag.rs`), the author's right for the
-//! action, the domain rules on participants and consent, and then the keys the op carries.
+//! action, the domain rules on participants and consent, and then the keys the op carries
+//! (`keys.rs`).
 
 use mdo_crypto::{OpId, WrappedKeys};
 
 use super::dag::{Log, hostile_to, outranked};
 use super::error::Rejection;
+use super::keys::apply_keys;
 use super::op::{Action, Basis, MemberSpec, Op, Recipient};
 use super::state::{ConsentRecord, Member, MemberStatus, State, Withdrawal};
 use crate::core::model::{Role, parse_date};
@@ -533,7 +535,7 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
         return Ok(Vec::new());
     }
     let author_admin = is_admin(st);
-    crate::core::access::apply_keys(st, op, author_admin, &|a| log.causally_before(a, op))
+    apply_keys(st, op, author_admin, &|a| log.causally_before(a, op))
 }
 
 fn active<'a>(st: &'a State, id: &str) -> Result<&'a Member, Rejection> {

@@ -29,14 +29,22 @@
 //!   (seniority among admins);
 //! - `derive.rs`: inserting ops and deriving the state in a deterministic order (pending ops,
 //!   ops from the future, re-derivation, superseded keys);
-//! - `apply.rs`: validating and applying one op, per action.
+//! - `apply.rs`: validating and applying one op, per action;
+//! - `keys.rs`: validating and recording the keys an op carries (against the audience that
+//!   [`crate::core::access`] resolves).
+//!
+//! Dependency order, one way: `op` ← `error`, `state` ← `dag` ← `keys` ← `apply` ← `derive`;
+//! between `state` and `keys` sit `core::compartment` and `core::access` (the audience that
+//! decides who may hold a key is resolved from the derived state). `op` and `state` are visible
+//! to the rest of `core` so that those two import only this lower half.
 
 mod apply;
 mod dag;
 mod derive;
 mod error;
-mod op;
-mod state;
+mod keys;
+pub(super) mod op;
+pub(super) mod state;
 #[cfg(test)]
 mod tests;
 
