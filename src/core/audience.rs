@@ -7,7 +7,7 @@
 //! than its author chose — not even for a moment (a moved item stays in the history of its old
 //! compartment). The rules and their sources are in `docs/sharing-rules.md` §2 ("Voor wie?").
 
-use super::case::{CompartmentKind, Me};
+use super::compartment::{CompartmentKind, Me};
 use super::model::{Audience, ConsentCategory, Role, Section};
 
 /// What is being written: the default audience depends on it.

@@ -2,7 +2,8 @@
 //! filled in, as the chair (IB-er Monique) would after the first MDO.
 
 use super::CoreError;
-use super::case::{Case, CompartmentKind, Feedback, Me, NewAgreement};
+use super::case::{Case, Feedback, NewAgreement};
+use super::compartment::{CompartmentKind, Me};
 use super::doc::ParticipantData;
 use super::model::{Audience, Date, Direction, Section};
 use mdo_crypto::DeviceSecret;

@@ -7,6 +7,7 @@
 pub mod access;
 pub mod audience;
 pub mod case;
+pub mod compartment;
 pub mod demo;
 pub mod doc;
 pub mod membership;

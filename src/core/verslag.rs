@@ -14,7 +14,8 @@ use std::fmt::Write;
 
 use super::CoreError;
 use super::audience::{composes_into, voor, voor_at};
-use super::case::{Case, CompartmentKind, Placed};
+use super::case::{Case, Placed};
+use super::compartment::CompartmentKind;
 use super::doc::STEP_COUNT;
 use super::model::{Audience, CircleSlot, NeedArea, Section, SupportOf, long_date};
 
@@ -406,5 +407,20 @@ pub fn circle_title(name: &str) -> String {
                 .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
                 .unwrap_or_default()
         }
+    }
+}
+
+/// Storing a verslag is one of the case's writes; it lives here so that the case does not depend
+/// on the verslag (a verslag is composed from the case).
+impl Case {
+    /// Stores a verslag in the compartment of the audience it was composed for (never a
+    /// broader one: [`compose`] is the only way to make a `Verslag`).
+    pub fn store_verslag(&mut self, v: &Verslag) -> Result<(), CoreError> {
+        let meeting = v.meeting().ok_or(CoreError::NotFound {
+            what: "meeting",
+            id: String::new(),
+        })?;
+        self.doc_for(v.audience().clone())?
+            .set_verslag(meeting, v.markdown())
     }
 }

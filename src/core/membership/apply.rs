@@ -1,0 +1,568 @@
+//! Validating and applying one op to the state, per action: the author's standing (removed,
+//! demoted or device removed — decided by causality, see `dag.rs`), the author's right for the
+//! action, the domain rules on participants and consent, and then the keys the op carries
+//! (`keys.rs`).
+
+use mdo_crypto::{OpId, WrappedKeys};
+
+use super::dag::{Log, hostile_to, outranked};
+use super::error::Rejection;
+use super::keys::apply_keys;
+use super::op::{Action, Basis, MemberSpec, Op, Recipient};
+use super::state::{ConsentRecord, Member, MemberStatus, State, Withdrawal};
+use crate::core::model::{Role, parse_date};
+
+/// The author and participant checks the rules of [`apply`] share.
+impl State {
+    fn author(&self, op: &Op) -> Result<&Member, Rejection> {
+        let id = self
+            .device_owner
+            .get(&op.body.author)
+            .ok_or(Rejection::UnknownAuthor)?;
+        let m = self.members.get(id).ok_or(Rejection::UnknownAuthor)?;
+        if !m.devices.contains(&op.body.author) {
+            return Err(Rejection::DeviceRemoved {
+                member: m.id.clone(),
+            });
+        }
+        Ok(m)
+    }
+
+    fn add_member(&mut self, spec: &MemberSpec, by: Option<&str>, op: OpId, status: MemberStatus) {
+        for d in &spec.devices {
+            self.device_owner.insert(d.device_id(), spec.id.clone());
+            self.identities.insert(d.device_id(), d.clone());
+        }
+        self.members.insert(
+            spec.id.clone(),
+            Member {
+                id: spec.id.clone(),
+                role: spec.role,
+                organisation: spec.organisation.trim().to_string(),
+                custody: spec.custody,
+                admin: spec.admin,
+                devices: spec.devices.iter().map(|d| d.device_id()).collect(),
+                status,
+                added_by: by.map(str::to_string),
+                confirmed: by.is_none(),
+                added_op: Some(op),
+                removed_op: None,
+                admin_op: spec.admin.then_some(op),
+                demoted_op: None,
+            },
+        );
+    }
+
+    fn check_new_member(&self, spec: &MemberSpec) -> Result<(), Rejection> {
+        if self.members.contains_key(&spec.id) {
+            return Err(Rejection::MemberExists {
+                member: spec.id.clone(),
+            });
+        }
+        check_spec(spec)?;
+        for d in &spec.devices {
+            if let Some(owner) = self.device_owner.get(&d.device_id()) {
+                return Err(Rejection::DeviceTaken {
+                    device: d.device_id().to_hex(),
+                    member: owner.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn active_admins(&self) -> usize {
+        self.members
+            .values()
+            .filter(|m| m.is_active() && m.admin)
+            .count()
+    }
+}
+
+/// Applies one op to `st`, checking the author's right. `log` answers causality questions.
+/// Returns the key bundles the op carries.
+pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKeys>, Rejection> {
+    if let Some((compartment, epoch)) = log.standing.superseded.get(&op.id) {
+        return Err(Rejection::Superseded {
+            compartment: compartment.clone(),
+            epoch: *epoch,
+        });
+    }
+    // The op's date is bounded below by its causal past: rights are checked at this date, so an
+    // author whose right ended (a 16th birthday, an expired consent) cannot date an op back to
+    // when it held. (The validating device's clock bounds it from above: see `Log::is_future`.)
+    if let Some(parent_date) = log.parent_date(op)
+        && op.date < parent_date
+    {
+        return Err(Rejection::Backdated {
+            date: op.body.date.clone(),
+            parent_date: crate::core::model::format_date(parent_date),
+        });
+    }
+    // The author's standing. A removal — of the participant, of the signing device, or of the
+    // admin right — decides about the author's ops by causality, the same way in every order:
+    // ops the remover had seen (in the removal's causal past) stay; ops after it are refused;
+    // ops concurrent with it are refused too — except that after a removal or demotion an add
+    // is kept as unconfirmed and a withdrawal of consent still counts. `log.standing` names
+    // removals that come later in the order (found by the previous derivation pass). Which of
+    // two admins acting against each other concurrently wins is decided by seniority, never by
+    // op ids (see `outranked`).
+    let mut concurrently_removed = false;
+    let mut concurrently_demoted = false;
+    let mut mutual_device_removal = false;
+    if !matches!(op.body.action, Action::Create { .. }) {
+        let device = op.body.author;
+        let m = st
+            .device_owner
+            .get(&device)
+            .and_then(|id| st.members.get(id))
+            .ok_or(Rejection::UnknownAuthor)?;
+        let device_removal = st
+            .device_removals
+            .get(&device)
+            .or_else(|| log.standing.device_removals.get(&device))
+            .copied();
+        if let Some(r) = device_removal.filter(|r| *r != op.id && !log.is_ancestor(op.id, *r)) {
+            // Two devices that remove each other concurrently (a thief and the owner): both
+            // removals stand, whatever their order; the owner is added a new device by an admin.
+            mutual_device_removal = match (&op.body.action, log.get(&r)) {
+                (Action::RemoveDevice { device: target, .. }, Some(ro)) => {
+                    ro.body.author == *target
+                        && matches!(ro.body.action, Action::RemoveDevice { device: d, .. } if d == device)
+                        && log.concurrent(op, ro)
+                }
+                _ => false,
+            };
+            if !mutual_device_removal {
+                return Err(Rejection::DeviceRemoved {
+                    member: m.id.clone(),
+                });
+            }
+        } else if !m.devices.contains(&device) {
+            return Err(Rejection::DeviceRemoved {
+                member: m.id.clone(),
+            });
+        }
+        if m.status == MemberStatus::Unconfirmed {
+            return Err(Rejection::Unconfirmed {
+                member: m.id.clone(),
+            });
+        }
+        let keeps = matches!(
+            op.body.action,
+            Action::AddMember { .. } | Action::Withdraw { .. }
+        );
+        let removal = if m.status == MemberStatus::Removed {
+            m.removed_op
+        } else {
+            log.standing.removals.get(&m.id).copied()
+        };
+        if let Some(r) = removal.filter(|r| *r != op.id && !log.is_ancestor(op.id, *r)) {
+            if log.causally_before(r, op) || !keeps {
+                return Err(Rejection::AuthorRemoved {
+                    member: m.id.clone(),
+                });
+            }
+            concurrently_removed = true;
+        }
+        let demotion = m
+            .demoted_op
+            .or_else(|| log.standing.demotions.get(&m.id).copied());
+        if let Some(d) = demotion.filter(|d| *d != op.id && !log.is_ancestor(op.id, *d))
+            && !log.causally_before(d, op)
+        {
+            // Demoted concurrently: no admin right in this op (an add stays, unconfirmed).
+            concurrently_demoted = true;
+        }
+    }
+    let is_admin = |st: &State| -> bool {
+        st.device_owner
+            .get(&op.body.author)
+            .and_then(|id| st.members.get(id))
+            .is_some_and(|m| m.admin)
+            && !concurrently_demoted
+    };
+    let admin = |st: &State, action: &'static str| -> Result<String, Rejection> {
+        let m = st.author(op)?;
+        // Demoted concurrently: the author was admin where it stood, but only an add survives
+        // (unconfirmed), as after a concurrent removal.
+        let allowed = if concurrently_demoted {
+            matches!(op.body.action, Action::AddMember { .. })
+        } else {
+            m.admin
+        };
+        if !allowed {
+            return Err(Rejection::NotAdmin { action });
+        }
+        Ok(m.id.clone())
+    };
+    if let Some(target) = match &op.body.action {
+        Action::RemoveMember { member, .. }
+        | Action::RemoveDevice { member, .. }
+        | Action::SetRole { member, .. } => Some(member.as_str()),
+        _ => None,
+    } && hostile_to(op, target)
+    {
+        outranked(st, op, log, target)?;
+    }
+    match &op.body.action {
+        Action::Create { creator, birthdate } => {
+            if st.created.is_some() {
+                return Err(Rejection::DuplicateCreate);
+            }
+            if !creator
+                .devices
+                .iter()
+                .any(|d| d.device_id() == op.body.author)
+            {
+                return Err(Rejection::CreatorMismatch);
+            }
+            if !creator.admin {
+                return Err(Rejection::Invalid("the creator chairs the case".into()));
+            }
+            check_spec(creator)?;
+            st.birthdate = parse_date(birthdate).ok();
+            st.add_member(creator, None, op.id, MemberStatus::Active);
+            st.created = Some(op.id);
+        }
+        Action::AddMember { member } => {
+            let by = admin(st, "add participants")?;
+            st.check_new_member(member)?;
+            let status = if concurrently_removed || concurrently_demoted {
+                MemberStatus::Unconfirmed
+            } else {
+                MemberStatus::Active
+            };
+            st.add_member(member, Some(&by), op.id, status);
+        }
+        Action::RemoveMember { member, .. } => {
+            admin(st, "remove participants")?;
+            let m = st
+                .members
+                .get(member)
+                .ok_or_else(|| Rejection::UnknownMember {
+                    member: member.clone(),
+                })?;
+            if m.status == MemberStatus::Removed {
+                return Err(Rejection::UnknownMember {
+                    member: member.clone(),
+                });
+            }
+            if m.admin && m.is_active() && st.active_admins() <= 1 {
+                return Err(Rejection::LastAdmin);
+            }
+            if let Some(m) = st.members.get_mut(member) {
+                m.status = MemberStatus::Removed;
+                m.removed_op = Some(op.id);
+            }
+            // Participants this member added concurrently with the removal need confirmation.
+            let concurrent: Vec<String> = st
+                .members
+                .values()
+                .filter(|x| {
+                    x.added_by.as_deref() == Some(member.as_str())
+                        && x.is_active()
+                        && !x.confirmed
+                        && x.added_op.is_some_and(|a| !log.causally_before(a, op))
+                })
+                .map(|x| x.id.clone())
+                .collect();
+            for id in concurrent {
+                if let Some(x) = st.members.get_mut(&id) {
+                    x.status = MemberStatus::Unconfirmed;
+                }
+            }
+        }
+        Action::AddDevice { member, device } => {
+            let author = st.author(op)?;
+            if author.id != *member && !is_admin(st) {
+                return Err(Rejection::NotAdmin {
+                    action: "add a device of another participant",
+                });
+            }
+            let m = active(st, member)?;
+            let _ = m;
+            if let Some(owner) = st.device_owner.get(&device.device_id()) {
+                return Err(Rejection::DeviceTaken {
+                    device: device.device_id().to_hex(),
+                    member: owner.clone(),
+                });
+            }
+            st.device_owner.insert(device.device_id(), member.clone());
+            st.identities.insert(device.device_id(), device.clone());
+            if let Some(m) = st.members.get_mut(member) {
+                m.devices.insert(device.device_id());
+            }
+        }
+        Action::RemoveDevice { member, device } => {
+            let author = if mutual_device_removal {
+                // Its own device was removed by the one it removes, concurrently.
+                st.device_owner
+                    .get(&op.body.author)
+                    .and_then(|id| st.members.get(id))
+                    .ok_or(Rejection::UnknownAuthor)?
+            } else {
+                st.author(op)?
+            };
+            if author.id != *member && !is_admin(st) {
+                return Err(Rejection::NotAdmin {
+                    action: "remove a device of another participant",
+                });
+            }
+            let m = active(st, member)?;
+            let removed_by_mutual = mutual_device_removal && !m.devices.contains(device);
+            if !m.devices.contains(device) && !removed_by_mutual {
+                return Err(Rejection::Invalid(format!(
+                    "device {device} is not a device of {member}"
+                )));
+            }
+            if let Some(m) = st.members.get_mut(member) {
+                m.devices.remove(device);
+            }
+            st.device_removals.entry(*device).or_insert(op.id);
+        }
+        Action::SetRole {
+            member,
+            role,
+            admin: make_admin,
+        } => {
+            admin(st, "change roles")?;
+            let m = active(st, member)?;
+            if m.admin && !make_admin && st.active_admins() <= 1 {
+                return Err(Rejection::LastAdmin);
+            }
+            let mut spec = MemberSpec {
+                id: m.id.clone(),
+                role: *role,
+                organisation: m.organisation.clone(),
+                custody: m.custody && *role == Role::Ouder,
+                admin: *make_admin,
+                devices: Vec::new(),
+            };
+            if !role.is_professional() {
+                spec.organisation.clear();
+            }
+            check_spec(&spec)?;
+            if let Some(m) = st.members.get_mut(member) {
+                if m.admin && !make_admin {
+                    m.demoted_op = Some(op.id);
+                } else if !m.admin && *make_admin {
+                    m.admin_op = Some(op.id);
+                    m.demoted_op = None;
+                }
+                m.role = *role;
+                m.admin = *make_admin;
+                m.custody = spec.custody;
+            }
+        }
+        Action::SetCustody { member, custody } => {
+            admin(st, "record custody")?;
+            let m = active(st, member)?;
+            if m.role != Role::Ouder {
+                return Err(Rejection::Invalid(
+                    "only a parent (role ouder) can have gezag".into(),
+                ));
+            }
+            if let Some(m) = st.members.get_mut(member) {
+                m.custody = *custody;
+            }
+        }
+        Action::SetBirthdate { birthdate } => {
+            admin(st, "correct the date of birth")?;
+            st.birthdate = parse_date(birthdate).ok();
+        }
+        Action::Confirm { member } => {
+            admin(st, "confirm participants")?;
+            let m = st
+                .members
+                .get_mut(member)
+                .ok_or_else(|| Rejection::UnknownMember {
+                    member: member.clone(),
+                })?;
+            if m.status != MemberStatus::Unconfirmed {
+                return Err(Rejection::Invalid(format!(
+                    "participant {member} does not need confirmation"
+                )));
+            }
+            m.status = MemberStatus::Active;
+            m.confirmed = true;
+        }
+        Action::Grant { record } => {
+            let author = st.author(op)?.clone();
+            if st.consents.contains_key(&record.id) {
+                return Err(Rejection::Invalid(format!(
+                    "consent id {} is already used",
+                    record.id
+                )));
+            }
+            match &record.basis {
+                Basis::Consent { consenters, .. } => {
+                    if consenters.is_empty() {
+                        return Err(Rejection::Invalid("a consent needs who consented".into()));
+                    }
+                    for c in consenters {
+                        let m = active(st, c)?;
+                        if !matches!(m.role, Role::Ouder | Role::Kind) {
+                            return Err(Rejection::Invalid(format!(
+                                "{c} is a {}; only parents and the child give consent",
+                                m.role.label()
+                            )));
+                        }
+                    }
+                    if !author.role.is_professional() && !consenters.contains(&author.id) {
+                        return Err(Rejection::Invalid(
+                            "a parent or child records only their own consent".into(),
+                        ));
+                    }
+                }
+                Basis::Legal { decided_by, .. } => {
+                    if !author.role.is_professional() {
+                        return Err(Rejection::Invalid(
+                            "only a professional records a legal basis".into(),
+                        ));
+                    }
+                    let d = active(st, decided_by)?;
+                    if !d.role.is_professional() {
+                        return Err(Rejection::Invalid(
+                            "a legal basis is decided by a professional".into(),
+                        ));
+                    }
+                }
+            }
+            for r in &record.recipients {
+                if let Recipient::Member(id) = r
+                    && !st.members.contains_key(id)
+                {
+                    return Err(Rejection::UnknownMember { member: id.clone() });
+                }
+            }
+            // Nobody grants themselves access (issue 13 #9): whoever a consent or legal basis
+            // lets read does not record it. The person who consents records it on their own
+            // device, or a professional who holds the information does (BW 7:457: the holder
+            // decides what leaves); a recipient recording its own access is refused.
+            if record.recipients.iter().any(|r| r.covers(&author)) {
+                return Err(Rejection::SelfGranted);
+            }
+            let rec = ConsentRecord {
+                spec: record.clone(),
+                recorded_by: author.id.clone(),
+                recorded_on: op.body.date.clone(),
+                band_at_grant: st.band(op.date),
+                custody_at_grant: st.custody_parents(),
+                withdrawn: None,
+            };
+            st.consents.insert(record.id.clone(), rec);
+        }
+        Action::Withdraw { consent, by, note } => {
+            let author = st.author(op)?.clone();
+            let rec = st
+                .consents
+                .get(consent)
+                .ok_or_else(|| Rejection::UnknownConsent {
+                    consent: consent.clone(),
+                })?;
+            if rec.withdrawn.is_some() {
+                return Err(Rejection::AlreadyWithdrawn {
+                    consent: consent.clone(),
+                });
+            }
+            let may_speak_for = match &rec.spec.basis {
+                Basis::Consent { consenters, .. } => consenters.contains(by),
+                Basis::Legal { decided_by, .. } => decided_by == by,
+            };
+            if !may_speak_for {
+                return Err(Rejection::Invalid(format!(
+                    "{by} did not give consent record {consent}"
+                )));
+            }
+            if author.id != *by && !is_admin(st) && author.id != rec.recorded_by {
+                return Err(Rejection::NotAdmin {
+                    action: "record a withdrawal on someone else's behalf",
+                });
+            }
+            let w = Withdrawal {
+                by: by.clone(),
+                recorded_by: author.id.clone(),
+                on: op.body.date.clone(),
+                note: note.clone(),
+            };
+            if let Some(rec) = st.consents.get_mut(consent) {
+                rec.withdrawn = Some(w);
+            }
+        }
+        Action::AddStoragePeer {
+            device,
+            organisation,
+        } => {
+            st.author(op)?;
+            let org = organisation.trim();
+            // A storage peer receives every compartment's ciphertext, medical ones included: the
+            // chair or a co-chair decides that for the case, not any professional.
+            if !is_admin(st) {
+                return Err(Rejection::NotAdmin {
+                    action: "name a storage peer",
+                });
+            }
+            if org.is_empty() {
+                return Err(Rejection::Invalid(
+                    "a storage peer is run by an organisation".into(),
+                ));
+            }
+            if let Some(owner) = st.device_owner.get(&device.device_id()) {
+                return Err(Rejection::DeviceTaken {
+                    device: device.device_id().to_hex(),
+                    member: owner.clone(),
+                });
+            }
+            st.storage_peers.insert(device.device_id(), org.to_string());
+        }
+        Action::RemoveStoragePeer { device } => {
+            let author = st.author(op)?;
+            let org = st
+                .storage_peers
+                .get(device)
+                .ok_or_else(|| Rejection::Invalid(format!("{device} is no storage peer here")))?;
+            if !(is_admin(st) || (author.role.is_professional() && &author.organisation == org)) {
+                return Err(Rejection::NotAdmin {
+                    action: "remove a storage peer of another organisation",
+                });
+            }
+            st.storage_peers.remove(device);
+        }
+        Action::Keys => {}
+    }
+    if op.body.keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let author_admin = is_admin(st);
+    apply_keys(st, op, author_admin, &|a| log.causally_before(a, op))
+}
+
+fn active<'a>(st: &'a State, id: &str) -> Result<&'a Member, Rejection> {
+    st.members
+        .get(id)
+        .filter(|m| m.status != MemberStatus::Removed)
+        .ok_or_else(|| Rejection::UnknownMember {
+            member: id.to_string(),
+        })
+}
+
+fn check_spec(spec: &MemberSpec) -> Result<(), Rejection> {
+    if spec.custody && spec.role != Role::Ouder {
+        return Err(Rejection::Invalid(
+            "only a parent (role ouder) can have gezag".into(),
+        ));
+    }
+    if spec.admin && !spec.role.is_professional() {
+        return Err(Rejection::Invalid(
+            "only a professional can chair the case".into(),
+        ));
+    }
+    if spec.role.is_professional() && spec.organisation.trim().is_empty() {
+        return Err(Rejection::Invalid(format!(
+            "a {} needs an organisation",
+            spec.role.label()
+        )));
+    }
+    Ok(())
+}
