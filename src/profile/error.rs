@@ -218,6 +218,21 @@ mod tests {
             assert!(!shown.contains("abc123"), "no raw id on screen: {shown}");
             assert!(!shown.contains("may not"), "no English on screen: {shown}");
         }
+        // The network's errors too: Dutch on screen, the English cause kept as the source.
+        let net = Error::from(NetError::Connect {
+            peer: "a1b2c3".into(),
+            reason: "timed out".into(),
+        });
+        let shown = net.to_string();
+        assert!(shown.contains("niet bereikbaar"), "{shown}");
+        assert!(
+            !shown.contains("a1b2c3") && !shown.contains("timed out"),
+            "{shown}"
+        );
+        let cause = std::error::Error::source(&net).map(|e| e.to_string());
+        assert!(cause.is_some_and(|c| c.contains("timed out")));
+        let ticket = Error::from(TicketError("bad checksum".into())).to_string();
+        assert!(ticket.contains("geen geldige uitnodiging"), "{ticket}");
         let wrong = Error::from(StoreError::Crypto(CryptoError::WrongPassphrase));
         assert_eq!(
             wrong.to_string(),

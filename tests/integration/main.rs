@@ -12,6 +12,7 @@ mod cli_sharing;
 mod crash;
 mod hardening;
 mod leak;
+mod leak_flows;
 mod log_attacks;
 mod matrix;
 mod membership_props;
