@@ -1,0 +1,210 @@
+//! The case screen's writes and edits: items in the circles, agreements, arrows, circles,
+//! questions, the needs chain, and moving an item to another audience. Here too the one write
+//! path every change takes: `write` (content for a chosen audience), `edit` (a change through the
+//! application layer) and `shown` (tell the node, show the case); `meeting.rs` and `sharing.rs`
+//! use them as well.
+
+use crate::app::view::{case_view, chain_section, reorder_target};
+use crate::core::case::Case;
+use crate::core::model::{Direction, Section};
+use crate::profile::Error;
+use crate::profile::write::Write;
+use crate::store::Profile;
+
+use super::{Backend, KEEP_NOTE, Update, chosen};
+
+impl Backend {
+    /// After a commit: the node is told, the screen shows the case.
+    pub(super) fn shown(&mut self) -> Result<Vec<Update>, Error> {
+        self.sync.pending += 1;
+        if let Some(n) = &self.node {
+            n.changed();
+        }
+        let p = self.session.as_ref().ok_or("eerst ontgrendelen")?;
+        let case = self.open.as_ref().ok_or("geen casus open")?;
+        Ok(vec![
+            Update::Case(Box::new(case_view(case, p.me()))),
+            Update::Sync(self.sync.line()),
+        ])
+    }
+
+    /// Applies `f` to the open case through the application layer (commit included), and
+    /// shows the result.
+    pub(super) fn edit(
+        &mut self,
+        f: impl FnOnce(&mut Case, &Profile) -> Result<(), Error>,
+    ) -> Result<Vec<Update>, Error> {
+        let p = self.session.as_mut().ok_or("eerst ontgrendelen")?;
+        let case = self.open.as_mut().ok_or("geen casus open")?;
+        p.edit(case, f)?;
+        self.shown()
+    }
+
+    /// Writes content for the audience chosen under *voor wie?* (the application layer's one
+    /// door for content), and shows the result.
+    pub(super) fn write(&mut self, w: Write, audience: &str) -> Result<Vec<Update>, Error> {
+        let kind = chosen(audience)?;
+        let p = self.session.as_mut().ok_or("eerst ontgrendelen")?;
+        let case = self.open.as_mut().ok_or("geen casus open")?;
+        p.write(case, w, kind)?;
+        self.shown()
+    }
+
+    /// Add an item to a circle slot (`plus`, `min`, `doel`, `vraag`).
+    pub(super) fn add_item(
+        &mut self,
+        circle: String,
+        slot: String,
+        text: String,
+        audience: String,
+    ) -> Result<Vec<Update>, Error> {
+        let section = Section::parse(&format!("{circle}.{slot}"))?;
+        self.write(
+            Write::Item {
+                section,
+                text,
+                parent: None,
+                by: None,
+            },
+            &audience,
+        )
+    }
+
+    /// Change an item's text.
+    pub(super) fn edit_item(&mut self, id: String, text: String) -> Result<Vec<Update>, Error> {
+        self.edit(|case, _| Ok(case.edit_item(&id, &text)?))
+    }
+
+    /// Remove an item.
+    pub(super) fn remove_item(&mut self, id: String) -> Result<Vec<Update>, Error> {
+        self.edit(|case, _| Ok(case.remove_item(&id)?))
+    }
+
+    /// Add an agreement: wie, wat, waarom, wanneer, hoe, due date (YYYY-MM-DD or empty).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn add_agreement(
+        &mut self,
+        wie: String,
+        wat: String,
+        waarom: String,
+        wanneer: String,
+        hoe: String,
+        due: String,
+        audience: String,
+    ) -> Result<Vec<Update>, Error> {
+        self.write(
+            Write::Agreement(crate::core::case::NewAgreement {
+                wie,
+                wat,
+                waarom,
+                wanneer,
+                hoe,
+                due: due.trim().to_string(),
+                ..Default::default()
+            }),
+            &audience,
+        )
+    }
+
+    /// Set an agreement's status (`open`, `gedaan`, `vervallen`).
+    pub(super) fn agreement_status(
+        &mut self,
+        id: String,
+        status: String,
+    ) -> Result<Vec<Update>, Error> {
+        let status: crate::core::model::AgreementStatus = status.parse()?;
+        self.edit(|case, _| Ok(case.edit_agreement(&id, "status", status.id())?))
+    }
+
+    /// Move an item one place up or down in its field.
+    pub(super) fn reorder_item(&mut self, id: String, up: bool) -> Result<Vec<Update>, Error> {
+        let case = self.open.as_ref().ok_or("geen casus open")?;
+        match reorder_target(case, &id, up) {
+            Some(order) => self.edit(|case, _| Ok(case.reorder_item(&id, order)?)),
+            None => Ok(vec![]),
+        }
+    }
+
+    /// Add an arrow between circles.
+    pub(super) fn add_arrow(
+        &mut self,
+        from: String,
+        to: String,
+        text: String,
+        up: bool,
+        audience: String,
+    ) -> Result<Vec<Update>, Error> {
+        self.write(
+            Write::Arrow {
+                from,
+                to,
+                text,
+                direction: if up {
+                    Direction::Omhoog
+                } else {
+                    Direction::Omlaag
+                },
+            },
+            &audience,
+        )
+    }
+
+    /// Add a circle next to kind, school and thuis (e.g. `vrije-tijd`).
+    pub(super) fn add_circle(&mut self, name: String) -> Result<Vec<Update>, Error> {
+        let name = name.trim().to_lowercase().replace(' ', "-");
+        self.edit(|case, _| Ok(case.add_circle(&name)?))
+    }
+
+    /// Add a question around the circles (field 1).
+    pub(super) fn add_question(
+        &mut self,
+        text: String,
+        audience: String,
+    ) -> Result<Vec<Update>, Error> {
+        self.write(
+            Write::Item {
+                section: Section::Vragen,
+                text,
+                parent: None,
+                by: None,
+            },
+            &audience,
+        )
+    }
+
+    /// Add a step of the needs chain.
+    pub(super) fn add_chain(
+        &mut self,
+        section: String,
+        text: String,
+        parent: String,
+        audience: String,
+    ) -> Result<Vec<Update>, Error> {
+        let section = chain_section(&section)
+            .ok_or_else(|| format!("'{section}' hoort niet bij de behoeftenketen"))?;
+        self.write(
+            Write::Chain {
+                section,
+                text,
+                parent: Some(parent),
+            },
+            &audience,
+        )
+    }
+
+    /// Move an item to another audience (after the user confirmed).
+    pub(super) fn share_item(
+        &mut self,
+        id: String,
+        audience: String,
+    ) -> Result<Vec<Update>, Error> {
+        let kind = chosen(&audience)?;
+        let to = kind.clone();
+        let mut u = self.edit(|case, _| Ok(case.move_item(&id, to).map(|_| ())?))?;
+        u.push(Update::Notice(format!(
+            "Nu zichtbaar {}. {KEEP_NOTE}",
+            crate::core::audience::voor(&kind)
+        )));
+        Ok(u)
+    }
+}

@@ -1,0 +1,290 @@
+//! What the screens and the backend say to each other: the commands ([`Cmd`]), the updates
+//! ([`Update`]) and the rows they carry ([`LogRow`], [`CaseSummary`]). Plain data, no Slint.
+
+use crate::app::node::NodeEvent;
+use crate::app::view::CaseView;
+
+/// A command from the UI.
+#[derive(Debug, Clone)]
+pub enum Cmd {
+    /// First start: make a profile.
+    CreateProfile {
+        /// Name.
+        name: String,
+        /// Role id (`ib-er`, `ouder`, …).
+        role: String,
+        /// Organisation.
+        org: String,
+        /// Passphrase.
+        pass: String,
+        /// Passphrase again.
+        again: String,
+    },
+    /// Unlock the profile.
+    Unlock(String),
+    /// The recovery phrase was written down.
+    PhraseConfirmed,
+    /// Create and open the demo case "Noor Visser".
+    OpenDemo,
+    /// Filter the case list.
+    Search(String),
+    /// Open a case (id in hex).
+    OpenCase(String),
+    /// Start a case.
+    NewCase {
+        /// Child's name.
+        child: String,
+        /// Date of birth (YYYY-MM-DD).
+        birthdate: String,
+        /// School.
+        school: String,
+        /// Group/class.
+        class: String,
+    },
+    /// Add an item to a circle slot (`plus`, `min`, `doel`, `vraag`).
+    AddItem {
+        /// Circle name.
+        circle: String,
+        /// Slot.
+        slot: String,
+        /// Text.
+        text: String,
+        /// For whom: a compartment descriptor from the *voor wie?* choices.
+        audience: String,
+    },
+    /// Change an item's text.
+    EditItem {
+        /// Item id.
+        id: String,
+        /// New text.
+        text: String,
+    },
+    /// Remove an item.
+    RemoveItem(String),
+    /// Add an agreement: wie, wat, waarom, wanneer, hoe, due date (YYYY-MM-DD or empty).
+    AddAgreement {
+        /// Who.
+        wie: String,
+        /// What.
+        wat: String,
+        /// Why.
+        waarom: String,
+        /// When.
+        wanneer: String,
+        /// How.
+        hoe: String,
+        /// Due date.
+        due: String,
+        /// For whom (compartment descriptor).
+        audience: String,
+    },
+    /// Set an agreement's status (`open`, `gedaan`, `vervallen`).
+    AgreementStatus {
+        /// Agreement id.
+        id: String,
+        /// New status.
+        status: String,
+    },
+    /// Move an item one place up or down in its field.
+    ReorderItem {
+        /// Item id.
+        id: String,
+        /// Up (else down).
+        up: bool,
+    },
+    /// Add an arrow between circles.
+    AddArrow {
+        /// From circle (name).
+        from: String,
+        /// To circle (name).
+        to: String,
+        /// The interplay.
+        text: String,
+        /// Upward spiral (else downward).
+        up: bool,
+        /// For whom (compartment descriptor).
+        audience: String,
+    },
+    /// Add a question around the circles (field 1).
+    AddQuestion {
+        /// The question.
+        text: String,
+        /// For whom (compartment descriptor).
+        audience: String,
+    },
+    /// Add a circle next to kind, school and thuis (e.g. `vrije-tijd`).
+    AddCircle(String),
+    /// Add a step of the needs chain: `behoeften.AREA` (parent: a goal id or empty),
+    /// `aanpak.WHO`, `ondersteuning.WHO`, `effect` (parent: the need or approach).
+    AddChain {
+        /// Section id.
+        section: String,
+        /// Text.
+        text: String,
+        /// What it elaborates (id) or empty.
+        parent: String,
+        /// For whom (compartment descriptor).
+        audience: String,
+    },
+    /// Start a meeting: date (YYYY-MM-DD), planned end (HH:MM), and for whom: `parents` (with
+    /// parents) or `professionals` (professionals only).
+    NewMeeting {
+        /// Date.
+        date: String,
+        /// Planned end.
+        end: String,
+        /// For whom (compartment descriptor).
+        audience: String,
+    },
+    /// Notes at step `n` (1–6) of the latest meeting, for the meeting's audience or a narrower one.
+    MeetingStep {
+        /// Step.
+        n: usize,
+        /// Notes.
+        text: String,
+        /// For whom (compartment descriptor).
+        audience: String,
+    },
+    /// Mark a participant present at the latest meeting.
+    Present(String),
+    /// A participant's top and tip at the latest meeting (empty leaves one unchanged).
+    TopTip {
+        /// Participant id.
+        participant: String,
+        /// Top.
+        top: String,
+        /// Tip.
+        tip: String,
+    },
+    /// Compose the verslag of the latest meeting for one audience (compartment descriptor) and
+    /// store it in that audience's compartment.
+    ComposeVerslag(String),
+    /// Export the verslag of the latest meeting for one audience as PDF.
+    ExportPdf {
+        /// The file (empty: in the home folder).
+        path: String,
+        /// For whom (compartment descriptor).
+        audience: String,
+    },
+    /// Move an item to another audience (after the user confirmed).
+    ShareItem {
+        /// Item id.
+        id: String,
+        /// For whom now (compartment descriptor from the *voor wie?* choices).
+        audience: String,
+    },
+    /// Record consent given by the people the age rules require.
+    GrantConsent {
+        /// Category id.
+        category: String,
+        /// Recipient participant id.
+        to: String,
+        /// How (`written`, `oral`, `digital`).
+        how: String,
+        /// Until (YYYY-MM-DD).
+        until: String,
+    },
+    /// Withdraw a consent record: `by` is whose withdrawal it is (a participant id), empty for
+    /// the recorder's own or the only consenter's.
+    WithdrawConsent {
+        /// The consent record.
+        id: String,
+        /// Whose withdrawal.
+        by: String,
+    },
+    /// Show the access log of this copy.
+    ShowLog,
+    /// Something the network node reported (sent by the node's thread).
+    Node(NodeEvent),
+    /// The window closed: stop the node (it closes its connections and checkpoints the store).
+    Quit,
+    /// Invite someone to the open case: a one-time ticket (text and QR code) for their device.
+    Invite {
+        /// Role id.
+        role: String,
+        /// Organisation.
+        org: String,
+        /// Parent with gezag.
+        custody: bool,
+    },
+    /// The inviter types the code the joining device shows: equal codes admit it.
+    ConfirmJoin(String),
+    /// Join a case with a ticket from the inviter.
+    Join(String),
+    /// Ask the inviter again whether the join was confirmed (sent by the backend itself).
+    JoinPoll,
+    /// Look again at who is waiting to join the open case.
+    Refresh,
+    /// Back to the case list.
+    Back,
+}
+
+/// What the UI should show after a command.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Update {
+    /// Switch screen: `start`, `unlock`, `phrase`, `cases`, `case`.
+    Screen(&'static str),
+    /// An error to show (empty clears it).
+    Error(String),
+    /// Who is using the app ("Monique de Vries, intern begeleider, OBS De Wilgen").
+    Me(String),
+    /// The recovery phrase, shown once (empty clears it).
+    Phrase(String),
+    /// The case list.
+    Cases(Vec<CaseSummary>),
+    /// The open case.
+    Case(Box<CaseView>),
+    /// The backend is working on a command (shown as "bezig …").
+    Busy(bool),
+    /// Something done that the user should know (empty clears it).
+    Notice(String),
+    /// The access log of this copy, newest first.
+    Log(Vec<LogRow>),
+    /// The sync state line ("offline", "gesynchroniseerd met 2 apparaten · …").
+    Sync(String),
+    /// An invite to hand to the new device: the ticket and its QR code.
+    Invite {
+        /// The ticket text.
+        ticket: String,
+        /// The QR code of the ticket.
+        qr: crate::net::ticket::Qr,
+    },
+    /// Names of devices that answered an invite to the open case and wait for confirmation.
+    PendingJoins(Vec<String>),
+    /// On the joining device: the verification code to compare with the inviter (empty: none).
+    JoinCode(String),
+}
+
+/// One access-log entry as the Logboek shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogRow {
+    /// "2026-11-23 14:05".
+    pub when: String,
+    /// "Monique de Vries (intern begeleider, OBS De Wilgen)".
+    pub who: String,
+    /// "inzage", "wijziging", "gedeeld", …
+    pub action: String,
+    /// Which part of the case.
+    pub what: String,
+    /// The basis (audience, consent, legal ground).
+    pub basis: String,
+}
+
+/// One row of the case list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseSummary {
+    /// Case id (hex).
+    pub id: String,
+    /// Child.
+    pub child: String,
+    /// School and group.
+    pub school: String,
+    /// Support-route phase.
+    pub phase: String,
+    /// Date of the next meeting, if any.
+    pub next_meeting: String,
+    /// Agreements not done.
+    pub open_agreements: usize,
+    /// Sync state.
+    pub sync: String,
+}

@@ -1,0 +1,246 @@
+//! What the app does, without Slint: commands from the screens ([`Cmd`]) are handled against the
+//! profile and the core, and produce [`Update`]s — plain data the UI shell shows. The shell runs
+//! this on a worker thread so the UI thread never waits on disk; tests call it directly.
+//!
+//! What lives where:
+//! * `mod.rs` — the [`Backend`] and its state, and [`Backend::handle`], which forwards each
+//!   command to the controller of its screen;
+//! * `cmd.rs` — [`Cmd`], [`Update`] and the rows they carry ([`LogRow`], [`CaseSummary`]);
+//! * `start.rs` — first start, unlock, the recovery phrase;
+//! * `cases.rs` — the case list: load, search, open, new case, demo, back;
+//! * `case.rs` — the case screen's writes and edits, and the one write path (`write`, `edit`,
+//!   `shown`) every change takes;
+//! * `meeting.rs` — the meeting: steps, present, tops and tips, verslag, PDF export;
+//! * `sharing.rs` — consent, invite, confirm, join;
+//! * `log.rs` — the access log;
+//! * `node.rs` — the network node: start, its events, stop;
+//! * `sync.rs` — the sync line's state (plain data).
+//!
+//! The controllers are `impl Backend` blocks. They import from this module only, never from each
+//! other (`cmd.rs` and `sync.rs` import nothing of the backend), but call each other's
+//! `pub(super)` methods: the case list (`cases`, `open_case`), the write path and `start_node`.
+
+#![forbid(unsafe_code)]
+
+use std::path::{Path, PathBuf};
+
+use mdo_crypto::KdfParams;
+
+use crate::core::case::{Case, CompartmentKind};
+use crate::core::model::Role;
+use crate::profile::write::parse_choice;
+use crate::profile::{self, Error, Session};
+use crate::store::Profile;
+
+pub use super::view::*;
+use crate::app::node::AppNode;
+
+mod case;
+mod cases;
+mod cmd;
+mod log;
+mod meeting;
+mod node;
+mod sharing;
+mod start;
+mod sync;
+#[cfg(test)]
+mod tests;
+
+pub use cmd::{CaseSummary, Cmd, LogRow, Update};
+use sync::SyncState;
+
+/// The compartment a *voor wie?* choice names. Every write names one: there is no silent
+/// default (issue: nothing lands beyond the audience its author chose).
+fn chosen(audience: &str) -> Result<CompartmentKind, Error> {
+    parse_choice(audience)
+}
+
+/// What earlier readers keep: said whenever a right ends or an item moves.
+pub const KEEP_NOTE: &str = profile::KEEP_NOTE;
+
+/// The roles offered at first start: (id, Dutch label).
+/// The IB-er comes first: the chair is usually the first to install MDO.
+pub fn roles() -> Vec<(&'static str, &'static str)> {
+    std::iter::once(Role::IbEr)
+        .chain(Role::ALL.iter().copied().filter(|r| *r != Role::IbEr))
+        .map(|r| (r.id(), r.label()))
+        .collect()
+}
+
+/// The app's state on the worker side.
+pub struct Backend {
+    dir: PathBuf,
+    kdf: KdfParams,
+    session: Option<Session>,
+    open: Option<Case>,
+    filter: String,
+    /// The case list as last loaded from the store (search filters this, it does not reload).
+    summaries: Vec<CaseSummary>,
+    /// Where node events go (the worker's own command channel); no node without it.
+    myself: Option<std::sync::mpsc::Sender<Cmd>>,
+    /// Where the node listens.
+    bind: std::net::SocketAddr,
+    node: Option<AppNode>,
+    sync: SyncState,
+    /// A join in progress on this device (waiting for the inviter to confirm the code).
+    joining: Option<crate::net::ticket::Ticket>,
+}
+
+impl Backend {
+    /// A backend for the profile directory `dir`, and what to show first: the unlock screen
+    /// when a profile exists, else the first start.
+    pub fn new(dir: &Path, kdf: KdfParams) -> (Backend, Vec<Update>) {
+        let first = if Session::exists(dir) {
+            Update::Screen("unlock")
+        } else {
+            Update::Screen("start")
+        };
+        (
+            Backend {
+                dir: dir.to_path_buf(),
+                kdf,
+                session: None,
+                open: None,
+                filter: String::new(),
+                summaries: Vec::new(),
+                myself: None,
+                bind: std::net::SocketAddr::from(([0, 0, 0, 0], 0)),
+                node: None,
+                sync: SyncState::default(),
+                joining: None,
+            },
+            vec![first],
+        )
+    }
+
+    /// Lets the backend run the network node once a profile is unlocked: node events come back
+    /// as [`Cmd::Node`] through `myself` (the worker's own channel).
+    pub fn attach(&mut self, myself: std::sync::mpsc::Sender<Cmd>) {
+        self.myself = Some(myself);
+    }
+
+    /// Where the node listens (default: every interface, a free port).
+    pub fn set_bind(&mut self, bind: std::net::SocketAddr) {
+        self.bind = bind;
+    }
+
+    /// The unlocked session.
+    fn session(&mut self) -> Result<&mut Session, Error> {
+        self.session
+            .as_mut()
+            .ok_or_else(|| "eerst ontgrendelen".into())
+    }
+
+    /// The unlocked profile's store (tests read the case data through it).
+    pub fn profile(&mut self) -> Option<&mut Profile> {
+        self.session.as_mut().map(Session::store_mut)
+    }
+
+    /// Handles one command; an error becomes an [`Update::Error`] and changes nothing.
+    pub fn handle(&mut self, cmd: Cmd) -> Vec<Update> {
+        match self.try_handle(cmd) {
+            Ok(mut u) => {
+                u.insert(0, Update::Error(String::new()));
+                u
+            }
+            Err(e) => vec![Update::Error(e.to_string())],
+        }
+    }
+
+    /// Forwards each command to the controller of its screen.
+    fn try_handle(&mut self, cmd: Cmd) -> Result<Vec<Update>, Error> {
+        match cmd {
+            // start.rs
+            Cmd::CreateProfile {
+                name,
+                role,
+                org,
+                pass,
+                again,
+            } => self.create_profile(name, role, org, pass, again),
+            Cmd::Unlock(pass) => self.unlock(pass),
+            Cmd::PhraseConfirmed => self.phrase_confirmed(),
+            // cases.rs
+            Cmd::OpenDemo => self.open_demo(),
+            Cmd::Search(f) => self.search(f),
+            Cmd::OpenCase(id) => self.open_from_list(id),
+            Cmd::NewCase {
+                child,
+                birthdate,
+                school,
+                class,
+            } => self.new_case(child, birthdate, school, class),
+            Cmd::Back => self.back(),
+            // case.rs
+            Cmd::AddItem {
+                circle,
+                slot,
+                text,
+                audience,
+            } => self.add_item(circle, slot, text, audience),
+            Cmd::EditItem { id, text } => self.edit_item(id, text),
+            Cmd::RemoveItem(id) => self.remove_item(id),
+            Cmd::AddAgreement {
+                wie,
+                wat,
+                waarom,
+                wanneer,
+                hoe,
+                due,
+                audience,
+            } => self.add_agreement(wie, wat, waarom, wanneer, hoe, due, audience),
+            Cmd::AgreementStatus { id, status } => self.agreement_status(id, status),
+            Cmd::ReorderItem { id, up } => self.reorder_item(id, up),
+            Cmd::AddArrow {
+                from,
+                to,
+                text,
+                up,
+                audience,
+            } => self.add_arrow(from, to, text, up, audience),
+            Cmd::AddCircle(name) => self.add_circle(name),
+            Cmd::AddQuestion { text, audience } => self.add_question(text, audience),
+            Cmd::AddChain {
+                section,
+                text,
+                parent,
+                audience,
+            } => self.add_chain(section, text, parent, audience),
+            Cmd::ShareItem { id, audience } => self.share_item(id, audience),
+            // meeting.rs
+            Cmd::NewMeeting {
+                date,
+                end,
+                audience,
+            } => self.new_meeting(date, end, audience),
+            Cmd::MeetingStep { n, text, audience } => self.meeting_step(n, text, audience),
+            Cmd::Present(who) => self.present(who),
+            Cmd::TopTip {
+                participant,
+                top,
+                tip,
+            } => self.top_tip(participant, top, tip),
+            Cmd::ComposeVerslag(audience) => self.compose_verslag(audience),
+            Cmd::ExportPdf { path, audience } => self.export_pdf(path, audience),
+            // sharing.rs
+            Cmd::GrantConsent {
+                category,
+                to,
+                how,
+                until,
+            } => self.grant_consent(category, to, how, until),
+            Cmd::WithdrawConsent { id, by } => self.withdraw_consent(id, by),
+            Cmd::Invite { role, org, custody } => self.invite(&role, &org, custody),
+            Cmd::ConfirmJoin(code) => self.confirm_join(code),
+            Cmd::Join(text) => self.join(text),
+            Cmd::JoinPoll => self.join_poll(),
+            Cmd::Refresh => self.reload_open(),
+            // log.rs
+            Cmd::ShowLog => self.show_log(),
+            // node.rs
+            Cmd::Node(e) => self.node_event(e),
+            Cmd::Quit => self.quit(),
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! Who else reads the case: consent given and withdrawn, an invite for a new device, the
+//! inviter's confirmation of the code, and joining a case with a ticket (polled until the
+//! inviter confirms).
+
+use crate::app::view::case_view;
+use crate::core::model::{ConsentCategory, ConsentHow, Role};
+use crate::profile::{self, Error};
+
+use super::{Backend, Cmd, KEEP_NOTE, Update};
+
+impl Backend {
+    /// The open case's id.
+    fn open_id(&self) -> Result<mdo_crypto::CaseId, Error> {
+        Ok(self.open.as_ref().ok_or("geen casus open")?.id)
+    }
+
+    /// Reloads the open case from the store (after the node or an invite changed it).
+    pub(super) fn reload_open(&mut self) -> Result<Vec<Update>, Error> {
+        let Some(id) = self.open.as_ref().map(|c| c.id) else {
+            return Ok(vec![]);
+        };
+        let p = self.session()?;
+        let (case, _) = p.load(id)?;
+        let pending = p.pending_joins(id)?;
+        let view = case_view(&case, p.me());
+        self.open = Some(case);
+        Ok(vec![
+            Update::Case(Box::new(view)),
+            Update::PendingJoins(pending),
+        ])
+    }
+
+    pub(super) fn invite(
+        &mut self,
+        role: &str,
+        org: &str,
+        custody: bool,
+    ) -> Result<Vec<Update>, Error> {
+        let role: Role = role.parse()?;
+        let case = self.open_id()?;
+        if self.node.is_none() {
+            return Err("dit apparaat is nog niet bereikbaar (de netwerkknoop draait niet); een uitnodiging vertelt het nieuwe apparaat waar het dit apparaat vindt".into());
+        }
+        let t = self.session()?.invite(
+            case,
+            &profile::invite::Invite {
+                role,
+                organisation: org.trim().to_string(),
+                custody,
+                auto_accept: false,
+                valid_hours: crate::store::invites::DEFAULT_VALID_HOURS,
+            },
+        )?;
+        let qr = t.qr().map_err(
+            |_| "de uitnodiging past niet in een QR-code; geef het ticket als tekst door",
+        )?;
+        Ok(vec![
+            Update::Invite {
+                ticket: t.encode(),
+                qr,
+            },
+            Update::Notice(format!(
+                "Uitnodiging voor een {} gemaakt: 24 uur geldig, één keer te gebruiken. Laat het nieuwe apparaat de QR-code scannen of stuur het ticket; vergelijk daarna samen de code.",
+                role.label()
+            )),
+        ])
+    }
+
+    /// One round of joining (the application layer's join client): accepted → open the case;
+    /// pending → show the code and ask again in a second.
+    fn join_round(&mut self) -> Result<Vec<Update>, Error> {
+        use crate::store::invites::JoinAnswer;
+        let t = self.joining.clone().ok_or("geen uitnodiging")?;
+        let session = self.session.take().ok_or("eerst ontgrendelen")?;
+        let (session, answer) = profile::invite::join_once(session, &t, self.bind, false);
+        self.session = Some(session);
+        let (answer, _) = answer?;
+        match answer {
+            JoinAnswer::Accepted { .. } => {
+                self.joining = None;
+                let mut u = vec![Update::JoinCode(String::new())];
+                u.extend(self.open_case(t.case)?);
+                u.push(Update::Notice(
+                    "Aangesloten: de casus staat nu ook op dit apparaat.".into(),
+                ));
+                Ok(u)
+            }
+            JoinAnswer::Pending { code } => {
+                if let Some(tx) = self.myself.clone() {
+                    std::thread::spawn(move || {
+                        std::thread::sleep(std::time::Duration::from_secs(1));
+                        let _ = tx.send(Cmd::JoinPoll);
+                    });
+                }
+                Ok(vec![Update::JoinCode(code)])
+            }
+            JoinAnswer::Refused { .. } => {
+                self.joining = None;
+                Err("de uitnodiging is geweigerd: ze is verlopen, al gebruikt of niet voor deze casus. Vraag de uitnodiger om een nieuwe".into())
+            }
+        }
+    }
+
+    /// Record consent given by the people the age rules require.
+    pub(super) fn grant_consent(
+        &mut self,
+        category: String,
+        to: String,
+        how: String,
+        until: String,
+    ) -> Result<Vec<Update>, Error> {
+        let category: ConsentCategory = category.parse()?;
+        let how: ConsentHow = how.parse()?;
+        let case = self.open.as_ref().ok_or("geen casus open")?;
+        let consenters = profile::consent::required(case);
+        let mut u = self.edit(|case, p| {
+            profile::consent::grant(
+                case,
+                p,
+                consenters,
+                how,
+                profile::consent::Grant {
+                    categories: vec![category],
+                    recipients: vec![to],
+                    from: None,
+                    until,
+                    purpose: String::new(),
+                },
+            )
+            .map(|_| ())
+        })?;
+        u.push(Update::Notice(format!(
+            "Toestemming vastgelegd: {}. De sleutels gaan naar de ontvanger zodra die synchroniseert.",
+            category.label()
+        )));
+        Ok(u)
+    }
+
+    /// Withdraw a consent record: `by` is whose withdrawal it is (empty: the recorder's own
+    /// or the only consenter's).
+    pub(super) fn withdraw_consent(
+        &mut self,
+        id: String,
+        by: String,
+    ) -> Result<Vec<Update>, Error> {
+        let mut u = self.edit(|case, p| {
+            profile::consent::withdraw(case, p, &id, Some(&by), "vastgelegd in de app").map(|_| ())
+        })?;
+        u.push(Update::Notice(format!(
+            "Toestemming ingetrokken. {KEEP_NOTE}"
+        )));
+        Ok(u)
+    }
+
+    /// The inviter types the code the joining device shows: equal codes admit it.
+    pub(super) fn confirm_join(&mut self, code: String) -> Result<Vec<Update>, Error> {
+        let case = self.open_id()?;
+        let member = self.session()?.confirm_join(case, &code)?;
+        let mut u = self.reload_open()?;
+        let name = self
+            .open
+            .as_ref()
+            .and_then(|c| c.participants().into_iter().find(|p| p.id == member))
+            .map(|p| p.name)
+            .unwrap_or_else(|| "de nieuwe deelnemer".into());
+        u.push(Update::Notice(format!(
+            "{name} is toegevoegd. De sleutels gaan mee bij de volgende synchronisatie."
+        )));
+        Ok(u)
+    }
+
+    /// Join a case with a ticket from the inviter.
+    pub(super) fn join(&mut self, text: String) -> Result<Vec<Update>, Error> {
+        let t = crate::net::ticket::Ticket::decode(text.trim())?;
+        self.joining = Some(t);
+        self.join_round()
+    }
+
+    /// Ask the inviter again whether the join was confirmed (sent by the backend itself).
+    pub(super) fn join_poll(&mut self) -> Result<Vec<Update>, Error> {
+        if self.joining.is_some() {
+            self.join_round()
+        } else {
+            Ok(vec![])
+        }
+    }
+}
