@@ -1,11 +1,17 @@
 //! Join requests (ALPN [`ALPN_JOIN`]): a device answering an invite proves the invite secret and
 //! presents itself; the inviter answers with a [`JoinAnswer`](crate::store::invites::JoinAnswer).
 
+use std::sync::Arc;
+
+use iroh::endpoint::{Accepting, Connection};
+use iroh::protocol::{AcceptError, ProtocolHandler};
 use iroh::{Endpoint, EndpointAddr};
 use mdo_crypto::CaseId;
 use tokio::sync::Mutex;
 
-use super::{ALPN_JOIN, NetError, device_of, ticket};
+use super::node::{Report, Strangers, isolated};
+use super::{ALPN_JOIN, HANDSHAKE_TIMEOUT, NetError, device_of, ticket};
+use crate::core::sync::Stats;
 use crate::store::Profile;
 
 const MAX_JOIN: usize = 64 << 10;
@@ -36,10 +42,45 @@ impl std::fmt::Debug for JoinRequest {
     }
 }
 
-pub(super) async fn answer_join(
-    conn: &iroh::endpoint::Connection,
-    profile: &Mutex<Profile>,
-) -> Result<(), String> {
+/// Join requests ([`ALPN_JOIN`]) on connections peers open: a joiner is no partner yet, so its
+/// connection holds a stranger's permit; one request, answered within [`HANDSHAKE_TIMEOUT`].
+#[derive(Clone)]
+pub(super) struct JoinProtocol {
+    pub(super) profile: Arc<Mutex<Profile>>,
+    pub(super) report: Report,
+    pub(super) strangers: Arc<Strangers>,
+}
+
+impl std::fmt::Debug for JoinProtocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JoinProtocol").finish_non_exhaustive()
+    }
+}
+
+impl ProtocolHandler for JoinProtocol {
+    async fn on_accepting(&self, accepting: Accepting) -> Result<Connection, AcceptError> {
+        self.strangers.handshake(accepting).await
+    }
+
+    async fn accept(&self, conn: Connection) -> Result<(), AcceptError> {
+        let Some(permit) = self.strangers.take(&conn) else {
+            // Not counted, so not served (cannot happen: `handshake` took one).
+            conn.close(0u32.into(), b"too many unknown peers");
+            return Ok(());
+        };
+        let (profile, report) = (self.profile.clone(), self.report.clone());
+        isolated(async move {
+            let r = tokio::time::timeout(HANDSHAKE_TIMEOUT, answer_join(&conn, &profile))
+                .await
+                .unwrap_or_else(|_| Err("the join request took too long".into()));
+            report(device_of(conn.remote_id()), r.map(|_| Stats::default()));
+            drop(permit);
+        })
+        .await
+    }
+}
+
+async fn answer_join(conn: &Connection, profile: &Mutex<Profile>) -> Result<(), String> {
     let (mut send, mut recv) = conn.accept_bi().await.map_err(|e| e.to_string())?;
     let bytes = recv
         .read_to_end(MAX_JOIN)

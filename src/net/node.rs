@@ -1,14 +1,30 @@
 //! The node: accepts peers, dials the remembered ones, keeps partners' connections open and
 //! pushes every change to them ([`serve`]).
+//!
+//! The accept side is iroh's own [`Router`], one [`ProtocolHandler`] per ALPN: `SyncProtocol`
+//! ([`ALPN`]) and `JoinProtocol` ([`ALPN_JOIN`](super::ALPN_JOIN)). What the node's own accept loop
+//! did, they still do: at most [`MAX_STRANGERS`] unknown peers at once, counted from before the
+//! handshake (the router's incoming filter takes the permit, `on_accepting` claims it; see
+//! [`Strangers`]); the handshake and a join request each bounded by [`HANDSHAKE_TIMEOUT`]; a
+//! stranger gets one session with small frames and no pushes, a partner stays connected and gets
+//! live pushes; key work after sessions; every outcome reported. Where the router differs:
+//! between the filter and `on_accepting` it reads the peer's ALPN itself, without a timeout of
+//! ours — a connection whose handshake fails there is dropped without a report (the router only
+//! logs it) and its permit comes back after [`HANDSHAKE_TIMEOUT`] rather than at once; one that
+//! stalls there beyond that lives on until QUIC's idle timeout (30 s), no longer counted, and must win a
+//! fresh permit to reach a handler. And a handler that panicked would stop the router (and close
+//! the endpoint), so each connection's work runs on its own task, as before ([`isolated`]).
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use iroh::Endpoint;
+use iroh::endpoint::{Accepting, Connection, Incoming, IncomingAddr};
+use iroh::protocol::{AcceptError, IncomingFilter, IncomingFilterOutcome, ProtocolHandler, Router};
 use mdo_crypto::{CaseId, DeviceId};
-use tokio::sync::{Mutex, Notify, Semaphore};
+use tokio::sync::{Mutex, Notify, OwnedSemaphorePermit, Semaphore};
 
-use super::join::answer_join;
+use super::join::JoinProtocol;
 use super::{
     ALPN, ALPN_JOIN, HANDSHAKE_TIMEOUT, IDLE_TIMEOUT, MAX_STRANGERS, NetConfig, device_of,
     parse_peer, run_session,
@@ -24,7 +40,7 @@ pub type KeyWork = fn(&mut Profile, &[CaseId]) -> Result<usize, crate::store::St
 #[derive(Clone)]
 struct OnDone {
     key_work: KeyWork,
-    report: Arc<dyn Fn(DeviceId, Result<Stats, String>) + Send + Sync>,
+    report: Report,
 }
 
 /// Connections kept open for live updates, each with its own push task: the change loop only
@@ -191,7 +207,8 @@ const POLL: Duration = Duration::from_millis(200);
 /// only itself. Peers that are no device of a case this node holds are strangers: at most
 /// [`MAX_STRANGERS`] at once (more are refused), each gets one session with small frames and
 /// short timeouts and no pushes. Sessions lock the profile only per message. `on_done` is told
-/// the outcome of each session.
+/// the outcome of each session. Peers are accepted by an iroh [`Router`] (see the module
+/// documentation), shut down when the endpoint closes; dropping the future aborts it.
 pub async fn serve(
     ep: Endpoint,
     cfg: NetConfig,
@@ -205,7 +222,6 @@ pub async fn serve(
         report: Arc::new(on_done),
     };
     let live = Live::default();
-    let strangers = Arc::new(Semaphore::new(MAX_STRANGERS));
     // Dial the remembered peers: whoever of them runs a node gets live updates from now on.
     let known = profile.lock().await.known_peers().unwrap_or_default();
     for (_, text) in known {
@@ -246,46 +262,200 @@ pub async fn serve(
             }
         });
     }
-    while let Some(incoming) = ep.accept().await {
-        // Every connection counts as a stranger until its peer is known: the handshake too.
-        let Ok(permit) = strangers.clone().try_acquire_owned() else {
-            incoming.refuse();
-            (on_done.report)(
-                DeviceId([0; 32]),
-                Err(format!(
-                    "a connection was refused: {MAX_STRANGERS} unknown peers are connected already"
-                )),
-            );
-            continue;
-        };
-        let (profile, on_done, live) = (profile.clone(), on_done.clone(), live.clone());
-        tokio::spawn(async move {
-            let conn = match tokio::time::timeout(HANDSHAKE_TIMEOUT, incoming).await {
-                Ok(Ok(c)) => c,
-                Ok(Err(e)) => {
-                    (on_done.report)(DeviceId([0; 32]), Err(e.to_string()));
-                    return;
+    // The accept side: iroh's router, one handler per ALPN; every connection counts as a
+    // stranger until its peer is known, its handshake too (see [`Strangers`]).
+    let strangers = Arc::new(Strangers::new(on_done.report.clone()));
+    let router = Router::builder(ep.clone())
+        .incoming_filter(strangers.filter())
+        .accept(
+            ALPN,
+            SyncProtocol {
+                profile: profile.clone(),
+                on_done: on_done.clone(),
+                live,
+                strangers: strangers.clone(),
+            },
+        )
+        .accept(
+            ALPN_JOIN,
+            JoinProtocol {
+                profile,
+                report: on_done.report,
+                strangers,
+            },
+        )
+        .spawn();
+    // Until the endpoint closes (its owner closes it, or the router stopped, which closes it);
+    // then the router shuts down: no new connections, every handler ended. Dropping this future
+    // instead drops the router, which aborts its accept loop and every handler with it.
+    ep.closed().await;
+    let _ = router.shutdown().await;
+}
+
+/// What a node tells its caller about each session and refusal (the caller's `on_done`).
+pub(super) type Report = Arc<dyn Fn(DeviceId, Result<Stats, String>) + Send + Sync>;
+
+/// The count of connections with unknown peers, at most [`MAX_STRANGERS`] at once. A permit is
+/// taken by the router's incoming filter, before the handshake starts, for the address the
+/// connection comes from (beyond the limit the connection is refused there, before any TLS work);
+/// the handler claims it in `on_accepting` (which bounds the handshake by [`HANDSHAKE_TIMEOUT`])
+/// and hands it, once the handshake is done, to its `accept`: a partner's connection gives it
+/// back, a stranger's and a joiner's hold it until they end. A permit not claimed within
+/// [`HANDSHAKE_TIMEOUT`] — the handshake failed or stalled before its ALPN was known, where the
+/// router drops the connection without asking a handler — is given back then; a connection that
+/// reaches `on_accepting` after that needs a fresh permit or is refused.
+pub(super) struct Strangers {
+    permits: Arc<Semaphore>,
+    /// Permits taken before the handshake, by remote address and when.
+    arriving: std::sync::Mutex<Vec<(IncomingAddr, Instant, OwnedSemaphorePermit)>>,
+    /// Permits of connections whose handshake completed, by connection, until `accept` takes
+    /// them.
+    connected: std::sync::Mutex<Vec<(usize, OwnedSemaphorePermit)>>,
+    report: Report,
+}
+
+impl Strangers {
+    fn new(report: Report) -> Self {
+        Strangers {
+            permits: Arc::new(Semaphore::new(MAX_STRANGERS)),
+            arriving: Default::default(),
+            connected: Default::default(),
+            report,
+        }
+    }
+
+    fn refused(&self) {
+        (self.report)(
+            DeviceId([0; 32]),
+            Err(format!(
+                "a connection was refused: {MAX_STRANGERS} unknown peers are connected already"
+            )),
+        );
+    }
+
+    /// A permit for a connection from `addr`: one taken for it before its handshake, else a
+    /// fresh one. Permits left unclaimed for [`HANDSHAKE_TIMEOUT`] are given back first.
+    fn claim(&self, addr: Option<&IncomingAddr>) -> Option<OwnedSemaphorePermit> {
+        let mut arriving = self.arriving.lock().ok()?;
+        arriving.retain(|(_, since, _)| since.elapsed() < HANDSHAKE_TIMEOUT);
+        if let Some(addr) = addr
+            && let Some(i) = arriving.iter().position(|(a, _, _)| a == addr)
+        {
+            return Some(arriving.swap_remove(i).2);
+        }
+        self.permits.clone().try_acquire_owned().ok()
+    }
+
+    /// The router's incoming filter: takes a permit before the handshake, or refuses.
+    fn filter(self: &Arc<Self>) -> IncomingFilter {
+        let this = self.clone();
+        Arc::new(move |incoming: &Incoming| match this.claim(None) {
+            Some(permit) => {
+                if let Ok(mut a) = this.arriving.lock() {
+                    a.push((incoming.remote_addr(), Instant::now(), permit));
                 }
-                Err(_) => {
-                    (on_done.report)(DeviceId([0; 32]), Err("the handshake took too long".into()));
-                    return;
-                }
-            };
-            let peer = device_of(conn.remote_id());
-            if conn.alpn() == ALPN_JOIN {
-                let r = tokio::time::timeout(HANDSHAKE_TIMEOUT, answer_join(&conn, &profile))
-                    .await
-                    .unwrap_or_else(|_| Err("the join request took too long".into()));
-                (on_done.report)(peer, r.map(|_| Stats::default()));
-                drop(permit);
-                return;
+                IncomingFilterOutcome::Accept
             }
+            None => {
+                this.refused();
+                IncomingFilterOutcome::Reject
+            }
+        })
+    }
+
+    /// `on_accepting` of every handler: claims the connection's permit (or refuses it), then
+    /// completes the handshake within [`HANDSHAKE_TIMEOUT`]; the permit waits for `accept`.
+    pub(super) async fn handshake(&self, accepting: Accepting) -> Result<Connection, AcceptError> {
+        let Some(permit) = self.claim(Some(&accepting.remote_addr())) else {
+            self.refused();
+            return Err(std::io::Error::other("too many unknown peers").into());
+        };
+        match tokio::time::timeout(HANDSHAKE_TIMEOUT, accepting).await {
+            Ok(Ok(conn)) => {
+                if let Ok(mut c) = self.connected.lock() {
+                    c.push((conn.stable_id(), permit));
+                }
+                Ok(conn)
+            }
+            Ok(Err(e)) => {
+                (self.report)(DeviceId([0; 32]), Err(e.to_string()));
+                Err(AcceptError::from_err(e))
+            }
+            Err(_) => {
+                (self.report)(DeviceId([0; 32]), Err("the handshake took too long".into()));
+                Err(std::io::Error::other("the handshake took too long").into())
+            }
+        }
+    }
+
+    /// The permit `handshake` took for `conn`.
+    pub(super) fn take(&self, conn: &Connection) -> Option<OwnedSemaphorePermit> {
+        let mut c = self.connected.lock().ok()?;
+        let i = c.iter().position(|(id, _)| *id == conn.stable_id())?;
+        Some(c.swap_remove(i).1)
+    }
+}
+
+/// Runs a handler's work on its own task and waits for it: a panic ends that connection only
+/// (the router's loop stops, and closes the endpoint, when a handler panics; the node's
+/// connections used to run on their own tasks and still do). Cancelling the wait — the router
+/// shutting down — aborts the task.
+pub(super) async fn isolated(
+    work: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), AcceptError> {
+    struct AbortOnDrop(tokio::task::AbortHandle);
+    impl Drop for AbortOnDrop {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
+    let task = tokio::spawn(work);
+    let _abort = AbortOnDrop(task.abort_handle());
+    task.await.map_err(AcceptError::from_err)
+}
+
+/// The sync protocol ([`ALPN`]) on connections peers open: a partner's connection stays open for
+/// many sessions and live pushes; a stranger (its permit held) gets one session ([`keep`]).
+#[derive(Clone)]
+struct SyncProtocol {
+    profile: Arc<Mutex<Profile>>,
+    on_done: OnDone,
+    live: Live,
+    strangers: Arc<Strangers>,
+}
+
+impl std::fmt::Debug for SyncProtocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncProtocol").finish_non_exhaustive()
+    }
+}
+
+impl ProtocolHandler for SyncProtocol {
+    async fn on_accepting(&self, accepting: Accepting) -> Result<Connection, AcceptError> {
+        self.strangers.handshake(accepting).await
+    }
+
+    async fn accept(&self, conn: Connection) -> Result<(), AcceptError> {
+        let permit = self.strangers.take(&conn);
+        let SyncProtocol {
+            profile,
+            on_done,
+            live,
+            ..
+        } = self.clone();
+        isolated(async move {
+            let peer = device_of(conn.remote_id());
             let permit = if is_partner(&profile, peer).await {
                 None
+            } else if permit.is_some() {
+                permit
             } else {
-                Some(permit)
+                // Not counted, so not served (cannot happen: `handshake` took one).
+                conn.close(0u32.into(), b"too many unknown peers");
+                return;
             };
             keep(conn, profile, on_done, live, permit).await;
-        });
+        })
+        .await
     }
 }
