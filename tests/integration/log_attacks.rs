@@ -215,8 +215,39 @@ fn a_backdated_key_on_stale_parents_loses_its_epoch_whatever_its_op_id() {
             chair_seals_nothing_under(&mut b, &planted);
         }
     }
-    // Some of the ids sorted the forged op before the chair's rotation: it won the slot in the
-    // order and lost it to the later-dated rotation.
+    // Not vacuous: a forged op whose id sorts before the chair's rotation wins the slot in the
+    // order and loses it to the later-dated rotation. Which of the 16 ids above sort first
+    // depends on the chair's random rotation id (none does in ~1 of 17 worlds), so one such id
+    // is ground for here.
+    let rotation = chair_view.state().latest(c).unwrap().op;
+    let early = (16..1 << 14)
+        .map(|t| {
+            planted_key_op(
+                &b.w,
+                &b.ma.dev,
+                b.before.clone(),
+                date!(2026 - 11 - 19),
+                t,
+                c,
+                "parents",
+                rotated,
+                &to,
+            )
+        })
+        .find(|(op, _)| op.id < rotation);
+    if let Some((op, planted)) = early {
+        b.w.ops.truncate(n_ops);
+        b.w.chunks.truncate(n_chunks);
+        b.w.ops.push(op.clone());
+        let (view, _) = b.w.view(&b.chair);
+        let why = view.log().rejected().get(&op.id).cloned();
+        assert!(
+            matches!(why, Some(Rejection::Superseded { .. })),
+            "an early-sorting forged key: {why:?}"
+        );
+        superseded += 1;
+        chair_seals_nothing_under(&mut b, &planted);
+    }
     assert!(superseded > 0);
 }
 
