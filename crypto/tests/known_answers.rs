@@ -14,9 +14,23 @@ fn h(s: &str) -> Vec<u8> {
 fn h32(s: &str) -> [u8; 32] {
     h(s).try_into().unwrap()
 }
+/// A vector file, built into the test binary: a binary reused from another checkout of the same
+/// sources (a shared target directory) must not look for files at the path it was built from.
 fn load(name: &str) -> Value {
-    let path = format!("{}/tests/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+    let text = match name {
+        "rfc9180_a21_x25519_sha256_chacha20poly1305_base.json" => {
+            include_str!("vectors/rfc9180_a21_x25519_sha256_chacha20poly1305_base.json")
+        }
+        "wycheproof/x25519_test.json" => include_str!("vectors/wycheproof/x25519_test.json"),
+        "wycheproof/chacha20_poly1305_test.json" => {
+            include_str!("vectors/wycheproof/chacha20_poly1305_test.json")
+        }
+        "wycheproof/xchacha20_poly1305_test.json" => {
+            include_str!("vectors/wycheproof/xchacha20_poly1305_test.json")
+        }
+        other => panic!("no vector file {other}"),
+    };
+    serde_json::from_str(text).unwrap()
 }
 
 /// RFC 8439 §2.8.2: AEAD_CHACHA20_POLY1305 example.
