@@ -431,6 +431,13 @@ fn consents(case: &Case, names: &BTreeMap<String, String>) -> Vec<ConsentView> {
             if let Some(r) = s.review {
                 note.push(format!("HERZIEN: {r}"));
             }
+            if let Some(w) = &r.withdrawn {
+                note.push(format!(
+                    "ingetrokken door {} op {}",
+                    name(&w.by),
+                    crate::core::model::long_date(&w.on)
+                ));
+            }
             ConsentView {
                 id: r.spec.id.clone(),
                 state: s.state.label().to_string(),

@@ -382,6 +382,17 @@ fn changing_an_items_audience_asks_first_and_says_what_earlier_readers_keep() {
     let c = slint::Model::row_data(&api.get_consents(), 0).unwrap();
     assert!(!c.active);
     assert!(api.get_notice().contains("blijft bij wie het al ontving"));
+    assert!(
+        c.note.contains("ingetrokken door Erik Visser op "),
+        "{}",
+        c.note
+    );
+    let stored = stored_case(&backend, &ui);
+    let w = stored.state().consents[c.id.as_str()]
+        .withdrawn
+        .clone()
+        .unwrap();
+    assert_eq!(w.by, "erik", "recorded in the name of the one who withdrew");
 }
 
 #[test]
