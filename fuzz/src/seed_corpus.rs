@@ -97,6 +97,7 @@ fn membership_seeds() -> std::io::Result<()> {
                 purpose: "MDO".into(),
                 categories: vec![ConsentCategory::Medisch],
                 recipients: vec![Recipient::Role(Role::Leerkracht)],
+                sources: vec!["GGD".into()],
                 from: "2026-01-01".into(),
                 until: "2027-01-01".into(),
             },

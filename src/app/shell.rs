@@ -257,6 +257,7 @@ fn show_case(api: &Api, v: &CaseView) {
             .collect(),
     ));
     api.set_default_until(v.default_until.as_str().into());
+    api.set_consent_sources(strings(v.consent_sources.iter().map(String::as_str)));
     api.set_matrix_ids(strings(v.matrix_people.iter().map(|p| p.0.as_str())));
     api.set_matrix_people(strings(v.matrix_people.iter().map(|p| p.1.as_str())));
     api.set_matrix(model(
@@ -525,10 +526,11 @@ pub fn wire(ui: &AppWindow, send: impl Fn(Cmd) + Clone + 'static) {
         })
     });
     let s = send.clone();
-    api.on_grant_consent(move |category, to, how, until| {
+    api.on_grant_consent(move |category, to, source, how, until| {
         s(Cmd::GrantConsent {
             category: category.into(),
             to: to.into(),
+            source: source.into(),
             how: how.into(),
             until: until.into(),
         })

@@ -318,6 +318,9 @@ pub struct CaseView {
     pub matrix: Vec<MatrixRow>,
     /// Suggested end of a new consent: a year from today.
     pub default_until: String,
+    /// The organisations a consent can name as its source (whose information it opens): the
+    /// professionals' organisations on the case.
+    pub consent_sources: Vec<String>,
     /// *Voor wie?* for what is written in the circles, the needs chain and the agreements.
     pub write: Choices,
     /// A new meeting: 0 with parents, 1 professionals only (medical, safety and enforcement
@@ -443,13 +446,18 @@ fn consents(case: &Case, names: &BTreeMap<String, String>) -> Vec<ConsentView> {
                 state: s.state.label().to_string(),
                 active: s.state == ConsentState::Active,
                 what: format!(
-                    "{} → {}, {} t/m {}",
+                    "{}{} → {}, {} t/m {}",
                     r.spec
                         .categories
                         .iter()
                         .map(|c| c.label())
                         .collect::<Vec<_>>()
                         .join(", "),
+                    if r.spec.sources.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" van {}", r.spec.sources.join(", "))
+                    },
                     r.spec
                         .recipients
                         .iter()
@@ -920,6 +928,19 @@ pub fn case_view(case: &Case, me: &Me) -> CaseView {
         consents: consents(case, &names),
         matrix: matrix(case, &items, &readers, &matrix_people),
         matrix_people,
+        consent_sources: {
+            let mut orgs: Vec<String> = case
+                .state()
+                .members
+                .values()
+                .filter(|m| m.is_active() && m.role.is_professional())
+                .map(|m| m.organisation.clone())
+                .filter(|o| !o.trim().is_empty())
+                .collect();
+            orgs.sort();
+            orgs.dedup();
+            orgs
+        },
         default_until: {
             let t = case.today();
             format_date(

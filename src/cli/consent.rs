@@ -30,6 +30,10 @@ pub(crate) enum ConsentCmd {
         /// org:NAME).
         #[arg(long)]
         to: String,
+        /// The source: the organisation(s) whose information it opens, comma-separated (e.g.
+        /// "GGD JGZ"); required for every category but dossier.
+        #[arg(long, default_value = "")]
+        source: String,
         /// Last valid day, YYYY-MM-DD.
         #[arg(long)]
         until: String,
@@ -56,6 +60,9 @@ pub(crate) enum ConsentCmd {
         /// Recipients, comma-separated.
         #[arg(long)]
         to: String,
+        /// The source: the organisation(s) whose information it opens, comma-separated.
+        #[arg(long, default_value = "")]
+        source: String,
         /// Last valid day.
         #[arg(long)]
         until: String,
@@ -96,6 +103,7 @@ fn categories(s: &str) -> Result<Vec<ConsentCategory>> {
 fn grant_of(
     category: &str,
     to: &str,
+    source: &str,
     from: Option<String>,
     until: String,
     purpose: String,
@@ -103,6 +111,7 @@ fn grant_of(
     Ok(consent::Grant {
         categories: categories(category)?,
         recipients: list(to, |r| Ok(r.to_string()))?,
+        sources: list(source, |s| Ok(s.to_string()))?,
         from,
         until,
         purpose,
@@ -116,13 +125,14 @@ pub(crate) fn run(dir: &Path, out: &Out, c: ConsentCmd) -> Result<()> {
             by,
             category,
             to,
+            source,
             until,
             from,
             how,
             purpose,
         } => {
             let how: ConsentHow = how.parse()?;
-            let g = grant_of(&category, &to, from, until, purpose)?;
+            let g = grant_of(&category, &to, &source, from, until, purpose)?;
             let consenters = list(&by, |x| Ok(x.to_string()))?;
             edit(dir, out, &case, |case, p| {
                 let (id, status) = consent::grant(case, p, consenters, how, g)?;
@@ -141,13 +151,14 @@ pub(crate) fn run(dir: &Path, out: &Out, c: ConsentCmd) -> Result<()> {
             ground,
             category,
             to,
+            source,
             until,
             from,
             reasoning,
             decided_by,
         } => {
             let ground: LegalGround = ground.parse()?;
-            let g = grant_of(&category, &to, from, until, String::new())?;
+            let g = grant_of(&category, &to, &source, from, until, String::new())?;
             edit(dir, out, &case, |case, p| {
                 consent::legal(case, p, ground, &reasoning, decided_by, g)
             })
@@ -197,7 +208,7 @@ pub(crate) fn run(dir: &Path, out: &Out, c: ConsentCmd) -> Result<()> {
                             }
                         };
                         format!(
-                            "{} {}: {} → {} van {} t/m {}; {}{}{}",
+                            "{} {}: {}{} → {} van {} t/m {}; {}{}{}",
                             r.spec.id,
                             s.state.label(),
                             r.spec
@@ -206,6 +217,11 @@ pub(crate) fn run(dir: &Path, out: &Out, c: ConsentCmd) -> Result<()> {
                                 .map(|c| c.id())
                                 .collect::<Vec<_>>()
                                 .join(","),
+                            if r.spec.sources.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" (bron: {})", r.spec.sources.join(", "))
+                            },
                             r.spec
                                 .recipients
                                 .iter()

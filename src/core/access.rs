@@ -211,6 +211,13 @@ pub fn resolve(st: &State, today: Date) -> Access {
             if !r.spec.categories.iter().any(|c| holds(&kind, *c)) {
                 continue;
             }
+            // An organisation's compartment opens only to a record that names it as the
+            // source (issue 14: a GGD consent does not open a GGZ file).
+            if let CompartmentKind::Category(_, org) = &kind
+                && !r.spec.sources.iter().any(|s| s == org)
+            {
+                continue;
+            }
             for m in st.members.values().filter(|m| m.is_active()) {
                 if r.spec.recipients.iter().any(|x| x.covers(m)) {
                     readers
@@ -561,6 +568,7 @@ mod tests {
                 purpose: String::new(),
                 categories: vec![ConsentCategory::Medisch],
                 recipients: vec![Recipient::Member("juf".into())],
+                sources: vec!["OBS".into()],
                 from: "2026-01-01".into(),
                 until: until.into(),
             },

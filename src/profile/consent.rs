@@ -19,6 +19,9 @@ pub struct Grant {
     /// Recipients: participant ids, roles (`role:jeugdarts` or `jeugdarts`), organisations
     /// (`org:GGD`).
     pub recipients: Vec<String>,
+    /// The source: the organisations whose information it opens (required for every category
+    /// but `dossier`).
+    pub sources: Vec<String>,
     /// First valid day (`YYYY-MM-DD`; default today).
     pub from: Option<String>,
     /// Last valid day (`YYYY-MM-DD`).
@@ -53,12 +56,22 @@ fn spec(case: &Case, basis: Basis, g: Grant) -> Result<ConsentSpec> {
     if recipients.is_empty() {
         return Err("kies met wie de informatie gedeeld mag worden".into());
     }
+    let sources: Vec<String> = g
+        .sources
+        .iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if sources.is_empty() && g.categories.iter().any(|c| *c != ConsentCategory::Dossier) {
+        return Err("noem van welke organisatie de informatie komt (de bron), bijvoorbeeld GGD JGZ: een toestemming geldt alleen voor de informatie van die organisatie".into());
+    }
     Ok(ConsentSpec {
         id: new_id()?,
         basis,
         purpose: g.purpose.trim().to_string(),
         categories: g.categories,
         recipients,
+        sources,
         from: g
             .from
             .map(|f| f.trim().to_string())

@@ -59,6 +59,22 @@ fn consent_moves_a_medical_finding_to_the_ib_er_and_withdrawal_stops_new_ones() 
     ]);
     assert!(err.contains("no access"), "{err}");
 
+    // A consent names its source: without one it is refused, in words a person can act on.
+    let no_source = arts.fails(&[
+        "consent",
+        "grant",
+        &case,
+        "--by",
+        &mother_id,
+        "--category",
+        "medisch",
+        "--to",
+        &chair_id,
+        "--until",
+        "2027-07-31",
+    ]);
+    assert!(no_source.contains("van welke organisatie"), "{no_source}");
+
     // The mother (the only parent with gezag, Noor is 9) consents to share with the IB-er; the
     // jeugdarts, who holds the finding, records it (the IB-er may not record her own access).
     let refused = chair.fails(&[
@@ -69,6 +85,8 @@ fn consent_moves_a_medical_finding_to_the_ib_er_and_withdrawal_stops_new_ones() 
         &mother_id,
         "--category",
         "medisch",
+        "--source",
+        "GGD JGZ",
         "--to",
         &chair_id,
         "--until",
@@ -86,6 +104,8 @@ fn consent_moves_a_medical_finding_to_the_ib_er_and_withdrawal_stops_new_ones() 
         &mother_id,
         "--category",
         "medisch",
+        "--source",
+        "GGD JGZ",
         "--to",
         &chair_id,
         "--until",
@@ -167,6 +187,8 @@ fn consent_moves_a_medical_finding_to_the_ib_er_and_withdrawal_stops_new_ones() 
         &mother_id,
         "--category",
         "medisch",
+        "--source",
+        "GGD JGZ",
         "--to",
         &chair_id,
         "--until",

@@ -99,6 +99,7 @@ fn run(birthdate: &str, table: &[(&str, &str)], consent: ConsentCase) {
                     purpose: "matrix".into(),
                     categories: vec![ConsentCategory::Medisch],
                     recipients: vec![Recipient::Role(Role::Leerkracht)],
+                    sources: vec!["GGD".into(), "GGZ".into()],
                     from: "2026-01-01".into(),
                     until: if consent == ConsentCase::Expired {
                         "2026-06-30".into()

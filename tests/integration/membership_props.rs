@@ -145,7 +145,7 @@ proptest! {
                         basis: Basis::Consent { consenters: cs, how: ConsentHow::Oral },
                         purpose: String::new(),
                         categories: vec![ConsentCategory::ALL[cat]],
-                        recipients: vec![Recipient::Member(TARGETS[to].into())],
+                        recipients: vec![Recipient::Member(TARGETS[to].into())], sources: vec!["OBS".into(), "GGD".into()],
                         from: "2026-01-01".into(), until: "2027-01-01".into(),
                     }});
                     if r.is_ok() { grants += 1; }

@@ -115,6 +115,8 @@ fn chair_mother_and_jeugdarts_sync_over_loopback() {
         &mother_id,
         "--category",
         "medisch",
+        "--source",
+        "GGD JGZ",
         "--to",
         &chair_id,
         "--until",

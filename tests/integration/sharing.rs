@@ -22,6 +22,14 @@ fn consent(id: &str, by: &[&str], cat: ConsentCategory, to: Recipient, until: &s
             purpose: "afstemming in het MDO".into(),
             categories: vec![cat],
             recipients: vec![to],
+            sources: vec![
+                "GGD JGZ".into(),
+                "Accare".into(),
+                "OBS De Wilgen".into(),
+                "SMW Welzijn".into(),
+                "Gemeente".into(),
+                "Het Lyceum".into(),
+            ],
             from: "2026-11-01".into(),
             until: until.into(),
         },
@@ -581,4 +589,65 @@ fn concurrent_removal_of_an_admin_leaves_their_additions_unconfirmed() {
     );
     w.sync(&chair);
     assert!(w.can_open(&newbie, &parents));
+}
+
+/// Issue 14: a consent is tied to its source. The mother's consent for the GGD jeugdarts's
+/// medical finding opens the GGD's medical compartment to the IB-er — not the GGZ provider's,
+/// although both hold `medisch`. With real keys after a sync: the IB-er's device opens the GGD
+/// chunk and cannot open the GGZ chunk. A record that names no source is refused, and so is a
+/// parent recording the other parent's consent.
+#[test]
+fn a_consent_opens_only_the_source_it_names() {
+    let mut n = noor();
+    let ggz = Person::new("ggz", Role::Gezondheidszorg, "GGZ Kind");
+    n.w.add(&n.monique, &ggz, false);
+    for p in [&n.arts, &ggz, &n.monique] {
+        n.w.sync(p);
+    }
+    let ggd_kind = CompartmentKind::Category(ConsentCategory::Medisch, "GGD JGZ".into());
+    let ggz_kind = CompartmentKind::Category(ConsentCategory::Medisch, "GGZ Kind".into());
+    let ggd_chunk = n.w.write(&n.arts, ggd_kind, "GGD: slaapt slecht");
+    let ggz_chunk = n.w.write(&ggz, ggz_kind, "GGZ: angstklachten");
+    let only_ggd = |id: &str| Action::Grant {
+        record: ConsentSpec {
+            id: id.into(),
+            basis: Basis::Consent {
+                consenters: vec!["sanne".into(), "erik".into()],
+                how: ConsentHow::Written,
+            },
+            purpose: "slaap bespreken in het MDO".into(),
+            categories: vec![ConsentCategory::Medisch],
+            recipients: vec![Recipient::Member("monique".into())],
+            sources: vec!["GGD JGZ".into()],
+            from: "2026-11-01".into(),
+            until: "2027-07-31".into(),
+        },
+    };
+    // No source: refused, whoever records it.
+    let mut no_source = only_ggd("c-none");
+    if let Action::Grant { record } = &mut no_source {
+        record.sources.clear();
+    }
+    let (r, _) = n.w.act(&n.arts, |c| c.membership(&n.arts.dev, no_source));
+    assert!(r.is_err(), "a medical consent without a source is refused");
+    // A parent records only her own consent, never the other parent's.
+    let (r, _) =
+        n.w.act(&n.sanne, |c| c.membership(&n.sanne.dev, only_ggd("c-both")));
+    assert!(r.is_err(), "Sanne may not record Erik's consent");
+    // The jeugdarts records both parents' consent for her own finding.
+    n.w.membership(&n.arts, only_ggd("c-ggd"));
+    for p in [&n.arts, &ggz, &n.monique, &n.arts, &n.monique] {
+        n.w.sync(p);
+    }
+    assert!(
+        n.w.can_open(&n.monique, &ggd_chunk),
+        "the named source opens"
+    );
+    assert!(
+        !n.w.can_open(&n.monique, &ggz_chunk),
+        "a GGD consent does not open the GGZ file"
+    );
+    let seen = n.w.sees(&n.monique);
+    assert!(seen.contains(&"GGD: slaapt slecht".to_string()));
+    assert!(!seen.iter().any(|t| t.starts_with("GGZ:")), "{seen:?}");
 }

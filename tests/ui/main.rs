@@ -377,6 +377,14 @@ fn changing_an_items_audience_asks_first_and_says_what_earlier_readers_keep() {
         ]
     );
     assert!(c.what.contains(" t/m "), "{}", c.what);
+    // The consent names its source: the organisation whose information it opens.
+    let first_source = slint::Model::row_data(&api.get_consent_sources(), 0).unwrap();
+    assert!(
+        c.what
+            .starts_with(&format!("medische gegevens van {first_source} → ")),
+        "{}",
+        c.what
+    );
     assert!(!c.what.contains("-11-"), "dates in words: {}", c.what);
     click(&ui, &format!("Intrekken namens Erik Visser: {}", c.what));
     let c = slint::Model::row_data(&api.get_consents(), 0).unwrap();

@@ -179,6 +179,8 @@ pub enum Cmd {
         category: String,
         /// Recipient participant id.
         to: String,
+        /// The source: the organisation whose information it opens (empty for `dossier`).
+        source: String,
         /// How (`written`, `oral`, `digital`).
         how: String,
         /// Until (YYYY-MM-DD).

@@ -227,9 +227,10 @@ impl Backend {
             Cmd::GrantConsent {
                 category,
                 to,
+                source,
                 how,
                 until,
-            } => self.grant_consent(category, to, how, until),
+            } => self.grant_consent(category, to, source, how, until),
             Cmd::WithdrawConsent { id, by } => self.withdraw_consent(id, by),
             Cmd::Invite { role, org, custody } => self.invite(&role, &org, custody),
             Cmd::ConfirmJoin(code) => self.confirm_join(code),

@@ -106,6 +106,7 @@ impl Backend {
         &mut self,
         category: String,
         to: String,
+        source: String,
         how: String,
         until: String,
     ) -> Result<Vec<Update>, Error> {
@@ -122,6 +123,11 @@ impl Backend {
                 profile::consent::Grant {
                     categories: vec![category],
                     recipients: vec![to],
+                    sources: if category == ConsentCategory::Dossier {
+                        Vec::new()
+                    } else {
+                        vec![source]
+                    },
                     from: None,
                     until,
                     purpose: String::new(),

@@ -395,6 +395,15 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
                     record.id
                 )));
             }
+            let needs_source = record
+                .categories
+                .iter()
+                .any(|c| *c != crate::core::model::ConsentCategory::Dossier);
+            if needs_source && record.sources.iter().all(|s| s.trim().is_empty()) {
+                return Err(Rejection::Invalid(
+                    "a consent or legal basis names its source: the organisation whose information it opens".into(),
+                ));
+            }
             match &record.basis {
                 Basis::Consent { consenters, .. } => {
                     if consenters.is_empty() {
@@ -409,9 +418,14 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
                             )));
                         }
                     }
-                    if !author.role.is_professional() && !consenters.contains(&author.id) {
+                    // A parent or the child records only their own consent: never one in the
+                    // other parent's name (issue 14; AVG art. 7(1): the controller shows whose
+                    // consent it relied on).
+                    if !author.role.is_professional()
+                        && consenters.as_slice() != [author.id.clone()]
+                    {
                         return Err(Rejection::Invalid(
-                            "a parent or child records only their own consent".into(),
+                            "a parent or child records only their own consent, never another person's".into(),
                         ));
                     }
                 }

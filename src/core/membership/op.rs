@@ -131,6 +131,12 @@ pub struct ConsentSpec {
     pub categories: Vec<ConsentCategory>,
     /// Who may receive them.
     pub recipients: Vec<Recipient>,
+    /// The source: the organisations whose information it opens (their compartments of these
+    /// categories, `category:C:ORG`). Required for every category but `dossier` (the shared case
+    /// with parents, which has no organisation): a consent is specific (AVG art. 4(11), 7), and
+    /// one for the GGD jeugdarts's finding does not open a GGZ provider's file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<String>,
     /// Valid from (YYYY-MM-DD).
     pub from: String,
     /// Valid until, inclusive (YYYY-MM-DD).
