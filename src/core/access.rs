@@ -160,16 +160,23 @@ pub fn in_audience(kind: &CompartmentKind, m: &Member, band: Option<AgeBand>) ->
     }
     let band = band.unwrap_or(AgeBand::Onder12);
     let pro = m.role.is_professional();
-    let parents = pro
+    // Enforcement and safety-domain roles, and the jongerenwerker, have no base access to the
+    // shared case: they read their own organisation's compartments and what a consent or legal
+    // basis opens to them (issue 14; `audience::no_base_access`).
+    let shared = pro && !super::audience::no_base_access(m.role);
+    let parents = shared
         || (m.is_custody_parent() && band != AgeBand::Vanaf16)
         || (m.role == Role::Kind && band == AgeBand::Vanaf16);
     match kind {
         CompartmentKind::Author(p) => &m.id == p,
-        CompartmentKind::Organisation(o) | CompartmentKind::Safety(o) => {
-            pro && &m.organisation == o
-        }
+        // An organisation's internal compartment is for its colleagues with base access; an
+        // enforcement colleague of the same organisation name (a gemeente's leerplicht next to
+        // its jeugd- en gezinscoach) reads the safety track only. This keeps the nesting
+        // professionals ⊇ organisation(o) that composing relies on (`audience::composes_into`).
+        CompartmentKind::Organisation(o) => shared && &m.organisation == o,
+        CompartmentKind::Safety(o) => pro && &m.organisation == o,
         CompartmentKind::Category(c, o) => m.role.holds_category(*c) && &m.organisation == o,
-        CompartmentKind::Shared(Audience::Professionals) => pro,
+        CompartmentKind::Shared(Audience::Professionals) => shared,
         CompartmentKind::Shared(Audience::Parents) => parents,
         CompartmentKind::Shared(Audience::Child) => parents || m.role == Role::Kind,
         CompartmentKind::Shared(Audience::Network) => parents || m.role == Role::Netwerk,

@@ -34,6 +34,20 @@ pub fn is_enforcement(role: Role) -> bool {
     )
 }
 
+/// Roles that get no base access to the shared case (*alle professionals*, the case with
+/// parents, the child's and the network's audiences): the enforcement and safety domain
+/// (police, child protection, leerplicht — law.md §1g and notes 18 and 11: "enforcement bodies
+/// with different purposes; information given to them can be used for enforcement") and the
+/// jongerenwerker, who joins an MDO only when agreed with the parents and the child (seed 000
+/// line 25: "Samen met jou en je kind wordt afgestemd wie nog meer moet aansluiten"). They read
+/// their own notes, their organisation's safety and enforcement track, and what a consent or
+/// legal basis opens to them — not even the internal compartment of an organisation of the same
+/// name (a gemeente's leerplicht next to its jeugd- en gezinscoach) (`docs/sharing-rules.md`,
+/// **decision** "no base access"). They do not chair a case.
+pub fn no_base_access(role: Role) -> bool {
+    is_enforcement(role) || role == Role::Jongerenwerker
+}
+
 /// The compartment a new text of `me` goes to unless the writer chooses another one.
 ///
 /// - medical roles (jeugdarts, GGZ, huisarts): their organisation's medical compartment — under
@@ -58,7 +72,8 @@ pub fn default_for(me: &Me, writing: Writing<'_>) -> CompartmentKind {
         Role::Politie | Role::Jeugdbeschermer => {
             return CompartmentKind::Safety(me.organisation.clone());
         }
-        Role::Leerplichtambtenaar => return CompartmentKind::Organisation(me.organisation.clone()),
+        Role::Leerplichtambtenaar => return CompartmentKind::Safety(me.organisation.clone()),
+        Role::Jongerenwerker => return CompartmentKind::Author(me.person.clone()),
         Role::Ouder => return CompartmentKind::Shared(Audience::Parents),
         Role::Kind => return CompartmentKind::Shared(Audience::Child),
         Role::Netwerk => return CompartmentKind::Shared(Audience::Network),
@@ -83,6 +98,11 @@ pub fn choices(me: &Me) -> Vec<CompartmentKind> {
             ));
         }
         out.push(CompartmentKind::Safety(org.clone()));
+        if no_base_access(me.role) {
+            // Only what they may read (read = write): their notes and their organisation's
+            // safety and enforcement track.
+            return out;
+        }
         out.push(CompartmentKind::Organisation(org));
         out.push(CompartmentKind::Shared(Audience::Professionals));
     }
@@ -107,34 +127,36 @@ pub fn choices(me: &Me) -> Vec<CompartmentKind> {
 /// `child ⊇ parents ⊇ professionals ⊇ organisation(o)`, and a consent for `dossier` extends
 /// `parents` and `child` alike. The network compartment is not above `parents` (a dossier
 /// consent does not reach it); a category compartment is above nothing, because a consent can
-/// add readers to it that no other compartment has; the safety track and an author's notes
-/// only compose into themselves.
+/// add readers to it that no other compartment has; the safety track (read by enforcement
+/// colleagues without base access) and an author's notes only compose into themselves.
 pub fn composes_into(source: &CompartmentKind, target: &CompartmentKind) -> bool {
     use Audience::{Child, Network, Parents, Professionals};
-    use CompartmentKind::{Organisation, Safety, Shared};
+    use CompartmentKind::{Organisation, Shared};
     if source == target {
         return true;
     }
     match (target, source) {
         (Shared(Parents), Shared(Child)) => true,
         (Shared(Professionals), Shared(Parents | Child | Network)) => true,
-        (Organisation(_) | Safety(_), Shared(Professionals | Parents | Child | Network)) => true,
-        (Safety(o), Organisation(p)) => o == p,
+        (Organisation(_), Shared(Professionals | Parents | Child | Network)) => true,
+        // The safety track is read by the organisation's enforcement colleagues too, who have
+        // no base access (issue 14): nothing of another compartment composes into it.
         _ => false,
     }
 }
 
 /// Whether notes at a step of a meeting held for `meeting` may be written for `note`: the
 /// meeting's own audience, any audience that is narrower by rule (every reader of the note
-/// reads the meeting), the writer's own notes, and a category compartment (a jeugdarts's
-/// medical remark: its readers are decided by medical secrecy and consent, BW 7:457). A broader
+/// reads the meeting), the writer's own notes, a category compartment (a jeugdarts's medical
+/// remark: its readers are decided by medical secrecy and consent, BW 7:457) and the writer's
+/// organisation's safety track (the meldcode's own dossier, law.md §1f). A broader
 /// audience is refused: a professionals-only meeting's notes never reach the parents.
 pub fn may_note(note: &CompartmentKind, meeting: &CompartmentKind) -> bool {
     note == meeting
         || composes_into(meeting, note)
         || matches!(
             note,
-            CompartmentKind::Author(_) | CompartmentKind::Category(..)
+            CompartmentKind::Author(_) | CompartmentKind::Category(..) | CompartmentKind::Safety(_)
         )
 }
 
@@ -156,7 +178,7 @@ pub fn verslag_choices(me: &Me) -> Vec<CompartmentKind> {
         CompartmentKind::Shared(Audience::Parents),
         CompartmentKind::Shared(Audience::Professionals),
     ];
-    if me.role.is_professional() {
+    if me.role.is_professional() && !no_base_access(me.role) {
         v.push(CompartmentKind::Organisation(me.organisation.clone()));
     }
     v

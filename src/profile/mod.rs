@@ -201,11 +201,13 @@ impl Session {
     /// Opens a new case with this device's person as chair.
     pub fn new_case(&mut self, new: &NewCase) -> Result<Case> {
         self.participant_only("start a case")?;
-        if !self.me().role.is_professional() {
+        if !self.me().role.is_professional()
+            || crate::core::audience::no_base_access(self.me().role)
+        {
             // The creator chairs the case, and only a professional chairs (seed 002 §4: the
             // school organises the MDO; `core::membership`, "only a professional can chair").
             return Err(Error::Said(
-                "een casus wordt gestart door een professional, meestal de intern begeleider van school; die nodigt u daarna uit".into(),
+                "een casus wordt gestart door school of zorg, meestal de intern begeleider; die nodigt u daarna uit".into(),
             ));
         }
         let p = &self.store;

@@ -380,10 +380,9 @@ fn text_lands_only_in_the_audience_its_author_chose() {
             Role::Politie | Role::Jeugdbeschermer => {
                 assert!(matches!(d, CompartmentKind::Safety(_)), "{role:?} → {d:?}")
             }
-            Role::Leerplichtambtenaar => assert!(
-                matches!(d, CompartmentKind::Organisation(_)),
-                "{role:?} → {d:?}"
-            ),
+            Role::Leerplichtambtenaar => {
+                assert!(matches!(d, CompartmentKind::Safety(_)), "{role:?} → {d:?}")
+            }
             _ => assert!(
                 !matches!(
                     d,

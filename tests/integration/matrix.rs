@@ -32,6 +32,8 @@ const UNDER_16: &[(&str, &str)] = &[
     ("arts", "xxxx..x.."),
     ("ggz", "xxxx...x."),
     ("coach", "xxxx....x"),
+    ("politie", "........."),
+    ("leerplicht", "........."),
 ];
 
 const FROM_16: &[(&str, &str)] = &[
@@ -44,6 +46,8 @@ const FROM_16: &[(&str, &str)] = &[
     ("arts", "xxxx..x.."),
     ("ggz", "xxxx...x."),
     ("coach", "xxxx....x"),
+    ("politie", "........."),
+    ("leerplicht", "........."),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -65,6 +69,16 @@ fn people() -> Vec<(Person, bool)> {
         (Person::new("arts", Role::Jeugdarts, "GGD"), false),
         (Person::new("ggz", Role::Gezondheidszorg, "GGZ"), false),
         (Person::new("coach", Role::JgCoach, "Gemeente"), false),
+        // Enforcement roles: no base access to the shared case (issue 14).
+        (Person::new("politie", Role::Politie, "Politie"), false),
+        (
+            Person::new(
+                "leerplicht",
+                Role::Leerplichtambtenaar,
+                "Gemeente Leerplicht",
+            ),
+            false,
+        ),
     ]
 }
 

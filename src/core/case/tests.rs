@@ -66,10 +66,13 @@ fn only_the_author_shows_an_item_to_more_people() {
         .move_item(&id, CompartmentKind::Shared(Audience::Parents))
         .unwrap_err();
     assert!(matches!(err, CoreError::OnlyAuthorWidens { .. }), "{err}");
-    // Narrowing is anyone's: to the author's own notes of the mover is not narrower by
-    // rule, but the safety track of the same organisation is.
-    c.move_item(&id, CompartmentKind::Safety("OBS De Wilgen".into()))
-        .unwrap();
+    // Narrowing is anyone's, but neither the mover's own notes nor the safety track are
+    // narrower by rule: the safety track is read by the organisation's enforcement colleagues
+    // too, who do not read its internal notes (issue 14, no base access).
+    let err = c
+        .move_item(&id, CompartmentKind::Safety("OBS De Wilgen".into()))
+        .unwrap_err();
+    assert!(matches!(err, CoreError::OnlyAuthorWidens { .. }), "{err}");
     // The author widens their own text.
     c.move_item(&own, CompartmentKind::Shared(Audience::Parents))
         .unwrap();
