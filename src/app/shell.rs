@@ -258,6 +258,8 @@ fn show_case(api: &Api, v: &CaseView) {
     ));
     api.set_default_until(v.default_until.as_str().into());
     api.set_consent_sources(strings(v.consent_sources.iter().map(String::as_str)));
+    api.set_category_ids(strings(v.consent_categories.iter().map(|c| c.id())));
+    api.set_category_labels(strings(v.consent_categories.iter().map(|c| c.label())));
     api.set_matrix_ids(strings(v.matrix_people.iter().map(|p| p.0.as_str())));
     api.set_matrix_people(strings(v.matrix_people.iter().map(|p| p.1.as_str())));
     api.set_matrix(model(

@@ -318,9 +318,13 @@ pub struct CaseView {
     pub matrix: Vec<MatrixRow>,
     /// Suggested end of a new consent: a year from today.
     pub default_until: String,
-    /// The organisations a consent can name as its source (whose information it opens): the
-    /// professionals' organisations on the case.
+    /// The organisations a consent can name as its source (whose information it opens): a
+    /// professional records only for their own organisation (the holder of the information
+    /// records it); a parent or the child may name any professional's organisation.
     pub consent_sources: Vec<String>,
+    /// The categories this person can record a consent for: those their role holds, and the
+    /// dossier (a parent or the child: all).
+    pub consent_categories: Vec<crate::core::model::ConsentCategory>,
     /// *Voor wie?* for what is written in the circles, the needs chain and the agreements.
     pub write: Choices,
     /// A new meeting: 0 with parents, 1 professionals only (medical, safety and enforcement
@@ -928,7 +932,18 @@ pub fn case_view(case: &Case, me: &Me) -> CaseView {
         consents: consents(case, &names),
         matrix: matrix(case, &items, &readers, &matrix_people),
         matrix_people,
-        consent_sources: {
+        consent_categories: crate::core::model::ConsentCategory::ALL
+            .iter()
+            .copied()
+            .filter(|c| {
+                !me.role.is_professional()
+                    || *c == crate::core::model::ConsentCategory::Dossier
+                    || me.role.holds_category(*c)
+            })
+            .collect(),
+        consent_sources: if me.role.is_professional() {
+            vec![me.organisation.clone()]
+        } else {
             let mut orgs: Vec<String> = case
                 .state()
                 .members

@@ -545,7 +545,9 @@ mod tests {
             admin,
             devices: vec![],
         };
-        let mut chair = spec("chair", Role::IbEr, false, true);
+        // The recorder holds the medical information it records consent for (issue 14: the
+        // holder records it): a school doctor chairs here.
+        let mut chair = spec("chair", Role::Jeugdarts, false, true);
         chair.devices = vec![dev.public_identity().clone()];
         let mut add = |a: Action| log.append(&dev, a, KeyUpdate::default(), 0, today).unwrap();
         add(Action::Create {

@@ -36,8 +36,10 @@ pub fn is_enforcement(role: Role) -> bool {
 
 /// Roles that get no base access to the shared case (*alle professionals*, the case with
 /// parents, the child's and the network's audiences): the enforcement and safety domain
-/// (police, child protection, leerplicht — law.md §1g and notes 18 and 11: "enforcement bodies
-/// with different purposes; information given to them can be used for enforcement") and the
+/// (police and leerplicht — law.md §1g, §6.18 and §7.11: "enforcement bodies with different
+/// purposes; information given to them can be used for enforcement"; the jeugdbeschermer by
+/// decision, law.md §6.19: a GI's role must be declared, its information comes by the
+/// child-protection basis) and the
 /// jongerenwerker, who joins an MDO only when agreed with the parents and the child (seed 000
 /// line 25: "Samen met jou en je kind wordt afgestemd wie nog meer moet aansluiten"). They read
 /// their own notes, their organisation's safety and enforcement track, and what a consent or
@@ -52,9 +54,10 @@ pub fn no_base_access(role: Role) -> bool {
 ///
 /// - medical roles (jeugdarts, GGZ, huisarts): their organisation's medical compartment — under
 ///   medical secrecy the professional decides what leaves it (BW 7:457; Wet BIG art. 88);
-/// - police and child protection: their organisation's safety track; the leerplichtambtenaar:
-///   their organisation (seed 001: safety concerns are handled "vanuit hun beroep", with
-///   meldcodes; a separate legal basis is needed to share into the case);
+/// - police, child protection and the leerplichtambtenaar: their organisation's safety track
+///   (seed 001: safety concerns are handled "vanuit hun beroep", with meldcodes; a separate
+///   legal basis is needed to share into the case); the jongerenwerker: their own notes (no
+///   base access, [`no_base_access`]);
 /// - a note (`notitie`) of any other professional: their own organisation (an internal note);
 /// - everything else of the method — circles, questions, needs chain, agreements, arrows,
 ///   meeting notes — written by school, youth care or the chair: the shared case with parents
@@ -149,7 +152,7 @@ pub fn composes_into(source: &CompartmentKind, target: &CompartmentKind) -> bool
 /// meeting's own audience, any audience that is narrower by rule (every reader of the note
 /// reads the meeting), the writer's own notes, a category compartment (a jeugdarts's medical
 /// remark: its readers are decided by medical secrecy and consent, BW 7:457) and the writer's
-/// organisation's safety track (the meldcode's own dossier, law.md §1f). A broader
+/// organisation's safety track (the meldcode's own dossier, law.md §1e). A broader
 /// audience is refused: a professionals-only meeting's notes never reach the parents.
 pub fn may_note(note: &CompartmentKind, meeting: &CompartmentKind) -> bool {
     note == meeting

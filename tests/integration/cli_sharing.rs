@@ -93,7 +93,7 @@ fn consent_moves_a_medical_finding_to_the_ib_er_and_withdrawal_stops_new_ones() 
         "2027-07-31",
     ]);
     assert!(
-        refused.contains("never by someone it gives access"),
+        refused.contains("only the holder of the information"),
         "{refused}"
     );
     let consent = arts.json(&[

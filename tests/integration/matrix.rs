@@ -101,8 +101,9 @@ fn run(birthdate: &str, table: &[(&str, &str)], consent: ConsentCase) {
     };
     if consent != ConsentCase::None {
         // Everyone the age rules may require consents; the recipient is the teacher.
+        // Recorded by the holder of the finding, the jeugdarts.
         w.membership(
-            by("chair"),
+            by("arts"),
             Action::Grant {
                 record: ConsentSpec {
                     id: "c".into(),
@@ -113,7 +114,7 @@ fn run(birthdate: &str, table: &[(&str, &str)], consent: ConsentCase) {
                     purpose: "matrix".into(),
                     categories: vec![ConsentCategory::Medisch],
                     recipients: vec![Recipient::Role(Role::Leerkracht)],
-                    sources: vec!["GGD".into(), "GGZ".into()],
+                    sources: vec!["GGD".into()],
                     from: "2026-01-01".into(),
                     until: if consent == ConsentCase::Expired {
                         "2026-06-30".into()

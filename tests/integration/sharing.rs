@@ -22,14 +22,16 @@ fn consent(id: &str, by: &[&str], cat: ConsentCategory, to: Recipient, until: &s
             purpose: "afstemming in het MDO".into(),
             categories: vec![cat],
             recipients: vec![to],
-            sources: vec![
-                "GGD JGZ".into(),
-                "Accare".into(),
-                "OBS De Wilgen".into(),
-                "SMW Welzijn".into(),
-                "Gemeente".into(),
-                "Het Lyceum".into(),
-            ],
+            // The holder of each kind of information in these stories (issue 14: the holder
+            // records a consent for it and names itself as the source).
+            sources: match cat {
+                ConsentCategory::Dossier => Vec::new(),
+                ConsentCategory::Medisch => vec!["GGD JGZ".into()],
+                ConsentCategory::Ggz => vec!["Accare".into()],
+                ConsentCategory::Gezinssituatie => vec!["Gemeente".into()],
+                ConsentCategory::Verzuim => vec!["SMW Welzijn".into()],
+                ConsentCategory::Onderzoek => vec!["OBS De Wilgen".into()],
+            },
             from: "2026-11-01".into(),
             until: until.into(),
         },
@@ -165,8 +167,9 @@ fn noor_father_withdraws_consent_for_the_school_social_worker() {
         gezin.clone(),
         "chaotische ochtenden sinds de scheiding",
     );
+    // Recorded by the holder of the family information, the gemeente's JG-coach.
     n.w.membership(
-        &n.monique,
+        &n.rik,
         consent(
             "g1",
             &["sanne", "erik"],
@@ -272,7 +275,7 @@ fn removed_participant_gets_nothing_new_and_cannot_write() {
             consent(
                 "x",
                 &["sanne"],
-                ConsentCategory::Medisch,
+                ConsentCategory::Verzuim,
                 Recipient::Member("monique".into()),
                 "2027-01-01",
             ),
@@ -634,6 +637,55 @@ fn a_consent_opens_only_the_source_it_names() {
     let (r, _) =
         n.w.act(&n.sanne, |c| c.membership(&n.sanne.dev, only_ggd("c-both")));
     assert!(r.is_err(), "Sanne may not record Erik's consent");
+    // Only the holder of the information names it as the source: the IB-er cannot open the
+    // GGZ file (to a colleague: not a self-grant) by naming it.
+    let mut other_source = only_ggd("c-iber");
+    if let Action::Grant { record } = &mut other_source {
+        record.sources = vec!["GGZ Kind".into()];
+        record.recipients = vec![Recipient::Member("lotte".into())];
+    }
+    let (r, _) =
+        n.w.act(&n.monique, |c| c.membership(&n.monique.dev, other_source));
+    assert!(
+        r.is_err(),
+        "a teacher or IB-er cannot name another organisation as source"
+    );
+    // The police records no consent (not even for the dossier) and does not chair.
+    let piet = Person::new("piet", Role::Politie, "Politie");
+    n.w.add(&n.monique, &piet, false);
+    n.w.sync(&piet);
+    let dossier = Action::Grant {
+        record: ConsentSpec {
+            id: "c-politie".into(),
+            basis: Basis::Consent {
+                consenters: vec!["sanne".into(), "erik".into()],
+                how: ConsentHow::Oral,
+            },
+            purpose: "x".into(),
+            categories: vec![ConsentCategory::Dossier],
+            recipients: vec![Recipient::Member("piet".into())],
+            sources: Vec::new(),
+            from: "2026-11-01".into(),
+            until: "2027-07-31".into(),
+        },
+    };
+    let (r, _) = n.w.act(&piet, |c| c.membership(&piet.dev, dossier));
+    assert!(r.is_err(), "the police records no consent");
+    let (r, _) = n.w.act(&n.monique, |c| {
+        c.membership(
+            &n.monique.dev,
+            Action::SetRole {
+                member: "piet".into(),
+                role: Role::Politie,
+                admin: true,
+            },
+        )
+    });
+    assert!(r.is_err(), "the police does not chair");
+    assert!(
+        !n.w.sees(&piet).iter().any(|t| t.contains("slaapt")),
+        "the police reads nothing of the case"
+    );
     // The jeugdarts records both parents' consent for her own finding.
     n.w.membership(&n.arts, only_ggd("c-ggd"));
     for p in [&n.arts, &ggz, &n.monique, &n.arts, &n.monique] {

@@ -352,7 +352,7 @@ fn changing_an_items_audience_asks_first_and_says_what_earlier_readers_keep() {
     };
     assert!(!reads("sanne") && !reads("erik"));
     assert!(reads("jeroen"));
-    // Consent: recorded for the jeugdarts' medical findings to the chair, then withdrawn.
+    // Consent: recorded by the chair for the school's own information, then withdrawn.
     click(&ui, "Toestemming vastleggen");
     assert_eq!(slint::Model::row_count(&api.get_consents()), 1);
     let c = slint::Model::row_data(&api.get_consents(), 0).unwrap();
@@ -364,24 +364,29 @@ fn changing_an_items_audience_asks_first_and_says_what_earlier_readers_keep() {
     assert!(c.active, "{}", c.state);
     // Two parents gave it and the chair is neither: the chair records whose withdrawal it is
     // (never a guess in someone's name).
-    let mut labels: Vec<String> = (0..slint::Model::row_count(&c.withdraw_labels))
-        .filter_map(|i| slint::Model::row_data(&c.withdraw_labels, i))
-        .map(|s| s.to_string())
-        .collect();
-    labels.sort();
+    let mut buttons = labels(&c.withdraw_labels);
+    buttons.sort();
     assert_eq!(
-        labels,
+        buttons,
         [
             "Intrekken namens Erik Visser",
             "Intrekken namens Sanne Visser"
         ]
     );
     assert!(c.what.contains(" t/m "), "{}", c.what);
-    // The consent names its source: the organisation whose information it opens.
-    let first_source = slint::Model::row_data(&api.get_consent_sources(), 0).unwrap();
+    // The consent names its source: the organisation whose information it opens. The chair
+    // records only for her own school, and only categories the school holds (not medical:
+    // the jeugdarts records those).
+    let sources = labels(&api.get_consent_sources());
+    assert_eq!(sources, ["OBS De Wilgen"]);
+    let categories = labels(&api.get_category_labels());
+    assert!(
+        !categories.iter().any(|c| c.contains("medisch")),
+        "{categories:?}"
+    );
     assert!(
         c.what
-            .starts_with(&format!("medische gegevens van {first_source} → ")),
+            .starts_with(&format!("{} van OBS De Wilgen → ", categories[0])),
         "{}",
         c.what
     );

@@ -404,6 +404,39 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
                     "a consent or legal basis names its source: the organisation whose information it opens".into(),
                 ));
             }
+            // Roles without base access record no consent or legal basis: they could otherwise
+            // open the shared case to each other (issue 14).
+            if crate::core::audience::no_base_access(author.role) {
+                return Err(Rejection::Invalid(format!(
+                    "a {} records no consent or legal basis; the holder of the information does",
+                    author.role.label()
+                )));
+            }
+            // The holder of the information records it: a professional names only their own
+            // organisation as the source, and only for categories their role holds (WGBO 7:457:
+            // the professional with the secret decides; AVG art. 7(1)). A parent or child who
+            // records their own consent may name any source (the holder still decides what
+            // leaves it: issue 14, the release).
+            let own_consent = matches!(&record.basis,
+                Basis::Consent { consenters, .. } if consenters.as_slice() == [author.id.clone()]);
+            if !own_consent {
+                for c in record
+                    .categories
+                    .iter()
+                    .filter(|c| **c != crate::core::model::ConsentCategory::Dossier)
+                {
+                    for s in &record.sources {
+                        if s != &author.organisation || !author.role.holds_category(*c) {
+                            return Err(Rejection::Invalid(format!(
+                                "only the holder of the information records a consent or legal basis for it: {} is not a {} source of {}",
+                                s,
+                                c.id(),
+                                author.id
+                            )));
+                        }
+                    }
+                }
+            }
             match &record.basis {
                 Basis::Consent { consenters, .. } => {
                     if consenters.is_empty() {
@@ -571,6 +604,12 @@ fn check_spec(spec: &MemberSpec) -> Result<(), Rejection> {
         return Err(Rejection::Invalid(
             "only a professional can chair the case".into(),
         ));
+    }
+    if spec.admin && crate::core::audience::no_base_access(spec.role) {
+        return Err(Rejection::Invalid(format!(
+            "a {} does not chair the case (no base access to it)",
+            spec.role.label()
+        )));
     }
     if spec.role.is_professional() && spec.organisation.trim().is_empty() {
         return Err(Rejection::Invalid(format!(

@@ -170,9 +170,10 @@ fn domain_rules_on_members_and_consent() {
                 how: ConsentHow::Written,
             },
             purpose: "x".into(),
-            categories: vec![ConsentCategory::Ggz],
+            // The school's own information, recorded by the school (the holder records it).
+            categories: vec![ConsentCategory::Gezinssituatie],
             recipients: vec![Recipient::Organisation("GGD".into())],
-            sources: vec!["GGD".into()],
+            sources: vec!["OBS".into()],
             from: "2026-01-01".into(),
             until: "2027-01-01".into(),
         },
