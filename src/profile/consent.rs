@@ -37,6 +37,17 @@ pub fn required(case: &Case) -> Vec<String> {
     parents.into_iter().chain(children).collect()
 }
 
+/// Whose consent a person records in the app: a parent or the child records their own (and
+/// only their own: the core refuses a record in another person's name); a professional
+/// records on behalf of everyone the age rules require (`required`).
+pub fn consenters_for(case: &Case, me: &crate::core::case::Me) -> Vec<String> {
+    if me.role.is_professional() {
+        required(case)
+    } else {
+        vec![me.person.clone()]
+    }
+}
+
 fn spec(case: &Case, basis: Basis, g: Grant) -> Result<ConsentSpec> {
     if g.categories.is_empty() {
         return Err("kies welke soort informatie gedeeld mag worden".into());

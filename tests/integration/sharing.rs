@@ -703,3 +703,19 @@ fn a_consent_opens_only_the_source_it_names() {
     assert!(seen.contains(&"GGD: slaapt slecht".to_string()));
     assert!(!seen.iter().any(|t| t.starts_with("GGZ:")), "{seen:?}");
 }
+
+/// In the app a parent records their own consent (the core refuses one in another person's
+/// name); a professional records on behalf of everyone the age rules require.
+#[test]
+fn a_parent_records_her_own_consent_a_professional_everyones() {
+    let n = noor();
+    let (case, _) = n.w.view(&n.sanne);
+    assert_eq!(
+        mdo::profile::consent::consenters_for(&case, &n.sanne.me),
+        ["sanne"]
+    );
+    let (case, _) = n.w.view(&n.arts);
+    let mut all = mdo::profile::consent::consenters_for(&case, &n.arts.me);
+    all.sort();
+    assert_eq!(all, ["erik", "sanne"]);
+}

@@ -113,7 +113,8 @@ impl Backend {
         let category: ConsentCategory = category.parse()?;
         let how: ConsentHow = how.parse()?;
         let case = self.open.as_ref().ok_or("geen casus open")?;
-        let consenters = profile::consent::required(case);
+        let me = self.session.as_ref().ok_or("eerst ontgrendelen")?.me();
+        let consenters = profile::consent::consenters_for(case, me);
         let mut u = self.edit(|case, p| {
             profile::consent::grant(
                 case,
