@@ -15,13 +15,15 @@ use super::{Out, edit, list, load, open};
 
 #[derive(Subcommand, Debug)]
 pub(crate) enum ConsentCmd {
-    /// Record a consent to share information categories with recipients.
+    /// Record a consent to share information categories with recipients: the question, and
+    /// each named person's answer as their own act (a parent or child records only their own).
     Grant {
         /// Case.
         case: String,
-        /// Who consented: participant ids, comma-separated (each parent with gezag; the child
-        /// from 12; the young person alone from 16).
-        #[arg(long)]
+        /// Who gave it: participant ids, comma-separated (each parent with gezag; the child
+        /// from 12; the young person alone from 16); each is recorded as that person's own
+        /// answer. Leave empty to record only the question, for each person to answer.
+        #[arg(long, default_value = "")]
         by: String,
         /// Categories, comma-separated: medisch, ggz, gezinssituatie, verzuim, onderzoek, dossier.
         #[arg(long)]
@@ -43,15 +45,46 @@ pub(crate) enum ConsentCmd {
         /// written, oral or digital.
         #[arg(long, default_value = "written")]
         how: String,
-        /// Purpose.
-        #[arg(long, default_value = "")]
+        /// What it is for (required).
+        #[arg(long)]
         purpose: String,
+    },
+    /// Record one person's answer to a consent record: given or refused.
+    Answer {
+        /// Case.
+        case: String,
+        /// Consent record id.
+        consent: String,
+        /// Whose answer (participant id; default you).
+        #[arg(long)]
+        by: Option<String>,
+        /// Record a refusal instead of consent.
+        #[arg(long)]
+        refuse: bool,
+        /// written, oral or digital.
+        #[arg(long, default_value = "written")]
+        how: String,
+        /// Note.
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Release your organisation's medical or GGZ information under a consent (the doctor
+    /// decides after the consent: WGBO art. 7:457).
+    Release {
+        /// Case.
+        case: String,
+        /// Consent record id.
+        consent: String,
+        /// Note: what you release and why.
+        #[arg(long, default_value = "")]
+        note: String,
     },
     /// Record sharing without consent on a legal basis (with its reasoning).
     Legal {
         /// Case.
         case: String,
-        /// meldrecht, legal-duty, conflict-of-duties or child-protection.
+        /// legal-duty, conflict-of-duties, child-protection (to the GI) or parent-information
+        /// (BW 1:377c, to a parent without gezag). You decide it: you hold the information.
         #[arg(long)]
         ground: String,
         /// Categories, comma-separated.
@@ -72,9 +105,6 @@ pub(crate) enum ConsentCmd {
         /// Why, written down.
         #[arg(long)]
         reasoning: String,
-        /// Who decided (participant id; default you).
-        #[arg(long)]
-        decided_by: Option<String>,
     },
     /// Withdraw a consent (from now on; what was shared stays with its recipients).
     Withdraw {
@@ -155,14 +185,39 @@ pub(crate) fn run(dir: &Path, out: &Out, c: ConsentCmd) -> Result<()> {
             until,
             from,
             reasoning,
-            decided_by,
         } => {
             let ground: LegalGround = ground.parse()?;
             let g = grant_of(&category, &to, &source, from, until, String::new())?;
             edit(dir, out, &case, |case, p| {
-                consent::legal(case, p, ground, &reasoning, decided_by, g)
+                consent::legal(case, p, ground, &reasoning, g)
             })
         }
+        ConsentCmd::Answer {
+            case,
+            consent: id,
+            by,
+            refuse,
+            how,
+            note,
+        } => {
+            let how: ConsentHow = how.parse()?;
+            edit(dir, out, &case, |case, p| {
+                consent::answer(case, p, &id, by.as_deref(), !refuse, how, &note)?;
+                if let Some(rec) = case.state().consents.get(&id) {
+                    let s = access::consent_status(case.state(), rec, case.today());
+                    eprintln!("mdo: deze toestemming is nu {}", s.state.label());
+                }
+                Ok(id)
+            })
+        }
+        ConsentCmd::Release {
+            case,
+            consent: id,
+            note,
+        } => edit(dir, out, &case, |case, p| {
+            consent::release(case, p, &id, &note)?;
+            Ok(id)
+        }),
         ConsentCmd::Withdraw {
             case,
             consent: id,
@@ -194,11 +249,22 @@ pub(crate) fn run(dir: &Path, out: &Out, c: ConsentCmd) -> Result<()> {
                     .map(|r| {
                         let s = access::consent_status(st, r, case.today());
                         let basis = match &r.spec.basis {
-                            Basis::Consent { consenters, how } => {
+                            Basis::Consent { .. } => {
+                                let people: Vec<String> = r
+                                    .answers
+                                    .iter()
+                                    .map(|(who, a)| {
+                                        format!("{who} {} ({})", a.state.label(), a.how.label())
+                                    })
+                                    .collect();
                                 format!(
-                                    "toestemming van {} ({})",
-                                    consenters.join(", "),
-                                    how.label()
+                                    "toestemming: {}; doel: {}",
+                                    if people.is_empty() {
+                                        "nog niemand heeft geantwoord".into()
+                                    } else {
+                                        people.join(", ")
+                                    },
+                                    r.spec.purpose
                                 )
                             }
                             Basis::Legal {
@@ -208,7 +274,7 @@ pub(crate) fn run(dir: &Path, out: &Out, c: ConsentCmd) -> Result<()> {
                             }
                         };
                         format!(
-                            "{} {}: {}{} → {} van {} t/m {}; {}{}{}",
+                            "{} {}: {}{} → {} van {} t/m {}; {}{}{}{}",
                             r.spec.id,
                             s.state.label(),
                             r.spec
@@ -231,10 +297,20 @@ pub(crate) fn run(dir: &Path, out: &Out, c: ConsentCmd) -> Result<()> {
                             r.spec.from,
                             r.spec.until,
                             basis,
-                            if s.missing.is_empty() {
+                            if s.missing.is_empty() && s.refused.is_empty() {
+                                String::new()
+                            } else if s.refused.is_empty() {
+                                format!("; nog nodig: {}", s.missing.join(", "))
+                            } else {
+                                format!("; geweigerd door: {}", s.refused.join(", "))
+                            },
+                            if s.awaiting_release.is_empty() {
                                 String::new()
                             } else {
-                                format!("; nog nodig: {}", s.missing.join(", "))
+                                format!(
+                                    "; wacht op vrijgave door: {}",
+                                    s.awaiting_release.join(", ")
+                                )
                             },
                             s.review
                                 .map(|x| format!("; HERZIEN: {x}"))

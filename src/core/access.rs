@@ -29,7 +29,7 @@ use serde::Serialize;
 
 use super::compartment::CompartmentKind;
 use super::membership::op::Basis;
-use super::membership::state::{ConsentRecord, Member, State};
+use super::membership::state::{AnswerState, ConsentRecord, Member, State};
 use super::model::{AgeBand, Audience, ConsentCategory, Date, Role, age_on, parse_date};
 
 /// Why a participant may read a compartment.
@@ -225,6 +225,16 @@ pub fn resolve(st: &State, today: Date) -> Access {
             {
                 continue;
             }
+            // Medical and GGZ information opens on consent only after its holder released it
+            // (WGBO art. 7:457: consent allows disclosure, the doctor decides). Under a legal
+            // basis the holder decided in recording it.
+            if let CompartmentKind::Category(c, org) = &kind
+                && c.needs_release()
+                && matches!(r.spec.basis, Basis::Consent { .. })
+                && !r.released.contains_key(org)
+            {
+                continue;
+            }
             for m in st.members.values().filter(|m| m.is_active()) {
                 if r.spec.recipients.iter().any(|x| x.covers(m)) {
                     readers
@@ -266,6 +276,8 @@ pub enum ConsentState {
     Withdrawn,
     /// Not everyone the age rules require has consented (now).
     Incomplete,
+    /// Someone whose consent is required refused it.
+    Refused,
 }
 
 impl ConsentState {
@@ -277,6 +289,7 @@ impl ConsentState {
             ConsentState::Expired => "verlopen",
             ConsentState::Withdrawn => "ingetrokken",
             ConsentState::Incomplete => "onvolledig",
+            ConsentState::Refused => "geweigerd",
         }
     }
 }
@@ -288,6 +301,10 @@ pub struct ConsentStatus {
     pub state: ConsentState,
     /// Who still has to consent (participant ids or a description).
     pub missing: Vec<String>,
+    /// Who refused (participant ids) — visible to the team (issue 14).
+    pub refused: Vec<String>,
+    /// Source organisations that have not yet released their medical or GGZ information.
+    pub awaiting_release: Vec<String>,
     /// Why the record needs review (the child turned 12 or 16, custody changed).
     pub review: Option<String>,
 }
@@ -340,32 +357,58 @@ pub fn consent_status(st: &State, r: &ConsentRecord, today: Date) -> ConsentStat
     if is_consent && r.custody_at_grant != st.custody_parents() {
         review = Some("het gezag is gewijzigd sinds deze toestemming".into());
     }
-    let mut status = |state, missing| ConsentStatus {
+    let awaiting_release: Vec<String> =
+        if is_consent && r.spec.categories.iter().any(|c| c.needs_release()) {
+            r.spec
+                .sources
+                .iter()
+                .filter(|o| !r.released.contains_key(*o))
+                .cloned()
+                .collect()
+        } else {
+            Vec::new()
+        };
+    let mut refused = Vec::new();
+    let mut status = |state, missing, refused: &mut Vec<String>| ConsentStatus {
         state,
         missing,
+        refused: std::mem::take(refused),
+        awaiting_release: awaiting_release.clone(),
         review: review.take(),
     };
     if r.withdrawn.is_some() {
-        return status(ConsentState::Withdrawn, vec![]);
+        return status(ConsentState::Withdrawn, vec![], &mut refused);
     }
     let (Ok(from), Ok(until)) = (parse_date(&r.spec.from), parse_date(&r.spec.until)) else {
-        return status(ConsentState::Incomplete, vec!["geldige data".into()]);
+        return status(
+            ConsentState::Incomplete,
+            vec!["geldige data".into()],
+            &mut refused,
+        );
     };
     if today < from {
-        return status(ConsentState::NotYetValid, vec![]);
+        return status(ConsentState::NotYetValid, vec![], &mut refused);
     }
     if today > until {
-        return status(ConsentState::Expired, vec![]);
+        return status(ConsentState::Expired, vec![], &mut refused);
     }
     match &r.spec.basis {
-        Basis::Legal { .. } => status(ConsentState::Active, vec![]),
-        Basis::Consent { consenters, .. } => {
+        Basis::Legal { .. } => status(ConsentState::Active, vec![], &mut refused),
+        Basis::Consent { .. } => {
             let (need, mut missing) = required_consenters(st, today);
-            missing.extend(need.into_iter().filter(|n| !consenters.contains(n)));
-            if missing.is_empty() {
-                status(ConsentState::Active, missing)
+            for n in need {
+                match r.answers.get(&n).map(|a| a.state) {
+                    Some(AnswerState::Given) => {}
+                    Some(AnswerState::Refused) => refused.push(n),
+                    _ => missing.push(n),
+                }
+            }
+            if !refused.is_empty() {
+                status(ConsentState::Refused, missing, &mut refused)
+            } else if missing.is_empty() {
+                status(ConsentState::Active, missing, &mut refused)
             } else {
-                status(ConsentState::Incomplete, missing)
+                status(ConsentState::Incomplete, missing, &mut refused)
             }
         }
     }
@@ -529,7 +572,7 @@ mod tests {
     use mdo_crypto::{CaseId, DeviceSecret};
     use time::macros::date;
 
-    fn log_with(birth: &str, consenters: &[&str], until: &str) -> Log {
+    fn log_release(birth: &str, answers: &[&str], until: &str, release: bool) -> Log {
         let dev = DeviceSecret::generate().unwrap();
         let today = date!(2026 - 11 - 23);
         let mut log = Log::new(CaseId([3; 16]), date!(2026 - 11 - 23));
@@ -566,15 +609,16 @@ mod tests {
         add(Action::AddMember {
             member: spec("juf", Role::Leerkracht, false, false),
         });
-        // Recorded by the chair for the teacher (never by whoever it gives access).
+        // Recorded by the chair for the teacher (never by whoever it gives access): the
+        // question, then each person's answer as its own act, then the doctor's release.
         add(Action::Grant {
             record: ConsentSpec {
                 id: "c".into(),
                 basis: Basis::Consent {
-                    consenters: consenters.iter().map(|s| s.to_string()).collect(),
+                    consenters: vec![],
                     how: ConsentHow::Digital,
                 },
-                purpose: String::new(),
+                purpose: "de leerkracht weet wat de jeugdarts vond".into(),
                 categories: vec![ConsentCategory::Medisch],
                 recipients: vec![Recipient::Member("juf".into())],
                 sources: vec!["OBS".into()],
@@ -582,7 +626,34 @@ mod tests {
                 until: until.into(),
             },
         });
+        for c in answers {
+            add(Action::Answer {
+                consent: "c".into(),
+                person: c.trim_start_matches('!').into(),
+                given: !c.starts_with('!'),
+                how: ConsentHow::Oral,
+                note: String::new(),
+            });
+        }
+        if release {
+            add(Action::Release {
+                consent: "c".into(),
+                note: String::new(),
+            });
+        }
         log
+    }
+
+    /// `answers`: participant ids, `!id` for a refusal; the doctor releases when the consent is
+    /// complete on the day it is recorded.
+    fn log_with(birth: &str, answers: &[&str], until: &str) -> Log {
+        let l = log_release(birth, answers, until, false);
+        let complete = state_of(&l, date!(2026 - 11 - 23)).state == ConsentState::Active;
+        if complete {
+            log_release(birth, answers, until, true)
+        } else {
+            l
+        }
     }
 
     fn state_of(log: &Log, today: Date) -> ConsentStatus {
@@ -638,6 +709,33 @@ mod tests {
         let s = state_of(&l, date!(2026 - 12 - 02));
         assert_eq!(s.state, ConsentState::Incomplete);
         assert!(s.review.unwrap().contains("12"));
+        // A refusal is its own state, visible with whose it is; the other answers stand.
+        let s = state_of(&log_with("2017-03-14", &["ma", "!pa"], "2027-01-01"), d);
+        assert_eq!(s.state, ConsentState::Refused);
+        assert_eq!(s.refused, vec!["pa".to_string()]);
+        // Not answered yet: the record waits for each person.
+        assert_eq!(
+            state_of(&log_with("2017-03-14", &[], "2027-01-01"), d).missing,
+            vec!["ma".to_string(), "pa".to_string()]
+        );
+    }
+
+    #[test]
+    fn medical_information_opens_only_after_the_doctor_releases_it() {
+        let d = date!(2026 - 11 - 23);
+        let l = log_release("2017-03-14", &["ma", "pa"], "2027-01-01", false);
+        let obs =
+            CompartmentKind::Category(ConsentCategory::Medisch, "OBS".into()).id(l.state().case);
+        let s = state_of(&l, d);
+        assert_eq!(s.state, ConsentState::Active);
+        assert_eq!(s.awaiting_release, vec!["OBS".to_string()]);
+        assert!(resolve(l.state(), d).reads(obs, "juf").is_none());
+        let l = log_release("2017-03-14", &["ma", "pa"], "2027-01-01", true);
+        assert!(state_of(&l, d).awaiting_release.is_empty());
+        assert_eq!(
+            resolve(l.state(), d).reads(obs, "juf"),
+            Some(&ReadBasis::Consent("c".into()))
+        );
     }
 
     #[test]

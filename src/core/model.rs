@@ -157,6 +157,14 @@ kebab_enum!(
     }
 );
 
+impl ConsentCategory {
+    /// Categories under medical secrecy: after consent the source's medical professional still
+    /// decides to release them (WGBO art. 7:457).
+    pub fn needs_release(self) -> bool {
+        matches!(self, ConsentCategory::Medisch | ConsentCategory::Ggz)
+    }
+}
+
 kebab_enum!(
     /// How a consent was given.
     ConsentHow {
@@ -178,8 +186,10 @@ kebab_enum!(
         LegalDuty = "legal-duty" / "wettelijke plicht",
         /// Conflict of duties (conflict van plichten).
         ConflictOfDuties = "conflict-of-duties" / "conflict van plichten",
-        /// A child-protection measure such as an OTS.
+        /// A child-protection measure such as an OTS: information to the GI.
         ChildProtection = "child-protection" / "kinderbeschermingsmaatregel (OTS)",
+        /// The information right of a parent without gezag (BW art. 1:377c).
+        ParentInformation = "parent-information" / "informatierecht ouder zonder gezag (BW art. 1:377c)",
     }
 );
 

@@ -5,7 +5,7 @@
 
 use crate::core::access::{self, ConsentStatus};
 use crate::core::case::{Case, new_id};
-use crate::core::membership::{Action, Basis, ConsentRecord, ConsentSpec, Recipient};
+use crate::core::membership::{Action, AnswerState, Basis, ConsentRecord, ConsentSpec, Recipient};
 use crate::core::model::{ConsentCategory, ConsentHow, LegalGround, format_date, parse_date};
 use crate::store::Profile;
 
@@ -91,9 +91,14 @@ fn spec(case: &Case, basis: Basis, g: Grant) -> Result<ConsentSpec> {
     })
 }
 
-/// Records a consent given by `consenters` (participant ids) in the way `how`; returns the
-/// record's id and its status today (a record waiting for another parent's consent is not yet
-/// active: the caller says what is still missing).
+/// Records a consent record and the answers of `consenters`, each as their own signed act.
+///
+/// A parent or the child records their own consent (one op naming them). A professional records
+/// the question (what, to whom, from which source, what for) and then, for each person named,
+/// that person's answer given in the way `how` — one op per person, so a later refusal or
+/// withdrawal of one does not rewrite the others' acts. With nobody named the question waits for
+/// each person's own answer ([`answer`]). Returns the record's id and its status today (a record
+/// waiting for another parent is not yet active: the caller says what is still missing).
 pub fn grant(
     case: &mut Case,
     p: &Profile,
@@ -106,12 +111,30 @@ pub fn grant(
         .map(|c| c.trim().to_string())
         .filter(|c| !c.is_empty())
         .collect();
-    if consenters.is_empty() {
-        return Err("er is (nog) niemand in deze casus die toestemming kan geven: voeg eerst de ouders met gezag of de jongere toe".into());
+    if g.purpose.trim().is_empty() {
+        return Err("schrijf op waarvoor de toestemming is (het doel)".into());
     }
-    let record = spec(case, Basis::Consent { consenters, how }, g)?;
+    let me = p.me().person.clone();
+    let own = !p.me().role.is_professional();
+    if own && consenters.iter().any(|c| *c != me) {
+        return Err("u legt alleen uw eigen toestemming vast; de ander doet dat zelf (of laat het de voorzitter vastleggen)".into());
+    }
+    let first = if own { vec![me] } else { Vec::new() };
+    let record = spec(
+        case,
+        Basis::Consent {
+            consenters: first,
+            how,
+        },
+        g,
+    )?;
     let id = record.id.clone();
     case.membership(p.device(), Action::Grant { record })?;
+    if !own {
+        for c in &consenters {
+            answer(case, p, &id, Some(c), true, how, "")?;
+        }
+    }
     let status = case
         .state()
         .consents
@@ -120,14 +143,67 @@ pub fn grant(
     Ok((id, status))
 }
 
-/// Records sharing without consent on a legal basis, with its reasoning; `decided_by` defaults
-/// to the recorder.
+/// Records one person's answer to consent record `consent`: given or refused, in the way `how`.
+/// `person` defaults to the recorder (a parent or child answering on their own device); a
+/// professional names the one person on whose behalf they record it.
+pub fn answer(
+    case: &mut Case,
+    p: &Profile,
+    consent: &str,
+    person: Option<&str>,
+    given: bool,
+    how: ConsentHow,
+    note: &str,
+) -> Result<String> {
+    if !case.state().consents.contains_key(consent) {
+        return Err(Error::Said(format!(
+            "er is geen toestemming '{consent}' in deze casus"
+        )));
+    }
+    let person = person
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
+        .unwrap_or_else(|| p.me().person.clone());
+    case.membership(
+        p.device(),
+        Action::Answer {
+            consent: consent.to_string(),
+            person: person.clone(),
+            given,
+            how,
+            note: note.trim().to_string(),
+        },
+    )?;
+    Ok(person)
+}
+
+/// The medical professional's release of their organisation's information under consent record
+/// `consent` (WGBO art. 7:457: consent allows, the doctor decides). Logged as its own act.
+pub fn release(case: &mut Case, p: &Profile, consent: &str, note: &str) -> Result<()> {
+    if !case.state().consents.contains_key(consent) {
+        return Err(Error::Said(format!(
+            "er is geen toestemming '{consent}' in deze casus"
+        )));
+    }
+    case.membership(
+        p.device(),
+        Action::Release {
+            consent: consent.to_string(),
+            note: note.trim().to_string(),
+        },
+    )?;
+    Ok(())
+}
+
+/// Records sharing without consent on a legal basis, with its reasoning. The recorder decides:
+/// the professional who holds the information (the core refuses a basis in another's name and
+/// checks per ground what it may open to whom: `docs/sharing-rules.md` §4).
 pub fn legal(
     case: &mut Case,
     p: &Profile,
     ground: LegalGround,
     reasoning: &str,
-    decided_by: Option<String>,
     g: Grant,
 ) -> Result<String> {
     if reasoning.trim().is_empty() {
@@ -136,7 +212,7 @@ pub fn legal(
     let basis = Basis::Legal {
         ground,
         reasoning: reasoning.trim().to_string(),
-        decided_by: decided_by.unwrap_or_else(|| p.me().person.clone()),
+        decided_by: p.me().person.clone(),
     };
     let record = spec(case, basis, g)?;
     let id = record.id.clone();
@@ -155,11 +231,22 @@ pub fn withdrawer(rec: &ConsentRecord, me: &str, by: Option<&str>) -> Result<Str
         return Ok(b.to_string());
     }
     match &rec.spec.basis {
-        Basis::Consent { consenters, .. } => {
-            if consenters.iter().any(|c| c == me) {
+        Basis::Consent { .. } => {
+            let given: Vec<&String> = rec
+                .answers
+                .iter()
+                .filter(|(_, a)| a.state == AnswerState::Given)
+                .map(|(id, _)| id)
+                .collect();
+            if given.iter().any(|c| *c == me) {
                 Ok(me.to_string())
-            } else if let [only] = consenters.as_slice() {
-                Ok(only.clone())
+            } else if let [only] = given.as_slice() {
+                Ok((*only).clone())
+            } else if given.is_empty() {
+                Err(
+                    "niemand heeft deze toestemming (nog) gegeven: er is niets in te trekken"
+                        .into(),
+                )
             } else {
                 Err("deze toestemming is door meer mensen gegeven: zeg wie hem intrekt (mdo consent withdraw --by DEELNEMER), of laat die het op het eigen apparaat doen".into())
             }

@@ -72,6 +72,8 @@ fn consent_moves_a_medical_finding_to_the_ib_er_and_withdrawal_stops_new_ones() 
         &chair_id,
         "--until",
         "2027-07-31",
+        "--purpose",
+        "slaap bespreken",
     ]);
     assert!(no_source.contains("van welke organisatie"), "{no_source}");
 
@@ -91,6 +93,8 @@ fn consent_moves_a_medical_finding_to_the_ib_er_and_withdrawal_stops_new_ones() 
         &chair_id,
         "--until",
         "2027-07-31",
+        "--purpose",
+        "slaap bespreken",
     ]);
     assert!(
         refused.contains("only the holder of the information"),
@@ -118,10 +122,27 @@ fn consent_moves_a_medical_finding_to_the_ib_er_and_withdrawal_stops_new_ones() 
         .as_str()
         .unwrap()
         .to_string();
-    // The jeugdarts' device hands the key over with the consent.
-    let back = carry(&arts, &chair, &case);
+    // Consent given — and the finding stays with the GGD until the jeugdarts releases it.
+    carry(&arts, &chair, &case);
     let list = chair.json(&["consent", "list", &case]);
     assert_eq!(list[0]["status"]["state"], "active");
+    assert_eq!(list[0]["status"]["awaiting_release"][0], "GGD JGZ");
+    assert!(!texts(&chair, &case).contains(&"slaapt slecht".to_string()));
+    let not_hers = chair.fails(&["consent", "release", &case, &consent]);
+    assert!(
+        not_hers.contains("only a medical professional"),
+        "{not_hers}"
+    );
+    arts.json(&[
+        "consent",
+        "release",
+        &case,
+        &consent,
+        "--note",
+        "slaapadvies mag naar school",
+    ]);
+    // The jeugdarts' device hands the key over with the release.
+    let back = carry(&arts, &chair, &case);
     assert!(back["new"].as_u64().unwrap() > 0);
     assert!(texts(&chair, &case).contains(&"slaapt slecht".to_string()));
     carry(&arts, &mother, &case);
@@ -179,7 +200,7 @@ fn consent_moves_a_medical_finding_to_the_ib_er_and_withdrawal_stops_new_ones() 
 
     // A new consent: the IB-er now also reads what was written while she had none (the chunk
     // waited in her store, it was not thrown away).
-    arts.json(&[
+    let again = arts.json(&[
         "consent",
         "grant",
         &case,
@@ -193,7 +214,13 @@ fn consent_moves_a_medical_finding_to_the_ib_er_and_withdrawal_stops_new_ones() 
         &chair_id,
         "--until",
         "2027-07-31",
-    ]);
+        "--purpose",
+        "verwijzing bespreken",
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    arts.json(&["consent", "release", &case, &again]);
     carry(&chair, &arts, &case);
     carry(&arts, &chair, &case);
     assert!(texts(&chair, &case).contains(&"huisarts verwijst door".to_string()));

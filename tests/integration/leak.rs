@@ -445,29 +445,32 @@ fn composing_never_widens_in_any_age_band_or_under_consent() {
             },
         };
         // Recorded by the jeugdarts, who holds the information.
-        w.membership(
+        w.consent(
             &people[1],
             grant(
                 "c1",
                 ConsentCategory::Medisch,
                 Recipient::Member("monique".into()),
             ),
+            true,
         );
-        w.membership(
+        w.consent(
             &chair,
             grant(
                 "c2",
                 ConsentCategory::Dossier,
                 Recipient::Member("erik".into()),
             ),
+            false,
         );
-        w.membership(
+        w.consent(
             &chair,
             grant(
                 "c3",
                 ConsentCategory::Dossier,
                 Recipient::Member("oma".into()),
             ),
+            false,
         );
         w.membership(
             &chair,
@@ -475,7 +478,7 @@ fn composing_never_widens_in_any_age_band_or_under_consent() {
                 record: ConsentSpec {
                     id: "l1".into(),
                     basis: Basis::Legal {
-                        ground: LegalGround::Meldrecht,
+                        ground: LegalGround::LegalDuty,
                         reasoning: "zorgen over veiligheid".into(),
                         decided_by: "monique".into(),
                     },

@@ -102,7 +102,7 @@ fn run(birthdate: &str, table: &[(&str, &str)], consent: ConsentCase) {
     if consent != ConsentCase::None {
         // Everyone the age rules may require consents; the recipient is the teacher.
         // Recorded by the holder of the finding, the jeugdarts.
-        w.membership(
+        w.consent(
             by("arts"),
             Action::Grant {
                 record: ConsentSpec {
@@ -123,6 +123,7 @@ fn run(birthdate: &str, table: &[(&str, &str)], consent: ConsentCase) {
                     },
                 },
             },
+            true,
         );
         w.sync(by("arts")); // the key holder hands the key to the teacher
     }

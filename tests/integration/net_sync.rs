@@ -121,10 +121,14 @@ fn chair_mother_and_jeugdarts_sync_over_loopback() {
         &chair_id,
         "--until",
         "2027-07-31",
+        "--purpose",
+        "slaap bespreken in het MDO",
     ])["id"]
         .as_str()
         .unwrap()
         .to_string();
+    // Consent allows; the jeugdarts decides, and releases it (WGBO art. 7:457).
+    arts.json(&["consent", "release", &case, &consent]);
     arts.json(&["sync", &case, "--peer", &addr]);
     assert!(texts(&chair, &case).contains(&"slaapt slecht".to_string()));
     mother.json(&["sync", &case, "--peer", &addr]);

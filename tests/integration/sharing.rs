@@ -90,7 +90,7 @@ fn noor_medical_finding_reaches_the_ib_er_only_after_both_parents_consent() {
 
     // Only the mother consents: under 12 both parents with gezag must.
     // Recorded by the jeugdarts, who holds the finding (never by whoever it gives access).
-    n.w.membership(
+    n.w.consent(
         &n.arts,
         consent(
             "c1",
@@ -99,6 +99,7 @@ fn noor_medical_finding_reaches_the_ib_er_only_after_both_parents_consent() {
             Recipient::Member("monique".into()),
             "2027-07-31",
         ),
+        true,
     );
     n.w.sync(&n.arts);
     assert!(
@@ -110,17 +111,69 @@ fn noor_medical_finding_reaches_the_ib_er_only_after_both_parents_consent() {
     assert_eq!(st.state, ConsentState::Incomplete);
     assert_eq!(st.missing, vec!["erik".to_string()]);
 
-    // Both parents consent; the jeugdarts, who holds the finding, records it and her device
-    // hands the key over in the same step.
-    n.w.membership(
+    // The father refuses at first: visible to the team, and nothing opens.
+    n.w.consent(
         &n.arts,
         consent(
             "c2",
-            &["sanne", "erik"],
+            &["sanne"],
             ConsentCategory::Medisch,
             Recipient::Member("monique".into()),
             "2027-07-31",
         ),
+        false,
+    );
+    let answer = |given: bool| Action::Answer {
+        consent: "c2".into(),
+        person: "erik".into(),
+        given,
+        how: ConsentHow::Oral,
+        note: String::new(),
+    };
+    n.w.membership(&n.erik, answer(false));
+    let (view, _) = n.w.view(&n.monique);
+    let st = access::consent_status(view.state(), &view.state().consents["c2"], n.w.today);
+    assert_eq!(
+        (st.state, st.refused),
+        (ConsentState::Refused, vec!["erik".to_string()])
+    );
+    assert!(!n.w.can_open(&n.monique, &chunk));
+    // Sanne cannot answer in Erik's name; Erik changes his mind on his own device.
+    let (r, _) =
+        n.w.act(&n.sanne, |c| c.membership(&n.sanne.dev, answer(true)));
+    assert!(r.is_err(), "a parent answers only for herself");
+    n.w.membership(&n.erik, answer(true));
+    // Both parents consent — and still nothing leaves the GGD until the jeugdarts releases it
+    // (WGBO art. 7:457: consent allows, the doctor decides).
+    n.w.sync(&n.arts);
+    let (view, _) = n.w.view(&n.monique);
+    let st = access::consent_status(view.state(), &view.state().consents["c2"], n.w.today);
+    assert_eq!(st.state, ConsentState::Active);
+    assert_eq!(st.awaiting_release, vec!["GGD JGZ".to_string()]);
+    assert!(
+        !n.w.can_open(&n.monique, &chunk),
+        "closed after consent until the doctor releases it"
+    );
+    // Nobody else releases it: not the IB-er, not a parent.
+    for p in [&n.monique, &n.sanne] {
+        let (r, _) = n.w.act(p, |c| {
+            c.membership(
+                &p.dev,
+                Action::Release {
+                    consent: "c2".into(),
+                    note: String::new(),
+                },
+            )
+        });
+        assert!(r.is_err(), "{} released a GGD finding", p.me.person);
+    }
+    // The jeugdarts releases; her device hands the key over in the same step.
+    n.w.membership(
+        &n.arts,
+        Action::Release {
+            consent: "c2".into(),
+            note: "slaapadvies mag naar school".into(),
+        },
     );
     assert!(n.w.can_open(&n.monique, &chunk));
     assert!(n.w.sees(&n.monique).contains(&finding.to_string()));
@@ -168,7 +221,7 @@ fn noor_father_withdraws_consent_for_the_school_social_worker() {
         "chaotische ochtenden sinds de scheiding",
     );
     // Recorded by the holder of the family information, the gemeente's JG-coach.
-    n.w.membership(
+    n.w.consent(
         &n.rik,
         consent(
             "g1",
@@ -177,6 +230,7 @@ fn noor_father_withdraws_consent_for_the_school_social_worker() {
             Recipient::Member("lotte".into()),
             "2027-07-31",
         ),
+        false,
     );
     n.w.sync(&n.rik);
     assert!(n.w.can_open(&n.lotte, &before));
@@ -465,7 +519,7 @@ fn daan_ggz_blocked_at_14_while_he_refuses_and_his_choice_alone_at_16() {
     assert!(w.can_open(&moeder, &parents));
     // Mother agrees, Daan refuses (does not sign): blocked — 12–15 needs both.
     // Recorded by the GGZ worker who holds the report (the school may not record its own access).
-    w.membership(
+    w.consent(
         &ggz,
         consent(
             "m1",
@@ -474,6 +528,7 @@ fn daan_ggz_blocked_at_14_while_he_refuses_and_his_choice_alone_at_16() {
             Recipient::Organisation("Het Lyceum".into()),
             "2029-07-31",
         ),
+        true,
     );
     w.sync(&ggz);
     assert!(!w.can_open(&mentor, &report), "blocked while Daan refuses");
@@ -532,6 +587,18 @@ fn daan_ggz_blocked_at_14_while_he_refuses_and_his_choice_alone_at_16() {
         ),
     );
     w.sync(&ggz);
+    w.sync(&zoco);
+    assert!(
+        !w.can_open(&mentor, &report),
+        "the GGZ worker has not released the report yet"
+    );
+    w.membership(
+        &ggz,
+        Action::Release {
+            consent: "d1".into(),
+            note: String::new(),
+        },
+    );
     w.sync(&zoco);
     assert!(w.can_open(&mentor, &report));
     assert!(w.can_open(&moeder, &later));
@@ -633,10 +700,26 @@ fn a_consent_opens_only_the_source_it_names() {
     }
     let (r, _) = n.w.act(&n.arts, |c| c.membership(&n.arts.dev, no_source));
     assert!(r.is_err(), "a medical consent without a source is refused");
-    // A parent records only her own consent, never the other parent's.
+    // A parent records only her own consent, never the other parent's — and a record names
+    // at most one consenter: each person's consent is their own act.
     let (r, _) =
         n.w.act(&n.sanne, |c| c.membership(&n.sanne.dev, only_ggd("c-both")));
     assert!(r.is_err(), "Sanne may not record Erik's consent");
+    let (r, _) =
+        n.w.act(&n.arts, |c| c.membership(&n.arts.dev, only_ggd("c-both")));
+    assert!(r.is_err(), "two people's consent in one act");
+    let mut erik_only = only_ggd("c-erik");
+    if let Action::Grant { record } = &mut erik_only {
+        record.basis = Basis::Consent {
+            consenters: vec!["erik".into()],
+            how: ConsentHow::Written,
+        };
+    }
+    let (r, _) = n.w.act(&n.sanne, |c| c.membership(&n.sanne.dev, erik_only));
+    assert!(
+        r.is_err(),
+        "Sanne may not record Erik's consent alone either"
+    );
     // Only the holder of the information names it as the source: the IB-er cannot open the
     // GGZ file (to a colleague: not a self-grant) by naming it.
     let mut other_source = only_ggd("c-iber");
@@ -686,8 +769,8 @@ fn a_consent_opens_only_the_source_it_names() {
         !n.w.sees(&piet).iter().any(|t| t.contains("slaapt")),
         "the police reads nothing of the case"
     );
-    // The jeugdarts records both parents' consent for her own finding.
-    n.w.membership(&n.arts, only_ggd("c-ggd"));
+    // The jeugdarts records both parents' consent for her own finding, and releases it.
+    n.w.consent(&n.arts, only_ggd("c-ggd"), true);
     for p in [&n.arts, &ggz, &n.monique, &n.arts, &n.monique] {
         n.w.sync(p);
     }

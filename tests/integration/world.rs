@@ -3,9 +3,11 @@
 //! device would after a sync: every op replayed and validated, the keys addressed to their
 //! device unwrapped, every chunk they can open and whose author may write merged.
 
+use mdo::core::access::{ConsentState, consent_status};
 use mdo::core::case::{Case, CompartmentKind, Me};
 use mdo::core::doc::ParticipantData;
-use mdo::core::membership::{Action, Op};
+use mdo::core::membership::{Action, Basis, Op};
+use mdo::core::model::ConsentHow;
 use mdo::core::model::{Date, Role};
 use mdo::crypto::{CaseId, DeviceSecret, envelope};
 
@@ -101,6 +103,47 @@ impl World {
     pub fn membership(&mut self, p: &Person, action: Action) {
         let (r, _) = self.act(p, |c| c.membership(&p.dev, action).map(|_| ()));
         r.unwrap();
+    }
+
+    /// Records a consent as the acts it is made of (issue 14): `p` records the question, then
+    /// each person the grant names answers "yes" — recorded by `p` on their behalf, one act per
+    /// person — and, with `release`, `p` releases the medical information it holds once the
+    /// consent is complete.
+    pub fn consent(&mut self, p: &Person, grant: Action, release: bool) {
+        let Action::Grant { mut record } = grant else {
+            panic!("World::consent takes a grant");
+        };
+        let people = match &mut record.basis {
+            Basis::Consent { consenters, .. } => std::mem::take(consenters),
+            Basis::Legal { .. } => Vec::new(),
+        };
+        let id = record.id.clone();
+        self.membership(p, Action::Grant { record });
+        for person in people {
+            self.membership(
+                p,
+                Action::Answer {
+                    consent: id.clone(),
+                    person,
+                    given: true,
+                    how: ConsentHow::Oral,
+                    note: String::new(),
+                },
+            );
+        }
+        let (c, _) = self.view(p);
+        let complete = c.state().consents.get(&id).is_some_and(|r| {
+            consent_status(c.state(), r, self.today).state == ConsentState::Active
+        });
+        if release && complete {
+            self.membership(
+                p,
+                Action::Release {
+                    consent: id,
+                    note: String::new(),
+                },
+            );
+        }
     }
 
     pub fn add(&mut self, chair: &Person, who: &Person, custody: bool) {

@@ -8,9 +8,12 @@ use mdo_crypto::{OpId, WrappedKeys};
 use super::dag::{Log, hostile_to, outranked};
 use super::error::Rejection;
 use super::keys::apply_keys;
+use super::op::ConsentSpec;
 use super::op::{Action, Basis, MemberSpec, Op, Recipient};
-use super::state::{ConsentRecord, Member, MemberStatus, State, Withdrawal};
-use crate::core::model::{Role, parse_date};
+use super::state::{
+    AnswerState, ConsentRecord, Member, MemberStatus, PersonAnswer, Release, State, Withdrawal,
+};
+use crate::core::model::{ConsentCategory, LegalGround, Role, parse_date};
 
 /// The author and participant checks the rules of [`apply`] share.
 impl State {
@@ -439,8 +442,23 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
             }
             match &record.basis {
                 Basis::Consent { consenters, .. } => {
-                    if consenters.is_empty() {
-                        return Err(Rejection::Invalid("a consent needs who consented".into()));
+                    // Each person's consent is their own act (issue 14): a record names at most
+                    // one consenter; the others answer in their own op (`Action::Answer`).
+                    if consenters.len() > 1 {
+                        return Err(Rejection::Invalid(
+                            "a consent record names at most one consenter; each other person answers in their own act".into(),
+                        ));
+                    }
+                    // Consent is specific: it says what for (AVG art. 4(11); law.md §5).
+                    if record.purpose.trim().is_empty() {
+                        return Err(Rejection::Invalid(
+                            "a consent says what it is for (its purpose)".into(),
+                        ));
+                    }
+                    if consenters.is_empty() && !author.role.is_professional() {
+                        return Err(Rejection::Invalid(
+                            "a parent or child records their own answer".into(),
+                        ));
                     }
                     for c in consenters {
                         let m = active(st, c)?;
@@ -462,18 +480,15 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
                         ));
                     }
                 }
-                Basis::Legal { decided_by, .. } => {
+                Basis::Legal {
+                    ground, decided_by, ..
+                } => {
                     if !author.role.is_professional() {
                         return Err(Rejection::Invalid(
                             "only a professional records a legal basis".into(),
                         ));
                     }
-                    let d = active(st, decided_by)?;
-                    if !d.role.is_professional() {
-                        return Err(Rejection::Invalid(
-                            "a legal basis is decided by a professional".into(),
-                        ));
-                    }
+                    check_legal(st, &author, *ground, decided_by, record, is_admin(st))?;
                 }
             }
             for r in &record.recipients {
@@ -490,6 +505,24 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
             if record.recipients.iter().any(|r| r.covers(&author)) {
                 return Err(Rejection::SelfGranted);
             }
+            let answers = match &record.basis {
+                Basis::Consent { consenters, how } => consenters
+                    .iter()
+                    .map(|c| {
+                        (
+                            c.clone(),
+                            PersonAnswer {
+                                state: AnswerState::Given,
+                                how: *how,
+                                recorded_by: author.id.clone(),
+                                on: op.body.date.clone(),
+                                note: String::new(),
+                            },
+                        )
+                    })
+                    .collect(),
+                Basis::Legal { .. } => Default::default(),
+            };
             let rec = ConsentRecord {
                 spec: record.clone(),
                 recorded_by: author.id.clone(),
@@ -497,6 +530,8 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
                 band_at_grant: st.band(op.date),
                 custody_at_grant: st.custody_parents(),
                 withdrawn: None,
+                answers,
+                released: Default::default(),
             };
             st.consents.insert(record.id.clone(), rec);
         }
@@ -514,7 +549,10 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
                 });
             }
             let may_speak_for = match &rec.spec.basis {
-                Basis::Consent { consenters, .. } => consenters.contains(by),
+                Basis::Consent { .. } => rec
+                    .answers
+                    .get(by)
+                    .is_some_and(|a| a.state == AnswerState::Given),
                 Basis::Legal { decided_by, .. } => decided_by == by,
             };
             if !may_speak_for {
@@ -534,7 +572,134 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
                 note: note.clone(),
             };
             if let Some(rec) = st.consents.get_mut(consent) {
+                if let Some(a) = rec.answers.get_mut(by) {
+                    a.state = AnswerState::Withdrawn;
+                }
                 rec.withdrawn = Some(w);
+            }
+        }
+        Action::Answer {
+            consent,
+            person,
+            given,
+            how,
+            note,
+        } => {
+            let author = st.author(op)?.clone();
+            let rec = st
+                .consents
+                .get(consent)
+                .ok_or_else(|| Rejection::UnknownConsent {
+                    consent: consent.clone(),
+                })?;
+            if !matches!(rec.spec.basis, Basis::Consent { .. }) {
+                return Err(Rejection::Invalid(
+                    "a legal basis is not answered: it is decided by its holder".into(),
+                ));
+            }
+            if rec.withdrawn.is_some() {
+                return Err(Rejection::AlreadyWithdrawn {
+                    consent: consent.clone(),
+                });
+            }
+            let p = active(st, person)?;
+            if !matches!(p.role, Role::Ouder | Role::Kind) {
+                return Err(Rejection::Invalid(format!(
+                    "{person} is a {}; only parents and the child give consent",
+                    p.role.label()
+                )));
+            }
+            if author.id != *person {
+                // On someone's behalf: a professional with base access who recorded the
+                // question, chairs, or holds the information (one of its sources).
+                if !author.role.is_professional()
+                    || crate::core::audience::no_base_access(author.role)
+                {
+                    return Err(Rejection::Invalid(
+                        "a parent or child records only their own answer, never another person's"
+                            .into(),
+                    ));
+                }
+                if !(is_admin(st)
+                    || author.id == rec.recorded_by
+                    || rec.spec.sources.contains(&author.organisation))
+                {
+                    return Err(Rejection::NotAdmin {
+                        action: "record an answer on someone else's behalf",
+                    });
+                }
+                if *given && rec.spec.recipients.iter().any(|r| r.covers(&author)) {
+                    return Err(Rejection::SelfGranted);
+                }
+            }
+            match rec.answers.get(person).map(|a| a.state) {
+                Some(AnswerState::Given) => {
+                    return Err(Rejection::Invalid(format!(
+                        "{person} already gave this consent; it ends by a withdrawal"
+                    )));
+                }
+                Some(AnswerState::Withdrawn) => {
+                    return Err(Rejection::AlreadyWithdrawn {
+                        consent: consent.clone(),
+                    });
+                }
+                _ => {}
+            }
+            let a = PersonAnswer {
+                state: if *given {
+                    AnswerState::Given
+                } else {
+                    AnswerState::Refused
+                },
+                how: *how,
+                recorded_by: author.id.clone(),
+                on: op.body.date.clone(),
+                note: note.clone(),
+            };
+            if let Some(rec) = st.consents.get_mut(consent) {
+                rec.answers.insert(person.clone(), a);
+            }
+        }
+        Action::Release { consent, note } => {
+            let author = st.author(op)?.clone();
+            let rec = st
+                .consents
+                .get(consent)
+                .ok_or_else(|| Rejection::UnknownConsent {
+                    consent: consent.clone(),
+                })?;
+            let medical = rec.spec.categories.iter().any(|c| c.needs_release());
+            if !medical || !matches!(rec.spec.basis, Basis::Consent { .. }) {
+                return Err(Rejection::Invalid(
+                    "only a consent for medical or GGZ information is released".into(),
+                ));
+            }
+            if !author.role.is_medical() || !rec.spec.sources.contains(&author.organisation) {
+                return Err(Rejection::Invalid(format!(
+                    "only a medical professional of the source ({}) releases this information",
+                    rec.spec.sources.join(", ")
+                )));
+            }
+            if rec.released.contains_key(&author.organisation) {
+                return Err(Rejection::Invalid(format!(
+                    "{} already released this information",
+                    author.organisation
+                )));
+            }
+            let status = crate::core::access::consent_status(st, rec, op.date);
+            if status.state != crate::core::access::ConsentState::Active {
+                return Err(Rejection::Invalid(format!(
+                    "the consent is {}: information is released only after consent",
+                    status.state.label()
+                )));
+            }
+            let r = Release {
+                by: author.id.clone(),
+                on: op.body.date.clone(),
+                note: note.clone(),
+            };
+            if let Some(rec) = st.consents.get_mut(consent) {
+                rec.released.insert(author.organisation.clone(), r);
             }
         }
         Action::AddStoragePeer {
@@ -618,4 +783,62 @@ fn check_spec(spec: &MemberSpec) -> Result<(), Rejection> {
         )));
     }
     Ok(())
+}
+
+/// Who may record which legal basis, to whom it may open what (issue 14; `docs/sharing-rules.md`
+/// §4). The professional who holds the information decides and records it — never someone else
+/// in their name; the grounds differ in what they open and to whom.
+fn check_legal(
+    st: &State,
+    author: &Member,
+    ground: LegalGround,
+    decided_by: &str,
+    record: &ConsentSpec,
+    author_admin: bool,
+) -> Result<(), Rejection> {
+    if decided_by != author.id {
+        return Err(Rejection::Invalid(
+            "a legal basis is decided and recorded by the professional who holds the information, not in another's name".into(),
+        ));
+    }
+    // The shared case content has no single holder: the chair decides for it.
+    if record.categories.contains(&ConsentCategory::Dossier) && !author_admin {
+        return Err(Rejection::Invalid(
+            "only the chair records a legal basis for the shared MDO file".into(),
+        ));
+    }
+    let only_gi = record.recipients.iter().all(|r| match r {
+        Recipient::Member(id) => st
+            .members
+            .get(id)
+            .is_some_and(|m| m.role == Role::Jeugdbeschermer),
+        Recipient::Role(role) => *role == Role::Jeugdbeschermer,
+        Recipient::Organisation(_) => false,
+    });
+    match ground {
+        LegalGround::Meldrecht => Err(Rejection::Invalid(
+            "meldrecht (Wmo 2015 art. 5.2.6) allows a report to Veilig Thuis, not sharing inside the MDO".into(),
+        )),
+        LegalGround::ChildProtection => {
+            if !only_gi {
+                return Err(Rejection::Invalid(
+                    "a child-protection measure gives information rights to the jeugdbeschermer (GI) only, not to the table".into(),
+                ));
+            }
+            Ok(())
+        }
+        LegalGround::ParentInformation => {
+            let ok = record.recipients.iter().all(|r| {
+                matches!(r, Recipient::Member(id)
+                    if st.members.get(id).is_some_and(|m| m.role == Role::Ouder && !m.custody))
+            });
+            if !ok {
+                return Err(Rejection::Invalid(
+                    "BW art. 1:377c gives information to a parent without gezag, named as a participant".into(),
+                ));
+            }
+            Ok(())
+        }
+        LegalGround::LegalDuty | LegalGround::ConflictOfDuties => Ok(()),
+    }
 }

@@ -56,5 +56,6 @@ pub use op::{
     OP_VERSION, Op, OpBody, OpError, Recipient, SIG_CONTEXT,
 };
 pub use state::{
-    CompartmentKeys, ConsentRecord, EpochInfo, Member, MemberStatus, State, Withdrawal,
+    AnswerState, CompartmentKeys, ConsentRecord, EpochInfo, Member, MemberStatus, PersonAnswer,
+    Release, State, Withdrawal,
 };

@@ -99,11 +99,15 @@ impl Recipient {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "basis", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Basis {
-    /// Consent of the people the age rules require.
+    /// Consent of the people the age rules require. Each person's answer is their own act
+    /// ([`Action::Answer`]); the record is active when everyone the age band requires has given
+    /// it (`core::access::consent_status`).
     Consent {
-        /// Participant ids of those who consented (each parent with gezag separately, the child).
+        /// Who gave it when it was recorded: nobody (the question, answered by each person in an
+        /// [`Action::Answer`]) or exactly one person — each consent is one person's own act.
+        #[serde(default)]
         consenters: Vec<String>,
-        /// How it was given.
+        /// How the consenter named here gave it.
         how: ConsentHow,
     },
     /// Sharing without consent on a legal basis.
@@ -211,6 +215,33 @@ pub enum Action {
     Grant {
         /// The record.
         record: ConsentSpec,
+    },
+    /// One person's own answer to a consent record: given or refused (issue 14; AVG art. 4(11),
+    /// 7(1)). Recorded by the person on their own device, or by a professional on behalf of this
+    /// one named person, saying how it was given. A given consent ends only by [`Action::Withdraw`].
+    Answer {
+        /// Record id.
+        consent: String,
+        /// The person who answered (a parent or the child).
+        person: String,
+        /// Given (`true`) or refused.
+        given: bool,
+        /// How the answer was given.
+        how: ConsentHow,
+        /// Note.
+        #[serde(default)]
+        note: String,
+    },
+    /// The holder's release of medical or GGZ information after consent: under medical secrecy
+    /// consent makes disclosure allowed, the doctor still decides whether to disclose (WGBO art.
+    /// 7:457). Only a medical professional of a source organisation releases, for that
+    /// organisation's compartments.
+    Release {
+        /// Record id.
+        consent: String,
+        /// Note (what and why).
+        #[serde(default)]
+        note: String,
     },
     /// Withdraws a consent (or ends a legal basis).
     Withdraw {
@@ -495,7 +526,15 @@ fn check_form(b: &OpBody) -> Result<Date, OpError> {
                 return Err(bad("a legal basis needs its reasoning written down".into()));
             }
         }
-        Action::Withdraw { note, .. } | Action::RemoveMember { reason: note, .. }
+        Action::Answer {
+            consent, person, ..
+        } if !id_ok(consent) || !id_ok(person) => {
+            return Err(bad("consent or participant id".into()));
+        }
+        Action::Withdraw { note, .. }
+        | Action::RemoveMember { reason: note, .. }
+        | Action::Answer { note, .. }
+        | Action::Release { note, .. }
             if !text_ok(note) =>
         {
             return Err(bad("note too long".into()));

@@ -81,6 +81,55 @@ pub struct Withdrawal {
     pub note: String,
 }
 
+/// One person's standing on a consent record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AnswerState {
+    /// Gave consent.
+    Given,
+    /// Refused.
+    Refused,
+    /// Gave it, then withdrew it.
+    Withdrawn,
+}
+
+impl AnswerState {
+    /// Dutch label.
+    pub fn label(self) -> &'static str {
+        match self {
+            AnswerState::Given => "gegeven",
+            AnswerState::Refused => "geweigerd",
+            AnswerState::Withdrawn => "ingetrokken",
+        }
+    }
+}
+
+/// One person's answer as recorded (their own act, or recorded on their behalf).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PersonAnswer {
+    /// Given, refused or withdrawn.
+    pub state: AnswerState,
+    /// How it was given.
+    pub how: crate::core::model::ConsentHow,
+    /// Who recorded it (the person, or the professional on their behalf).
+    pub recorded_by: String,
+    /// When (YYYY-MM-DD).
+    pub on: String,
+    /// Note.
+    pub note: String,
+}
+
+/// A medical professional's release of their organisation's information after consent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Release {
+    /// The professional who released.
+    pub by: String,
+    /// When (YYYY-MM-DD).
+    pub on: String,
+    /// Note.
+    pub note: String,
+}
+
 /// A consent record in the derived state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ConsentRecord {
@@ -97,6 +146,10 @@ pub struct ConsentRecord {
     pub custody_at_grant: BTreeSet<String>,
     /// Withdrawal.
     pub withdrawn: Option<Withdrawal>,
+    /// Each person's answer, by participant id (consent records only).
+    pub answers: BTreeMap<String, PersonAnswer>,
+    /// Releases by source organisation (medical and GGZ information: WGBO art. 7:457).
+    pub released: BTreeMap<String, Release>,
 }
 
 /// One epoch of a compartment key.
