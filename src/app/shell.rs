@@ -251,8 +251,8 @@ fn show_case(api: &Api, v: &CaseView) {
                 what: c.what.as_str().into(),
                 basis: c.basis.as_str().into(),
                 note: c.note.as_str().into(),
-                withdraw_by: strings(c.withdraw.iter().map(|w| w.0.as_str())),
-                withdraw_labels: strings(c.withdraw.iter().map(|w| w.1.as_str())),
+                act_codes: strings(c.acts.iter().map(|w| w.0.as_str())),
+                act_labels: strings(c.acts.iter().map(|w| w.1.as_str())),
             })
             .collect(),
     ));
@@ -528,20 +528,22 @@ pub fn wire(ui: &AppWindow, send: impl Fn(Cmd) + Clone + 'static) {
         })
     });
     let s = send.clone();
-    api.on_grant_consent(move |category, to, source, how, until| {
+    api.on_grant_consent(move |category, to, source, how, until, purpose| {
         s(Cmd::GrantConsent {
             category: category.into(),
             to: to.into(),
             source: source.into(),
             how: how.into(),
             until: until.into(),
+            purpose: purpose.into(),
         })
     });
     let s = send.clone();
-    api.on_withdraw_consent(move |id, by| {
-        s(Cmd::WithdrawConsent {
+    api.on_consent_act(move |id, act, how| {
+        s(Cmd::ConsentAct {
             id: id.into(),
-            by: by.into(),
+            act: act.into(),
+            how: how.into(),
         })
     });
     let s = send.clone();

@@ -255,15 +255,14 @@ pub struct ConsentView {
     pub active: bool,
     /// "medische gegevens → Monique de Vries, 2026-11-23 t/m 2027-11-23".
     pub what: String,
-    /// "toestemming van Sanne Visser, Erik Visser (mondeling)".
+    /// Per person: "Sanne Visser: gegeven (mondeling, 28 november 2026) · Erik Visser: nog geen
+    /// antwoord · doel: …", or the legal ground and who decided.
     pub basis: String,
     /// "nog nodig: …" / "HERZIEN: …" / "".
     pub note: String,
-    /// Withdrawal buttons: (whose withdrawal — a participant id, empty for the recorder's own
-    /// or the only consenter's —, the button's text). Several when more people gave it and the
-    /// recorder is none of them: the withdrawal is recorded in the name of the one who
-    /// withdraws (`profile::consent::withdrawer`).
-    pub withdraw: Vec<(String, String)>,
+    /// Buttons: (the act's code, its text) — answer yes or no for a person, withdraw for a
+    /// person, release (`profile::consent::acts`: only what the core will accept).
+    pub acts: Vec<(String, String)>,
 }
 
 /// One row of the who-sees-what matrix.
@@ -419,20 +418,52 @@ fn consents(case: &Case, names: &BTreeMap<String, String>) -> Vec<ConsentView> {
             let s = access::consent_status(st, r, case.today());
             let name = |id: &String| names.get(id).cloned().unwrap_or_else(|| id.clone());
             let basis = match &r.spec.basis {
-                Basis::Consent { consenters, how } => format!(
-                    "toestemming van {} ({})",
-                    consenters.iter().map(name).collect::<Vec<_>>().join(", "),
-                    how.label()
-                ),
+                Basis::Consent { .. } => {
+                    let (need, _) = access::required_consenters(st, case.today());
+                    let mut people: Vec<String> = need
+                        .iter()
+                        .filter(|p| !r.answers.contains_key(*p))
+                        .map(|p| format!("{}: nog geen antwoord", name(p)))
+                        .collect();
+                    people.extend(r.answers.iter().map(|(p, a)| {
+                        format!(
+                            "{}: {} ({}, {})",
+                            name(p),
+                            a.state.label(),
+                            a.how.label(),
+                            crate::core::model::long_date(&a.on)
+                        )
+                    }));
+                    people.sort();
+                    format!("{} · doel: {}", people.join(" · "), r.spec.purpose)
+                }
                 Basis::Legal {
                     ground, decided_by, ..
                 } => format!("{} (besloten door {})", ground.label(), name(decided_by)),
             };
             let mut note = Vec::new();
-            if !s.missing.is_empty() {
+            if !s.refused.is_empty() {
+                note.push(format!(
+                    "geweigerd door {}",
+                    s.refused.iter().map(name).collect::<Vec<_>>().join(", ")
+                ));
+            } else if !s.missing.is_empty() {
                 note.push(format!(
                     "nog nodig: {}",
                     s.missing.iter().map(name).collect::<Vec<_>>().join(", ")
+                ));
+            }
+            if s.state == ConsentState::Active && !s.awaiting_release.is_empty() {
+                note.push(format!(
+                    "wacht op vrijgave door de arts van {}",
+                    s.awaiting_release.join(", ")
+                ));
+            }
+            for (org, rel) in &r.released {
+                note.push(format!(
+                    "vrijgegeven door {} ({org}) op {}",
+                    name(&rel.by),
+                    crate::core::model::long_date(&rel.on)
                 ));
             }
             if let Some(r) = s.review {
@@ -473,18 +504,10 @@ fn consents(case: &Case, names: &BTreeMap<String, String>) -> Vec<ConsentView> {
                 ),
                 basis,
                 note: note.join("; "),
-                withdraw: match (
-                    crate::profile::consent::withdrawer(r, &me, None),
-                    &r.spec.basis,
-                ) {
-                    (Ok(_), _) | (_, Basis::Legal { .. }) => {
-                        vec![(String::new(), "Intrekken".to_string())]
-                    }
-                    (Err(_), Basis::Consent { consenters, .. }) => consenters
-                        .iter()
-                        .map(|c| (c.clone(), format!("Intrekken namens {}", name(c))))
-                        .collect(),
-                },
+                acts: crate::profile::consent::acts(case, r)
+                    .iter()
+                    .map(|a| (a.code(), a.label(&me, &|p: &str| name(&p.to_string()))))
+                    .collect(),
             }
         })
         .collect()

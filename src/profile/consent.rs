@@ -6,7 +6,7 @@
 use crate::core::access::{self, ConsentStatus};
 use crate::core::case::{Case, new_id};
 use crate::core::membership::{Action, AnswerState, Basis, ConsentRecord, ConsentSpec, Recipient};
-use crate::core::model::{ConsentCategory, ConsentHow, LegalGround, format_date, parse_date};
+use crate::core::model::{ConsentCategory, ConsentHow, LegalGround, Role, format_date, parse_date};
 use crate::store::Profile;
 
 use super::{Error, Result};
@@ -37,12 +37,12 @@ pub fn required(case: &Case) -> Vec<String> {
     parents.into_iter().chain(children).collect()
 }
 
-/// Whose consent a person records in the app: a parent or the child records their own (and
-/// only their own: the core refuses a record in another person's name); a professional
-/// records on behalf of everyone the age rules require (`required`).
-pub fn consenters_for(case: &Case, me: &crate::core::case::Me) -> Vec<String> {
+/// Whose consent the app's form records with the record: a parent or the child their own (and
+/// only their own: the core refuses a record in another person's name); a professional only
+/// the question — each person's answer is then its own act ([`acts`]: "Ja namens …").
+pub fn consenters_for(me: &crate::core::case::Me) -> Vec<String> {
     if me.role.is_professional() {
-        required(case)
+        Vec::new()
     } else {
         vec![me.person.clone()]
     }
@@ -282,4 +282,178 @@ pub fn withdraw(
         },
     )?;
     Ok(by)
+}
+
+/// Something a person can do with a consent record in the app: answer for someone (yes or no),
+/// withdraw someone's consent (or end a legal basis), or release one's own organisation's
+/// medical information. Offered only where the core would accept it, so no button leads to a
+/// refusal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Act {
+    /// Record that this person gives consent.
+    Give(String),
+    /// Record that this person refuses.
+    Refuse(String),
+    /// Record this person's withdrawal (for a legal basis: the one who decided ends it).
+    Withdraw(String),
+    /// Release one's organisation's medical or GGZ information under the consent.
+    Release,
+}
+
+impl Act {
+    /// A stable text form for a button (`give:sanne`, `release`).
+    pub fn code(&self) -> String {
+        match self {
+            Act::Give(p) => format!("give:{p}"),
+            Act::Refuse(p) => format!("refuse:{p}"),
+            Act::Withdraw(p) => format!("withdraw:{p}"),
+            Act::Release => "release".into(),
+        }
+    }
+
+    /// Reads [`Act::code`].
+    pub fn parse(s: &str) -> Result<Act> {
+        let bad = || Error::Said(format!("onbekende handeling '{s}'"));
+        if s == "release" {
+            return Ok(Act::Release);
+        }
+        let (kind, who) = s.split_once(':').ok_or_else(bad)?;
+        let who = who.to_string();
+        match kind {
+            "give" => Ok(Act::Give(who)),
+            "refuse" => Ok(Act::Refuse(who)),
+            "withdraw" => Ok(Act::Withdraw(who)),
+            _ => Err(bad()),
+        }
+    }
+
+    /// The button's text: in the first person for one's own answer, "namens …" for another's.
+    pub fn label(&self, me: &str, name: &dyn Fn(&str) -> String) -> String {
+        match self {
+            Act::Give(p) if p == me => "Ik geef toestemming".into(),
+            Act::Refuse(p) if p == me => "Ik weiger".into(),
+            Act::Withdraw(p) if p == me => "Intrekken".into(),
+            Act::Give(p) => format!("Ja namens {}", name(p)),
+            Act::Refuse(p) => format!("Nee namens {}", name(p)),
+            Act::Withdraw(p) => format!("Intrekken namens {}", name(p)),
+            Act::Release => "Vrijgeven (ik beslis als arts)".into(),
+        }
+    }
+}
+
+/// What the person on this device can do with record `rec` today — the same rules the core
+/// applies (`membership/apply.rs`), so the app offers only what will be accepted: a parent or
+/// child answers and withdraws only for themselves; a professional with base access who
+/// recorded the question, chairs or holds the information answers on behalf of each person the
+/// age rules require (one act per person) — never for a record that lets themselves read; the
+/// medical professional of a source releases after consent.
+pub fn acts(case: &Case, rec: &ConsentRecord) -> Vec<Act> {
+    let st = case.state();
+    let Some(me) = case.my_member() else {
+        return Vec::new();
+    };
+    if rec.withdrawn.is_some() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    match &rec.spec.basis {
+        Basis::Legal { decided_by, .. } => {
+            if *decided_by == me.id || me.admin {
+                out.push(Act::Withdraw(decided_by.clone()));
+            }
+        }
+        Basis::Consent { .. } => {
+            let family = matches!(me.role, Role::Ouder | Role::Kind);
+            let on_behalf = me.role.is_professional()
+                && !crate::core::audience::no_base_access(me.role)
+                && (me.admin
+                    || rec.recorded_by == me.id
+                    || rec.spec.sources.contains(&me.organisation));
+            let people: Vec<String> = if family {
+                vec![me.id.clone()]
+            } else if on_behalf {
+                let mut v = required(case);
+                v.extend(rec.answers.keys().cloned());
+                v.sort();
+                v.dedup();
+                v
+            } else {
+                Vec::new()
+            };
+            let self_grant = rec.spec.recipients.iter().any(|r| r.covers(me));
+            for p in people {
+                match rec.answers.get(&p).map(|a| a.state) {
+                    Some(AnswerState::Given) => out.push(Act::Withdraw(p)),
+                    Some(AnswerState::Withdrawn) => {}
+                    Some(AnswerState::Refused) => {
+                        if family || !self_grant {
+                            out.push(Act::Give(p));
+                        }
+                    }
+                    None => {
+                        if family || !self_grant {
+                            out.push(Act::Give(p.clone()));
+                        }
+                        out.push(Act::Refuse(p));
+                    }
+                }
+            }
+            let status = access::consent_status(st, rec, case.today());
+            if me.role.is_medical()
+                && status.state == access::ConsentState::Active
+                && status.awaiting_release.contains(&me.organisation)
+            {
+                out.push(Act::Release);
+            }
+        }
+    }
+    out
+}
+
+/// Does `act` on record `consent`; `how` is how an answer was given. Returns a Dutch line for
+/// the person (what happened, and what that means).
+pub fn perform(
+    case: &mut Case,
+    p: &Profile,
+    consent: &str,
+    act: &Act,
+    how: ConsentHow,
+) -> Result<String> {
+    let note = "vastgelegd in de app";
+    Ok(match act {
+        Act::Give(who) => {
+            answer(case, p, consent, Some(who), true, how, note)?;
+            let state = case
+                .state()
+                .consents
+                .get(consent)
+                .map(|r| access::consent_status(case.state(), r, case.today()));
+            match state {
+                Some(s) if s.state == access::ConsentState::Active => {
+                    if s.awaiting_release.is_empty() {
+                        "Toestemming vastgelegd; de toestemming is nu geldig. De sleutels gaan naar de ontvanger zodra die synchroniseert.".into()
+                    } else {
+                        format!(
+                            "Toestemming vastgelegd; nu beslist {} of de informatie gedeeld wordt.",
+                            s.awaiting_release.join(", ")
+                        )
+                    }
+                }
+                _ => "Toestemming vastgelegd. De toestemming geldt pas als iedereen die moet instemmen ja heeft gezegd.".into(),
+            }
+        }
+        Act::Refuse(who) => {
+            answer(case, p, consent, Some(who), false, how, note)?;
+            "Weigering vastgelegd. Er wordt niets gedeeld; het team ziet dat er geweigerd is."
+                .into()
+        }
+        Act::Withdraw(who) => {
+            withdraw(case, p, consent, Some(who), note)?;
+            format!("Toestemming ingetrokken. {}", super::KEEP_NOTE)
+        }
+        Act::Release => {
+            release(case, p, consent, note)?;
+            "Vrijgegeven. De ontvanger leest de informatie na de volgende synchronisatie.".into()
+        }
+    })
 }

@@ -5,7 +5,7 @@ use mdo::core::CoreError;
 use mdo::core::access::{self, ConsentState};
 use mdo::core::case::CompartmentKind;
 use mdo::core::membership::{Action, Basis, ConsentSpec, Inserted, Op, Recipient, Rejection};
-use mdo::core::model::{Audience, ConsentCategory, ConsentHow, Role};
+use mdo::core::model::{Audience, ConsentCategory, ConsentHow, LegalGround, Role};
 use mdo::crypto::envelope;
 use time::macros::date;
 
@@ -788,17 +788,236 @@ fn a_consent_opens_only_the_source_it_names() {
 }
 
 /// In the app a parent records their own consent (the core refuses one in another person's
-/// name); a professional records on behalf of everyone the age rules require.
+/// name); a professional records the question, and then each person's answer as its own act —
+/// the buttons the app offers are exactly the acts the core accepts.
 #[test]
-fn a_parent_records_her_own_consent_a_professional_everyones() {
-    let n = noor();
-    let (case, _) = n.w.view(&n.sanne);
+fn a_parent_records_her_own_consent_a_professional_each_answer_apart() {
+    let mut n = noor();
     assert_eq!(
-        mdo::profile::consent::consenters_for(&case, &n.sanne.me),
+        mdo::profile::consent::consenters_for(&n.sanne.me),
         ["sanne"]
     );
+    assert!(mdo::profile::consent::consenters_for(&n.arts.me).is_empty());
+    n.w.consent(
+        &n.arts,
+        consent(
+            "q",
+            &[],
+            ConsentCategory::Medisch,
+            Recipient::Member("monique".into()),
+            "2027-07-31",
+        ),
+        false,
+    );
+    use mdo::profile::consent::{Act, acts};
     let (case, _) = n.w.view(&n.arts);
-    let mut all = mdo::profile::consent::consenters_for(&case, &n.arts.me);
-    all.sort();
-    assert_eq!(all, ["erik", "sanne"]);
+    let rec = &case.state().consents["q"];
+    assert_eq!(
+        acts(&case, rec),
+        [
+            Act::Give("erik".into()),
+            Act::Refuse("erik".into()),
+            Act::Give("sanne".into()),
+            Act::Refuse("sanne".into())
+        ]
+    );
+    // Sanne sees only her own answer; the IB-er, who would read it, offers no "ja".
+    let (case, _) = n.w.view(&n.sanne);
+    assert_eq!(
+        acts(&case, &case.state().consents["q"]),
+        [Act::Give("sanne".into()), Act::Refuse("sanne".into())]
+    );
+    let (case, _) = n.w.view(&n.monique);
+    assert_eq!(
+        acts(&case, &case.state().consents["q"]),
+        [Act::Refuse("erik".into()), Act::Refuse("sanne".into())]
+    );
+    // Every act offered is accepted by the core.
+    let (case, _) = n.w.view(&n.arts);
+    for a in acts(&case, &case.state().consents["q"]) {
+        let (r, _) = n.w.act(&n.arts, |c| match &a {
+            Act::Give(p) | Act::Refuse(p) => c
+                .membership(
+                    &n.arts.dev,
+                    Action::Answer {
+                        consent: "q".into(),
+                        person: p.clone(),
+                        given: matches!(a, Act::Give(_)),
+                        how: ConsentHow::Oral,
+                        note: String::new(),
+                    },
+                )
+                .map(|_| ()),
+            _ => Ok(()),
+        });
+        // A "nee" after a "ja" for the same person is refused: a given consent ends by a
+        // withdrawal only.
+        if matches!(a, Act::Give(_)) {
+            r.unwrap();
+        } else {
+            assert!(r.is_err(), "{a:?} after a yes");
+        }
+    }
+    let (case, _) = n.w.view(&n.arts);
+    let rec = &case.state().consents["q"];
+    assert_eq!(
+        access::consent_status(case.state(), rec, n.w.today).state,
+        ConsentState::Active
+    );
+    assert_eq!(
+        acts(&case, rec),
+        [
+            Act::Withdraw("erik".into()),
+            Act::Withdraw("sanne".into()),
+            Act::Release
+        ]
+    );
+}
+
+/// Issue 14: a legal basis is decided and recorded by the professional who holds the
+/// information, and each ground opens only what it allows, to whom it allows — checked by
+/// every peer (the core), with real keys for the one that opens.
+#[test]
+fn legal_bases_by_ground_decided_by_the_holder() {
+    let mut n = noor();
+    let gi = Person::new("gi", Role::Jeugdbeschermer, "GI Jeugdbescherming");
+    let vader = Person::new("bas", Role::Ouder, "");
+    n.w.add(&n.monique, &gi, false);
+    n.w.add(&n.monique, &vader, false); // a parent without gezag
+    let gezin = CompartmentKind::Category(ConsentCategory::Gezinssituatie, "Gemeente".into());
+    let chunk = n.w.write(&n.rik, gezin, "vader ziet Noor om het weekend");
+    let legal = |ground: LegalGround,
+                 decided_by: &str,
+                 cat: ConsentCategory,
+                 source: &str,
+                 to: Recipient| Action::Grant {
+        record: ConsentSpec {
+            id: format!("l-{}", ground.id()),
+            basis: Basis::Legal {
+                ground,
+                reasoning: "afgewogen en vastgelegd".into(),
+                decided_by: decided_by.into(),
+            },
+            purpose: String::new(),
+            categories: vec![cat],
+            recipients: vec![to],
+            sources: if source.is_empty() {
+                Vec::new()
+            } else {
+                vec![source.into()]
+            },
+            from: "2026-11-01".into(),
+            until: "2027-07-31".into(),
+        },
+    };
+    let refused = |w: &mut World, p: &Person, a: Action, why: &str| {
+        let (r, _) = w.act(p, |c| c.membership(&p.dev, a));
+        assert!(r.is_err(), "{why}");
+    };
+    let med = ConsentCategory::Medisch;
+    // The IB-er cannot open the jeugdarts's medical file on any ground.
+    refused(
+        &mut n.w,
+        &n.monique,
+        legal(
+            LegalGround::ConflictOfDuties,
+            "monique",
+            med,
+            "GGD JGZ",
+            Recipient::Member("lotte".into()),
+        ),
+        "a school professional opens medical data",
+    );
+    // Meldrecht is a report to Veilig Thuis, not sharing at the table.
+    refused(
+        &mut n.w,
+        &n.arts,
+        legal(
+            LegalGround::Meldrecht,
+            "anouk",
+            med,
+            "GGD JGZ",
+            Recipient::Member("monique".into()),
+        ),
+        "meldrecht as an MDO basis",
+    );
+    // Nobody records a basis in another professional's name.
+    refused(
+        &mut n.w,
+        &n.arts,
+        legal(
+            LegalGround::ConflictOfDuties,
+            "monique",
+            med,
+            "GGD JGZ",
+            Recipient::Member("lotte".into()),
+        ),
+        "decided by someone else",
+    );
+    // A child-protection measure gives information to the GI, not to the table.
+    refused(
+        &mut n.w,
+        &n.rik,
+        legal(
+            LegalGround::ChildProtection,
+            "rik",
+            ConsentCategory::Gezinssituatie,
+            "Gemeente",
+            Recipient::Member("monique".into()),
+        ),
+        "a child-protection basis to the school",
+    );
+    n.w.membership(
+        &n.rik,
+        legal(
+            LegalGround::ChildProtection,
+            "rik",
+            ConsentCategory::Gezinssituatie,
+            "Gemeente",
+            Recipient::Member("gi".into()),
+        ),
+    );
+    // BW 1:377c: to a parent without gezag only — decided by the holder, not by the other
+    // parent's consent.
+    refused(
+        &mut n.w,
+        &n.rik,
+        legal(
+            LegalGround::ParentInformation,
+            "rik",
+            ConsentCategory::Gezinssituatie,
+            "Gemeente",
+            Recipient::Member("sanne".into()),
+        ),
+        "1:377c to a parent with gezag",
+    );
+    // The shared MDO file has no single holder: only the chair records a basis for it.
+    refused(
+        &mut n.w,
+        &n.rik,
+        legal(
+            LegalGround::ParentInformation,
+            "rik",
+            ConsentCategory::Dossier,
+            "",
+            Recipient::Member("bas".into()),
+        ),
+        "a non-chair opens the shared file",
+    );
+    assert!(!n.w.can_open(&vader, &chunk));
+    let mut l = legal(
+        LegalGround::ParentInformation,
+        "rik",
+        ConsentCategory::Gezinssituatie,
+        "Gemeente",
+        Recipient::Member("bas".into()),
+    );
+    if let Action::Grant { record } = &mut l {
+        record.id = "l-377c-ok".into();
+    }
+    n.w.membership(&n.rik, l);
+    n.w.sync(&n.rik);
+    assert!(n.w.can_open(&vader, &chunk), "1:377c opens to the father");
+    assert!(n.w.can_open(&gi, &chunk), "the measure opens to the GI");
+    assert!(!n.w.can_open(&n.monique, &chunk));
 }

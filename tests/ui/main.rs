@@ -352,19 +352,47 @@ fn changing_an_items_audience_asks_first_and_says_what_earlier_readers_keep() {
     };
     assert!(!reads("sanne") && !reads("erik"));
     assert!(reads("jeroen"));
-    // Consent: recorded by the chair for the school's own information, then withdrawn.
+    // Consent: the chair records the question for the school's own information (with its
+    // purpose), then each parent's answer as its own act — a "nee" first, then a "ja" — and a
+    // withdrawal in the name of the one who withdraws.
+    one(&ui, "Doel van de toestemming").set_accessible_value("verzuim bespreken in het MDO");
     click(&ui, "Toestemming vastleggen");
     assert_eq!(slint::Model::row_count(&api.get_consents()), 1);
-    let c = slint::Model::row_data(&api.get_consents(), 0).unwrap();
+    let row = || slint::Model::row_data(&api.get_consents(), 0).unwrap();
+    let c = row();
+    assert_eq!(c.state, "onvolledig");
+    for who in [
+        "Sanne Visser: nog geen antwoord",
+        "Erik Visser: nog geen antwoord",
+        "doel: verzuim bespreken in het MDO",
+    ] {
+        assert!(c.basis.contains(who), "{}", c.basis);
+    }
+    let mut buttons = labels(&c.act_labels);
+    buttons.sort();
+    assert_eq!(
+        buttons,
+        [
+            "Ja namens Erik Visser",
+            "Ja namens Sanne Visser",
+            "Nee namens Erik Visser",
+            "Nee namens Sanne Visser"
+        ]
+    );
+    click(&ui, &format!("Ja namens Sanne Visser: {}", c.what));
+    click(&ui, &format!("Nee namens Erik Visser: {}", c.what));
+    let c = row();
+    assert_eq!(c.state, "geweigerd");
+    assert!(c.note.contains("geweigerd door Erik Visser"), "{}", c.note);
     assert!(
-        c.basis.contains("Sanne Visser") && c.basis.contains("Erik Visser"),
+        c.basis.contains("Erik Visser: geweigerd (mondeling, "),
         "{}",
         c.basis
     );
+    click(&ui, &format!("Ja namens Erik Visser: {}", c.what));
+    let c = row();
     assert!(c.active, "{}", c.state);
-    // Two parents gave it and the chair is neither: the chair records whose withdrawal it is
-    // (never a guess in someone's name).
-    let mut buttons = labels(&c.withdraw_labels);
+    let mut buttons = labels(&c.act_labels);
     buttons.sort();
     assert_eq!(
         buttons,
@@ -1345,4 +1373,90 @@ fn a_jeugdarts_note_in_the_app_never_reaches_the_parents_device() {
             }
         }
     }
+
+    // Consent, then the doctor's own decision (WGBO art. 7:457). The jeugdarts records the
+    // question for the IB-er and Sanne's "ja" on her behalf (Sanne is the only parent with
+    // gezag here): the consent is valid, and her finding still stays with the GGD until she
+    // releases it.
+    api.set_tab("Delen".into());
+    let chair_id = {
+        let people = labels(&api.get_matrix_people());
+        let ids = labels(&api.get_matrix_ids());
+        ids[people
+            .iter()
+            .position(|p| p.starts_with("Monique"))
+            .unwrap()]
+        .clone()
+    };
+    api.invoke_grant_consent(
+        "medisch".into(),
+        chair_id.as_str().into(),
+        "GGD JGZ".into(),
+        "oral".into(),
+        "2027-07-31".into(),
+        "slaapadvies bespreken in het MDO".into(),
+    );
+    pump("the consent question", &|| {
+        slint::Model::row_count(&api.get_consents()) == 1
+    });
+    let row = || slint::Model::row_data(&api.get_consents(), 0).unwrap();
+    assert_eq!(row().state, "onvolledig");
+    assert!(
+        row().basis.contains("Sanne Visser: nog geen antwoord"),
+        "{}",
+        row().basis
+    );
+    // (This window is phone-short: the row's buttons are below the fold, so the test sends
+    // what they send; the chair's test clicks the same buttons.)
+    let act = |label: &str| {
+        let r = row();
+        let at = labels(&r.act_labels)
+            .iter()
+            .position(|l| l == label)
+            .unwrap();
+        let code = slint::Model::row_data(&r.act_codes, at).unwrap();
+        api.invoke_consent_act(r.id, code, "oral".into());
+    };
+    act("Ja namens Sanne Visser");
+    pump("Sanne's answer", &|| row().state == "geldig");
+    assert!(
+        row()
+            .note
+            .contains("wacht op vrijgave door de arts van GGD JGZ"),
+        "{}",
+        row().note
+    );
+    mother.json(&["sync", &case, "--peer", &addr]);
+    let chair_sees = |chair: &std::path::Path| -> bool {
+        Cli::json_at(chair, &["sync", &case, "--peer", &addr]);
+        Cli::json_at(chair, &["case", "show", &case])["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["text"].as_str().unwrap().contains("melatonine"))
+    };
+    assert!(
+        !chair_sees(chair.path()),
+        "consent alone does not send the finding"
+    );
+    assert_eq!(
+        labels(&row().act_labels),
+        [
+            "Intrekken namens Sanne Visser",
+            "Vrijgeven (ik beslis als arts)"
+        ]
+    );
+    act("Vrijgeven (ik beslis als arts)");
+    pump("the release", &|| {
+        row().note.contains("vrijgegeven door Anouk Vermeer")
+    });
+    assert!(
+        api.get_notice().contains("Vrijgegeven"),
+        "{}",
+        api.get_notice()
+    );
+    assert!(
+        chair_sees(chair.path()),
+        "after her release the IB-er reads the finding"
+    );
 }

@@ -173,7 +173,8 @@ pub enum Cmd {
         /// For whom now (compartment descriptor from the *voor wie?* choices).
         audience: String,
     },
-    /// Record consent given by the people the age rules require.
+    /// Record a consent: a parent or child their own; a professional the question, which each
+    /// person then answers ([`Cmd::ConsentAct`]).
     GrantConsent {
         /// Category id.
         category: String,
@@ -185,14 +186,17 @@ pub enum Cmd {
         how: String,
         /// Until (YYYY-MM-DD).
         until: String,
+        /// What it is for.
+        purpose: String,
     },
-    /// Withdraw a consent record: `by` is whose withdrawal it is (a participant id), empty for
-    /// the recorder's own or the only consenter's.
-    WithdrawConsent {
+    /// Answer, withdraw or release on a consent record (`profile::consent::Act::code`).
+    ConsentAct {
         /// The consent record.
         id: String,
-        /// Whose withdrawal.
-        by: String,
+        /// The act's code (`give:sanne`, `refuse:erik`, `withdraw:erik`, `release`).
+        act: String,
+        /// How an answer was given (`written`, `oral`, `digital`).
+        how: String,
     },
     /// Show the access log of this copy.
     ShowLog,

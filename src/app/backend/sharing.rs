@@ -6,7 +6,7 @@ use crate::app::view::case_view;
 use crate::core::model::{ConsentCategory, ConsentHow, Role};
 use crate::profile::{self, Error};
 
-use super::{Backend, Cmd, KEEP_NOTE, Update};
+use super::{Backend, Cmd, Update};
 
 impl Backend {
     /// The open case's id.
@@ -101,7 +101,8 @@ impl Backend {
         }
     }
 
-    /// Record consent given by the people the age rules require.
+    /// Record a consent: a parent or child their own; a professional the question, which each
+    /// person then answers in their own act.
     pub(super) fn grant_consent(
         &mut self,
         category: String,
@@ -109,12 +110,13 @@ impl Backend {
         source: String,
         how: String,
         until: String,
+        purpose: String,
     ) -> Result<Vec<Update>, Error> {
         let category: ConsentCategory = category.parse()?;
         let how: ConsentHow = how.parse()?;
-        let case = self.open.as_ref().ok_or("geen casus open")?;
         let me = self.session.as_ref().ok_or("eerst ontgrendelen")?.me();
-        let consenters = profile::consent::consenters_for(case, me);
+        let consenters = profile::consent::consenters_for(me);
+        let own = !consenters.is_empty();
         let mut u = self.edit(|case, p| {
             profile::consent::grant(
                 case,
@@ -131,31 +133,37 @@ impl Backend {
                     },
                     from: None,
                     until,
-                    purpose: String::new(),
+                    purpose,
                 },
             )
             .map(|_| ())
         })?;
-        u.push(Update::Notice(format!(
-            "Toestemming vastgelegd: {}. De sleutels gaan naar de ontvanger zodra die synchroniseert.",
-            category.label()
-        )));
+        u.push(Update::Notice(if own {
+            format!("Uw toestemming is vastgelegd: {}.", category.label())
+        } else {
+            format!(
+                "Vraag om toestemming vastgelegd: {}. Leg nu per persoon vast wat die zei (ja of nee); ouders en jongere kunnen ook zelf antwoorden.",
+                category.label()
+            )
+        }));
         Ok(u)
     }
 
-    /// Withdraw a consent record: `by` is whose withdrawal it is (empty: the recorder's own
-    /// or the only consenter's).
-    pub(super) fn withdraw_consent(
+    /// Answer, withdraw or release on a consent record.
+    pub(super) fn consent_act(
         &mut self,
         id: String,
-        by: String,
+        act: String,
+        how: String,
     ) -> Result<Vec<Update>, Error> {
+        let act = profile::consent::Act::parse(&act)?;
+        let how: ConsentHow = how.parse()?;
+        let mut said = String::new();
         let mut u = self.edit(|case, p| {
-            profile::consent::withdraw(case, p, &id, Some(&by), "vastgelegd in de app").map(|_| ())
+            said = profile::consent::perform(case, p, &id, &act, how)?;
+            Ok(())
         })?;
-        u.push(Update::Notice(format!(
-            "Toestemming ingetrokken. {KEEP_NOTE}"
-        )));
+        u.push(Update::Notice(said));
         Ok(u)
     }
 
