@@ -258,6 +258,8 @@ fn show_case(api: &Api, v: &CaseView) {
     ));
     api.set_default_until(v.default_until.as_str().into());
     api.set_consent_sources(strings(v.consent_sources.iter().map(String::as_str)));
+    api.set_legal_ground_ids(strings(v.legal_grounds.iter().map(|g| g.id())));
+    api.set_legal_ground_labels(strings(v.legal_grounds.iter().map(|g| g.label())));
     api.set_category_ids(strings(v.consent_categories.iter().map(|c| c.id())));
     api.set_category_labels(strings(v.consent_categories.iter().map(|c| c.label())));
     api.set_matrix_ids(strings(v.matrix_people.iter().map(|p| p.0.as_str())));
@@ -536,6 +538,17 @@ pub fn wire(ui: &AppWindow, send: impl Fn(Cmd) + Clone + 'static) {
             how: how.into(),
             until: until.into(),
             purpose: purpose.into(),
+        })
+    });
+    let s = send.clone();
+    api.on_record_legal(move |ground, category, to, source, until, reasoning| {
+        s(Cmd::RecordLegal {
+            ground: ground.into(),
+            category: category.into(),
+            to: to.into(),
+            source: source.into(),
+            until: until.into(),
+            reasoning: reasoning.into(),
         })
     });
     let s = send.clone();

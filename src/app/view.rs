@@ -324,6 +324,9 @@ pub struct CaseView {
     /// The categories this person can record a consent for: those their role holds, and the
     /// dossier (a parent or the child: all).
     pub consent_categories: Vec<crate::core::model::ConsentCategory>,
+    /// The legal grounds this person can record (professionals with base access: every ground
+    /// but meldrecht, which is a report to Veilig Thuis and no basis for sharing in the MDO).
+    pub legal_grounds: Vec<crate::core::model::LegalGround>,
     /// *Voor wie?* for what is written in the circles, the needs chain and the agreements.
     pub write: Choices,
     /// A new meeting: 0 with parents, 1 professionals only (medical, safety and enforcement
@@ -964,6 +967,17 @@ pub fn case_view(case: &Case, me: &Me) -> CaseView {
                     || me.role.holds_category(*c)
             })
             .collect(),
+        legal_grounds: if me.role.is_professional()
+            && !crate::core::audience::no_base_access(me.role)
+        {
+            crate::core::model::LegalGround::ALL
+                .iter()
+                .copied()
+                .filter(|g| *g != crate::core::model::LegalGround::Meldrecht)
+                .collect()
+        } else {
+            Vec::new()
+        },
         consent_sources: if me.role.is_professional() {
             vec![me.organisation.clone()]
         } else {

@@ -109,6 +109,9 @@ fn core(e: &CoreError) -> String {
         CoreError::Log(LogError::Rejected(crate::core::membership::Rejection::SelfGranted)) => {
             "u kunt geen toestemming vastleggen die uzelf toegang geeft: laat de ouder het op het eigen apparaat vastleggen, of degene die de informatie heeft".into()
         }
+        CoreError::Log(LogError::Rejected(crate::core::membership::Rejection::Consent(rule))) => {
+            rule.dutch().into()
+        }
         CoreError::Log(LogError::Rejected(_)) => {
             "dat mag u in deze casus niet doen: alleen de voorzitter kan dit, of uw rol of de toestemming laat het niet toe".into()
         }

@@ -434,6 +434,46 @@ fn changing_an_items_audience_asks_first_and_says_what_earlier_readers_keep() {
         .clone()
         .unwrap();
     assert_eq!(w.by, "erik", "recorded in the name of the one who withdrew");
+
+    // A legal basis in the app: a ground that does not fit is refused in words a person can
+    // act on; a statutory duty for the school's own information is recorded with its reasoning,
+    // decided by the chair herself.
+    let grounds = labels(&api.get_legal_ground_ids());
+    assert!(!grounds.iter().any(|g| g == "meldrecht"), "{grounds:?}");
+    let to = slint::Model::row_data(&api.get_matrix_ids(), 0).unwrap();
+    api.invoke_record_legal(
+        "child-protection".into(),
+        slint::Model::row_data(&api.get_category_ids(), 0).unwrap(),
+        to,
+        "OBS De Wilgen".into(),
+        "2027-07-31".into(),
+        "OTS uitgesproken".into(),
+    );
+    assert!(
+        api.get_error().contains("alleen de jeugdbeschermer"),
+        "{}",
+        api.get_error()
+    );
+    api.set_error("".into());
+    one(&ui, "Onderbouwing")
+        .set_accessible_value("verzuimmelding aan leerplicht is een wettelijke plicht");
+    click(&ui, "Grondslag vastleggen");
+    assert_eq!(slint::Model::row_count(&api.get_consents()), 2);
+    let legal = (0..2)
+        .filter_map(|i| slint::Model::row_data(&api.get_consents(), i))
+        .find(|c| c.basis.contains(grounds_label(&api, 0).as_str()))
+        .expect("the legal basis is listed");
+    assert!(
+        legal.basis.contains("besloten door Monique de Vries"),
+        "{}",
+        legal.basis
+    );
+}
+
+fn grounds_label(api: &Api, i: usize) -> String {
+    slint::Model::row_data(&api.get_legal_ground_labels(), i)
+        .unwrap()
+        .to_string()
 }
 
 #[test]

@@ -189,6 +189,22 @@ pub enum Cmd {
         /// What it is for.
         purpose: String,
     },
+    /// Record sharing without consent on a legal basis (decided by the recorder, who holds the
+    /// information).
+    RecordLegal {
+        /// Ground id.
+        ground: String,
+        /// Category id.
+        category: String,
+        /// Recipient participant id.
+        to: String,
+        /// The source organisation (empty for `dossier`).
+        source: String,
+        /// Until (YYYY-MM-DD).
+        until: String,
+        /// The reasoning, written down.
+        reasoning: String,
+    },
     /// Answer, withdraw or release on a consent record (`profile::consent::Act::code`).
     ConsentAct {
         /// The consent record.

@@ -149,6 +149,47 @@ impl Backend {
         Ok(u)
     }
 
+    /// Record sharing without consent on a legal basis: the recorder decides, for information
+    /// they hold; the core checks per ground what it may open to whom.
+    pub(super) fn record_legal(
+        &mut self,
+        ground: String,
+        category: String,
+        to: String,
+        source: String,
+        until: String,
+        reasoning: String,
+    ) -> Result<Vec<Update>, Error> {
+        let ground: crate::core::model::LegalGround = ground.parse()?;
+        let category: ConsentCategory = category.parse()?;
+        let mut u = self.edit(|case, p| {
+            profile::consent::legal(
+                case,
+                p,
+                ground,
+                &reasoning,
+                profile::consent::Grant {
+                    categories: vec![category],
+                    recipients: vec![to],
+                    sources: if category == ConsentCategory::Dossier {
+                        Vec::new()
+                    } else {
+                        vec![source]
+                    },
+                    from: None,
+                    until,
+                    purpose: String::new(),
+                },
+            )
+            .map(|_| ())
+        })?;
+        u.push(Update::Notice(format!(
+            "Wettelijke grondslag vastgelegd: {}, met uw onderbouwing. De ontvanger leest de informatie na de volgende synchronisatie.",
+            ground.label()
+        )));
+        Ok(u)
+    }
+
     /// Answer, withdraw or release on a consent record.
     pub(super) fn consent_act(
         &mut self,

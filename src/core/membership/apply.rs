@@ -6,7 +6,7 @@
 use mdo_crypto::{OpId, WrappedKeys};
 
 use super::dag::{Log, hostile_to, outranked};
-use super::error::Rejection;
+use super::error::{ConsentRule, Rejection};
 use super::keys::apply_keys;
 use super::op::ConsentSpec;
 use super::op::{Action, Basis, MemberSpec, Op, Recipient};
@@ -403,17 +403,12 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
                 .iter()
                 .any(|c| *c != crate::core::model::ConsentCategory::Dossier);
             if needs_source && record.sources.iter().all(|s| s.trim().is_empty()) {
-                return Err(Rejection::Invalid(
-                    "a consent or legal basis names its source: the organisation whose information it opens".into(),
-                ));
+                return Err(Rejection::Consent(ConsentRule::NeedsSource));
             }
             // Roles without base access record no consent or legal basis: they could otherwise
             // open the shared case to each other (issue 14).
             if crate::core::audience::no_base_access(author.role) {
-                return Err(Rejection::Invalid(format!(
-                    "a {} records no consent or legal basis; the holder of the information does",
-                    author.role.label()
-                )));
+                return Err(Rejection::Consent(ConsentRule::NoBaseAccess));
             }
             // The holder of the information records it: a professional names only their own
             // organisation as the source, and only for categories their role holds (WGBO 7:457:
@@ -430,12 +425,7 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
                 {
                     for s in &record.sources {
                         if s != &author.organisation || !author.role.holds_category(*c) {
-                            return Err(Rejection::Invalid(format!(
-                                "only the holder of the information records a consent or legal basis for it: {} is not a {} source of {}",
-                                s,
-                                c.id(),
-                                author.id
-                            )));
+                            return Err(Rejection::Consent(ConsentRule::NotHolder));
                         }
                     }
                 }
@@ -445,28 +435,19 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
                     // Each person's consent is their own act (issue 14): a record names at most
                     // one consenter; the others answer in their own op (`Action::Answer`).
                     if consenters.len() > 1 {
-                        return Err(Rejection::Invalid(
-                            "a consent record names at most one consenter; each other person answers in their own act".into(),
-                        ));
+                        return Err(Rejection::Consent(ConsentRule::OneConsenter));
                     }
                     // Consent is specific: it says what for (AVG art. 4(11); law.md §5).
                     if record.purpose.trim().is_empty() {
-                        return Err(Rejection::Invalid(
-                            "a consent says what it is for (its purpose)".into(),
-                        ));
+                        return Err(Rejection::Consent(ConsentRule::NeedsPurpose));
                     }
                     if consenters.is_empty() && !author.role.is_professional() {
-                        return Err(Rejection::Invalid(
-                            "a parent or child records their own answer".into(),
-                        ));
+                        return Err(Rejection::Consent(ConsentRule::OwnOnly));
                     }
                     for c in consenters {
                         let m = active(st, c)?;
                         if !matches!(m.role, Role::Ouder | Role::Kind) {
-                            return Err(Rejection::Invalid(format!(
-                                "{c} is a {}; only parents and the child give consent",
-                                m.role.label()
-                            )));
+                            return Err(Rejection::Consent(ConsentRule::FamilyConsents));
                         }
                     }
                     // A parent or the child records only their own consent: never one in the
@@ -475,18 +456,14 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
                     if !author.role.is_professional()
                         && consenters.as_slice() != [author.id.clone()]
                     {
-                        return Err(Rejection::Invalid(
-                            "a parent or child records only their own consent, never another person's".into(),
-                        ));
+                        return Err(Rejection::Consent(ConsentRule::OwnOnly));
                     }
                 }
                 Basis::Legal {
                     ground, decided_by, ..
                 } => {
                     if !author.role.is_professional() {
-                        return Err(Rejection::Invalid(
-                            "only a professional records a legal basis".into(),
-                        ));
+                        return Err(Rejection::Consent(ConsentRule::ProfessionalsOnly));
                     }
                     check_legal(st, &author, *ground, decided_by, record, is_admin(st))?;
                 }
@@ -593,9 +570,7 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
                     consent: consent.clone(),
                 })?;
             if !matches!(rec.spec.basis, Basis::Consent { .. }) {
-                return Err(Rejection::Invalid(
-                    "a legal basis is not answered: it is decided by its holder".into(),
-                ));
+                return Err(Rejection::Consent(ConsentRule::LegalNotAnswered));
             }
             if rec.withdrawn.is_some() {
                 return Err(Rejection::AlreadyWithdrawn {
@@ -604,10 +579,7 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
             }
             let p = active(st, person)?;
             if !matches!(p.role, Role::Ouder | Role::Kind) {
-                return Err(Rejection::Invalid(format!(
-                    "{person} is a {}; only parents and the child give consent",
-                    p.role.label()
-                )));
+                return Err(Rejection::Consent(ConsentRule::FamilyConsents));
             }
             if author.id != *person {
                 // On someone's behalf: a professional with base access who recorded the
@@ -615,10 +587,7 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
                 if !author.role.is_professional()
                     || crate::core::audience::no_base_access(author.role)
                 {
-                    return Err(Rejection::Invalid(
-                        "a parent or child records only their own answer, never another person's"
-                            .into(),
-                    ));
+                    return Err(Rejection::Consent(ConsentRule::OwnOnly));
                 }
                 if !(is_admin(st)
                     || author.id == rec.recorded_by
@@ -634,9 +603,7 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
             }
             match rec.answers.get(person).map(|a| a.state) {
                 Some(AnswerState::Given) => {
-                    return Err(Rejection::Invalid(format!(
-                        "{person} already gave this consent; it ends by a withdrawal"
-                    )));
+                    return Err(Rejection::Consent(ConsentRule::AlreadyGiven));
                 }
                 Some(AnswerState::Withdrawn) => {
                     return Err(Rejection::AlreadyWithdrawn {
@@ -670,28 +637,17 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
                 })?;
             let medical = rec.spec.categories.iter().any(|c| c.needs_release());
             if !medical || !matches!(rec.spec.basis, Basis::Consent { .. }) {
-                return Err(Rejection::Invalid(
-                    "only a consent for medical or GGZ information is released".into(),
-                ));
+                return Err(Rejection::Consent(ConsentRule::ReleaseOnlyMedical));
             }
             if !author.role.is_medical() || !rec.spec.sources.contains(&author.organisation) {
-                return Err(Rejection::Invalid(format!(
-                    "only a medical professional of the source ({}) releases this information",
-                    rec.spec.sources.join(", ")
-                )));
+                return Err(Rejection::Consent(ConsentRule::ReleaseByDoctor));
             }
             if rec.released.contains_key(&author.organisation) {
-                return Err(Rejection::Invalid(format!(
-                    "{} already released this information",
-                    author.organisation
-                )));
+                return Err(Rejection::Consent(ConsentRule::AlreadyReleased));
             }
             let status = crate::core::access::consent_status(st, rec, op.date);
             if status.state != crate::core::access::ConsentState::Active {
-                return Err(Rejection::Invalid(format!(
-                    "the consent is {}: information is released only after consent",
-                    status.state.label()
-                )));
+                return Err(Rejection::Consent(ConsentRule::ReleaseAfterConsent));
             }
             let r = Release {
                 by: author.id.clone(),
@@ -797,15 +753,11 @@ fn check_legal(
     author_admin: bool,
 ) -> Result<(), Rejection> {
     if decided_by != author.id {
-        return Err(Rejection::Invalid(
-            "a legal basis is decided and recorded by the professional who holds the information, not in another's name".into(),
-        ));
+        return Err(Rejection::Consent(ConsentRule::HolderDecides));
     }
     // The shared case content has no single holder: the chair decides for it.
     if record.categories.contains(&ConsentCategory::Dossier) && !author_admin {
-        return Err(Rejection::Invalid(
-            "only the chair records a legal basis for the shared MDO file".into(),
-        ));
+        return Err(Rejection::Consent(ConsentRule::ChairForDossier));
     }
     let only_gi = record.recipients.iter().all(|r| match r {
         Recipient::Member(id) => st
@@ -816,14 +768,10 @@ fn check_legal(
         Recipient::Organisation(_) => false,
     });
     match ground {
-        LegalGround::Meldrecht => Err(Rejection::Invalid(
-            "meldrecht (Wmo 2015 art. 5.2.6) allows a report to Veilig Thuis, not sharing inside the MDO".into(),
-        )),
+        LegalGround::Meldrecht => Err(Rejection::Consent(ConsentRule::Meldrecht)),
         LegalGround::ChildProtection => {
             if !only_gi {
-                return Err(Rejection::Invalid(
-                    "a child-protection measure gives information rights to the jeugdbeschermer (GI) only, not to the table".into(),
-                ));
+                return Err(Rejection::Consent(ConsentRule::GiOnly));
             }
             Ok(())
         }
@@ -833,9 +781,7 @@ fn check_legal(
                     if st.members.get(id).is_some_and(|m| m.role == Role::Ouder && !m.custody))
             });
             if !ok {
-                return Err(Rejection::Invalid(
-                    "BW art. 1:377c gives information to a parent without gezag, named as a participant".into(),
-                ));
+                return Err(Rejection::Consent(ConsentRule::ParentWithoutGezagOnly));
             }
             Ok(())
         }

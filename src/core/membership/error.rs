@@ -13,6 +13,9 @@ pub enum Rejection {
     /// A second creation op.
     #[error("the case was already created by another op")]
     DuplicateCreate,
+    /// A rule of consent and legal bases (issue 14; `docs/sharing-rules.md`).
+    #[error("{}", .0.english())]
+    Consent(ConsentRule),
     /// A consent or legal basis recorded by someone it gives access (issue 13 #9).
     #[error(
         "a consent or legal basis is recorded by the person who consents or by whoever holds the information, never by someone it gives access"
@@ -174,5 +177,175 @@ pub enum LogError {
 impl From<Rejection> for LogError {
     fn from(r: Rejection) -> Self {
         LogError::Rejected(r)
+    }
+}
+
+/// A rule of consent and legal bases that an op broke, with its explanation in English (the
+/// log) and in Dutch (for the person on screen).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum ConsentRule {
+    /// A consent or legal basis names its source: the organisation whose information it opens.
+    NeedsSource,
+    /// This role records no consent or legal basis; the holder of the information does.
+    NoBaseAccess,
+    /// Only the holder of the information records a consent or legal basis for it: a professional names only their own organisation as source, for categories their role holds.
+    NotHolder,
+    /// A consent record names at most one consenter; each other person answers in their own act.
+    OneConsenter,
+    /// A consent says what it is for (its purpose).
+    NeedsPurpose,
+    /// A parent or child records only their own consent or answer, never another person's.
+    OwnOnly,
+    /// Only parents and the child give consent.
+    FamilyConsents,
+    /// Only a professional records a legal basis.
+    ProfessionalsOnly,
+    /// A legal basis is decided and recorded by the professional who holds the information, not in another's name.
+    HolderDecides,
+    /// Only the chair records a legal basis for the shared MDO file.
+    ChairForDossier,
+    /// Meldrecht (Wmo 2015 art. 5.2.6) allows a report to Veilig Thuis, not sharing inside the MDO.
+    Meldrecht,
+    /// A child-protection measure gives information rights to the jeugdbeschermer (GI) only, not to the table.
+    GiOnly,
+    /// BW art. 1:377c gives information to a parent without gezag, named as a participant.
+    ParentWithoutGezagOnly,
+    /// A legal basis is not answered: it is decided by its holder.
+    LegalNotAnswered,
+    /// This person already gave this consent; it ends by a withdrawal.
+    AlreadyGiven,
+    /// Only a consent for medical or GGZ information is released.
+    ReleaseOnlyMedical,
+    /// Only a medical professional of the source organisation releases this information.
+    ReleaseByDoctor,
+    /// This organisation already released this information.
+    AlreadyReleased,
+    /// Information is released only after consent: everyone the age rules require said yes.
+    ReleaseAfterConsent,
+    /// A professional of an organisation not yet at the table joins after the parents (and the child from 12) agreed to it, or on a recorded legal basis.
+    NotCovered,
+}
+
+impl ConsentRule {
+    /// For the log.
+    pub fn english(self) -> &'static str {
+        match self {
+            ConsentRule::NeedsSource => {
+                "a consent or legal basis names its source: the organisation whose information it opens"
+            }
+            ConsentRule::NoBaseAccess => {
+                "this role records no consent or legal basis; the holder of the information does"
+            }
+            ConsentRule::NotHolder => {
+                "only the holder of the information records a consent or legal basis for it: a professional names only their own organisation as source, for categories their role holds"
+            }
+            ConsentRule::OneConsenter => {
+                "a consent record names at most one consenter; each other person answers in their own act"
+            }
+            ConsentRule::NeedsPurpose => "a consent says what it is for (its purpose)",
+            ConsentRule::OwnOnly => {
+                "a parent or child records only their own consent or answer, never another person's"
+            }
+            ConsentRule::FamilyConsents => "only parents and the child give consent",
+            ConsentRule::ProfessionalsOnly => "only a professional records a legal basis",
+            ConsentRule::HolderDecides => {
+                "a legal basis is decided and recorded by the professional who holds the information, not in another's name"
+            }
+            ConsentRule::ChairForDossier => {
+                "only the chair records a legal basis for the shared MDO file"
+            }
+            ConsentRule::Meldrecht => {
+                "meldrecht (Wmo 2015 art. 5.2.6) allows a report to Veilig Thuis, not sharing inside the MDO"
+            }
+            ConsentRule::GiOnly => {
+                "a child-protection measure gives information rights to the jeugdbeschermer (GI) only, not to the table"
+            }
+            ConsentRule::ParentWithoutGezagOnly => {
+                "BW art. 1:377c gives information to a parent without gezag, named as a participant"
+            }
+            ConsentRule::LegalNotAnswered => {
+                "a legal basis is not answered: it is decided by its holder"
+            }
+            ConsentRule::AlreadyGiven => {
+                "this person already gave this consent; it ends by a withdrawal"
+            }
+            ConsentRule::ReleaseOnlyMedical => {
+                "only a consent for medical or GGZ information is released"
+            }
+            ConsentRule::ReleaseByDoctor => {
+                "only a medical professional of the source organisation releases this information"
+            }
+            ConsentRule::AlreadyReleased => "this organisation already released this information",
+            ConsentRule::ReleaseAfterConsent => {
+                "information is released only after consent: everyone the age rules require said yes"
+            }
+            ConsentRule::NotCovered => {
+                "a professional of an organisation not yet at the table joins after the parents (and the child from 12) agreed to it, or on a recorded legal basis"
+            }
+        }
+    }
+
+    /// For people.
+    pub fn dutch(self) -> &'static str {
+        match self {
+            ConsentRule::NeedsSource => {
+                "noem van welke organisatie de informatie komt (de bron): een toestemming of grondslag geldt alleen voor de informatie van die organisatie"
+            }
+            ConsentRule::NoBaseAccess => {
+                "met uw rol legt u geen toestemming of grondslag vast; dat doet wie de informatie heeft"
+            }
+            ConsentRule::NotHolder => {
+                "alleen wie de informatie heeft, legt er toestemming of een grondslag voor vast: noem uw eigen organisatie als bron, voor informatie die uw rol heeft"
+            }
+            ConsentRule::OneConsenter => {
+                "een toestemming is de handeling van één persoon: leg het antwoord van ieder apart vast"
+            }
+            ConsentRule::NeedsPurpose => "schrijf op waarvoor de toestemming is (het doel)",
+            ConsentRule::OwnOnly => {
+                "u legt alleen uw eigen toestemming of antwoord vast, nooit dat van een ander"
+            }
+            ConsentRule::FamilyConsents => {
+                "alleen ouders en het kind (de jongere) geven toestemming"
+            }
+            ConsentRule::ProfessionalsOnly => {
+                "alleen een professional legt een wettelijke grondslag vast"
+            }
+            ConsentRule::HolderDecides => {
+                "een wettelijke grondslag legt u alleen vast als uw eigen besluit, over informatie die u zelf heeft"
+            }
+            ConsentRule::ChairForDossier => {
+                "alleen de voorzitter legt een wettelijke grondslag vast voor het gedeelde MDO-dossier"
+            }
+            ConsentRule::Meldrecht => {
+                "het meldrecht (Wmo 2015 art. 5.2.6) is er voor een melding bij Veilig Thuis, niet om informatie in het MDO te delen"
+            }
+            ConsentRule::GiOnly => {
+                "een kinderbeschermingsmaatregel geeft alleen de jeugdbeschermer (GI) recht op informatie, niet iedereen aan tafel"
+            }
+            ConsentRule::ParentWithoutGezagOnly => {
+                "art. 1:377c BW geldt voor een ouder zonder gezag: kies die ouder als ontvanger"
+            }
+            ConsentRule::LegalNotAnswered => {
+                "op een wettelijke grondslag wordt niet geantwoord: wie de informatie heeft, besluit"
+            }
+            ConsentRule::AlreadyGiven => {
+                "deze persoon gaf al toestemming; die eindigt alleen door intrekken"
+            }
+            ConsentRule::ReleaseOnlyMedical => {
+                "alleen een toestemming voor medische of GGZ-informatie wordt vrijgegeven"
+            }
+            ConsentRule::ReleaseByDoctor => {
+                "alleen een arts of zorgverlener van de organisatie waar de informatie vandaan komt, geeft die vrij"
+            }
+            ConsentRule::AlreadyReleased => "deze informatie is al vrijgegeven",
+            ConsentRule::ReleaseAfterConsent => {
+                "vrijgeven kan pas als iedereen die moet instemmen ja heeft gezegd"
+            }
+            ConsentRule::NotCovered => {
+                "een professional van een organisatie die nog niet aan tafel zit, doet pas mee als de ouders (en het kind vanaf 12) ermee instemmen of er een wettelijke grondslag is vastgelegd"
+            }
+        }
     }
 }

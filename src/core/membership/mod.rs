@@ -50,7 +50,7 @@ mod tests;
 
 pub use dag::{Log, MAX_CLOCK_SKEW_DAYS};
 pub use derive::Inserted;
-pub use error::{LogError, Rejection};
+pub use error::{ConsentRule, LogError, Rejection};
 pub use op::{
     Action, Basis, Blob, ConsentSpec, KeyUpdate, MAX_OP_LEN, MemberSpec, NewEpoch, OP_MAGIC,
     OP_VERSION, Op, OpBody, OpError, Recipient, SIG_CONTEXT,
