@@ -552,6 +552,12 @@ pub fn wire(ui: &AppWindow, send: impl Fn(Cmd) + Clone + 'static) {
         })
     });
     let s = send.clone();
+    api.on_ask_table(move |organisation| {
+        s(Cmd::AskTable {
+            organisation: organisation.into(),
+        })
+    });
+    let s = send.clone();
     api.on_consent_act(move |id, act, how| {
         s(Cmd::ConsentAct {
             id: id.into(),

@@ -28,7 +28,7 @@ use mdo_crypto::{ChunkId, CompartmentId, DeviceId};
 use serde::Serialize;
 
 use super::compartment::CompartmentKind;
-use super::membership::op::Basis;
+use super::membership::op::{Basis, Recipient};
 use super::membership::state::{AnswerState, ConsentRecord, Member, State};
 use super::model::{AgeBand, Audience, ConsentCategory, Date, Role, age_on, parse_date};
 
@@ -154,7 +154,14 @@ pub fn compartments(st: &State) -> BTreeSet<CompartmentKind> {
 }
 
 /// Whether `m` belongs to the audience of `kind` when the child is in `band` (read = write).
-pub fn in_audience(kind: &CompartmentKind, m: &Member, band: Option<AgeBand>) -> bool {
+/// `at_table`: for a professional, whether their organisation takes part in the MDO
+/// ([`at_table`]); one that does not reads only its own organisation's compartments.
+pub fn in_audience(
+    kind: &CompartmentKind,
+    m: &Member,
+    band: Option<AgeBand>,
+    at_table: bool,
+) -> bool {
     if !m.is_active() {
         return false;
     }
@@ -163,7 +170,7 @@ pub fn in_audience(kind: &CompartmentKind, m: &Member, band: Option<AgeBand>) ->
     // Enforcement and safety-domain roles, and the jongerenwerker, have no base access to the
     // shared case: they read their own organisation's compartments and what a consent or legal
     // basis opens to them (issue 14; `audience::no_base_access`).
-    let shared = pro && !super::audience::no_base_access(m.role);
+    let shared = pro && !super::audience::no_base_access(m.role) && at_table;
     let parents = shared
         || (m.is_custody_parent() && band != AgeBand::Vanaf16)
         || (m.role == Role::Kind && band == AgeBand::Vanaf16);
@@ -173,7 +180,9 @@ pub fn in_audience(kind: &CompartmentKind, m: &Member, band: Option<AgeBand>) ->
         // enforcement colleague of the same organisation name (a gemeente's leerplicht next to
         // its jeugd- en gezinscoach) reads the safety track only. This keeps the nesting
         // professionals ⊇ organisation(o) that composing relies on (`audience::composes_into`).
-        CompartmentKind::Organisation(o) => shared && &m.organisation == o,
+        CompartmentKind::Organisation(o) => {
+            pro && !super::audience::no_base_access(m.role) && &m.organisation == o
+        }
         CompartmentKind::Safety(o) => pro && &m.organisation == o,
         CompartmentKind::Category(c, o) => m.role.holds_category(*c) && &m.organisation == o,
         CompartmentKind::Shared(Audience::Professionals) => shared,
@@ -182,6 +191,48 @@ pub fn in_audience(kind: &CompartmentKind, m: &Member, band: Option<AgeBand>) ->
         CompartmentKind::Shared(Audience::Network) => parents || m.role == Role::Netwerk,
         CompartmentKind::Shared(_) => false,
     }
+}
+
+/// The professionals whose organisation takes part in the MDO on `valid` records: the
+/// organiser's colleagues, and those a valid record for the MDO file (`dossier`) names — the
+/// consent of the parents (and the child from 12) to hold the MDO with that organisation, or a
+/// legal basis the chair recorded (seed 000:17, 000:25; issue 14).
+fn at_table_with(st: &State, valid: &[&ConsentRecord]) -> BTreeSet<String> {
+    st.members
+        .values()
+        .filter(|m| m.role.is_professional())
+        .filter(|m| {
+            m.organisation == st.organiser
+                || valid.iter().any(|r| {
+                    r.spec.categories.contains(&ConsentCategory::Dossier)
+                        && r.spec.recipients.iter().any(|x| x.covers(m))
+                })
+        })
+        .map(|m| m.id.clone())
+        .collect()
+}
+
+/// Whether a professional of `organisation` with `role` may join the table on `today`: the
+/// organiser's colleagues; others when a valid record covers them — for a role with base
+/// access a record for the MDO file (`dossier`) naming the organisation or the role, for an
+/// enforcement role any record naming them (they read only what it opens).
+pub fn may_join(st: &State, organisation: &str, role: Role, today: Date) -> bool {
+    if !role.is_professional() || organisation.trim() == st.organiser {
+        return true;
+    }
+    let org = organisation.trim();
+    st.consents
+        .values()
+        .filter(|r| consent_status(st, r, today).state == ConsentState::Active)
+        .any(|r| {
+            (super::audience::no_base_access(role)
+                || r.spec.categories.contains(&ConsentCategory::Dossier))
+                && r.spec.recipients.iter().any(|x| match x {
+                    Recipient::Role(r) => *r == role,
+                    Recipient::Organisation(o) => o == org,
+                    Recipient::Member(_) => false,
+                })
+        })
 }
 
 /// Whether `c` is a compartment that holds `category`.
@@ -204,12 +255,13 @@ pub fn resolve(st: &State, today: Date) -> Access {
         .values()
         .filter(|r| consent_status(st, r, today).state == ConsentState::Active)
         .collect();
+    let at_table = at_table_with(st, &valid);
     let mut out = BTreeMap::new();
     for kind in compartments(st) {
         let mut readers = BTreeMap::new();
         let mut writers = BTreeSet::new();
         for m in st.members.values() {
-            if in_audience(&kind, m, band) {
+            if in_audience(&kind, m, band, at_table.contains(&m.id)) {
                 readers.insert(m.id.clone(), ReadBasis::Audience);
                 writers.insert(m.id.clone());
             }

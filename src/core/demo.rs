@@ -5,7 +5,8 @@ use super::CoreError;
 use super::case::{Case, Feedback, NewAgreement};
 use super::compartment::{CompartmentKind, Me};
 use super::doc::ParticipantData;
-use super::model::{Audience, Date, Direction, Section};
+use super::membership::{Action, Basis, ConsentSpec, Recipient};
+use super::model::{Audience, ConsentCategory, ConsentHow, Date, Direction, Section, format_date};
 use mdo_crypto::DeviceSecret;
 
 fn p(id: &str, name: &str, role: &str, org: &str, custody: bool) -> ParticipantData {
@@ -36,6 +37,53 @@ pub fn noor(me: &Me, device: &DeviceSecret, today: Date, now: i64) -> Result<Cas
     for part in [
         p("sanne", "Sanne Visser", "ouder", "", true),
         p("erik", "Erik Visser", "ouder", "", true),
+    ] {
+        c.add_participant(device, part, None)?;
+    }
+    // Sanne and Erik agreed at the intake that the MDO is held, with these organisations at
+    // the table (seed 000: the school asks the parents' consent to organise the MDO, and who
+    // else joins is agreed with them). Each parent's "ja" is its own act.
+    let mdo = crate::core::case::new_id()?;
+    let orgs = [
+        "SWV Passend Onderwijs",
+        "Gemeente, team Jeugd en Gezin",
+        "SMW Welzijn",
+        "GGD JGZ",
+    ];
+    c.membership(
+        device,
+        Action::Grant {
+            record: ConsentSpec {
+                id: mdo.clone(),
+                basis: Basis::Consent {
+                    consenters: Vec::new(),
+                    how: ConsentHow::Oral,
+                },
+                purpose: "samen met school, SWV, gemeente, SMW en GGD kijken wat Noor nodig heeft (het MDO)".into(),
+                categories: vec![ConsentCategory::Dossier],
+                recipients: orgs
+                    .iter()
+                    .map(|o| Recipient::Organisation((*o).into()))
+                    .collect(),
+                sources: Vec::new(),
+                from: format_date(today),
+                until: format_date(today.replace_year(today.year() + 1).unwrap_or(today)),
+            },
+        },
+    )?;
+    for parent in ["sanne", "erik"] {
+        c.membership(
+            device,
+            Action::Answer {
+                consent: mdo.clone(),
+                person: parent.into(),
+                given: true,
+                how: ConsentHow::Oral,
+                note: "in het intakegesprek".into(),
+            },
+        )?;
+    }
+    for part in [
         p(
             "jeroen",
             "Jeroen Bakker",

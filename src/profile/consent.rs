@@ -91,6 +91,36 @@ fn spec(case: &Case, basis: Basis, g: Grant) -> Result<ConsentSpec> {
     })
 }
 
+/// Records the question whether `organisation` may join the MDO: a consent for the MDO file
+/// (`dossier`) naming that organisation, for a year, which each parent (and the child from 12)
+/// then answers in their own act (seed 000:17, 000:25). Returns the record's id.
+pub fn ask_table(case: &mut Case, p: &Profile, organisation: &str) -> Result<String> {
+    let org = organisation.trim();
+    if org.is_empty() {
+        return Err("vul de organisatie in die mee wil doen".into());
+    }
+    let today = case.today();
+    let until = today
+        .replace_year(today.year() + 1)
+        .unwrap_or(today + time::Duration::days(365));
+    let child = case.info().child.clone();
+    let (id, _) = grant(
+        case,
+        p,
+        Vec::new(),
+        ConsentHow::Oral,
+        Grant {
+            categories: vec![ConsentCategory::Dossier],
+            recipients: vec![format!("org:{org}")],
+            sources: Vec::new(),
+            from: None,
+            until: format_date(until),
+            purpose: format!("{org} doet mee aan het MDO over {child}"),
+        },
+    )?;
+    Ok(id)
+}
+
 /// Records a consent record and the answers of `consenters`, each as their own signed act.
 ///
 /// A parent or the child records their own consent (one op naming them). A professional records

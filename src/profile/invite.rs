@@ -42,6 +42,8 @@ impl Session {
         if !(0..=24 * 14).contains(&i.valid_hours) {
             return Err("een uitnodiging is hoogstens 14 dagen geldig".into());
         }
+        let (c, _) = self.load(case)?;
+        super::members::check_may_join(&c, i.role, &i.organisation)?;
         let p = self.store_mut();
         let addrs: Vec<SocketAddr> = p
             .node_addrs()?

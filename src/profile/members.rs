@@ -46,8 +46,26 @@ pub struct NewParticipant {
     pub identity: Option<PublicIdentity>,
 }
 
-/// Adds a participant to the case (chair or co-chair); returns the participant id.
+/// Whether a professional of `organisation` may join: the organiser's colleagues always; any
+/// other organisation once the parents (and the child from 12) agreed that it joins the MDO, or
+/// on a legal basis (`core::access::may_join`; seed 000:17, 000:25). Refused in words that
+/// say what to do.
+pub fn check_may_join(case: &Case, role: Role, organisation: &str) -> Result<()> {
+    if crate::core::access::may_join(case.state(), organisation, role, case.today()) {
+        return Ok(());
+    }
+    Err(Error::Said(format!(
+        "{}. Leg eerst vast dat zij instemmen dat {} meedoet (Delen → ‘Toestemming vragen’, daarna per persoon ja of nee), of een wettelijke grondslag.",
+        crate::core::membership::ConsentRule::NotCovered.dutch(),
+        organisation.trim()
+    )))
+}
+
+/// Adds a participant to the case (chair or co-chair); returns the participant id. A
+/// professional of an organisation not yet at the table is refused until the consent for the
+/// MDO names it ([`check_may_join`]).
 pub fn add_participant(case: &mut Case, p: &Profile, n: NewParticipant) -> Result<String> {
+    check_may_join(case, n.role, &n.organisation)?;
     let id = match &n.identity {
         Some(i) => person_id(i.device_id()),
         None => new_id()?,

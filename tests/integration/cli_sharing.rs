@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use crate::support::{Mdo, Noor, noor_profiles, texts, whoami};
+use crate::support::{Mdo, Noor, consent_in, noor_profiles, texts, whoami};
 
 /// `from` exports the case, `to` imports it (and does its key work).
 fn carry(from: &Mdo, to: &Mdo, case: &str) -> Value {
@@ -124,9 +124,9 @@ fn consent_moves_a_medical_finding_to_the_ib_er_and_withdrawal_stops_new_ones() 
         .to_string();
     // Consent given — and the finding stays with the GGD until the jeugdarts releases it.
     carry(&arts, &chair, &case);
-    let list = chair.json(&["consent", "list", &case]);
-    assert_eq!(list[0]["status"]["state"], "active");
-    assert_eq!(list[0]["status"]["awaiting_release"][0], "GGD JGZ");
+    let list = consent_in(&chair.json(&["consent", "list", &case]), &consent);
+    assert_eq!(list["status"]["state"], "active");
+    assert_eq!(list["status"]["awaiting_release"][0], "GGD JGZ");
     assert!(!texts(&chair, &case).contains(&"slaapt slecht".to_string()));
     let not_hers = chair.fails(&["consent", "release", &case, &consent]);
     assert!(
@@ -194,7 +194,7 @@ fn consent_moves_a_medical_finding_to_the_ib_er_and_withdrawal_stops_new_ones() 
     );
     assert!(!seen.contains(&"huisarts verwijst door".to_string()));
     assert_eq!(
-        chair.json(&["consent", "list", &case])[0]["status"]["state"],
+        consent_in(&chair.json(&["consent", "list", &case]), &consent)["status"]["state"],
         "withdrawn"
     );
 

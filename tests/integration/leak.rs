@@ -176,6 +176,14 @@ fn text_lands_only_in_the_audience_its_author_chose() {
     for p in &writers {
         w.add(&chair, p, p.me.role == Role::Ouder);
     }
+    // The parents and Noor agree to the MDO with the organisations of the table; enforcement
+    // roles are not at it (they read only what a record opens to them).
+    let table: Vec<&str> = writers
+        .iter()
+        .filter(|p| p.me.role.is_professional() && !mdo::core::audience::no_base_access(p.me.role))
+        .map(|p| p.me.organisation.as_str())
+        .collect();
+    w.at_table(&chair, &table);
     // Every device syncs once: keys for the new members' compartments.
     for p in writers.iter().chain([&sanne, &noor, &oma]) {
         w.sync(p);
@@ -426,6 +434,7 @@ fn composing_never_widens_in_any_age_band_or_under_consent() {
         for p in &people {
             w.add(&chair, p, p.me.person == "sanne");
         }
+        w.at_table(&chair, &["GGD JGZ", "GGZ Kind", "Gemeente"]);
         let grant = |id: &str, cat: ConsentCategory, to: Recipient| Action::Grant {
             record: ConsentSpec {
                 id: id.into(),

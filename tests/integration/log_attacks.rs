@@ -314,7 +314,9 @@ fn a_planted_history_key_is_not_adopted_and_history_is_not_marked_rejected() {
     // commitment logged for epoch 0, so it is not adopted.
     let chair = Person::new("chair", Role::IbEr, "OBS");
     let teacher = Person::new("teacher", Role::Leerkracht, "OBS");
-    let coach = Person::new("coach", Role::JgCoach, "Gemeente");
+    // A new colleague of the organiser (another organisation would first need the parents'
+    // consent for the MDO: issue 14).
+    let coach = Person::new("coach", Role::Directeur, "OBS");
     let mut w = World::new(&chair, "2017-03-14", date!(2026 - 11 - 23));
     w.add(&chair, &teacher, false);
     w.sync(&teacher);

@@ -34,6 +34,7 @@ const UNDER_16: &[(&str, &str)] = &[
     ("coach", "xxxx....x"),
     ("politie", "........."),
     ("leerplicht", "........."),
+    ("jeugdhulp", "........."),
 ];
 
 const FROM_16: &[(&str, &str)] = &[
@@ -48,6 +49,7 @@ const FROM_16: &[(&str, &str)] = &[
     ("coach", "xxxx....x"),
     ("politie", "........."),
     ("leerplicht", "........."),
+    ("jeugdhulp", "........."),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -79,6 +81,12 @@ fn people() -> Vec<(Person, bool)> {
             ),
             false,
         ),
+        // An organisation the parents (and the child) have not agreed to: added, it reads
+        // nothing of the shared case (issue 14: consent for the MDO names who joins).
+        (
+            Person::new("jeugdhulp", Role::Jeugdhulpverlener, "Jeugdhulp Zuid"),
+            false,
+        ),
     ]
 }
 
@@ -93,6 +101,7 @@ fn run(birthdate: &str, table: &[(&str, &str)], consent: ConsentCase) {
     for (p, custody) in &ps[1..] {
         w.add(&ps[0].0, p, *custody);
     }
+    w.at_table(&ps[0].0, &["GGD", "GGZ", "Gemeente"]);
     let by = |id: &str| {
         ps.iter()
             .map(|(p, _)| p)

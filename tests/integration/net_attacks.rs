@@ -85,7 +85,7 @@ fn net_a_planted_case_is_not_kept_and_its_sender_is_no_sync_partner() {
     // A stranger (unmodified mdo, its own profile) makes a case that names the victim's device
     // as a participant — the victim's identity is public — and pushes it to the victim's node.
     let stranger = Mdo::new();
-    stranger.init("Kees", "ib-er", "Elders");
+    stranger.init("Kees", "ib-er", "OBS De Wilgen");
     let (_, victim_identity) = whoami(&victim);
     let planted = stranger.json(&[
         "case",

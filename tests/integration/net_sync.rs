@@ -158,7 +158,7 @@ fn chair_mother_and_jeugdarts_sync_over_loopback() {
     assert!(seen.contains(&"slaapt slecht".to_string()));
     assert!(!seen.contains(&"verwezen naar de huisarts".to_string()));
     assert_eq!(
-        chair.json(&["consent", "list", &case])[0]["status"]["state"],
+        crate::support::consent_in(&chair.json(&["consent", "list", &case]), &consent)["status"]["state"],
         "withdrawn"
     );
     let mother_chunks = mother.json(&["case", "show", &case]);
@@ -354,6 +354,30 @@ fn invites_with_a_verification_code_auto_accept_and_refusals() {
     assert!(err.contains("unknown here"), "{err}");
     let err = other.fails(&["join", "mdo1zz"]);
     assert!(err.contains("not an MDO invite ticket"), "{err}");
+
+    // Another organisation is invited only once the parent agreed to it joining the MDO; the
+    // refusal says what to do.
+    let err = chair.fails(&["invite", &case, "--role", "jeugdarts", "--org", "GGD JGZ"]);
+    assert!(
+        err.contains("Leg eerst vast dat zij instemmen dat GGD JGZ meedoet"),
+        "{err}"
+    );
+    mother.json(&[
+        "consent",
+        "grant",
+        &case,
+        "--category",
+        "dossier",
+        "--to",
+        "org:GGD JGZ",
+        "--until",
+        "2027-07-31",
+        "--how",
+        "digital",
+        "--purpose",
+        "de jeugdarts doet mee aan het MDO",
+    ]);
+    mother.json(&["sync", &case]);
 
     // --auto-accept for a scripted channel: the jeugdarts joins without the comparison, with the
     // ticket as a QR scanner gives it (in capitals).

@@ -61,6 +61,7 @@ fn noor() -> Noor {
     for p in [&lotte, &rik, &arts] {
         w.add(&monique, p, false);
     }
+    w.at_table(&monique, &["SMW Welzijn", "Gemeente", "GGD JGZ"]);
     Noor {
         w,
         monique,

@@ -181,6 +181,16 @@ pub struct Noor {
     pub arts_id: String,
 }
 
+/// The record `id` in `mdo consent list` output.
+pub fn consent_in(list: &Value, id: &str) -> Value {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["record"]["id"] == id)
+        .cloned()
+        .unwrap_or_else(|| panic!("no consent {id} in {list}"))
+}
+
 pub fn noor_profiles() -> Noor {
     let chair = Mdo::new();
     let mother = Mdo::new();
@@ -213,6 +223,25 @@ pub fn noor_profiles() -> Noor {
         "--custody",
         "--identity",
         &mother_identity,
+    ]);
+    // Sanne agrees that the MDO is held with the GGD's jeugdarts at the table (seed 000): only
+    // then can the chair add her.
+    chair.json(&[
+        "consent",
+        "grant",
+        &case,
+        "--by",
+        &mother_id,
+        "--category",
+        "dossier",
+        "--to",
+        "org:GGD JGZ",
+        "--until",
+        "2027-07-31",
+        "--how",
+        "oral",
+        "--purpose",
+        "het MDO over Noor, met de jeugdarts van GGD JGZ",
     ]);
     chair.json(&[
         "participant",

@@ -3,11 +3,11 @@
 //! device would after a sync: every op replayed and validated, the keys addressed to their
 //! device unwrapped, every chunk they can open and whose author may write merged.
 
-use mdo::core::access::{ConsentState, consent_status};
+use mdo::core::access::{ConsentState, consent_status, required_consenters};
 use mdo::core::case::{Case, CompartmentKind, Me};
 use mdo::core::doc::ParticipantData;
-use mdo::core::membership::{Action, Basis, Op};
-use mdo::core::model::ConsentHow;
+use mdo::core::membership::{Action, Basis, ConsentSpec, Op, Recipient};
+use mdo::core::model::{ConsentCategory, ConsentHow};
 use mdo::core::model::{Date, Role};
 use mdo::crypto::{CaseId, DeviceSecret, envelope};
 
@@ -144,6 +144,37 @@ impl World {
                 },
             );
         }
+    }
+
+    /// The parents (and the child from 12) agree that the MDO is held with these organisations
+    /// at the table (seed 000:17, 000:25): `chair` records the question for the MDO file and
+    /// each required person's "ja" on their behalf. The organiser's own organisation needs no
+    /// record and is left out.
+    pub fn at_table(&mut self, chair: &Person, orgs: &[&str]) {
+        let (c, _) = self.view(chair);
+        let (need, absent) = required_consenters(c.state(), self.today);
+        assert!(absent.is_empty(), "nobody can consent yet: {absent:?}");
+        let recipients: Vec<Recipient> = orgs
+            .iter()
+            .filter(|o| **o != chair.me.organisation)
+            .map(|o| Recipient::Organisation((*o).into()))
+            .collect();
+        let grant = Action::Grant {
+            record: ConsentSpec {
+                id: format!("mdo-{}", self.ops.len()),
+                basis: Basis::Consent {
+                    consenters: need,
+                    how: ConsentHow::Oral,
+                },
+                purpose: "het MDO, met deze organisaties aan tafel".into(),
+                categories: vec![ConsentCategory::Dossier],
+                recipients,
+                sources: Vec::new(),
+                from: "2020-01-01".into(),
+                until: "2035-12-31".into(),
+            },
+        };
+        self.consent(chair, grant, false);
     }
 
     pub fn add(&mut self, chair: &Person, who: &Person, custody: bool) {

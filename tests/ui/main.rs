@@ -355,10 +355,30 @@ fn changing_an_items_audience_asks_first_and_says_what_earlier_readers_keep() {
     // Consent: the chair records the question for the school's own information (with its
     // purpose), then each parent's answer as its own act — a "nee" first, then a "ja" — and a
     // withdrawal in the name of the one who withdraws.
+    // The demo case already holds the parents' consent for the MDO itself, with the
+    // organisations at the table.
+    assert_eq!(slint::Model::row_count(&api.get_consents()), 1);
+    let mdo = slint::Model::row_data(&api.get_consents(), 0).unwrap();
+    assert!(
+        mdo.active && mdo.what.starts_with("het MDO-dossier → professionals van "),
+        "{}",
+        mdo.what
+    );
+    assert!(
+        mdo.basis.contains("Sanne Visser: gegeven (mondeling, "),
+        "{}",
+        mdo.basis
+    );
     one(&ui, "Doel van de toestemming").set_accessible_value("verzuim bespreken in het MDO");
     click(&ui, "Toestemming vastleggen");
-    assert_eq!(slint::Model::row_count(&api.get_consents()), 1);
-    let row = || slint::Model::row_data(&api.get_consents(), 0).unwrap();
+    assert_eq!(slint::Model::row_count(&api.get_consents()), 2);
+    let row = || {
+        let consents = api.get_consents();
+        (0..slint::Model::row_count(&consents))
+            .filter_map(|i| slint::Model::row_data(&consents, i))
+            .find(|c| c.basis.contains("doel: verzuim bespreken"))
+            .unwrap()
+    };
     let c = row();
     assert_eq!(c.state, "onvolledig");
     for who in [
@@ -420,7 +440,7 @@ fn changing_an_items_audience_asks_first_and_says_what_earlier_readers_keep() {
     );
     assert!(!c.what.contains("-11-"), "dates in words: {}", c.what);
     click(&ui, &format!("Intrekken namens Erik Visser: {}", c.what));
-    let c = slint::Model::row_data(&api.get_consents(), 0).unwrap();
+    let c = row();
     assert!(!c.active);
     assert!(api.get_notice().contains("blijft bij wie het al ontving"));
     assert!(
@@ -458,8 +478,8 @@ fn changing_an_items_audience_asks_first_and_says_what_earlier_readers_keep() {
     one(&ui, "Onderbouwing")
         .set_accessible_value("verzuimmelding aan leerplicht is een wettelijke plicht");
     click(&ui, "Grondslag vastleggen");
-    assert_eq!(slint::Model::row_count(&api.get_consents()), 2);
-    let legal = (0..2)
+    assert_eq!(slint::Model::row_count(&api.get_consents()), 3);
+    let legal = (0..3)
         .filter_map(|i| slint::Model::row_data(&api.get_consents(), i))
         .find(|c| c.basis.contains(grounds_label(&api, 0).as_str()))
         .expect("the legal basis is listed");
@@ -1078,6 +1098,32 @@ fn the_app_invites_a_device_and_admits_it_only_with_the_right_code() {
     let role = one(ui, "Rol van de nieuwe deelnemer");
     role.invoke_accessible_increment_action();
     let role = role.accessible_value().unwrap_or_default().to_string();
+    // Another organisation is not invited before the parents agreed to it joining the MDO:
+    // the app refuses and says what to do, and asks the question in one click.
+    one(ui, "Organisatie van de nieuwe deelnemer").set_accessible_value("GGD JGZ");
+    one(ui, "Uitnodiging maken").invoke_accessible_default_action();
+    app.pump("the refusal", &|| api.get_error() != "");
+    assert!(
+        api.get_error()
+            .contains("Leg eerst vast dat zij instemmen dat GGD JGZ meedoet"),
+        "{}",
+        api.get_error()
+    );
+    assert_eq!(api.get_invite_ticket(), "");
+    api.set_error("".into());
+    one(ui, "Toestemming vragen dat deze organisatie meedoet").invoke_accessible_default_action();
+    app.pump("the question", &|| {
+        api.get_notice().starts_with("Vraag vastgelegd")
+    });
+    let q = slint::Model::row_data(&api.get_consents(), 0).unwrap();
+    assert_eq!(q.state, "onvolledig");
+    assert!(
+        q.what
+            .starts_with("het MDO-dossier → professionals van GGD JGZ"),
+        "{}",
+        q.what
+    );
+    assert!(q.note.contains("geen ouder met gezag"), "{}", q.note);
     one(ui, "Organisatie van de nieuwe deelnemer").set_accessible_value("OBS De Wilgen");
     one(ui, "Uitnodiging maken").invoke_accessible_default_action();
     app.pump("the invite", &|| api.get_invite_ticket() != "");
@@ -1268,7 +1314,30 @@ fn a_jeugdarts_note_in_the_app_never_reaches_the_parents_device() {
         if custody {
             args.push("--custody");
         }
-        Cli::json_at(chair.path(), &args);
+        let added = Cli::json_at(chair.path(), &args);
+        if custody {
+            // Sanne agrees that the MDO is held with the GGD's jeugdarts at the table.
+            Cli::json_at(
+                chair.path(),
+                &[
+                    "consent",
+                    "grant",
+                    &case,
+                    "--by",
+                    added["id"].as_str().unwrap(),
+                    "--category",
+                    "dossier",
+                    "--to",
+                    "org:GGD JGZ",
+                    "--until",
+                    "2027-07-31",
+                    "--how",
+                    "oral",
+                    "--purpose",
+                    "het MDO met de jeugdarts",
+                ],
+            );
+        }
     }
     // The case travels to both devices as ciphertext (a bundle), as after a first sync.
     let bundle = chair.path().join("noor.mdob");
@@ -1437,9 +1506,15 @@ fn a_jeugdarts_note_in_the_app_never_reaches_the_parents_device() {
         "slaapadvies bespreken in het MDO".into(),
     );
     pump("the consent question", &|| {
-        slint::Model::row_count(&api.get_consents()) == 1
+        slint::Model::row_count(&api.get_consents()) == 2
     });
-    let row = || slint::Model::row_data(&api.get_consents(), 0).unwrap();
+    let row = || {
+        let all = api.get_consents();
+        (0..slint::Model::row_count(&all))
+            .filter_map(|i| slint::Model::row_data(&all, i))
+            .find(|c| c.basis.contains("doel: slaapadvies"))
+            .unwrap()
+    };
     assert_eq!(row().state, "onvolledig");
     assert!(
         row().basis.contains("Sanne Visser: nog geen antwoord"),

@@ -205,6 +205,12 @@ pub enum Cmd {
         /// The reasoning, written down.
         reasoning: String,
     },
+    /// Ask whether an organisation may join the MDO: the question for the MDO file naming it,
+    /// which each parent (and the child from 12) then answers.
+    AskTable {
+        /// The organisation.
+        organisation: String,
+    },
     /// Answer, withdraw or release on a consent record (`profile::consent::Act::code`).
     ConsentAct {
         /// The consent record.

@@ -233,6 +233,7 @@ impl Backend {
                 purpose,
             } => self.grant_consent(category, to, source, how, until, purpose),
             Cmd::ConsentAct { id, act, how } => self.consent_act(id, act, how),
+            Cmd::AskTable { organisation } => self.ask_table(organisation),
             Cmd::RecordLegal {
                 ground,
                 category,

@@ -190,6 +190,17 @@ impl Backend {
         Ok(u)
     }
 
+    /// Ask whether an organisation may join the MDO.
+    pub(super) fn ask_table(&mut self, organisation: String) -> Result<Vec<Update>, Error> {
+        let mut u =
+            self.edit(|case, p| profile::consent::ask_table(case, p, &organisation).map(|_| ()))?;
+        u.push(Update::Notice(format!(
+            "Vraag vastgelegd: doet {} mee aan het MDO? Leg hieronder bij Toestemming per ouder (en het kind vanaf 12) vast wat die zei; daarna kunt u uitnodigen.",
+            organisation.trim()
+        )));
+        Ok(u)
+    }
+
     /// Answer, withdraw or release on a consent record.
     pub(super) fn consent_act(
         &mut self,

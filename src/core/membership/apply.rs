@@ -225,6 +225,7 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
             }
             check_spec(creator)?;
             st.birthdate = parse_date(birthdate).ok();
+            st.organiser = creator.organisation.trim().to_string();
             st.add_member(creator, None, op.id, MemberStatus::Active);
             st.created = Some(op.id);
         }

@@ -189,6 +189,10 @@ pub struct State {
     pub created: Option<OpId>,
     /// Date of birth of the child.
     pub birthdate: Option<Date>,
+    /// The organisation that organises the MDO: the creator's (the school, as a rule). Its
+    /// professionals take part without a further record; any other organisation joins the
+    /// table on the consent for the MDO that names it, or on a legal basis (issue 14).
+    pub organiser: String,
     /// Participants by id.
     pub members: BTreeMap<String, Member>,
     /// Consent records and legal bases by id.
@@ -213,6 +217,7 @@ impl State {
             case,
             created: None,
             birthdate: None,
+            organiser: String::new(),
             members: BTreeMap::new(),
             consents: BTreeMap::new(),
             keys: BTreeMap::new(),
