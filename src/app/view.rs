@@ -395,13 +395,17 @@ fn item_view(
 }
 
 fn consent_rule(case: &Case) -> String {
-    match case.age_band(case.today()) {
+    let rule: String = match case.age_band(case.today()) {
         Some(AgeBand::Onder12) | None => "onder 12: de ouders met gezag geven toestemming".into(),
         Some(AgeBand::Van12Tot16) => {
             "12–15 jaar: de ouders met gezag én het kind geven toestemming".into()
         }
         Some(AgeBand::Vanaf16) => "16 jaar of ouder: de jongere beslist zelf".into(),
-    }
+    };
+    std::iter::once(rule)
+        .chain(crate::profile::consent::age_notices(case))
+        .collect::<Vec<_>>()
+        .join(". ")
 }
 
 fn recipient_label(r: &Recipient, names: &BTreeMap<String, String>) -> String {
@@ -717,8 +721,10 @@ fn meeting_view(case: &Case, me: &Me, names: &BTreeMap<String, String>) -> Optio
     } else {
         held.clone()
     };
+    // From 12 the verslag "for the parents" is for the child too (issue 14).
     let verslag_kinds: Vec<CompartmentKind> = audience::verslag_choices(me)
         .into_iter()
+        .map(|k| crate::profile::write::with_the_child(case, k))
         .filter(|k| audience::composes_into(&held, k) && writes(k))
         .collect();
     let extra = case.meeting_notes(&m.id);
@@ -1015,7 +1021,10 @@ pub fn case_view(case: &Case, me: &Me) -> CaseView {
             Choices::of(
                 case,
                 &kinds,
-                &audience::default_for(me, Writing::Item(&circle)),
+                &crate::profile::write::with_the_child(
+                    case,
+                    audience::default_for(me, Writing::Item(&circle)),
+                ),
             )
         },
         meeting_default: usize::from(me.role.is_medical() || audience::is_enforcement(me.role)),

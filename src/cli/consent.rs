@@ -234,6 +234,9 @@ pub(crate) fn run(dir: &Path, out: &Out, c: ConsentCmd) -> Result<()> {
         ConsentCmd::List { case } => {
             let mut s = open(dir)?;
             let case = load(&mut s, &case)?;
+            for n in consent::age_notices(&case) {
+                eprintln!("mdo: let op: {n}");
+            }
             let st = case.state();
             let rows: Vec<Value> = st
                 .consents

@@ -187,13 +187,16 @@ pub fn verslag_choices(me: &Me) -> Vec<CompartmentKind> {
     v
 }
 
-/// Audiences a meeting can be held for: with parents (the regular MDO) or professionals only
-/// (seed 002 §2: "een MDO van professionals onderling"; seed 001: an MDO about safety concerns;
-/// seed 001 "Keuzes maken": "Nemen ouders en de jongere … deel …? Wanneer wel of niet?").
-pub fn meeting_choices() -> [CompartmentKind; 2] {
+/// Audiences a meeting can be held for: with parents (the regular MDO), with parents and the
+/// child (from 12 the default: seed 000:17 "ook betrokken is bij het gesprek"), or
+/// professionals only (seed 002 §2: "een MDO van professionals onderling"; seed 001: an MDO
+/// about safety concerns; seed 001 "Keuzes maken": "Nemen ouders en de jongere … deel …? Wanneer
+/// wel of niet?").
+pub fn meeting_choices() -> [CompartmentKind; 3] {
     [
         CompartmentKind::Shared(Audience::Parents),
         CompartmentKind::Shared(Audience::Professionals),
+        CompartmentKind::Shared(Audience::Child),
     ]
 }
 

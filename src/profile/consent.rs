@@ -487,3 +487,50 @@ pub fn perform(
         }
     })
 }
+
+/// How many days ahead a 12th or 16th birthday is announced.
+pub const AGE_NOTICE_DAYS: i64 = 90;
+
+/// The changes of the age rules coming within [`AGE_NOTICE_DAYS`], in plain Dutch: at 12 the
+/// child agrees too and reads the shared content by default; at 16 the young person decides
+/// alone and the parents read new shared content only with their consent (issue 14: "visible
+/// ahead of the birthday, not silently on the day"). The CLI and the app show the same lines.
+pub fn age_notices(case: &Case) -> Vec<String> {
+    let Some(birth) = case.state().birthdate else {
+        return Vec::new();
+    };
+    let today = case.today();
+    let name = case.info().child;
+    let name = if name.trim().is_empty() {
+        "het kind".to_string()
+    } else {
+        name.split_whitespace()
+            .next()
+            .unwrap_or("het kind")
+            .to_string()
+    };
+    let mut out = Vec::new();
+    for age in [12, 16] {
+        let year = birth.year() + age;
+        // A child born on 29 February has the birthday on 1 March in other years.
+        let day = birth
+            .replace_year(year)
+            .or_else(|_| time::Date::from_calendar_date(year, time::Month::March, 1));
+        let Ok(day) = day else { continue };
+        let left = (day - today).whole_days();
+        if !(1..=AGE_NOTICE_DAYS).contains(&left) {
+            continue;
+        }
+        let on = crate::core::model::long_date(&format_date(day));
+        out.push(if age == 12 {
+            format!(
+                "Op {on} wordt {name} 12. Vanaf dan stemt {name} zelf mee in: een toestemming geldt pas als ook {name} ja zegt. Wat voor ouders en professionals wordt vastgelegd, is dan standaard ook voor {name}. Vraag {name} nu al."
+            )
+        } else {
+            format!(
+                "Op {on} wordt {name} 16. Vanaf dan beslist {name} zelf: ouders lezen nieuwe stukken van het MDO alleen als {name} daar toestemming voor geeft (wat zij al hebben, houden zij). Medische en jeugdhulpinformatie deelt alleen {name} zelf. {name} kan die toestemming nu al geven."
+            )
+        });
+    }
+    out
+}

@@ -72,7 +72,7 @@ fn core(e: &CoreError) -> String {
             ),
             "audience" => "dit staat al bij die groep; kies een andere groep".into(),
             "meeting audience" => {
-                "een overleg is met ouders en professionals, of alleen voor professionals".into()
+                "een overleg is met ouders (en kind) en professionals, of alleen voor professionals".into()
             }
             _ => format!("'{value}' is hier geen geldige keuze"),
         },

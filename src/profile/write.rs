@@ -100,6 +100,31 @@ impl Written {
 /// role's narrower one (`note_default`). A meeting and a verslag have no default: the person
 /// always says for whom (a verslag for the parents holds less than one for professionals).
 pub fn default_for(case: &Case, me: &Me, w: &Write) -> Result<CompartmentKind> {
+    let kind = role_default(case, me, w)?;
+    // A meeting note goes to the meeting's audience or a narrower one, never broader.
+    Ok(if matches!(w, Write::MeetingNote { .. }) {
+        kind
+    } else {
+        with_the_child(case, kind)
+    })
+}
+
+/// From 12 the child reads the shared content of their own MDO (circles, needs chain,
+/// agreements): what would go to "professionals en ouders" by default goes to "professionals,
+/// ouders en kind" (seed 000:17: between 12 and 16 the child agrees and "ook betrokken is bij
+/// het gesprek"; seed 002: transparency for all involved; issue 14). An explicit choice of the
+/// parents' compartment stays possible. (From 16 the two are the same audience.)
+pub fn with_the_child(case: &Case, kind: CompartmentKind) -> CompartmentKind {
+    let twelve = case.state().band(case.today()) == Some(crate::core::model::AgeBand::Van12Tot16);
+    match kind {
+        CompartmentKind::Shared(crate::core::model::Audience::Parents) if twelve => {
+            CompartmentKind::Shared(crate::core::model::Audience::Child)
+        }
+        k => k,
+    }
+}
+
+fn role_default(case: &Case, me: &Me, w: &Write) -> Result<CompartmentKind> {
     Ok(match w {
         Write::Item { section, .. } | Write::Chain { section, .. } => {
             audience::default_for(me, Writing::Item(section))

@@ -1022,3 +1022,85 @@ fn legal_bases_by_ground_decided_by_the_holder() {
     assert!(n.w.can_open(&gi, &chunk), "the measure opens to the GI");
     assert!(!n.w.can_open(&n.monique, &chunk));
 }
+
+/// Issue 14: the child from 12 reads the shared content of their own MDO — what would go to
+/// "professionals en ouders" goes to "professionals, ouders en kind" by default — and what
+/// changes at 16 is announced ahead; the young person can consent in advance so that the
+/// parents' reading goes on without a gap.
+#[test]
+fn from_12_the_child_reads_along_and_16_is_announced_without_a_gap() {
+    use mdo::profile::write::{Write, default_for};
+    let zoco = Person::new("zoco", Role::Zoco, "Het Lyceum");
+    let moeder = Person::new("moeder", Role::Ouder, "");
+    let daan = Person::new("daan", Role::Kind, "");
+    // Daan turns 16 on 2 February 2027.
+    let mut w = World::new(&zoco, "2011-02-02", date!(2026 - 11 - 23));
+    w.add(&zoco, &moeder, true);
+    w.add(&zoco, &daan, false);
+    w.sync(&zoco);
+    let (case, _) = w.view(&zoco);
+    let item = Write::Item {
+        section: mdo::core::model::Section::parse("kind.plus").unwrap(),
+        text: "komt weer vaker".into(),
+        parent: None,
+        by: None,
+    };
+    let kind = default_for(&case, &zoco.me, &item).unwrap();
+    assert_eq!(kind, CompartmentKind::Shared(Audience::Child));
+    let shared = w.write(&zoco, kind, "komt weer vaker op school");
+    assert!(w.can_open(&daan, &shared), "Daan (15) reads his own MDO");
+    assert!(w.can_open(&moeder, &shared));
+    // The parents' own compartment stays theirs when chosen explicitly.
+    let only_parents = w.write(
+        &zoco,
+        CompartmentKind::Shared(Audience::Parents),
+        "ouders: zorgen",
+    );
+    assert!(!w.can_open(&daan, &only_parents));
+
+    // 71 days before his 16th birthday the app and the CLI say what will change, in words.
+    let notices = mdo::profile::consent::age_notices(&case);
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert!(
+        notices[0].starts_with("Op 2 februari 2027 wordt Kind 16. Vanaf dan beslist Kind zelf"),
+        "{}",
+        notices[0]
+    );
+    assert!(notices[0].contains("toestemming"));
+    // Daan consents now, on his own device, that his mother keeps reading the MDO file.
+    w.membership(
+        &daan,
+        Action::Grant {
+            record: ConsentSpec {
+                id: "na16".into(),
+                basis: Basis::Consent {
+                    consenters: vec!["daan".into()],
+                    how: ConsentHow::Digital,
+                },
+                purpose: "mijn moeder blijft meelezen met het MDO".into(),
+                categories: vec![ConsentCategory::Dossier],
+                recipients: vec![Recipient::Member("moeder".into())],
+                sources: Vec::new(),
+                from: "2027-02-02".into(),
+                until: "2028-02-01".into(),
+            },
+        },
+    );
+    // On his birthday: no notice any more, and his mother reads what is written after it.
+    w.today = date!(2027 - 02 - 02);
+    let (case, _) = w.view(&zoco);
+    assert!(mdo::profile::consent::age_notices(&case).is_empty());
+    let st = access::consent_status(case.state(), &case.state().consents["na16"], w.today);
+    assert_eq!(st.state, ConsentState::Active);
+    let later = w.write(
+        &zoco,
+        CompartmentKind::Shared(Audience::Parents),
+        "na zijn 16e",
+    );
+    w.sync(&zoco);
+    assert!(
+        w.can_open(&moeder, &later),
+        "no gap: Daan agreed in advance"
+    );
+    assert!(w.can_open(&daan, &later));
+}
