@@ -62,6 +62,7 @@ fn fixture() -> Fixture {
                     role: Role::Leerkracht,
                     organisation: "School".into(),
                     custody: false,
+                    custody_unknown: false,
                     admin: false,
                     devices,
                 },

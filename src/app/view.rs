@@ -551,6 +551,12 @@ fn participants(case: &Case) -> Vec<ParticipantView> {
             if !receives.is_empty() {
                 consent.push(format!("ontvangt met toestemming: {}", receives.join(", ")));
             }
+            if m.member.custody_unknown {
+                consent.insert(
+                    0,
+                    "gezag nog niet nagegaan in het gezagsregister: leest nog niet mee".into(),
+                );
+            }
             ParticipantView {
                 name: if m.name.is_empty() {
                     names.get(&id).cloned().unwrap_or_else(|| id.clone())

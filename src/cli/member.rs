@@ -57,13 +57,15 @@ pub(crate) enum MemberCmd {
         /// Participant id.
         member: String,
     },
-    /// Record a change of gezag (custody) of a parent.
+    /// Record the gezag (custody) of a parent or voogd: yes, no, or unknown (not yet checked in
+    /// the gezagsregister: counts as no gezag for reading; their consent is still asked and
+    /// nothing medical is released until it is checked).
     Custody {
         /// Case.
         case: String,
         /// Participant id.
         member: String,
-        /// yes or no.
+        /// yes, no or unknown (ja, nee, onbekend).
         custody: String,
     },
     /// Change a participant's role, or make them co-chair (--chair).
@@ -149,13 +151,14 @@ pub(crate) fn run(dir: &Path, out: &Out, c: MemberCmd) -> Result<()> {
             member,
             custody,
         } => {
-            let custody = match custody.as_str() {
-                "yes" | "ja" | "true" => true,
-                "no" | "nee" | "false" => false,
-                other => bail!("custody must be yes or no, not '{other}'"),
+            let (custody, unknown) = match custody.as_str() {
+                "yes" | "ja" | "true" => (true, false),
+                "no" | "nee" | "false" => (false, false),
+                "unknown" | "onbekend" => (false, true),
+                other => bail!("custody must be yes, no or unknown, not '{other}'"),
             };
             edit(dir, out, &case, |case, p| {
-                members::set_custody(case, p, &member, custody)?;
+                members::set_custody(case, p, &member, custody, unknown)?;
                 Ok(member)
             })
         }

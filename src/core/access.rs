@@ -188,7 +188,11 @@ pub fn in_audience(
         CompartmentKind::Shared(Audience::Professionals) => shared,
         CompartmentKind::Shared(Audience::Parents) => parents,
         CompartmentKind::Shared(Audience::Child) => parents || m.role == Role::Kind,
-        CompartmentKind::Shared(Audience::Network) => parents || m.role == Role::Netwerk,
+        // A foster parent reads what is written for the network (daily care, no gezag); more
+        // only on a consent for the MDO file (`docs/sharing-rules.md` §1, decision).
+        CompartmentKind::Shared(Audience::Network) => {
+            parents || matches!(m.role, Role::Netwerk | Role::Pleegouder)
+        }
         CompartmentKind::Shared(_) => false,
     }
 }
@@ -365,7 +369,13 @@ pub struct ConsentStatus {
 /// parents with gezag **and** the child; 16+ the young person alone).
 pub fn required_consenters(st: &State, today: Date) -> (Vec<String>, Vec<String>) {
     let band = st.band(today).unwrap_or(AgeBand::Onder12);
-    let parents: Vec<String> = st.custody_parents().into_iter().collect();
+    // Whose gezag is not yet checked is asked too (law notes §7: collect consent from everyone
+    // who may hold gezag until the register is checked).
+    let parents: Vec<String> = st
+        .custody_parents()
+        .into_iter()
+        .chain(st.custody_unknown())
+        .collect();
     let children: Vec<String> = st
         .members
         .values()
@@ -629,6 +639,7 @@ mod tests {
         let today = date!(2026 - 11 - 23);
         let mut log = Log::new(CaseId([3; 16]), date!(2026 - 11 - 23));
         let spec = |id: &str, role: Role, custody: bool, admin: bool| MemberSpec {
+            custody_unknown: false,
             id: id.into(),
             role,
             organisation: if role.is_professional() {

@@ -77,7 +77,8 @@ pub fn default_for(me: &Me, writing: Writing<'_>) -> CompartmentKind {
         }
         Role::Leerplichtambtenaar => return CompartmentKind::Safety(me.organisation.clone()),
         Role::Jongerenwerker => return CompartmentKind::Author(me.person.clone()),
-        Role::Ouder => return CompartmentKind::Shared(Audience::Parents),
+        Role::Ouder | Role::Voogd => return CompartmentKind::Shared(Audience::Parents),
+        Role::Pleegouder => return CompartmentKind::Shared(Audience::Network),
         Role::Kind => return CompartmentKind::Shared(Audience::Child),
         Role::Netwerk => return CompartmentKind::Shared(Audience::Network),
         _ => {}
@@ -111,7 +112,7 @@ pub fn choices(me: &Me) -> Vec<CompartmentKind> {
     }
     match me.role {
         Role::Kind => out.push(CompartmentKind::Shared(Audience::Child)),
-        Role::Netwerk => out.push(CompartmentKind::Shared(Audience::Network)),
+        Role::Netwerk | Role::Pleegouder => out.push(CompartmentKind::Shared(Audience::Network)),
         _ => {
             out.push(CompartmentKind::Shared(Audience::Parents));
             out.push(CompartmentKind::Shared(Audience::Child));

@@ -51,6 +51,11 @@ kebab_enum!(
     Role {
         /// Parent or carer (with or without gezag).
         Ouder = "ouder" / "ouder/verzorger",
+        /// Guardian: holds gezag in place of the parents (a person, or a GI as voogd; BW art.
+        /// 1:245, 1:280, 1:302).
+        Voogd = "voogd" / "voogd",
+        /// Foster parent: cares for the child daily, holds no gezag unless appointed voogd.
+        Pleegouder = "pleegouder" / "pleegouder",
         /// The child or young person.
         Kind = "kind" / "kind/jongere",
         /// Informal network: family, friend, neighbour, peer expert.
@@ -102,9 +107,22 @@ impl Role {
             _ => self.is_professional(),
         }
     }
-    /// Professionals (everyone but parents, the child and the informal network).
+    /// Professionals (everyone but parents, the voogd, the foster parent, the child and the
+    /// informal network).
     pub fn is_professional(self) -> bool {
-        !matches!(self, Role::Ouder | Role::Kind | Role::Netwerk)
+        !matches!(
+            self,
+            Role::Ouder | Role::Voogd | Role::Pleegouder | Role::Kind | Role::Netwerk
+        )
+    }
+    /// Roles that can hold gezag: a parent, or a voogd in their place (BW art. 1:245).
+    pub fn may_hold_gezag(self) -> bool {
+        matches!(self, Role::Ouder | Role::Voogd)
+    }
+    /// Roles whose own consent counts: those who can hold gezag, and the child. A foster
+    /// parent gives no consent (no gezag: law notes §7).
+    pub fn gives_consent(self) -> bool {
+        self.may_hold_gezag() || self == Role::Kind
     }
 }
 

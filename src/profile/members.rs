@@ -150,13 +150,25 @@ pub fn confirm(case: &mut Case, p: &Profile, member: &str) -> Result<()> {
     Ok(())
 }
 
-/// Records a change of gezag of a parent.
-pub fn set_custody(case: &mut Case, p: &Profile, member: &str, custody: bool) -> Result<()> {
+/// Records the gezag of a parent or voogd: held, not held, or not yet checked in the
+/// gezagsregister (`unknown`: counts as not held for reading; the person's consent is still
+/// asked and nothing medical is released until it is checked).
+pub fn set_custody(
+    case: &mut Case,
+    p: &Profile,
+    member: &str,
+    custody: bool,
+    unknown: bool,
+) -> Result<()> {
+    if custody && unknown {
+        return Err("kies: gezag, geen gezag, of gezag nog niet nagegaan".into());
+    }
     case.membership(
         p.device(),
         Action::SetCustody {
             member: member.to_string(),
             custody,
+            unknown,
         },
     )?;
     Ok(())

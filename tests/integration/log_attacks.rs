@@ -450,6 +450,7 @@ fn spec(id: &str, role: Role, admin: bool, dev: &DeviceSecret) -> MemberSpec {
         role,
         organisation: "OBS".into(),
         custody: false,
+        custody_unknown: false,
         admin,
         devices: vec![dev.public_identity().clone()],
     }

@@ -155,7 +155,7 @@ proptest! {
                     let _ = replicas[by].membership(&people[by].dev, Action::Withdraw { consent: format!("c{consent}"), by: who, note: String::new() });
                 }
                 Step::Custody { by, on } => {
-                    let _ = replicas[by].membership(&people[by].dev, Action::SetCustody { member: "erik".into(), custody: on });
+                    let _ = replicas[by].membership(&people[by].dev, Action::SetCustody { member: "erik".into(), custody: on, unknown: false });
                 }
                 Step::Confirm { by, n } => {
                     let _ = replicas[by].membership(&people[by].dev, Action::Confirm { member: format!("new{n}") });

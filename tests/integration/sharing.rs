@@ -1104,3 +1104,119 @@ fn from_12_the_child_reads_along_and_16_is_announced_without_a_gap() {
     );
     assert!(w.can_open(&daan, &later));
 }
+
+/// Issue 14, roles: a voogd holds gezag and consents in place of the parents; a foster parent
+/// holds none, gives no consent and reads what is written for the network; a parent whose
+/// gezag is not yet checked reads nothing of the parents' content, is asked for consent all
+/// the same, and nothing medical is released until the gezagsregister is checked.
+#[test]
+fn voogd_pleegouder_and_gezag_not_yet_checked() {
+    let chair = Person::new("monique", Role::IbEr, "OBS De Wilgen");
+    let voogd = Person::new("voogd", Role::Voogd, "");
+    let pleeg = Person::new("pleeg", Role::Pleegouder, "");
+    let vader = Person::new("vader", Role::Ouder, "");
+    let arts = Person::new("anouk", Role::Jeugdarts, "GGD JGZ");
+    let mut w = World::new(&chair, "2017-03-14", date!(2026 - 11 - 23));
+    w.add(&chair, &voogd, true);
+    w.add(&chair, &pleeg, false);
+    w.add(&chair, &vader, false);
+    w.add(&chair, &arts, false);
+    // The foster parent may not be given gezag.
+    let (r, _) = w.act(&chair, |c| {
+        c.membership(
+            &chair.dev,
+            Action::SetCustody {
+                member: "pleeg".into(),
+                custody: true,
+                unknown: false,
+            },
+        )
+    });
+    assert!(r.is_err(), "a pleegouder holds no gezag");
+    w.membership(
+        &chair,
+        Action::SetCustody {
+            member: "vader".into(),
+            custody: false,
+            unknown: true,
+        },
+    );
+    w.at_table(&chair, &["GGD JGZ"]);
+    for p in [&chair, &arts] {
+        w.sync(p);
+    }
+    let parents = w.write(
+        &chair,
+        CompartmentKind::Shared(Audience::Parents),
+        "voor de ouders",
+    );
+    let network = w.write(
+        &chair,
+        CompartmentKind::Shared(Audience::Network),
+        "wie haalt Noor op",
+    );
+    assert!(w.can_open(&voogd, &parents), "the voogd holds gezag");
+    assert!(
+        !w.can_open(&vader, &parents),
+        "gezag not yet checked: not yet"
+    );
+    assert!(
+        !w.can_open(&pleeg, &parents),
+        "the foster parent holds no gezag"
+    );
+    assert!(
+        w.can_open(&pleeg, &network),
+        "the foster parent reads the network's part"
+    );
+    // The father whose gezag is unchecked is asked too: the voogd's yes is not enough.
+    let (case, _) = w.view(&chair);
+    let (need, _) = access::required_consenters(case.state(), w.today);
+    assert_eq!(need, ["voogd".to_string(), "vader".to_string()]);
+    // The foster parent's consent does not count and cannot be given.
+    let q = consent(
+        "m",
+        &[],
+        ConsentCategory::Medisch,
+        Recipient::Member("monique".into()),
+        "2027-07-31",
+    );
+    w.consent(&arts, q, false);
+    let answer = |person: &str| Action::Answer {
+        consent: "m".into(),
+        person: person.into(),
+        given: true,
+        how: ConsentHow::Written,
+        note: String::new(),
+    };
+    let (r, _) = w.act(&pleeg, |c| c.membership(&pleeg.dev, answer("pleeg")));
+    assert!(r.is_err(), "a pleegouder gives no consent");
+    w.membership(&voogd, answer("voogd"));
+    w.membership(&vader, answer("vader"));
+    let (case, _) = w.view(&arts);
+    let st = access::consent_status(case.state(), &case.state().consents["m"], w.today);
+    assert_eq!(st.state, ConsentState::Active);
+    // Nothing medical is released while the gezag is unchecked.
+    let release = Action::Release {
+        consent: "m".into(),
+        note: String::new(),
+    };
+    let (r, _) = w.act(&arts, |c| c.membership(&arts.dev, release.clone()));
+    assert!(r.is_err(), "released before the gezag was checked");
+    // Checked: the father holds gezag after all; now she may release.
+    w.membership(
+        &chair,
+        Action::SetCustody {
+            member: "vader".into(),
+            custody: true,
+            unknown: false,
+        },
+    );
+    w.membership(&arts, release);
+    w.sync(&chair);
+    let after = w.write(
+        &chair,
+        CompartmentKind::Shared(Audience::Parents),
+        "na de controle",
+    );
+    assert!(w.can_open(&vader, &after));
+}

@@ -376,6 +376,7 @@ impl Case {
                     role,
                     organisation: p.organisation.trim().to_string(),
                     custody: p.custody,
+                    custody_unknown: false,
                     admin: p.chair,
                     devices: identity.iter().cloned().collect(),
                 },

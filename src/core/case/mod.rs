@@ -113,6 +113,7 @@ impl Case {
                     role: me.role,
                     organisation: me.organisation.clone(),
                     custody: false,
+                    custody_unknown: false,
                     admin: true,
                     devices: vec![device.public_identity().clone()],
                 },

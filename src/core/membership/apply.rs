@@ -42,7 +42,8 @@ impl State {
                 id: spec.id.clone(),
                 role: spec.role,
                 organisation: spec.organisation.trim().to_string(),
-                custody: spec.custody,
+                custody: spec.custody && !spec.custody_unknown,
+                custody_unknown: spec.custody_unknown && !spec.custody,
                 admin: spec.admin,
                 devices: spec.devices.iter().map(|d| d.device_id()).collect(),
                 status,
@@ -339,7 +340,8 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
                 id: m.id.clone(),
                 role: *role,
                 organisation: m.organisation.clone(),
-                custody: m.custody && *role == Role::Ouder,
+                custody: m.custody && role.may_hold_gezag(),
+                custody_unknown: m.custody_unknown && role.may_hold_gezag(),
                 admin: *make_admin,
                 devices: Vec::new(),
             };
@@ -357,18 +359,24 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
                 m.role = *role;
                 m.admin = *make_admin;
                 m.custody = spec.custody;
+                m.custody_unknown = spec.custody_unknown;
             }
         }
-        Action::SetCustody { member, custody } => {
+        Action::SetCustody {
+            member,
+            custody,
+            unknown,
+        } => {
             admin(st, "record custody")?;
             let m = active(st, member)?;
-            if m.role != Role::Ouder {
+            if !m.role.may_hold_gezag() {
                 return Err(Rejection::Invalid(
-                    "only a parent (role ouder) can have gezag".into(),
+                    "only a parent or a voogd can have gezag".into(),
                 ));
             }
             if let Some(m) = st.members.get_mut(member) {
-                m.custody = *custody;
+                m.custody = *custody && !*unknown;
+                m.custody_unknown = *unknown;
             }
         }
         Action::SetBirthdate { birthdate } => {
@@ -447,7 +455,7 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
                     }
                     for c in consenters {
                         let m = active(st, c)?;
-                        if !matches!(m.role, Role::Ouder | Role::Kind) {
+                        if !m.role.gives_consent() {
                             return Err(Rejection::Consent(ConsentRule::FamilyConsents));
                         }
                     }
@@ -579,7 +587,7 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
                 });
             }
             let p = active(st, person)?;
-            if !matches!(p.role, Role::Ouder | Role::Kind) {
+            if !p.role.gives_consent() {
                 return Err(Rejection::Consent(ConsentRule::FamilyConsents));
             }
             if author.id != *person {
@@ -639,6 +647,10 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
             let medical = rec.spec.categories.iter().any(|c| c.needs_release());
             if !medical || !matches!(rec.spec.basis, Basis::Consent { .. }) {
                 return Err(Rejection::Consent(ConsentRule::ReleaseOnlyMedical));
+            }
+            // Until everyone's gezag is checked, nothing medical is released (law notes §7).
+            if !st.custody_unknown().is_empty() {
+                return Err(Rejection::Consent(ConsentRule::GezagUnknown));
             }
             if !author.role.is_medical() || !rec.spec.sources.contains(&author.organisation) {
                 return Err(Rejection::Consent(ConsentRule::ReleaseByDoctor));
@@ -717,9 +729,9 @@ fn active<'a>(st: &'a State, id: &str) -> Result<&'a Member, Rejection> {
 }
 
 fn check_spec(spec: &MemberSpec) -> Result<(), Rejection> {
-    if spec.custody && spec.role != Role::Ouder {
+    if (spec.custody || spec.custody_unknown) && !spec.role.may_hold_gezag() {
         return Err(Rejection::Invalid(
-            "only a parent (role ouder) can have gezag".into(),
+            "only a parent or a voogd can have gezag".into(),
         ));
     }
     if spec.admin && !spec.role.is_professional() {

@@ -224,6 +224,8 @@ pub enum ConsentRule {
     AlreadyReleased,
     /// Information is released only after consent: everyone the age rules require said yes.
     ReleaseAfterConsent,
+    /// Gezag of a parent is not yet checked: nothing medical is released.
+    GezagUnknown,
     /// A professional of an organisation not yet at the table joins after the parents (and the child from 12) agreed to it, or on a recorded legal basis.
     NotCovered,
 }
@@ -280,6 +282,9 @@ impl ConsentRule {
             ConsentRule::AlreadyReleased => "this organisation already released this information",
             ConsentRule::ReleaseAfterConsent => {
                 "information is released only after consent: everyone the age rules require said yes"
+            }
+            ConsentRule::GezagUnknown => {
+                "the gezag of a parent is not yet checked in the gezagsregister: nothing medical is released until it is"
             }
             ConsentRule::NotCovered => {
                 "a professional of an organisation not yet at the table joins after the parents (and the child from 12) agreed to it, or on a recorded legal basis"
@@ -342,6 +347,9 @@ impl ConsentRule {
             ConsentRule::AlreadyReleased => "deze informatie is al vrijgegeven",
             ConsentRule::ReleaseAfterConsent => {
                 "vrijgeven kan pas als iedereen die moet instemmen ja heeft gezegd"
+            }
+            ConsentRule::GezagUnknown => {
+                "het gezag van een ouder is nog niet nagegaan in het gezagsregister: tot dat gebeurd is, wordt geen medische informatie vrijgegeven"
             }
             ConsentRule::NotCovered => {
                 "een professional van een organisatie die nog niet aan tafel zit, doet pas mee als de ouders (en het kind vanaf 12) ermee instemmen of er een wettelijke grondslag is vastgelegd"

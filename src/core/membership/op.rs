@@ -64,6 +64,9 @@ pub struct MemberSpec {
     /// Parent with gezag (custody).
     #[serde(default)]
     pub custody: bool,
+    /// Gezag not yet checked (then `custody` is false).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub custody_unknown: bool,
     /// Chair or co-chair: may add and remove participants.
     #[serde(default)]
     pub admin: bool,
@@ -200,6 +203,9 @@ pub enum Action {
         member: String,
         /// Has gezag.
         custody: bool,
+        /// Not yet checked in the gezagsregister (then `custody` is false).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        unknown: bool,
     },
     /// Corrects the child's date of birth.
     SetBirthdate {

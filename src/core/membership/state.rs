@@ -34,6 +34,10 @@ pub struct Member {
     pub organisation: String,
     /// Parent with gezag.
     pub custody: bool,
+    /// Gezag not yet checked in the gezagsregister ("gezag onbekend"): counts as no gezag for
+    /// reading, but the person's consent is still asked and nothing medical is released until
+    /// it is checked (law notes §7; `docs/sharing-rules.md`).
+    pub custody_unknown: bool,
     /// Chair/co-chair.
     pub admin: bool,
     /// Devices.
@@ -64,7 +68,7 @@ impl Member {
     }
     /// A parent with gezag.
     pub fn is_custody_parent(&self) -> bool {
-        self.role == Role::Ouder && self.custody
+        self.role.may_hold_gezag() && self.custody
     }
 }
 
@@ -243,6 +247,15 @@ impl State {
     /// The latest epoch of a compartment.
     pub fn latest(&self, c: CompartmentId) -> Option<&EpochInfo> {
         self.keys.get(&c).and_then(|k| k.epochs.last())
+    }
+
+    /// Parents whose gezag is not yet checked.
+    pub fn custody_unknown(&self) -> BTreeSet<String> {
+        self.members
+            .values()
+            .filter(|m| m.is_active() && m.role.may_hold_gezag() && m.custody_unknown)
+            .map(|m| m.id.clone())
+            .collect()
     }
 
     /// Parents with gezag now.

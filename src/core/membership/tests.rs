@@ -18,6 +18,7 @@ fn chair() -> (DeviceSecret, Log) {
                 role: Role::IbEr,
                 organisation: "OBS".into(),
                 custody: false,
+                custody_unknown: false,
                 admin: true,
                 devices: vec![dev.public_identity().clone()],
             },
@@ -42,6 +43,7 @@ fn member(id: &str, role: Role, custody: bool) -> Action {
                 String::new()
             },
             custody,
+            custody_unknown: false,
             admin: false,
             devices: vec![],
         },
