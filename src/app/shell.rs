@@ -76,6 +76,14 @@ fn show_case(api: &Api, v: &CaseView) {
     // case keep what the writer picked.
     let same_case = api.get_case_id().as_str() == v.id;
     api.set_write_ids(strings(v.write.ids.iter().map(String::as_str)));
+    api.set_write_withholds(model(
+        v.write
+            .ids
+            .iter()
+            .map(|i| i.starts_with("safety:"))
+            .collect(),
+    ));
+    api.set_reviews_due(strings(v.reviews_due.iter().map(String::as_str)));
     api.set_write_labels(strings(v.write.labels.iter().map(String::as_str)));
     api.set_write_who(strings(v.write.who.iter().map(String::as_str)));
     api.set_write_default(v.write.default as i32);
@@ -549,6 +557,13 @@ pub fn wire(ui: &AppWindow, send: impl Fn(Cmd) + Clone + 'static) {
             source: source.into(),
             until: until.into(),
             reasoning: reasoning.into(),
+        })
+    });
+    let s = send.clone();
+    api.on_withhold(move |reason, review| {
+        s(Cmd::Withhold {
+            reason: reason.into(),
+            review: review.into(),
         })
     });
     let s = send.clone();

@@ -327,6 +327,8 @@ pub struct CaseView {
     /// The legal grounds this person can record (professionals with base access: every ground
     /// but meldrecht, which is a report to Veilig Thuis and no basis for sharing in the MDO).
     pub legal_grounds: Vec<crate::core::model::LegalGround>,
+    /// Items kept from the parents whose review is due, in words.
+    pub reviews_due: Vec<String>,
     /// *Voor wie?* for what is written in the circles, the needs chain and the agreements.
     pub write: Choices,
     /// A new meeting: 0 with parents, 1 professionals only (medical, safety and enforcement
@@ -977,6 +979,17 @@ pub fn case_view(case: &Case, me: &Me) -> CaseView {
                 !me.role.is_professional()
                     || *c == crate::core::model::ConsentCategory::Dossier
                     || me.role.holds_category(*c)
+            })
+            .collect(),
+        reviews_due: crate::profile::write::reviews_due(case)
+            .into_iter()
+            .map(|(on, text, reason)| {
+                format!(
+                    "{}: “{}” (reden: {})",
+                    crate::core::model::long_date(&on),
+                    text,
+                    reason
+                )
             })
             .collect(),
         legal_grounds: if me.role.is_professional()

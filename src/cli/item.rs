@@ -36,6 +36,13 @@ pub(crate) enum ItemCmd {
         /// your organisation's compartment for it, readable beyond it only under consent.
         #[arg(long)]
         category: Option<String>,
+        /// In the safety track (--audience safety:ORG): why the parents do not read it.
+        #[arg(long)]
+        withhold_reason: Option<String>,
+        /// In the safety track: when keeping it from the parents is reviewed (YYYY-MM-DD,
+        /// within a year).
+        #[arg(long)]
+        review: Option<String>,
     },
     /// Replace an item's text.
     Edit {
@@ -83,17 +90,27 @@ pub(crate) fn run(dir: &Path, out: &Out, c: ItemCmd) -> Result<()> {
             by,
             audience: a,
             category,
+            withhold_reason,
+            review,
         } => {
             let section = Section::parse(&section)?;
             let category = category.map(|c| c.parse::<ConsentCategory>()).transpose()?;
             if category.is_some() && a.audience.is_some() {
                 bail!("give --audience or --category, not both");
             }
+            let withhold = match (withhold_reason, review) {
+                (None, None) => None,
+                (r, d) => Some(mdo::profile::write::Withhold {
+                    reason: r.unwrap_or_default(),
+                    review: d.unwrap_or_default(),
+                }),
+            };
             let w = Write::Item {
                 section,
                 text,
                 parent,
                 by,
+                withhold,
             };
             let target = match category {
                 Some(c) => Target::Category(c),

@@ -56,6 +56,11 @@ pub struct ItemData {
     /// Whose item it is when someone else wrote it down (e.g. a parent's question that the
     /// chair typed); `None` means the author's own.
     pub by: Option<String>,
+    /// Why it is kept from the parents (an item in the safety track: issue 14; AVG art. 12(4),
+    /// 23; UAVG art. 41).
+    pub withheld: Option<String>,
+    /// When keeping it from the parents is looked at again (YYYY-MM-DD).
+    pub review: Option<String>,
 }
 
 /// A stored agreement: wie, wat, waarom, wanneer, hoe.
@@ -559,6 +564,18 @@ impl CompartmentDoc {
         self.doc.put(&o, "by", participant).map_err(am)
     }
 
+    /// Records why an item is kept from the parents and when that is reviewed.
+    pub fn set_item_withheld(
+        &mut self,
+        id: &str,
+        reason: &str,
+        review: &str,
+    ) -> Result<(), CoreError> {
+        let o = self.entry("item", id)?;
+        self.doc.put(&o, "withheld", reason).map_err(am)?;
+        self.doc.put(&o, "review", review).map_err(am)
+    }
+
     /// Moves an item within its section.
     pub fn set_item_order(&mut self, id: &str, order: f64) -> Result<(), CoreError> {
         let o = self.entry("item", id)?;
@@ -584,6 +601,8 @@ impl CompartmentDoc {
                     order: self.get_f64(&o, "order").unwrap_or_default(),
                     parent: self.get_str(&o, "parent"),
                     by: self.get_str(&o, "by"),
+                    withheld: self.get_str(&o, "withheld"),
+                    review: self.get_str(&o, "review"),
                     section,
                     id,
                 })
@@ -922,6 +941,8 @@ mod tests {
             order: 1.0,
             parent: None,
             by: None,
+            withheld: None,
+            review: None,
         }
     }
 

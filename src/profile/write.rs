@@ -12,6 +12,63 @@ use crate::core::verslag;
 
 use super::{Error, Result};
 
+/// Why an item is kept from the parents, and when that is looked at again. An item in the
+/// safety track carries both: keeping information from a parent is a decision about that
+/// item, with its reason written down (AVG art. 12(4), 23; UAVG art. 41; WGBO art. 7:457 lid 3;
+/// Jeugdwet art. 7.3.11 lid 3), and a restriction ends when its reason does — so it is reviewed
+/// (issue 14; `docs/sharing-rules.md` §8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Withhold {
+    /// Why, written down.
+    pub reason: String,
+    /// Review date (YYYY-MM-DD), after today and within a year.
+    pub review: String,
+}
+
+/// How many days before its review date a withheld item is listed as due.
+pub const REVIEW_NOTICE_DAYS: i64 = 14;
+
+/// The withheld items `case` shows to this device whose review is due within
+/// [`REVIEW_NOTICE_DAYS`] (or overdue), soonest first: (review date, text, reason).
+pub fn reviews_due(case: &Case) -> Vec<(String, String, String)> {
+    let today = case.today();
+    let mut out: Vec<(String, String, String)> = case
+        .items()
+        .into_iter()
+        .filter_map(|i| {
+            let review = i.data.review.clone()?;
+            let day = crate::core::model::parse_date(&review).ok()?;
+            ((day - today).whole_days() <= REVIEW_NOTICE_DAYS).then(|| {
+                (
+                    review,
+                    i.data.text.clone(),
+                    i.data.withheld.clone().unwrap_or_default(),
+                )
+            })
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn check_withhold(case: &Case, w: Option<&Withhold>) -> Result<Withhold> {
+    let Some(w) = w else {
+        return Err("iets in het veiligheidsspoor houdt u bewust voor de ouders achter: schrijf op waarom, en wanneer u dat opnieuw bekijkt".into());
+    };
+    if w.reason.trim().is_empty() {
+        return Err("schrijf op waarom dit niet met de ouders gedeeld wordt".into());
+    }
+    let day = crate::core::model::parse_date(w.review.trim())?;
+    let days = (day - case.today()).whole_days();
+    if !(1..=366).contains(&days) {
+        return Err("kies een datum binnen een jaar waarop u opnieuw bekijkt of dit nog voor de ouders achtergehouden moet worden".into());
+    }
+    Ok(Withhold {
+        reason: w.reason.trim().to_string(),
+        review: w.review.trim().to_string(),
+    })
+}
+
 /// Content to write into a case.
 #[derive(Debug, Clone)]
 pub enum Write {
@@ -26,6 +83,9 @@ pub enum Write {
         parent: Option<String>,
         /// Whose item it is (participant id), if not the writer's.
         by: Option<String>,
+        /// Why it is kept from the parents and when that is reviewed: required in the safety
+        /// track ([`Withhold`]).
+        withhold: Option<Withhold>,
     },
     /// A step of the needs chain: a need (`behoeften.*`, under a goal or on its own), an
     /// approach (`aanpak.*`), a support need (`ondersteuning.*`) or an effect, under the need or
@@ -175,10 +235,19 @@ pub fn apply(
             text,
             parent,
             by,
+            withhold,
         } => {
+            let withhold = if matches!(kind, CompartmentKind::Safety(_)) {
+                Some(check_withhold(case, withhold.as_ref())?)
+            } else {
+                None
+            };
             let id = case.add_item_in(me, section, &text, kind.clone(), parent, now)?;
             if let Some(by) = by.filter(|b| !b.trim().is_empty()) {
                 case.set_item_by(&id, by.trim())?;
+            }
+            if let Some(w) = withhold {
+                case.set_item_withheld(&id, &w.reason, &w.review)?;
             }
             id
         }

@@ -105,6 +105,16 @@ fn app_run(role: Role, org: &str) -> (Vec<(String, CompartmentKind)>, Case, mdo:
         expected,
         "{role:?}: the app's default for a circle item"
     );
+    // What the safety track needs: a reason and a review date (typed under *voor wie?*).
+    let review =
+        mdo::core::model::format_date(b.profile().unwrap().today() + time::Duration::days(30));
+    no_error(
+        "withhold",
+        &b.handle(Cmd::Withhold {
+            reason: "zorgen over de veiligheid thuis".into(),
+            review,
+        }),
+    );
     for id in view.write.ids.clone() {
         let kind = CompartmentKind::parse(&id).unwrap();
         let m = mark("item");
@@ -350,16 +360,34 @@ fn every_cli_write_names_its_audience_and_lands_only_there() {
             }
             written.push((m.to_string(), kind));
         };
+        // An item in the safety track says why the parents do not read it and when that is
+        // reviewed (issue 14); elsewhere it needs neither.
+        let safety = a.is_some_and(|a| a.starts_with("safety"));
+        let why: Vec<&str> = if safety {
+            vec![
+                "--withhold-reason",
+                "zorgen over de veiligheid thuis",
+                "--review",
+                "2027-01-15",
+            ]
+        } else {
+            Vec::new()
+        };
+        if safety {
+            let m = mark("zonder-reden");
+            let mut args = vec!["item", "add", &case, "--section", "kind.plus", "--text", &m];
+            args.extend(["--audience", a.unwrap()]);
+            let err = chair.fails(&args);
+            assert!(err.contains("schrijf op waarom"), "{err}");
+        }
         let m = mark("item");
-        with(
-            &["item", "add", &case, "--section", "kind.plus", "--text", &m],
-            &m,
-        );
+        let mut args = vec!["item", "add", &case, "--section", "kind.plus", "--text", &m];
+        args.extend(why.iter().copied());
+        with(&args, &m);
         let m = mark("notitie");
-        with(
-            &["item", "add", &case, "--section", "notitie", "--text", &m],
-            &m,
-        );
+        let mut args = vec!["item", "add", &case, "--section", "notitie", "--text", &m];
+        args.extend(why.iter().copied());
+        with(&args, &m);
         let m = mark("afspraak");
         with(&["agreement", "add", &case, "--wie", &m, "--wat", &m], &m);
         let m = mark("pijl");

@@ -1044,6 +1044,7 @@ fn from_12_the_child_reads_along_and_16_is_announced_without_a_gap() {
         text: "komt weer vaker".into(),
         parent: None,
         by: None,
+        withhold: None,
     };
     let kind = default_for(&case, &zoco.me, &item).unwrap();
     assert_eq!(kind, CompartmentKind::Shared(Audience::Child));
@@ -1219,4 +1220,65 @@ fn voogd_pleegouder_and_gezag_not_yet_checked() {
         "na de controle",
     );
     assert!(w.can_open(&vader, &after));
+}
+
+/// Issue 14: keeping something from the parents is a decision about that item — written down
+/// with its reason and a review date — and reviews that are due are listed; "the audience is
+/// the reason" is refused.
+#[test]
+fn an_item_kept_from_the_parents_has_a_reason_and_a_review_date() {
+    use mdo::profile::write::{Withhold, Write, apply, reviews_due};
+    let mut n = noor();
+    let safety = CompartmentKind::Safety("OBS De Wilgen".into());
+    let item = |withhold: Option<Withhold>| Write::Item {
+        section: mdo::core::model::Section::Notitie,
+        text: "zorgen over blauwe plekken".into(),
+        parent: None,
+        by: None,
+        withhold,
+    };
+    let (mut case, _) = n.w.view(&n.monique);
+    let me = n.monique.me.clone();
+    let err = apply(&mut case, &me, 0, item(None), safety.clone()).unwrap_err();
+    assert!(err.to_string().contains("schrijf op waarom"), "{err}");
+    let err = apply(
+        &mut case,
+        &me,
+        0,
+        item(Some(Withhold {
+            reason: "veiligheid van Noor".into(),
+            review: "2028-01-01".into(),
+        })),
+        safety.clone(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("binnen een jaar"), "{err}");
+    let ((), chunks) = n.w.act(&n.monique, |c| {
+        apply(
+            c,
+            &me,
+            0,
+            item(Some(Withhold {
+                reason: "veiligheid van Noor; overleg met Veilig Thuis loopt".into(),
+                review: "2026-12-01".into(),
+            })),
+            safety.clone(),
+        )
+        .map(|_| ())
+        .unwrap()
+    });
+    assert!(!n.w.can_open(&n.sanne, &chunks[0]));
+    let (case, _) = n.w.view(&n.monique);
+    assert_eq!(
+        reviews_due(&case),
+        [(
+            "2026-12-01".to_string(),
+            "zorgen over blauwe plekken".to_string(),
+            "veiligheid van Noor; overleg met Veilig Thuis loopt".to_string()
+        )]
+    );
+    // Far from its review date it is not listed yet.
+    n.w.today = date!(2026 - 11 - 01);
+    let (case, _) = n.w.view(&n.monique);
+    assert!(reviews_due(&case).is_empty());
 }

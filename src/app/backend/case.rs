@@ -65,6 +65,7 @@ impl Backend {
                 text,
                 parent: None,
                 by: None,
+                withhold: self.withhold(&audience),
             },
             &audience,
         )
@@ -167,6 +168,7 @@ impl Backend {
                 text,
                 parent: None,
                 by: None,
+                withhold: self.withhold(&audience),
             },
             &audience,
         )
@@ -206,5 +208,15 @@ impl Backend {
             crate::core::audience::voor(&kind)
         )));
         Ok(u)
+    }
+
+    /// The reason and review date typed for an item in the safety track (none elsewhere: only
+    /// what is kept from the parents carries them).
+    fn withhold(&self, audience: &str) -> Option<crate::profile::write::Withhold> {
+        audience
+            .trim()
+            .starts_with("safety:")
+            .then(|| self.withhold.clone())
+            .flatten()
     }
 }

@@ -211,6 +211,13 @@ pub enum Cmd {
         /// The organisation.
         organisation: String,
     },
+    /// Why the next item in the safety track is kept from the parents, and its review date.
+    Withhold {
+        /// The reason.
+        reason: String,
+        /// Review date (YYYY-MM-DD).
+        review: String,
+    },
     /// Answer, withdraw or release on a consent record (`profile::consent::Act::code`).
     ConsentAct {
         /// The consent record.

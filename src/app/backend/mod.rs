@@ -85,6 +85,9 @@ pub struct Backend {
     sync: SyncState,
     /// A join in progress on this device (waiting for the inviter to confirm the code).
     joining: Option<crate::net::ticket::Ticket>,
+    /// Why the next item in the safety track is kept from the parents, and its review date
+    /// (typed under *voor wie?* when the safety track is chosen).
+    withhold: Option<profile::write::Withhold>,
 }
 
 impl Backend {
@@ -109,6 +112,7 @@ impl Backend {
                 node: None,
                 sync: SyncState::default(),
                 joining: None,
+                withhold: None,
             },
             vec![first],
         )
@@ -234,6 +238,10 @@ impl Backend {
             } => self.grant_consent(category, to, source, how, until, purpose),
             Cmd::ConsentAct { id, act, how } => self.consent_act(id, act, how),
             Cmd::AskTable { organisation } => self.ask_table(organisation),
+            Cmd::Withhold { reason, review } => {
+                self.withhold = Some(profile::write::Withhold { reason, review });
+                Ok(Vec::new())
+            }
             Cmd::RecordLegal {
                 ground,
                 category,

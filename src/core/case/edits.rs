@@ -166,6 +166,8 @@ impl Case {
             order,
             parent,
             by: None,
+            withheld: None,
+            review: None,
         };
         self.doc_for(kind)?.add_item(&item)?;
         Ok(id)
@@ -216,6 +218,18 @@ impl Case {
     /// question typed by the chair).
     pub fn set_item_by(&mut self, id: &str, participant: &str) -> Result<(), CoreError> {
         self.find("item", id)?.doc.set_item_by(id, participant)
+    }
+
+    /// Records why an item is kept from the parents and when that is reviewed.
+    pub fn set_item_withheld(
+        &mut self,
+        id: &str,
+        reason: &str,
+        review: &str,
+    ) -> Result<(), CoreError> {
+        self.find("item", id)?
+            .doc
+            .set_item_withheld(id, reason, review)
     }
 
     /// Replaces an item's text.
