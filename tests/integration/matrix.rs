@@ -1,6 +1,13 @@
 //! The sharing matrix: for every role × compartment (audience) × consent state × age band, who
 //! holds the current key of the compartment — i.e. who can decrypt what is written there now —
 //! asserted cell by cell against the tables below (docs/sharing-rules.md states the same rules).
+//!
+//! Dimensions (issue 14): consent per person (given by each, one refusal, withdrawn, expired),
+//! source-specific consent and the doctor's release (a GGD consent opens only the GGD's medical
+//! compartment, and only after release), organisations at the table and one that is not,
+//! enforcement roles without base access, the child 12–15 and 16+, a voogd with gezag and a
+//! foster parent without. 1:377c, the 12–15 default audience and the notice before 16 have their
+//! own tests in `sharing.rs`.
 
 use mdo::core::case::CompartmentKind;
 use mdo::core::membership::{Action, Basis, ConsentSpec, Recipient};
@@ -35,6 +42,8 @@ const UNDER_16: &[(&str, &str)] = &[
     ("politie", "........."),
     ("leerplicht", "........."),
     ("jeugdhulp", "........."),
+    ("voogd", ".xxx....."),
+    ("pleegouder", "...x....."),
 ];
 
 const FROM_16: &[(&str, &str)] = &[
@@ -50,6 +59,8 @@ const FROM_16: &[(&str, &str)] = &[
     ("politie", "........."),
     ("leerplicht", "........."),
     ("jeugdhulp", "........."),
+    ("voogd", "........."),
+    ("pleegouder", "...x....."),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -58,6 +69,10 @@ enum ConsentCase {
     Active,
     Withdrawn,
     Expired,
+    /// The voogd refuses (each person's answer is their own act).
+    Refused,
+    /// Everyone consented; the jeugdarts has not released her finding.
+    NotReleased,
 }
 
 fn people() -> Vec<(Person, bool)> {
@@ -87,6 +102,10 @@ fn people() -> Vec<(Person, bool)> {
             Person::new("jeugdhulp", Role::Jeugdhulpverlener, "Jeugdhulp Zuid"),
             false,
         ),
+        // A voogd holds gezag beside the parent (BW 1:245); a foster parent holds none and
+        // reads the network's part.
+        (Person::new("voogd", Role::Voogd, ""), true),
+        (Person::new("pleegouder", Role::Pleegouder, ""), false),
     ]
 }
 
@@ -117,7 +136,11 @@ fn run(birthdate: &str, table: &[(&str, &str)], consent: ConsentCase) {
                 record: ConsentSpec {
                     id: "c".into(),
                     basis: Basis::Consent {
-                        consenters: vec!["ouder-gezag".into(), "kind".into()],
+                        consenters: if consent == ConsentCase::Refused {
+                            vec!["ouder-gezag".into(), "kind".into()]
+                        } else {
+                            vec!["ouder-gezag".into(), "voogd".into(), "kind".into()]
+                        },
                         how: ConsentHow::Written,
                     },
                     purpose: "matrix".into(),
@@ -132,8 +155,20 @@ fn run(birthdate: &str, table: &[(&str, &str)], consent: ConsentCase) {
                     },
                 },
             },
-            true,
+            consent != ConsentCase::NotReleased,
         );
+        if consent == ConsentCase::Refused {
+            w.membership(
+                by("voogd"),
+                Action::Answer {
+                    consent: "c".into(),
+                    person: "voogd".into(),
+                    given: false,
+                    how: ConsentHow::Digital,
+                    note: String::new(),
+                },
+            );
+        }
         w.sync(by("arts")); // the key holder hands the key to the teacher
     }
     if consent == ConsentCase::Withdrawn {
@@ -169,7 +204,9 @@ fn run(birthdate: &str, table: &[(&str, &str)], consent: ConsentCase) {
             let held = view.keyring(c).and_then(|r| r.latest()).map(|k| k.epoch());
             let mut expected = mark == 'x';
             if *who == "leerkracht" && *col == "category:medisch:GGD" {
-                expected = consent == ConsentCase::Active;
+                // From 16 the young person decides alone: the voogd's "no" does not count.
+                expected = consent == ConsentCase::Active
+                    || (consent == ConsentCase::Refused && table == FROM_16);
             }
             assert!(current.is_some(), "{col} has no key");
             assert_eq!(
@@ -194,6 +231,8 @@ fn every_cell_of_the_sharing_matrix() {
         ConsentCase::Active,
         ConsentCase::Withdrawn,
         ConsentCase::Expired,
+        ConsentCase::Refused,
+        ConsentCase::NotReleased,
     ] {
         run("2017-03-14", UNDER_16, consent); // 8–9: under 12
         run("2012-05-01", UNDER_16, consent); // 13–14: 12–15

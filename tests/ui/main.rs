@@ -319,7 +319,12 @@ fn changing_an_items_audience_asks_first_and_says_what_earlier_readers_keep() {
         .into_iter()
         .find(|i| i.data.text == "blauwe plek op de arm")
         .expect("the item is stored");
-    assert_eq!(placed.data.withheld.as_deref(), Some("eerst overleg met Veilig Thuis"), "{:?}", placed.data);
+    assert_eq!(
+        placed.data.withheld.as_deref(),
+        Some("eerst overleg met Veilig Thuis"),
+        "{:?}",
+        placed.data
+    );
     let due = labels(&api.get_reviews_due());
     assert!(
         due.iter().any(|d| d.starts_with(
