@@ -548,7 +548,19 @@ fn participants(case: &Case) -> Vec<ParticipantView> {
                             }
                         })
                 })
-                .flat_map(|r| r.spec.categories.iter().map(|c| c.label().to_string()))
+                .flat_map(|r| {
+                    r.spec.categories.iter().map(|c| {
+                        // For a professional, a consent for the MDO file is their seat at the
+                        // table (sharing-rules §5).
+                        if *c == crate::core::model::ConsentCategory::Dossier
+                            && m.member.role.is_professional()
+                        {
+                            "doet mee aan het MDO".to_string()
+                        } else {
+                            c.label().to_string()
+                        }
+                    })
+                })
                 .collect();
             if !receives.is_empty() {
                 consent.push(format!("ontvangt met toestemming: {}", receives.join(", ")));
