@@ -331,7 +331,7 @@ pub struct CaseView {
     pub reviews_due: Vec<String>,
     /// *Voor wie?* for what is written in the circles, the needs chain and the agreements.
     pub write: Choices,
-    /// A new meeting: 0 with parents, 1 professionals only (medical, safety and enforcement
+    /// A new meeting: 0 with parents, 1 professionals only, 2 with the child (medical, safety and enforcement
     /// roles start from professionals only).
     pub meeting_default: usize,
 }
@@ -402,7 +402,7 @@ fn consent_rule(case: &Case) -> String {
         Some(AgeBand::Van12Tot16) => {
             "12–15 jaar: de ouders met gezag én het kind geven toestemming".into()
         }
-        Some(AgeBand::Vanaf16) => "16 jaar of ouder: de jongere beslist zelf".into(),
+        Some(AgeBand::Vanaf16) => "16 jaar of ouder: de jongere beslist zelf over medische en jeugdhulpinformatie; ouders met gezag lezen het MDO mee tot 18".into(),
     };
     std::iter::once(rule)
         .chain(crate::profile::consent::age_notices(case))
@@ -735,16 +735,32 @@ fn meeting_view(case: &Case, me: &Me, names: &BTreeMap<String, String>) -> Optio
         .into_iter()
         .filter(|k| audience::may_note(k, &held) && writes(k))
         .collect();
-    let wanted = audience::note_default(me, &held);
+    let wanted = {
+        // With the child only in a meeting held with the child (never broader than the meeting).
+        let k = audience::note_default(me, &held);
+        let wide = crate::profile::write::with_the_child(case, k.clone());
+        if audience::may_note(&wide, &held) {
+            wide
+        } else {
+            k
+        }
+    };
     let note_default = if note_kinds.contains(&wanted) {
         wanted
     } else {
         held.clone()
     };
-    // From 12 the verslag "for the parents" is for the child too (issue 14).
-    let verslag_kinds: Vec<CompartmentKind> = audience::verslag_choices(me)
+    // From 12 a verslag for the child, the parents and the professionals comes first (issue
+    // 14); one for the parents only stays possible.
+    let mut verslag_choices = audience::verslag_choices(me);
+    if case.age_band(case.today()) == Some(AgeBand::Van12Tot16) {
+        verslag_choices.insert(
+            0,
+            CompartmentKind::Shared(crate::core::model::Audience::Child),
+        );
+    }
+    let verslag_kinds: Vec<CompartmentKind> = verslag_choices
         .into_iter()
-        .map(|k| crate::profile::write::with_the_child(case, k))
         .filter(|k| audience::composes_into(&held, k) && writes(k))
         .collect();
     let extra = case.meeting_notes(&m.id);
@@ -1058,7 +1074,15 @@ pub fn case_view(case: &Case, me: &Me) -> CaseView {
                 ),
             )
         },
-        meeting_default: usize::from(me.role.is_medical() || audience::is_enforcement(me.role)),
+        // Professionals only for medical and enforcement roles; from 12 a meeting with the
+        // child (issue 14); else with the parents.
+        meeting_default: if me.role.is_medical() || audience::is_enforcement(me.role) {
+            1
+        } else if case.age_band(case.today()) == Some(AgeBand::Van12Tot16) {
+            2
+        } else {
+            0
+        },
     }
 }
 

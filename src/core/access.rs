@@ -155,12 +155,14 @@ pub fn compartments(st: &State) -> BTreeSet<CompartmentKind> {
 
 /// Whether `m` belongs to the audience of `kind` when the child is in `band` (read = write).
 /// `at_table`: for a professional, whether their organisation takes part in the MDO
-/// ([`at_table`]); one that does not reads only its own organisation's compartments.
+/// ([`at_table`]); one that does not reads only its own organisation's compartments. `minor`:
+/// the child is under 18 (gezag ends at 18, BW art. 1:233, 1:245).
 pub fn in_audience(
     kind: &CompartmentKind,
     m: &Member,
     band: Option<AgeBand>,
     at_table: bool,
+    minor: bool,
 ) -> bool {
     if !m.is_active() {
         return false;
@@ -171,8 +173,14 @@ pub fn in_audience(
     // shared case: they read their own organisation's compartments and what a consent or legal
     // basis opens to them (issue 14; `audience::no_base_access`).
     let shared = pro && !super::audience::no_base_access(m.role) && at_table;
+    // Parents with gezag read the shared MDO until 18: it is the school's support process, and
+    // the education laws keep parents informed of their child's school progress while the
+    // child is a minor (law notes §4: WVO art. 23b old numbering, summary). From 16 the young
+    // person reads it too; medical and youth-care information lives in the category
+    // compartments, which from 16 open on the young person's consent alone (WGBO art. 7:447,
+    // Jeugdwet art. 7.3.5) — `docs/sharing-rules.md` §7, decision.
     let parents = shared
-        || (m.is_custody_parent() && band != AgeBand::Vanaf16)
+        || (m.is_custody_parent() && minor)
         || (m.role == Role::Kind && band == AgeBand::Vanaf16);
     match kind {
         CompartmentKind::Author(p) => &m.id == p,
@@ -260,12 +268,15 @@ pub fn resolve(st: &State, today: Date) -> Access {
         .filter(|r| consent_status(st, r, today).state == ConsentState::Active)
         .collect();
     let at_table = at_table_with(st, &valid);
+    // While someone's gezag is unchecked, no release counts (law notes §7).
+    let gezag_unchecked = !st.custody_unknown().is_empty();
+    let minor = st.birthdate.is_none_or(|b| age_on(b, today) < 18);
     let mut out = BTreeMap::new();
     for kind in compartments(st) {
         let mut readers = BTreeMap::new();
         let mut writers = BTreeSet::new();
         for m in st.members.values() {
-            if in_audience(&kind, m, band, at_table.contains(&m.id)) {
+            if in_audience(&kind, m, band, at_table.contains(&m.id), minor) {
                 readers.insert(m.id.clone(), ReadBasis::Audience);
                 writers.insert(m.id.clone());
             }
@@ -287,7 +298,7 @@ pub fn resolve(st: &State, today: Date) -> Access {
             if let CompartmentKind::Category(c, org) = &kind
                 && c.needs_release()
                 && matches!(r.spec.basis, Basis::Consent { .. })
-                && !r.released.contains_key(org)
+                && (!r.released.contains_key(org) || gezag_unchecked)
             {
                 continue;
             }

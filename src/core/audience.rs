@@ -201,16 +201,16 @@ pub fn meeting_choices() -> [CompartmentKind; 3] {
     ]
 }
 
-/// [`voor`] on a day the child is in `band`: from 16 the parents with gezag no longer read the
-/// shared case (the young person does), so it says so ("voor de jongere en professionals").
+/// [`voor`] on a day the child is in `band`: from 16 the young person reads the shared case
+/// too (and the parents with gezag until 18), so it says so.
 pub fn voor_at(kind: &CompartmentKind, band: Option<super::model::AgeBand>) -> String {
     if band == Some(super::model::AgeBand::Vanaf16) {
         match kind {
             CompartmentKind::Shared(Audience::Parents | Audience::Child) => {
-                return "voor de jongere en professionals".into();
+                return "voor de jongere, ouders en professionals".into();
             }
             CompartmentKind::Shared(Audience::Network) => {
-                return "voor netwerk, de jongere en professionals".into();
+                return "voor netwerk, de jongere, ouders en professionals".into();
             }
             _ => {}
         }

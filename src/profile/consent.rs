@@ -6,7 +6,7 @@
 use crate::core::access::{self, ConsentStatus};
 use crate::core::case::{Case, new_id};
 use crate::core::membership::{Action, AnswerState, Basis, ConsentRecord, ConsentSpec, Recipient};
-use crate::core::model::{ConsentCategory, ConsentHow, LegalGround, Role, format_date, parse_date};
+use crate::core::model::{ConsentCategory, ConsentHow, LegalGround, format_date, parse_date};
 use crate::store::Profile;
 
 use super::{Error, Result};
@@ -393,12 +393,16 @@ pub fn acts(case: &Case, rec: &ConsentRecord) -> Vec<Act> {
             }
         }
         Basis::Consent { .. } => {
-            let family = matches!(me.role, Role::Ouder | Role::Kind);
+            let family = me.role.gives_consent();
+            let dossier = rec.spec.categories.contains(&ConsentCategory::Dossier);
             let on_behalf = me.role.is_professional()
                 && !crate::core::audience::no_base_access(me.role)
                 && (me.admin
-                    || rec.recorded_by == me.id
-                    || rec.spec.sources.contains(&me.organisation));
+                    || (!dossier
+                        && (rec.recorded_by == me.id
+                            || rec.spec.sources.contains(&me.organisation))));
+            // A professional withdraws on someone's behalf only as chair or as the recorder.
+            let may_withdraw_for = me.admin || rec.recorded_by == me.id;
             let people: Vec<String> = if family {
                 vec![me.id.clone()]
             } else if on_behalf {
@@ -410,13 +414,22 @@ pub fn acts(case: &Case, rec: &ConsentRecord) -> Vec<Act> {
             } else {
                 Vec::new()
             };
-            let self_grant = rec.spec.recipients.iter().any(|r| r.covers(me));
+            let self_grant = rec.spec.recipients.iter().any(|r| {
+                r.covers(me)
+                    || matches!(r, Recipient::Organisation(o) if me.role.is_professional() && *o == me.organisation)
+            });
             for p in people {
-                match rec.answers.get(&p).map(|a| a.state) {
-                    Some(AnswerState::Given) => out.push(Act::Withdraw(p)),
-                    Some(AnswerState::Withdrawn) => {}
-                    Some(AnswerState::Refused) => {
-                        if family || !self_grant {
+                let own = p == me.id;
+                match rec.answers.get(&p).map(|a| (a.state, a.recorded_by == p)) {
+                    Some((AnswerState::Given, _)) => {
+                        if own || may_withdraw_for {
+                            out.push(Act::Withdraw(p));
+                        }
+                    }
+                    Some((AnswerState::Withdrawn, _)) => {}
+                    Some((AnswerState::Refused, by_themselves)) => {
+                        // Their own "no" is changed only by them.
+                        if own || (!self_grant && !by_themselves) {
                             out.push(Act::Give(p));
                         }
                     }
@@ -488,13 +501,15 @@ pub fn perform(
     })
 }
 
-/// How many days ahead a 12th or 16th birthday is announced.
+/// How many days ahead a 12th, 16th or 18th birthday is announced.
 pub const AGE_NOTICE_DAYS: i64 = 90;
 
 /// The changes of the age rules coming within [`AGE_NOTICE_DAYS`], in plain Dutch: at 12 the
 /// child agrees too and reads the shared content by default; at 16 the young person decides
-/// alone and the parents read new shared content only with their consent (issue 14: "visible
-/// ahead of the birthday, not silently on the day"). The CLI and the app show the same lines.
+/// alone about medical and youth-care information (the parents with gezag keep reading the
+/// MDO); at 18 gezag ends and the parents read new shared content only with the young adult's
+/// consent (issue 14: "visible ahead of the birthday, not silently on the day"). The CLI and
+/// the app show the same lines.
 pub fn age_notices(case: &Case) -> Vec<String> {
     let Some(birth) = case.state().birthdate else {
         return Vec::new();
@@ -510,7 +525,7 @@ pub fn age_notices(case: &Case) -> Vec<String> {
             .to_string()
     };
     let mut out = Vec::new();
-    for age in [12, 16] {
+    for age in [12, 16, 18] {
         let year = birth.year() + age;
         // A child born on 29 February has the birthday on 1 March in other years.
         let day = birth
@@ -522,14 +537,16 @@ pub fn age_notices(case: &Case) -> Vec<String> {
             continue;
         }
         let on = crate::core::model::long_date(&format_date(day));
-        out.push(if age == 12 {
-            format!(
+        out.push(match age {
+            12 => format!(
                 "Op {on} wordt {name} 12. Vanaf dan stemt {name} zelf mee in: een toestemming geldt pas als ook {name} ja zegt. Wat voor ouders en professionals wordt vastgelegd, is dan standaard ook voor {name}. Vraag {name} nu al."
-            )
-        } else {
-            format!(
-                "Op {on} wordt {name} 16. Vanaf dan beslist {name} zelf: ouders lezen nieuwe stukken van het MDO alleen als {name} daar toestemming voor geeft (wat zij al hebben, houden zij). Medische en jeugdhulpinformatie deelt alleen {name} zelf. {name} kan die toestemming nu al geven."
-            )
+            ),
+            16 => format!(
+                "Op {on} wordt {name} 16. Vanaf dan beslist {name} alleen over medische en jeugdhulpinformatie: toestemmingen daarvoor gelden alleen nog met het ja van {name}. Het MDO zelf lezen de ouders met gezag mee tot {name} 18 is; {name} leest dan ook alles wat voor ouders is. Vraag {name} nu al."
+            ),
+            _ => format!(
+                "Op {on} wordt {name} 18. Dan eindigt het gezag: ouders lezen nieuwe stukken van het MDO alleen nog als {name} daar toestemming voor geeft (wat zij al hebben, houden zij). {name} kan die toestemming nu al geven."
+            ),
         });
     }
     out

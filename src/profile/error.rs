@@ -107,7 +107,7 @@ fn core(e: &CoreError) -> String {
         // Written in Dutch in the core already: they explain a choice of audience.
         CoreError::NarrowerAudience { .. } | CoreError::OnlyAuthorWidens { .. } => e.to_string(),
         CoreError::Log(LogError::Rejected(crate::core::membership::Rejection::SelfGranted)) => {
-            "u kunt geen toestemming vastleggen die uzelf toegang geeft: laat de ouder het op het eigen apparaat vastleggen, of degene die de informatie heeft".into()
+            "u kunt geen toestemming vastleggen die uzelf of uw collega's toegang geeft: laat de ouder het op het eigen apparaat vastleggen, of degene die de informatie heeft".into()
         }
         CoreError::Log(LogError::Rejected(crate::core::membership::Rejection::Consent(rule))) => {
             rule.dutch().into()

@@ -161,11 +161,19 @@ impl Written {
 /// always says for whom (a verslag for the parents holds less than one for professionals).
 pub fn default_for(case: &Case, me: &Me, w: &Write) -> Result<CompartmentKind> {
     let kind = role_default(case, me, w)?;
-    // A meeting note goes to the meeting's audience or a narrower one, never broader.
-    Ok(if matches!(w, Write::MeetingNote { .. }) {
-        kind
-    } else {
-        with_the_child(case, kind)
+    // A meeting note goes to the meeting's audience or a narrower one, never broader: with the
+    // child only in a meeting held with the child.
+    Ok(match w {
+        Write::MeetingNote { meeting, .. } => {
+            let held = case.meeting_kind(meeting)?;
+            let wide = with_the_child(case, kind.clone());
+            if audience::may_note(&wide, &held) {
+                wide
+            } else {
+                kind
+            }
+        }
+        _ => with_the_child(case, kind),
     })
 }
 

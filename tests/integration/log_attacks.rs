@@ -79,18 +79,18 @@ struct Birthday {
     chair: Person,
     ma: Person,
     kid: Person,
-    /// The ops before the 16th birthday.
+    /// The ops before the 18th birthday.
     before: Vec<OpId>,
 }
 
-/// Noor turns 16 on 2026-11-20: until then her mother (with gezag) reads `parents`; from then
+/// Noor turns 18 on 2026-11-20 (gezag ends): until then her mother (with gezag) reads `parents`; from then
 /// on only Noor and the professionals do. Everyone synced before; the chair synced after, which
 /// rotated the key away from the mother.
-fn sixteenth_birthday() -> Birthday {
+fn eighteenth_birthday() -> Birthday {
     let chair = Person::new("chair", Role::IbEr, "OBS");
     let ma = Person::new("ma", Role::Ouder, "");
     let kid = Person::new("noor", Role::Kind, "");
-    let mut w = World::new(&chair, "2010-11-20", date!(2026 - 11 - 10));
+    let mut w = World::new(&chair, "2008-11-20", date!(2026 - 11 - 10));
     w.add(&chair, &ma, true);
     w.add(&chair, &kid, false);
     for p in [&chair, &ma, &kid, &chair] {
@@ -131,7 +131,7 @@ fn chair_seals_nothing_under(b: &mut Birthday, planted: &EpochKey) {
 
 #[test]
 fn a_parent_whose_access_ended_cannot_plant_a_backdated_key() {
-    let mut b = sixteenth_birthday();
+    let mut b = eighteenth_birthday();
     let parents = CompartmentKind::Shared(Audience::Parents);
     let c = parents.id(b.w.case);
     let (chair_view, _) = b.w.view(&b.chair);
@@ -172,7 +172,7 @@ fn a_backdated_key_on_stale_parents_loses_its_epoch_whatever_its_op_id() {
     // The same parent builds on the heads from before the birthday, so its date is no earlier
     // than its parents'. It either races the chair's rotation for the same epoch (the
     // later-dated one stands) or claims the next one (it never saw the key it would replace).
-    let base = sixteenth_birthday();
+    let base = eighteenth_birthday();
     let parents = CompartmentKind::Shared(Audience::Parents);
     let c = parents.id(base.w.case);
     let (chair_view, _) = base.w.view(&base.chair);
@@ -256,8 +256,8 @@ fn a_key_its_maker_may_no_longer_read_is_rotated_away() {
     // The mother rotates `parents` legitimately while she may still read it, wrapping the new
     // key to everyone but herself: she knows it without being listed as a holder. Once her
     // access ends, the next device to sync rotates it away before sealing anything.
-    let mut b = sixteenth_birthday();
-    let mut w = World::new(&b.chair, "2010-11-20", date!(2026 - 11 - 10));
+    let mut b = eighteenth_birthday();
+    let mut w = World::new(&b.chair, "2008-11-20", date!(2026 - 11 - 10));
     w.add(&b.chair, &b.ma, true);
     w.add(&b.chair, &b.kid, false);
     for p in [&b.chair, &b.ma, &b.kid, &b.chair] {

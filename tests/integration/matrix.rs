@@ -49,7 +49,7 @@ const UNDER_16: &[(&str, &str)] = &[
 const FROM_16: &[(&str, &str)] = &[
     ("chair", "xxxxxx..."),
     ("leerkracht", "xxxxxx..."),
-    ("ouder-gezag", "........."),
+    ("ouder-gezag", ".xxx....."),
     ("ouder-zonder", "........."),
     ("kind", ".xxx....."),
     ("oma", "...x....."),
@@ -59,7 +59,7 @@ const FROM_16: &[(&str, &str)] = &[
     ("politie", "........."),
     ("leerplicht", "........."),
     ("jeugdhulp", "........."),
-    ("voogd", "........."),
+    ("voogd", ".xxx....."),
     ("pleegouder", "...x....."),
 ];
 
@@ -204,9 +204,11 @@ fn run(birthdate: &str, table: &[(&str, &str)], consent: ConsentCase) {
             let held = view.keyring(c).and_then(|r| r.latest()).map(|k| k.epoch());
             let mut expected = mark == 'x';
             if *who == "leerkracht" && *col == "category:medisch:GGD" {
-                // From 16 the young person decides alone: the voogd's "no" does not count.
+                // From 16 the young person decides alone: the voogd's "no" does not count, and
+                // a parent's withdrawal ends only the parent's own answer.
                 expected = consent == ConsentCase::Active
-                    || (consent == ConsentCase::Refused && table == FROM_16);
+                    || (matches!(consent, ConsentCase::Refused | ConsentCase::Withdrawn)
+                        && table == FROM_16);
             }
             assert!(current.is_some(), "{col} has no key");
             assert_eq!(

@@ -540,8 +540,9 @@ fn daan_ggz_blocked_at_14_while_he_refuses_and_his_choice_alone_at_16() {
         (ConsentState::Incomplete, vec!["daan".to_string()])
     );
 
-    // Daan turns 16: his mother's automatic access ends, the consent is flagged for review,
-    // and Daan alone decides.
+    // Daan turns 16: he alone decides about his GGZ information, the consent is flagged for
+    // review; the MDO itself his mother (with gezag) keeps reading until he is 18 (scenario 5;
+    // `docs/sharing-rules.md` §7).
     let hers = "moeder: zorgen over het verzuim";
     w.write(&moeder, CompartmentKind::Shared(Audience::Parents), hers);
     w.today = date!(2028 - 05 - 02);
@@ -551,7 +552,7 @@ fn daan_ggz_blocked_at_14_while_he_refuses_and_his_choice_alone_at_16() {
     let s = access::consent_status(v.state(), &v.state().consents["m1"], w.today);
     assert!(s.review.as_deref().unwrap_or("").contains("16"), "{s:?}");
     let pid = CompartmentKind::Shared(Audience::Parents).id(w.case);
-    assert!(v.access().reads(pid, "moeder").is_none());
+    assert!(v.access().reads(pid, "moeder").is_some());
     assert!(v.access().reads(pid, "daan").is_some());
     let later = w.write(
         &zoco,
@@ -559,9 +560,13 @@ fn daan_ggz_blocked_at_14_while_he_refuses_and_his_choice_alone_at_16() {
         "na zijn 16e",
     );
     assert!(
-        !w.can_open(&moeder, &later),
-        "the mother's automatic access ended"
+        w.can_open(&moeder, &later),
+        "the school part stays the mother's until 18"
     );
+    // Her "yes" for the GGZ information no longer counts: only Daan's does.
+    assert!(!w.can_open(&mentor, &report));
+    let s = access::consent_status(v.state(), &v.state().consents["m1"], w.today);
+    assert_eq!(s.missing, vec!["daan".to_string()]);
     assert!(w.sees(&zoco).contains(&hers.to_string()));
     assert!(w.sees(&daan).contains(&hers.to_string()));
     assert!(w.can_open(&daan, &later));
@@ -1025,10 +1030,11 @@ fn legal_bases_by_ground_decided_by_the_holder() {
 
 /// Issue 14: the child from 12 reads the shared content of their own MDO — what would go to
 /// "professionals en ouders" goes to "professionals, ouders en kind" by default — and what
-/// changes at 16 is announced ahead; the young person can consent in advance so that the
+/// changes at 16 and 18 is announced ahead; at 16 the parents with gezag keep the MDO (the
+/// school part), at 18 gezag ends and the young adult can consent in advance so that the
 /// parents' reading goes on without a gap.
 #[test]
-fn from_12_the_child_reads_along_and_16_is_announced_without_a_gap() {
+fn from_12_the_child_reads_along_and_16_and_18_are_announced_without_a_gap() {
     use mdo::profile::write::{Write, default_for};
     let zoco = Person::new("zoco", Role::Zoco, "Het Lyceum");
     let moeder = Person::new("moeder", Role::Ouder, "");
@@ -1063,17 +1069,47 @@ fn from_12_the_child_reads_along_and_16_is_announced_without_a_gap() {
     let notices = mdo::profile::consent::age_notices(&case);
     assert_eq!(notices.len(), 1, "{notices:?}");
     assert!(
-        notices[0].starts_with("Op 2 februari 2027 wordt Kind 16. Vanaf dan beslist Kind zelf"),
+        notices[0].starts_with(
+            "Op 2 februari 2027 wordt Kind 16. Vanaf dan beslist Kind alleen over medische en jeugdhulpinformatie"
+        ),
         "{}",
         notices[0]
     );
-    assert!(notices[0].contains("toestemming"));
+    // At 16 the MDO itself stays the mother's too (the school part, until 18: scenario 5).
+    w.today = date!(2027 - 02 - 02);
+    let (case, _) = w.view(&zoco);
+    assert!(mdo::profile::consent::age_notices(&case).is_empty());
+    let at16 = w.write(
+        &zoco,
+        CompartmentKind::Shared(Audience::Parents),
+        "na zijn 16e",
+    );
+    w.sync(&zoco);
+    assert!(w.can_open(&moeder, &at16));
+    assert!(w.can_open(&daan, &at16));
+
+    // 63 days before he turns 18 the change is announced: gezag ends.
+    w.today = date!(2028 - 12 - 01);
+    let (case, _) = w.view(&zoco);
+    let notices = mdo::profile::consent::age_notices(&case);
+    assert!(
+        notices.len() == 1
+            && notices[0].starts_with("Op 2 februari 2029 wordt Kind 18. Dan eindigt het gezag"),
+        "{notices:?}"
+    );
+    let pid = CompartmentKind::Shared(Audience::Parents).id(w.case);
+    assert!(
+        access::resolve(case.state(), date!(2029 - 02 - 02))
+            .reads(pid, "moeder")
+            .is_none(),
+        "without his consent his mother would stop reading at 18"
+    );
     // Daan consents now, on his own device, that his mother keeps reading the MDO file.
     w.membership(
         &daan,
         Action::Grant {
             record: ConsentSpec {
-                id: "na16".into(),
+                id: "na18".into(),
                 basis: Basis::Consent {
                     consenters: vec!["daan".into()],
                     how: ConsentHow::Digital,
@@ -1082,21 +1118,21 @@ fn from_12_the_child_reads_along_and_16_is_announced_without_a_gap() {
                 categories: vec![ConsentCategory::Dossier],
                 recipients: vec![Recipient::Member("moeder".into())],
                 sources: Vec::new(),
-                from: "2027-02-02".into(),
-                until: "2028-02-01".into(),
+                from: "2029-02-02".into(),
+                until: "2030-02-01".into(),
             },
         },
     );
     // On his birthday: no notice any more, and his mother reads what is written after it.
-    w.today = date!(2027 - 02 - 02);
+    w.today = date!(2029 - 02 - 02);
     let (case, _) = w.view(&zoco);
     assert!(mdo::profile::consent::age_notices(&case).is_empty());
-    let st = access::consent_status(case.state(), &case.state().consents["na16"], w.today);
+    let st = access::consent_status(case.state(), &case.state().consents["na18"], w.today);
     assert_eq!(st.state, ConsentState::Active);
     let later = w.write(
         &zoco,
         CompartmentKind::Shared(Audience::Parents),
-        "na zijn 16e",
+        "na zijn 18e",
     );
     w.sync(&zoco);
     assert!(
@@ -1281,4 +1317,101 @@ fn an_item_kept_from_the_parents_has_a_reason_and_a_review_date() {
     n.w.today = date!(2026 - 11 - 01);
     let (case, _) = n.w.view(&n.monique);
     assert!(reviews_due(&case).is_empty());
+}
+
+/// From an adversarial review of issue 14: a parent's own "no" is not overwritten by anyone
+/// else's "ja namens"; an organisation not at the table cannot admit itself (through a
+/// colleague, its own name, or a role); a withdrawal by someone whose consent is not required
+/// ends only their own answer.
+#[test]
+fn a_parents_no_stands_and_nobody_seats_their_own_organisation() {
+    let mut n = noor();
+    let x = Person::new("x", Role::Jeugdhulpverlener, "Jeugdhulp Zuid");
+    let y = Person::new("y", Role::Jeugdhulpverlener, "Jeugdhulp Zuid");
+    n.w.add(&n.monique, &x, false);
+    n.w.add(&n.monique, &y, false);
+    let refused = |w: &mut World, p: &Person, a: Action, why: &str| {
+        let (r, _) = w.act(p, |c| c.membership(&p.dev, a));
+        assert!(r.is_err(), "{why}");
+    };
+    // x asks for the MDO file for its colleague, for its own organisation, for its role.
+    for (id, to) in [
+        ("t1", Recipient::Member("y".into())),
+        ("t2", Recipient::Organisation("Jeugdhulp Zuid".into())),
+        ("t3", Recipient::Role(Role::Jeugdhulpverlener)),
+    ] {
+        refused(
+            &mut n.w,
+            &x,
+            consent(id, &[], ConsentCategory::Dossier, to, "2027-07-31"),
+            "an organisation seats itself",
+        );
+    }
+    // Even the chair cannot seat a whole role.
+    refused(
+        &mut n.w,
+        &n.monique,
+        consent(
+            "t4",
+            &[],
+            ConsentCategory::Dossier,
+            Recipient::Role(Role::Jeugdhulpverlener),
+            "2027-07-31",
+        ),
+        "a role at the table",
+    );
+    // A question for the MDO file asked by the social worker: only the chair answers on a
+    // parent's behalf.
+    n.w.membership(
+        &n.lotte,
+        consent(
+            "t5",
+            &[],
+            ConsentCategory::Dossier,
+            Recipient::Organisation("Jeugdhulp Zuid".into()),
+            "2027-07-31",
+        ),
+    );
+    let answer = |person: &str, given: bool| Action::Answer {
+        consent: "t5".into(),
+        person: person.into(),
+        given,
+        how: ConsentHow::Oral,
+        note: String::new(),
+    };
+    refused(
+        &mut n.w,
+        &n.lotte,
+        answer("sanne", true),
+        "a non-chair answers for the MDO file",
+    );
+    // Erik says no on his own device; nobody turns it into a yes for him.
+    n.w.membership(&n.erik, answer("erik", false));
+    n.w.membership(&n.monique, answer("sanne", true));
+    refused(
+        &mut n.w,
+        &n.monique,
+        answer("erik", true),
+        "the chair overwrites Erik's own no",
+    );
+    let pros = n.w.write(
+        &n.monique,
+        CompartmentKind::Shared(Audience::Professionals),
+        "alleen voor wie aan tafel zit",
+    );
+    assert!(
+        !n.w.can_open(&y, &pros),
+        "Jeugdhulp Zuid is not at the table"
+    );
+    // Erik changes his own mind: now Jeugdhulp Zuid joins.
+    n.w.membership(&n.erik, answer("erik", true));
+    let again = n.w.write(
+        &n.monique,
+        CompartmentKind::Shared(Audience::Professionals),
+        "nu aan tafel",
+    );
+    assert!(
+        n.w.can_open(&y, &again),
+        "both parents agreed: Jeugdhulp Zuid joins"
+    );
 }

@@ -115,11 +115,14 @@ fn six_steps_then_verslag_and_pdf() {
     one(&ui, "Groep").set_accessible_value("8");
     click(&ui, "Nieuwe casus");
     assert_eq!(api.get_case_title(), "Daan de Boer");
-    // Voor wie? An IB-er's HGW text goes to the parents and professionals by default.
+    // Voor wie? Daan is 14: an IB-er's HGW text goes to Daan, his parents and the
+    // professionals by default (issue 14: the child from 12 reads their own MDO); the meeting
+    // is with him too.
     assert_eq!(
         labels(&api.get_write_ids())[api.get_write_choice() as usize],
-        "parents"
+        "child"
     );
+    assert_eq!(api.get_meeting_default(), 2);
 
     click(&ui, "Overleg");
     assert!(!api.get_has_meeting());
@@ -171,13 +174,19 @@ fn six_steps_then_verslag_and_pdf() {
     assert_eq!(api.get_step(), 7);
     assert_eq!(
         labels(&api.get_verslag_ids())[api.get_verslag_choice() as usize],
-        "parents",
-        "a meeting with parents: the verslag is for parents and professionals by default"
+        "child",
+        "a meeting with Daan and his parents: the verslag is for him, them and the professionals"
+    );
+    assert!(
+        labels(&api.get_verslag_ids())
+            .iter()
+            .any(|v| v == "parents"),
+        "one for the parents only stays possible"
     );
     click(&ui, "Verslag opstellen");
     let verslag = shown_verslag(&api);
     assert!(
-        verslag.contains("Verslag voor ouders en professionals"),
+        verslag.contains("Verslag voor kind, ouders en professionals"),
         "{verslag}"
     );
     for text in notes {
@@ -193,7 +202,7 @@ fn six_steps_then_verslag_and_pdf() {
     let stored = case.verslagen();
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].data.meeting, m.id);
-    assert_eq!(stored[0].compartment, "parents");
+    assert_eq!(stored[0].compartment, "child");
     assert_eq!(
         m.tops.values().next().unwrap(),
         "iedereen kwam aan het woord"

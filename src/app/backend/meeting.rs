@@ -39,11 +39,6 @@ impl Backend {
             return Err("vul het geplande einde in als UU:MM, bijvoorbeeld 16:00".into());
         }
         let present = Some(p.me().person.clone());
-        // "Met ouders" is with the child too once the child is 12 (issue 14).
-        let audience = match (self.open.as_ref(), profile::write::parse_choice(&audience)) {
-            (Some(case), Ok(kind)) => profile::write::with_the_child(case, kind).descriptor(),
-            _ => audience,
-        };
         self.write(Write::Meeting { date, end, present }, &audience)
     }
 

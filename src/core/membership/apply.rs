@@ -488,8 +488,18 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
             // lets read does not record it. The person who consents records it on their own
             // device, or a professional who holds the information does (BW 7:457: the holder
             // decides what leaves); a recipient recording its own access is refused.
-            if record.recipients.iter().any(|r| r.covers(&author)) {
+            if grants_own_side(st, &author, record) {
                 return Err(Rejection::SelfGranted);
+            }
+            // The MDO file names organisations or people, never a role: a role would seat that
+            // role of every organisation at the table, present and future (review of issue 14).
+            if record.categories.contains(&ConsentCategory::Dossier)
+                && record
+                    .recipients
+                    .iter()
+                    .any(|r| matches!(r, Recipient::Role(_)))
+            {
+                return Err(Rejection::Consent(ConsentRule::DossierNamesWho));
             }
             let answers = match &record.basis {
                 Basis::Consent { consenters, how } => consenters
@@ -557,11 +567,22 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
                 on: op.body.date.clone(),
                 note: note.clone(),
             };
+            // A withdrawal ends the record when its author is someone whose consent counts on
+            // that day (or when it is a legal basis); a person whose answer is not required
+            // (a parent after 16, a parent without gezag) withdraws only their own answer.
+            let counts = match &rec.spec.basis {
+                Basis::Legal { .. } => true,
+                Basis::Consent { .. } => crate::core::access::required_consenters(st, op.date)
+                    .0
+                    .contains(by),
+            };
             if let Some(rec) = st.consents.get_mut(consent) {
                 if let Some(a) = rec.answers.get_mut(by) {
                     a.state = AnswerState::Withdrawn;
                 }
-                rec.withdrawn = Some(w);
+                if counts {
+                    rec.withdrawn = Some(w);
+                }
             }
         }
         Action::Answer {
@@ -598,15 +619,27 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
                 {
                     return Err(Rejection::Consent(ConsentRule::OwnOnly));
                 }
+                // For the MDO file (who sits at the table) only the chair answers on someone's
+                // behalf: an organisation does not admit itself (review of issue 14).
+                let dossier = rec.spec.categories.contains(&ConsentCategory::Dossier);
                 if !(is_admin(st)
-                    || author.id == rec.recorded_by
-                    || rec.spec.sources.contains(&author.organisation))
+                    || (!dossier
+                        && (author.id == rec.recorded_by
+                            || rec.spec.sources.contains(&author.organisation))))
                 {
                     return Err(Rejection::NotAdmin {
                         action: "record an answer on someone else's behalf",
                     });
                 }
-                if *given && rec.spec.recipients.iter().any(|r| r.covers(&author)) {
+                // A "no" the person recorded themselves is changed only by them.
+                if rec
+                    .answers
+                    .get(person)
+                    .is_some_and(|a| a.state == AnswerState::Refused && a.recorded_by == *person)
+                {
+                    return Err(Rejection::Consent(ConsentRule::TheirOwnNo));
+                }
+                if *given && grants_own_side(st, &author, &rec.spec) {
                     return Err(Rejection::SelfGranted);
                 }
             }
@@ -729,6 +762,11 @@ fn active<'a>(st: &'a State, id: &str) -> Result<&'a Member, Rejection> {
 }
 
 fn check_spec(spec: &MemberSpec) -> Result<(), Rejection> {
+    if spec.custody && spec.custody_unknown {
+        return Err(Rejection::Invalid(
+            "gezag is held, not held, or not yet checked — not two at once".into(),
+        ));
+    }
     if (spec.custody || spec.custody_unknown) && !spec.role.may_hold_gezag() {
         return Err(Rejection::Invalid(
             "only a parent or a voogd can have gezag".into(),
@@ -791,7 +829,7 @@ fn check_legal(
         LegalGround::ParentInformation => {
             let ok = record.recipients.iter().all(|r| {
                 matches!(r, Recipient::Member(id)
-                    if st.members.get(id).is_some_and(|m| m.role == Role::Ouder && !m.custody))
+                    if st.members.get(id).is_some_and(|m| m.role == Role::Ouder && !m.custody && !m.custody_unknown))
             });
             if !ok {
                 return Err(Rejection::Consent(ConsentRule::ParentWithoutGezagOnly));
@@ -800,4 +838,37 @@ fn check_legal(
         }
         LegalGround::LegalDuty | LegalGround::ConflictOfDuties => Ok(()),
     }
+}
+
+/// Whether `record` lets its recorder's own side read: the recorder themselves, or a
+/// professional of the recorder's organisation (named as a participant, by their role, or as
+/// the organisation). Nobody opens information to themselves or their colleagues — the person
+/// who consents or the holder of the information records it (issue 13 #9; review of issue 14:
+/// an organisation not at the table would otherwise admit itself).
+fn grants_own_side(st: &State, author: &Member, record: &ConsentSpec) -> bool {
+    // For the MDO file (a seat at the table) the recorder's colleagues count as their own side;
+    // for a category of information the holder may share with a colleague on consent.
+    let seat = record.categories.contains(&ConsentCategory::Dossier);
+    if !seat {
+        return record.recipients.iter().any(|r| r.covers(author));
+    }
+    let colleague = |m: &Member| {
+        m.id == author.id
+            || (author.role.is_professional()
+                && m.role.is_professional()
+                && m.organisation == author.organisation)
+    };
+    record.recipients.iter().any(|r| {
+        r.covers(author)
+            || match r {
+                Recipient::Organisation(o) => {
+                    author.role.is_professional() && *o == author.organisation
+                }
+                _ => st
+                    .members
+                    .values()
+                    .filter(|m| m.is_active() && colleague(m))
+                    .any(|m| r.covers(m)),
+            }
+    })
 }

@@ -226,6 +226,10 @@ pub enum ConsentRule {
     ReleaseAfterConsent,
     /// Gezag of a parent is not yet checked: nothing medical is released.
     GezagUnknown,
+    /// A refusal the person recorded themselves is changed only by them.
+    TheirOwnNo,
+    /// A consent for the MDO file names organisations or people, not a role.
+    DossierNamesWho,
     /// A professional of an organisation not yet at the table joins after the parents (and the child from 12) agreed to it, or on a recorded legal basis.
     NotCovered,
 }
@@ -282,6 +286,12 @@ impl ConsentRule {
             ConsentRule::AlreadyReleased => "this organisation already released this information",
             ConsentRule::ReleaseAfterConsent => {
                 "information is released only after consent: everyone the age rules require said yes"
+            }
+            ConsentRule::TheirOwnNo => {
+                "this person refused on their own device; only they change that answer"
+            }
+            ConsentRule::DossierNamesWho => {
+                "a consent for the MDO file names organisations or people, not a role"
             }
             ConsentRule::GezagUnknown => {
                 "the gezag of a parent is not yet checked in the gezagsregister: nothing medical is released until it is"
@@ -347,6 +357,12 @@ impl ConsentRule {
             ConsentRule::AlreadyReleased => "deze informatie is al vrijgegeven",
             ConsentRule::ReleaseAfterConsent => {
                 "vrijgeven kan pas als iedereen die moet instemmen ja heeft gezegd"
+            }
+            ConsentRule::TheirOwnNo => {
+                "deze persoon heeft zelf nee gezegd; alleen die persoon kan dat veranderen"
+            }
+            ConsentRule::DossierNamesWho => {
+                "een toestemming voor het MDO noemt organisaties of personen, geen rol"
             }
             ConsentRule::GezagUnknown => {
                 "het gezag van een ouder is nog niet nagegaan in het gezagsregister: tot dat gebeurd is, wordt geen medische informatie vrijgegeven"
