@@ -440,3 +440,224 @@ fn a_second_device_is_added_and_a_lost_one_removed_alone() {
         "the lost phone reads nothing new"
     );
 }
+
+/// Scenario 5 (`shared/scenarios.md`), Daan, with real `mdo` processes on four devices and the
+/// case carried between them as ciphertext bundles: Daan (15) refuses on his own device to let
+/// his GGZ information go to school while his mother agrees on hers — the sharing stays blocked
+/// and the team sees whose "no" it is; the school keeps a note in its safety track, invisible
+/// to the mother, with its reason and review date; weeks before his 16th birthday the CLI says
+/// what changes. (What happens on and after the birthday: `sharing::daan_…` and
+/// `sharing::from_12_…`, in process with a clock that can move.)
+#[test]
+fn daan_refuses_on_his_own_device_and_the_school_part_stays_with_his_mother() {
+    let zoco = Mdo::new();
+    let mother = Mdo::new();
+    let daan = Mdo::new();
+    let ggz = Mdo::new();
+    zoco.init("Karin", "zoco", "Het Lyceum");
+    mother.init("Miriam", "ouder", "");
+    daan.init("Daan", "kind", "");
+    ggz.init("Ahmed", "gezondheidszorg", "Accare");
+    // Daan turns 16 in a few weeks (within the 90-day notice), counted from today's clock.
+    let today = time::OffsetDateTime::now_utc().date();
+    // (40 days ahead; a 29 February moves to the 28th, which has a 16 years earlier.)
+    let mut birthday = today + time::Duration::days(40);
+    if birthday.month() == time::Month::February && birthday.day() == 29 {
+        birthday -= time::Duration::days(1);
+    }
+    let birthdate =
+        mdo::core::model::format_date(birthday.replace_year(birthday.year() - 16).unwrap());
+    let case = zoco.json(&[
+        "case",
+        "new",
+        "--child",
+        "Daan de Boer",
+        "--birthdate",
+        &birthdate,
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let add = |who: &Mdo, name: &str, role: &str, org: &str, custody: bool| -> String {
+        let (_, identity) = whoami(who);
+        let mut args = vec![
+            "participant",
+            "add",
+            &case,
+            "--name",
+            name,
+            "--role",
+            role,
+            "--org",
+            org,
+            "--identity",
+            &identity,
+        ];
+        if custody {
+            args.push("--custody");
+        }
+        zoco.json(&args)["id"].as_str().unwrap().to_string()
+    };
+    let mother_id = add(&mother, "Miriam", "ouder", "", true);
+    let daan_id = add(&daan, "Daan", "kind", "", false);
+    // Accare joins only once Miriam and Daan agreed to it (seed 000:17, 000:25).
+    let (_, ggz_identity) = whoami(&ggz);
+    let refused = zoco.fails(&[
+        "participant",
+        "add",
+        &case,
+        "--name",
+        "Ahmed",
+        "--role",
+        "gezondheidszorg",
+        "--org",
+        "Accare",
+        "--identity",
+        &ggz_identity,
+    ]);
+    assert!(refused.contains("Leg eerst vast"), "{refused}");
+    zoco.json(&[
+        "consent",
+        "grant",
+        &case,
+        "--by",
+        &format!("{mother_id},{daan_id}"),
+        "--category",
+        "dossier",
+        "--to",
+        "org:Accare",
+        "--until",
+        "2027-12-31",
+        "--how",
+        "oral",
+        "--purpose",
+        "Accare doet mee aan het MDO over Daan",
+    ]);
+    add(&ggz, "Ahmed", "gezondheidszorg", "Accare", false);
+    for d in [&mother, &daan, &ggz] {
+        carry(&zoco, d, &case);
+    }
+
+    // The GGZ worker's report, and his question to Daan and his mother.
+    ggz.json(&[
+        "item",
+        "add",
+        &case,
+        "--section",
+        "notitie",
+        "--text",
+        "GGZ: angstklachten",
+        "--category",
+        "ggz",
+    ]);
+    let q = ggz.json(&[
+        "consent",
+        "grant",
+        &case,
+        "--category",
+        "ggz",
+        "--source",
+        "Accare",
+        "--to",
+        "org:Het Lyceum",
+        "--until",
+        "2027-12-31",
+        "--purpose",
+        "de school weet waarom Daan soms wegblijft",
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    carry(&ggz, &mother, &case);
+    mother.json(&["consent", "answer", &case, &q, "--how", "digital"]);
+    carry(&mother, &daan, &case);
+    let out = daan.run(&[
+        "consent", "answer", &case, &q, "--refuse", "--how", "digital",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("geweigerd"));
+    // Miriam cannot turn it into a yes for him.
+    let err = mother.fails(&["consent", "answer", &case, &q, "--by", &daan_id]);
+    assert!(err.contains("alleen uw eigen"), "{err}");
+    carry(&daan, &ggz, &case);
+    // Nor can the GGZ worker release it: Daan's no blocks.
+    let err = ggz.fails(&["consent", "release", &case, &q]);
+    assert!(err.contains("vrijgeven kan pas"), "{err}");
+    carry(&ggz, &zoco, &case);
+    let status = consent_in(&zoco.json(&["consent", "list", &case]), &q);
+    assert_eq!(status["status"]["state"], "refused");
+    assert_eq!(status["status"]["refused"][0], daan_id.as_str());
+    assert!(
+        !texts(&zoco, &case)
+            .iter()
+            .any(|t| t.contains("angstklachten"))
+    );
+
+    // The school keeps a note from the parents — with its reason and review date.
+    let err = zoco.fails(&[
+        "item",
+        "add",
+        &case,
+        "--section",
+        "notitie",
+        "--text",
+        "meldcode: stap 2 gezet",
+        "--audience",
+        "safety",
+    ]);
+    assert!(err.contains("schrijf op waarom"), "{err}");
+    let review = mdo::core::model::format_date(today + time::Duration::days(10));
+    zoco.json(&[
+        "item",
+        "add",
+        &case,
+        "--section",
+        "notitie",
+        "--text",
+        "meldcode: stap 2 gezet",
+        "--audience",
+        "safety",
+        "--withhold-reason",
+        "veiligheid van Daan; eerst overleg met Veilig Thuis",
+        "--review",
+        &review,
+    ]);
+    zoco.json(&[
+        "item",
+        "add",
+        &case,
+        "--section",
+        "school.plus",
+        "--text",
+        "komt weer vaker op school",
+    ]);
+    carry(&zoco, &mother, &case);
+    carry(&zoco, &daan, &case);
+    let hers = texts(&mother, &case);
+    assert!(
+        hers.contains(&"komt weer vaker op school".to_string()),
+        "{hers:?}"
+    );
+    assert!(!hers.iter().any(|t| t.contains("meldcode")), "{hers:?}");
+    assert!(!hers.iter().any(|t| t.contains("angstklachten")));
+    assert!(texts(&daan, &case).contains(&"komt weer vaker op school".to_string()));
+    let shown = zoco.json(&["case", "show", &case]);
+    let note = shown["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["text"] == "meldcode: stap 2 gezet")
+        .unwrap()
+        .clone();
+    assert_eq!(note["review"], review.as_str(), "{note}");
+
+    // Weeks before his 16th birthday the CLI says what will change.
+    let out = zoco.run(&["consent", "list", &case]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("wordt Daan 16"), "{said}");
+    assert!(said.contains("tot Daan 18 is"), "{said}");
+}
