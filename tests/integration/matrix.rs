@@ -6,12 +6,12 @@
 //! source-specific consent and the doctor's release (a GGD consent opens only the GGD's medical
 //! compartment, and only after release), organisations at the table and one that is not,
 //! enforcement roles without base access, the child 12–15 and 16+, a voogd with gezag and a
-//! foster parent without. 1:377c, the 12–15 default audience and the notice before 16 have their
-//! own tests in `sharing.rs`.
+//! foster parent without, and BW 1:377c to the parent without gezag. The 12–15 default audience
+//! and the birthday notices have their own tests in `sharing.rs`.
 
 use mdo::core::case::CompartmentKind;
 use mdo::core::membership::{Action, Basis, ConsentSpec, Recipient};
-use mdo::core::model::{Audience, ConsentCategory, ConsentHow, Role};
+use mdo::core::model::{Audience, ConsentCategory, ConsentHow, LegalGround, Role};
 use time::macros::date;
 
 use crate::world::{Person, World};
@@ -73,6 +73,9 @@ enum ConsentCase {
     Refused,
     /// Everyone consented; the jeugdarts has not released her finding.
     NotReleased,
+    /// No consent; the JG-coach, who holds the family information, opens it to the parent
+    /// without gezag on BW art. 1:377c.
+    ParentInformation,
 }
 
 fn people() -> Vec<(Person, bool)> {
@@ -127,7 +130,29 @@ fn run(birthdate: &str, table: &[(&str, &str)], consent: ConsentCase) {
             .find(|p| p.me.person == id)
             .unwrap()
     };
-    if consent != ConsentCase::None {
+    if consent == ConsentCase::ParentInformation {
+        w.membership(
+            by("coach"),
+            Action::Grant {
+                record: ConsentSpec {
+                    id: "l".into(),
+                    basis: Basis::Legal {
+                        ground: LegalGround::ParentInformation,
+                        reasoning: "vader vraagt naar belangrijke feiten over de opvoeding".into(),
+                        decided_by: "coach".into(),
+                    },
+                    purpose: String::new(),
+                    categories: vec![ConsentCategory::Gezinssituatie],
+                    recipients: vec![Recipient::Member("ouder-zonder".into())],
+                    sources: vec!["Gemeente".into()],
+                    from: "2026-01-01".into(),
+                    until: "2027-07-31".into(),
+                },
+            },
+        );
+        w.sync(by("coach"));
+    }
+    if !matches!(consent, ConsentCase::None | ConsentCase::ParentInformation) {
         // Everyone the age rules may require consents; the recipient is the teacher.
         // Recorded by the holder of the finding, the jeugdarts.
         w.consent(
@@ -203,6 +228,9 @@ fn run(birthdate: &str, table: &[(&str, &str)], consent: ConsentCase) {
             let current = chair_view.state().latest(c).map(|e| e.epoch);
             let held = view.keyring(c).and_then(|r| r.latest()).map(|k| k.epoch());
             let mut expected = mark == 'x';
+            if *who == "ouder-zonder" && *col == "category:gezinssituatie:Gemeente" {
+                expected = consent == ConsentCase::ParentInformation;
+            }
             if *who == "leerkracht" && *col == "category:medisch:GGD" {
                 // From 16 the young person decides alone: the voogd's "no" does not count, and
                 // a parent's withdrawal ends only the parent's own answer.
@@ -235,6 +263,7 @@ fn every_cell_of_the_sharing_matrix() {
         ConsentCase::Expired,
         ConsentCase::Refused,
         ConsentCase::NotReleased,
+        ConsentCase::ParentInformation,
     ] {
         run("2017-03-14", UNDER_16, consent); // 8–9: under 12
         run("2012-05-01", UNDER_16, consent); // 13–14: 12–15
