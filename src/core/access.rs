@@ -247,6 +247,31 @@ pub fn may_join(st: &State, organisation: &str, role: Role, today: Date) -> bool
         })
 }
 
+/// Whether `r`'s medical information is released by `org` for the people whose consent counts
+/// today (a release given before the child turned 12, or before gezag changed, no longer does).
+fn released_now(r: &ConsentRecord, org: &str, required: &BTreeSet<String>) -> bool {
+    r.released
+        .get(org)
+        .is_some_and(|x| x.for_people == *required)
+}
+
+/// Whether `m` still meets the condition of `r`'s legal ground today: a child-protection
+/// measure opens to the jeugdbeschermer only, BW 1:377c to a parent without gezag (checked)
+/// only — also after a later change of role or gezag (review of issue 14).
+fn still_entitled(r: &ConsentRecord, m: &Member) -> bool {
+    match &r.spec.basis {
+        Basis::Legal {
+            ground: super::model::LegalGround::ChildProtection,
+            ..
+        } => m.role == Role::Jeugdbeschermer,
+        Basis::Legal {
+            ground: super::model::LegalGround::ParentInformation,
+            ..
+        } => m.role == Role::Ouder && !m.custody && !m.custody_unknown,
+        _ => true,
+    }
+}
+
 /// Whether `c` is a compartment that holds `category`.
 fn holds(kind: &CompartmentKind, category: ConsentCategory) -> bool {
     match (kind, category) {
@@ -270,6 +295,7 @@ pub fn resolve(st: &State, today: Date) -> Access {
     let at_table = at_table_with(st, &valid);
     // While someone's gezag is unchecked, no release counts (law notes §7).
     let gezag_unchecked = !st.custody_unknown().is_empty();
+    let required_now: BTreeSet<String> = required_consenters(st, today).0.into_iter().collect();
     let minor = st.birthdate.is_none_or(|b| age_on(b, today) < 18);
     let mut out = BTreeMap::new();
     for kind in compartments(st) {
@@ -298,11 +324,15 @@ pub fn resolve(st: &State, today: Date) -> Access {
             if let CompartmentKind::Category(c, org) = &kind
                 && c.needs_release()
                 && matches!(r.spec.basis, Basis::Consent { .. })
-                && (!r.released.contains_key(org) || gezag_unchecked)
+                && (!released_now(r, org, &required_now) || gezag_unchecked)
             {
                 continue;
             }
-            for m in st.members.values().filter(|m| m.is_active()) {
+            for m in st
+                .members
+                .values()
+                .filter(|m| m.is_active() && still_entitled(r, m))
+            {
                 if r.spec.recipients.iter().any(|x| x.covers(m)) {
                     readers
                         .entry(m.id.clone())
@@ -432,10 +462,11 @@ pub fn consent_status(st: &State, r: &ConsentRecord, today: Date) -> ConsentStat
     }
     let awaiting_release: Vec<String> =
         if is_consent && r.spec.categories.iter().any(|c| c.needs_release()) {
+            let required: BTreeSet<String> = required_consenters(st, today).0.into_iter().collect();
             r.spec
                 .sources
                 .iter()
-                .filter(|o| !r.released.contains_key(*o))
+                .filter(|o| !released_now(r, o, &required))
                 .cloned()
                 .collect()
         } else {

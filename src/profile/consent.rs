@@ -539,7 +539,7 @@ pub fn age_notices(case: &Case) -> Vec<String> {
         let on = crate::core::model::long_date(&format_date(day));
         out.push(match age {
             12 => format!(
-                "Op {on} wordt {name} 12. Vanaf dan stemt {name} zelf mee in: een toestemming geldt pas als ook {name} ja zegt. Wat voor ouders en professionals wordt vastgelegd, is dan standaard ook voor {name}. Vraag {name} nu al."
+                "Op {on} wordt {name} 12. Vanaf dan stemt {name} zelf mee in: elke toestemming (ook die voor het MDO en wie er meedoet) geldt pas als ook {name} ja zegt. Wat voor ouders en professionals wordt vastgelegd, is dan standaard ook voor {name}. Vraag {name} nu al."
             ),
             16 => format!(
                 "Op {on} wordt {name} 16. Vanaf dan beslist {name} alleen over medische en jeugdhulpinformatie: toestemmingen daarvoor gelden alleen nog met het ja van {name}. Het MDO zelf lezen de ouders met gezag mee tot {name} 18 is; {name} leest dan ook alles wat voor ouders is. Vraag {name} nu al."

@@ -1415,3 +1415,118 @@ fn a_parents_no_stands_and_nobody_seats_their_own_organisation() {
         "both parents agreed: Jeugdhulp Zuid joins"
     );
 }
+
+/// From the adversarial review of issue 14: a release is for the people whose consent counted
+/// that day — when the child turns 12 and says yes too, the doctor looks again before anything
+/// new opens; and a legal ground's condition holds every day, not only when it was recorded.
+#[test]
+fn a_release_is_for_whose_consent_it_was_and_a_ground_holds_every_day() {
+    let chair = Person::new("monique", Role::IbEr, "OBS De Wilgen");
+    let ma = Person::new("ma", Role::Ouder, "");
+    let kid = Person::new("noor", Role::Kind, "");
+    let arts = Person::new("anouk", Role::Jeugdarts, "GGD JGZ");
+    let rik = Person::new("rik", Role::JgCoach, "Gemeente");
+    let bas = Person::new("bas", Role::Ouder, "");
+    // Noor turns 12 on 1 December 2026.
+    let mut w = World::new(&chair, "2014-12-01", date!(2026 - 11 - 23));
+    w.add(&chair, &ma, true);
+    w.add(&chair, &kid, false);
+    w.add(&chair, &arts, false);
+    w.add(&chair, &rik, false);
+    w.add(&chair, &bas, false);
+    w.at_table(&chair, &["GGD JGZ", "Gemeente"]);
+    let finding = w.write(
+        &arts,
+        CompartmentKind::Category(ConsentCategory::Medisch, "GGD JGZ".into()),
+        "slaapt slecht",
+    );
+    w.consent(
+        &arts,
+        consent(
+            "m",
+            &["ma"],
+            ConsentCategory::Medisch,
+            Recipient::Member("monique".into()),
+            "2027-07-31",
+        ),
+        true,
+    );
+    w.sync(&arts);
+    assert!(w.can_open(&chair, &finding));
+    // Noor is 12: the consent needs her yes — and the doctor's new look.
+    w.today = date!(2026 - 12 - 02);
+    w.membership(
+        &kid,
+        Action::Answer {
+            consent: "m".into(),
+            person: "noor".into(),
+            given: true,
+            how: ConsentHow::Digital,
+            note: String::new(),
+        },
+    );
+    let (v, _) = w.view(&arts);
+    let s = access::consent_status(v.state(), &v.state().consents["m"], w.today);
+    assert_eq!(s.state, ConsentState::Active);
+    assert_eq!(s.awaiting_release, vec!["GGD JGZ".to_string()]);
+    let after = w.write(
+        &arts,
+        CompartmentKind::Category(ConsentCategory::Medisch, "GGD JGZ".into()),
+        "melatonine gestart",
+    );
+    assert!(
+        !w.can_open(&chair, &after),
+        "the old release does not cover Noor's yes"
+    );
+    w.membership(
+        &arts,
+        Action::Release {
+            consent: "m".into(),
+            note: "ook met Noor besproken".into(),
+        },
+    );
+    let again = w.write(
+        &arts,
+        CompartmentKind::Category(ConsentCategory::Medisch, "GGD JGZ".into()),
+        "melatonine helpt",
+    );
+    assert!(w.can_open(&chair, &again));
+
+    // BW 1:377c to Bas while he has no gezag; once he holds gezag the ground no longer applies
+    // (he reads the shared case as a parent with gezag; the family file needs consent).
+    w.membership(
+        &rik,
+        Action::Grant {
+            record: ConsentSpec {
+                id: "l".into(),
+                basis: Basis::Legal {
+                    ground: LegalGround::ParentInformation,
+                    reasoning: "vader vraagt naar de opvoeding".into(),
+                    decided_by: "rik".into(),
+                },
+                purpose: String::new(),
+                categories: vec![ConsentCategory::Gezinssituatie],
+                recipients: vec![Recipient::Member("bas".into())],
+                sources: vec!["Gemeente".into()],
+                from: "2026-11-01".into(),
+                until: "2027-07-31".into(),
+            },
+        },
+    );
+    let gezin = CompartmentKind::Category(ConsentCategory::Gezinssituatie, "Gemeente".into());
+    let first = w.write(&rik, gezin.clone(), "vader ziet Noor om het weekend");
+    assert!(w.can_open(&bas, &first));
+    w.membership(
+        &chair,
+        Action::SetCustody {
+            member: "bas".into(),
+            custody: true,
+            unknown: false,
+        },
+    );
+    let second = w.write(&rik, gezin, "afspraken over de vakantie");
+    assert!(
+        !w.can_open(&bas, &second),
+        "1:377c is for a parent without gezag"
+    );
+}

@@ -688,7 +688,16 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
             if !author.role.is_medical() || !rec.spec.sources.contains(&author.organisation) {
                 return Err(Rejection::Consent(ConsentRule::ReleaseByDoctor));
             }
-            if rec.released.contains_key(&author.organisation) {
+            let need: std::collections::BTreeSet<String> =
+                crate::core::access::required_consenters(st, op.date)
+                    .0
+                    .into_iter()
+                    .collect();
+            if rec
+                .released
+                .get(&author.organisation)
+                .is_some_and(|r| r.for_people == need)
+            {
                 return Err(Rejection::Consent(ConsentRule::AlreadyReleased));
             }
             let status = crate::core::access::consent_status(st, rec, op.date);
@@ -699,6 +708,7 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
                 by: author.id.clone(),
                 on: op.body.date.clone(),
                 note: note.clone(),
+                for_people: need,
             };
             if let Some(rec) = st.consents.get_mut(consent) {
                 rec.released.insert(author.organisation.clone(), r);

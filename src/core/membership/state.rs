@@ -132,6 +132,10 @@ pub struct Release {
     pub on: String,
     /// Note.
     pub note: String,
+    /// Whose consent it was released on: the people the age rules required that day. When
+    /// that set changes (the child turns 12, gezag changes), the release no longer counts and
+    /// the doctor looks again (review of issue 14).
+    pub for_people: BTreeSet<String>,
 }
 
 /// A consent record in the derived state.
