@@ -516,23 +516,7 @@ fn daan_refuses_on_his_own_device_and_the_school_part_stays_with_his_mother() {
         &ggz_identity,
     ]);
     assert!(refused.contains("Leg eerst vast"), "{refused}");
-    zoco.json(&[
-        "consent",
-        "grant",
-        &case,
-        "--by",
-        &format!("{mother_id},{daan_id}"),
-        "--category",
-        "dossier",
-        "--to",
-        "org:Accare",
-        "--until",
-        "2027-12-31",
-        "--how",
-        "oral",
-        "--purpose",
-        "Accare doet mee aan het MDO over Daan",
-    ]);
+    zoco.at_table(&case, &format!("{mother_id},{daan_id}"), "Accare");
     add(&ggz, "Ahmed", "gezondheidszorg", "Accare", false);
     for d in [&mother, &daan, &ggz] {
         carry(&zoco, d, &case);

@@ -362,21 +362,7 @@ fn invites_with_a_verification_code_auto_accept_and_refusals() {
         err.contains("Leg eerst vast dat zij instemmen dat GGD JGZ meedoet"),
         "{err}"
     );
-    mother.json(&[
-        "consent",
-        "grant",
-        &case,
-        "--category",
-        "dossier",
-        "--to",
-        "org:GGD JGZ",
-        "--until",
-        "2027-07-31",
-        "--how",
-        "digital",
-        "--purpose",
-        "de jeugdarts doet mee aan het MDO",
-    ]);
+    mother.at_table(&case, "", "GGD JGZ");
     mother.json(&["sync", &case]);
 
     // --auto-accept for a scripted channel: the jeugdarts joins without the comparison, with the

@@ -118,6 +118,33 @@ impl Mdo {
     }
 
     /// Runs, asserts failure, returns stderr.
+    /// Records that `org` joins the MDO (`consent grant --category dossier`): with `by`, each
+    /// named person's yes recorded by this device (the chair); without, this device's person's
+    /// own yes (a parent on their own device).
+    pub fn at_table(&self, case: &str, by: &str, org: &str) -> Value {
+        let to = format!("org:{org}");
+        let purpose = format!("{org} doet mee aan het MDO");
+        let mut args = vec![
+            "consent",
+            "grant",
+            case,
+            "--category",
+            "dossier",
+            "--to",
+            &to,
+            "--until",
+            "2027-12-31",
+            "--how",
+            "oral",
+            "--purpose",
+            &purpose,
+        ];
+        if !by.is_empty() {
+            args.extend(["--by", by]);
+        }
+        self.json(&args)
+    }
+
     pub fn fails(&self, args: &[&str]) -> String {
         let out = self.run(args);
         assert!(
@@ -226,23 +253,7 @@ pub fn noor_profiles() -> Noor {
     ]);
     // Sanne agrees that the MDO is held with the GGD's jeugdarts at the table (seed 000): only
     // then can the chair add her.
-    chair.json(&[
-        "consent",
-        "grant",
-        &case,
-        "--by",
-        &mother_id,
-        "--category",
-        "dossier",
-        "--to",
-        "org:GGD JGZ",
-        "--until",
-        "2027-07-31",
-        "--how",
-        "oral",
-        "--purpose",
-        "het MDO over Noor, met de jeugdarts van GGD JGZ",
-    ]);
+    chair.at_table(&case, &mother_id, "GGD JGZ");
     chair.json(&[
         "participant",
         "add",

@@ -123,18 +123,7 @@ impl Backend {
                 p,
                 consenters,
                 how,
-                profile::consent::Grant {
-                    categories: vec![category],
-                    recipients: vec![to],
-                    sources: if category == ConsentCategory::Dossier {
-                        Vec::new()
-                    } else {
-                        vec![source]
-                    },
-                    from: None,
-                    until,
-                    purpose,
-                },
+                one_grant(category, to, source, until, purpose),
             )
             .map(|_| ())
         })?;
@@ -168,18 +157,7 @@ impl Backend {
                 p,
                 ground,
                 &reasoning,
-                profile::consent::Grant {
-                    categories: vec![category],
-                    recipients: vec![to],
-                    sources: if category == ConsentCategory::Dossier {
-                        Vec::new()
-                    } else {
-                        vec![source]
-                    },
-                    from: None,
-                    until,
-                    purpose: String::new(),
-                },
+                one_grant(category, to, source, until, String::new()),
             )
             .map(|_| ())
         })?;
@@ -250,5 +228,28 @@ impl Backend {
         } else {
             Ok(vec![])
         }
+    }
+}
+
+/// What the app's forms record: one category from one source to one recipient, from today
+/// (the MDO file has no source organisation).
+fn one_grant(
+    category: ConsentCategory,
+    to: String,
+    source: String,
+    until: String,
+    purpose: String,
+) -> profile::consent::Grant {
+    profile::consent::Grant {
+        categories: vec![category],
+        recipients: vec![to],
+        sources: if category == ConsentCategory::Dossier {
+            Vec::new()
+        } else {
+            vec![source]
+        },
+        from: None,
+        until,
+        purpose,
     }
 }

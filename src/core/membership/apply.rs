@@ -533,12 +533,7 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
         }
         Action::Withdraw { consent, by, note } => {
             let author = st.author(op)?.clone();
-            let rec = st
-                .consents
-                .get(consent)
-                .ok_or_else(|| Rejection::UnknownConsent {
-                    consent: consent.clone(),
-                })?;
+            let rec = record_of(st, consent)?;
             if rec.withdrawn.is_some() {
                 return Err(Rejection::AlreadyWithdrawn {
                     consent: consent.clone(),
@@ -593,12 +588,7 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
             note,
         } => {
             let author = st.author(op)?.clone();
-            let rec = st
-                .consents
-                .get(consent)
-                .ok_or_else(|| Rejection::UnknownConsent {
-                    consent: consent.clone(),
-                })?;
+            let rec = record_of(st, consent)?;
             if !matches!(rec.spec.basis, Basis::Consent { .. }) {
                 return Err(Rejection::Consent(ConsentRule::LegalNotAnswered));
             }
@@ -671,12 +661,7 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
         }
         Action::Release { consent, note } => {
             let author = st.author(op)?.clone();
-            let rec = st
-                .consents
-                .get(consent)
-                .ok_or_else(|| Rejection::UnknownConsent {
-                    consent: consent.clone(),
-                })?;
+            let rec = record_of(st, consent)?;
             let medical = rec.spec.categories.iter().any(|c| c.needs_release());
             if !medical || !matches!(rec.spec.basis, Basis::Consent { .. }) {
                 return Err(Rejection::Consent(ConsentRule::ReleaseOnlyMedical));
@@ -881,4 +866,12 @@ fn grants_own_side(st: &State, author: &Member, record: &ConsentSpec) -> bool {
                     .any(|m| r.covers(m)),
             }
     })
+}
+
+fn record_of<'a>(st: &'a State, consent: &str) -> Result<&'a ConsentRecord, Rejection> {
+    st.consents
+        .get(consent)
+        .ok_or_else(|| Rejection::UnknownConsent {
+            consent: consent.to_string(),
+        })
 }
