@@ -188,9 +188,10 @@ pub fn in_audience(
         // enforcement colleague of the same organisation name (a gemeente's leerplicht next to
         // its jeugd- en gezinscoach) reads the safety track only. This keeps the nesting
         // professionals ⊇ organisation(o) that composing relies on (`audience::composes_into`).
-        CompartmentKind::Organisation(o) => {
-            pro && !super::audience::no_base_access(m.role) && &m.organisation == o
-        }
+        // ... and only while the organisation sits at the table (`shared` includes that): text
+        // of the shared case may be composed or moved into it, so those who may not read the
+        // shared case may not read it either (review of issue 14, finding 4).
+        CompartmentKind::Organisation(o) => shared && &m.organisation == o,
         CompartmentKind::Safety(o) => pro && &m.organisation == o,
         CompartmentKind::Category(c, o) => m.role.holds_category(*c) && &m.organisation == o,
         CompartmentKind::Shared(Audience::Professionals) => shared,

@@ -1403,6 +1403,10 @@ fn a_parents_no_stands_and_nobody_seats_their_own_organisation() {
         !n.w.can_open(&y, &pros),
         "Jeugdhulp Zuid is not at the table"
     );
+    // Nor its own internal compartment, into which shared text could be moved (finding 4).
+    let internal = CompartmentKind::Organisation("Jeugdhulp Zuid".into()).id(n.w.case);
+    let (v, _) = n.w.view(&n.monique);
+    assert!(v.access().reads(internal, "y").is_none());
     // Erik changes his own mind: now Jeugdhulp Zuid joins.
     n.w.membership(&n.erik, answer("erik", true));
     let again = n.w.write(
@@ -1414,6 +1418,8 @@ fn a_parents_no_stands_and_nobody_seats_their_own_organisation() {
         n.w.can_open(&y, &again),
         "both parents agreed: Jeugdhulp Zuid joins"
     );
+    let (v, _) = n.w.view(&n.monique);
+    assert!(v.access().reads(internal, "y").is_some());
 }
 
 /// From the adversarial review of issue 14: a release is for the people whose consent counted
