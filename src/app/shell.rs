@@ -227,6 +227,10 @@ fn show_case(api: &Api, v: &CaseView) {
             if !same_meeting || api.get_verslag_choice() as usize >= m.verslag.ids.len() {
                 api.set_verslag_choice(m.verslag.default as i32);
             }
+            if !same_meeting {
+                // Another meeting of the traject: start at its first step.
+                api.set_step(1);
+            }
             api.set_meeting_id(m.id.as_str().into());
         }
         None => {
@@ -559,6 +563,8 @@ pub fn wire(ui: &AppWindow, send: impl Fn(Cmd) + Clone + 'static) {
             reasoning: reasoning.into(),
         })
     });
+    let s = send.clone();
+    api.on_select_meeting(move |id| s(Cmd::SelectMeeting { id: id.into() }));
     let s = send.clone();
     api.on_withhold(move |reason, review| {
         s(Cmd::Withhold {

@@ -723,8 +723,16 @@ fn support_noun(w: SupportOf) -> &'static str {
     }
 }
 
-fn meeting_view(case: &Case, me: &Me, names: &BTreeMap<String, String>) -> Option<MeetingView> {
-    let placed = case.meetings().into_iter().last()?;
+fn meeting_view(
+    case: &Case,
+    me: &Me,
+    names: &BTreeMap<String, String>,
+    chosen: Option<&str>,
+) -> Option<MeetingView> {
+    let all = case.meetings();
+    let placed = chosen
+        .and_then(|id| all.iter().find(|m| m.data.id == id).cloned())
+        .or_else(|| all.last().cloned())?;
     let held = placed.kind.clone();
     let m = placed.data;
     // Notes: the meeting's own audience or a narrower one the writer belongs to.
@@ -867,7 +875,9 @@ fn matrix(
 }
 
 /// Everything the screens of an open case show.
-pub fn case_view(case: &Case, me: &Me) -> CaseView {
+/// The open case as the screens show it; `meeting`: the meeting of the traject the chair
+/// opened (default: the latest).
+pub fn case_view(case: &Case, me: &Me, meeting: Option<&str>) -> CaseView {
     let info = case.info();
     let items = case.items();
     let readers = readers(case);
@@ -996,7 +1006,7 @@ pub fn case_view(case: &Case, me: &Me) -> CaseView {
         goals,
         needs: needs(&items),
         agreements,
-        meeting: meeting_view(case, me, &names),
+        meeting: meeting_view(case, me, &names, meeting),
         consents: consents(case, &names),
         matrix: matrix(case, &items, &readers, &matrix_people),
         matrix_people,

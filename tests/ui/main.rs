@@ -207,6 +207,34 @@ fn six_steps_then_verslag_and_pdf() {
         m.tops.values().next().unwrap(),
         "iedereen kwam aan het woord"
     );
+
+    // A traject: the evaluation is a second meeting (issue 15, seed 002). The form to plan it
+    // stays on the meeting screen; the new meeting opens at step 1; the first one is opened
+    // again from the overview, and what is written then goes to it.
+    let first = m.id.clone();
+    one(&ui, "Datum overleg").set_accessible_value("2026-12-15");
+    one(&ui, "Gepland einde").set_accessible_value("15:30");
+    click(&ui, "Overleg starten");
+    assert_eq!(slint::Model::row_count(&api.get_meetings()), 2);
+    assert_eq!(api.get_meeting_date(), "2026-12-15");
+    assert_eq!(api.get_step(), 1);
+    assert_ne!(api.get_meeting_id().as_str(), first);
+    click(&ui, "Overzicht");
+    click(&ui, &format!("Overleg van {} openen", m.date));
+    assert_eq!(api.get_meeting_id().as_str(), first);
+    assert_eq!(api.get_step(), 1);
+    one(&ui, "Aantekeningen bij deze stap").set_accessible_value("Nagekomen: Daan was er ook.");
+    click(&ui, "Volgende →");
+    let case = stored_case(&backend, &ui);
+    let meetings = case.meetings();
+    let again = meetings.iter().find(|x| x.data.id == first).unwrap();
+    assert_eq!(again.data.steps[0], "Nagekomen: Daan was er ook.");
+    let second = meetings.iter().find(|x| x.data.id != first).unwrap();
+    assert!(
+        second.data.steps.iter().all(|s| s.is_empty()),
+        "{:?}",
+        second.data.steps
+    );
 }
 
 #[test]

@@ -23,7 +23,7 @@ impl Backend {
         let p = self.session.as_ref().ok_or("eerst ontgrendelen")?;
         let case = self.open.as_ref().ok_or("geen casus open")?;
         Ok(vec![
-            Update::Case(Box::new(case_view(case, p.me()))),
+            Update::Case(Box::new(case_view(case, p.me(), self.meeting.as_deref()))),
             Update::Sync(self.sync.line()),
         ])
     }
@@ -44,9 +44,14 @@ impl Backend {
     /// door for content), and shows the result.
     pub(super) fn write(&mut self, w: Write, audience: &str) -> Result<Vec<Update>, Error> {
         let kind = chosen(audience)?;
+        let new_meeting = matches!(w, Write::Meeting { .. });
         let p = self.session.as_mut().ok_or("eerst ontgrendelen")?;
         let case = self.open.as_mut().ok_or("geen casus open")?;
-        p.write(case, w, kind)?;
+        let written = p.write(case, w, kind)?;
+        if new_meeting {
+            // A new meeting of the traject is the one the screens show next.
+            self.meeting = Some(written.id);
+        }
         self.shown()
     }
 

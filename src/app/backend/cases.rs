@@ -86,8 +86,9 @@ impl Backend {
         // NEN 7513: opening a case shows every compartment this device can read.
         let (case, _) = p.view(id, "app")?;
         let pending = p.pending_joins(id)?;
-        let view = case_view(&case, p.me());
+        let view = case_view(&case, p.me(), None);
         self.open = Some(case);
+        self.meeting = None;
         Ok(vec![
             Update::Notice(String::new()),
             Update::Case(Box::new(view)),

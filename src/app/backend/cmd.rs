@@ -211,6 +211,11 @@ pub enum Cmd {
         /// The organisation.
         organisation: String,
     },
+    /// Show another meeting of the traject (the meeting screen's commands go to it).
+    SelectMeeting {
+        /// The meeting.
+        id: String,
+    },
     /// Why the next item in the safety track is kept from the parents, and its review date.
     Withhold {
         /// The reason.

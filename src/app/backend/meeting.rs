@@ -13,12 +13,15 @@ use super::{Backend, Update, chosen};
 
 impl Backend {
     /// The latest meeting's id.
+    /// The meeting the screens show: the one chosen in the traject, else the latest.
     fn meeting_id(&self) -> Result<String, Error> {
         let case = self.open.as_ref().ok_or("geen casus open")?;
-        case.meetings()
-            .into_iter()
-            .last()
-            .map(|m| m.data.id)
+        let all = case.meetings();
+        self.meeting
+            .as_ref()
+            .filter(|id| all.iter().any(|m| m.data.id == **id))
+            .cloned()
+            .or_else(|| all.last().map(|m| m.data.id.clone()))
             .ok_or_else(|| "start eerst een overleg".into())
     }
 

@@ -88,6 +88,8 @@ pub struct Backend {
     /// Why the next item in the safety track is kept from the parents, and its review date
     /// (typed under *voor wie?* when the safety track is chosen).
     withhold: Option<profile::write::Withhold>,
+    /// The meeting of the traject the screens show (none: the latest).
+    meeting: Option<String>,
 }
 
 impl Backend {
@@ -113,6 +115,7 @@ impl Backend {
                 sync: SyncState::default(),
                 joining: None,
                 withhold: None,
+                meeting: None,
             },
             vec![first],
         )
@@ -238,6 +241,16 @@ impl Backend {
             } => self.grant_consent(category, to, source, how, until, purpose),
             Cmd::ConsentAct { id, act, how } => self.consent_act(id, act, how),
             Cmd::AskTable { organisation } => self.ask_table(organisation),
+            Cmd::SelectMeeting { id } => {
+                self.meeting = Some(id);
+                let p = self.session.as_ref().ok_or("eerst ontgrendelen")?;
+                let case = self.open.as_ref().ok_or("geen casus open")?;
+                Ok(vec![Update::Case(Box::new(crate::app::view::case_view(
+                    case,
+                    p.me(),
+                    self.meeting.as_deref(),
+                )))])
+            }
             Cmd::Withhold { reason, review } => {
                 self.withhold = Some(profile::write::Withhold { reason, review });
                 Ok(Vec::new())

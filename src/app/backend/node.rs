@@ -56,9 +56,14 @@ impl Backend {
                 if changed {
                     // Something arrived: show it (the open case and the list).
                     if let Some(id) = self.open.as_ref().map(|c| c.id) {
+                        let chosen = self.meeting.clone();
                         let p = self.session()?;
                         let (case, _) = p.load(id)?;
-                        out.push(Update::Case(Box::new(case_view(&case, p.me()))));
+                        out.push(Update::Case(Box::new(case_view(
+                            &case,
+                            p.me(),
+                            chosen.as_deref(),
+                        ))));
                         self.open = Some(case);
                     }
                     if self.session.is_some() {

@@ -19,10 +19,11 @@ impl Backend {
         let Some(id) = self.open.as_ref().map(|c| c.id) else {
             return Ok(vec![]);
         };
+        let chosen = self.meeting.clone();
         let p = self.session()?;
         let (case, _) = p.load(id)?;
         let pending = p.pending_joins(id)?;
-        let view = case_view(&case, p.me());
+        let view = case_view(&case, p.me(), chosen.as_deref());
         self.open = Some(case);
         Ok(vec![
             Update::Case(Box::new(view)),
