@@ -743,16 +743,7 @@ fn meeting_view(
         .into_iter()
         .filter(|k| audience::may_note(k, &held) && writes(k))
         .collect();
-    let wanted = {
-        // With the child only in a meeting held with the child (never broader than the meeting).
-        let k = audience::note_default(me, &held);
-        let wide = crate::profile::write::with_the_child(case, k.clone());
-        if audience::may_note(&wide, &held) {
-            wide
-        } else {
-            k
-        }
-    };
+    let wanted = crate::profile::write::note_default(case, me, &held);
     let note_default = if note_kinds.contains(&wanted) {
         wanted
     } else {

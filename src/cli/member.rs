@@ -155,7 +155,7 @@ pub(crate) fn run(dir: &Path, out: &Out, c: MemberCmd) -> Result<()> {
                 "yes" | "ja" | "true" => (true, false),
                 "no" | "nee" | "false" => (false, false),
                 "unknown" | "onbekend" => (false, true),
-                other => bail!("custody must be yes, no or unknown, not '{other}'"),
+                other => bail!("gezag: kies ja, nee of onbekend, niet '{other}'"),
             };
             edit(dir, out, &case, |case, p| {
                 members::set_custody(case, p, &member, custody, unknown)?;

@@ -160,21 +160,40 @@ impl Written {
 /// role's narrower one (`note_default`). A meeting and a verslag have no default: the person
 /// always says for whom (a verslag for the parents holds less than one for professionals).
 pub fn default_for(case: &Case, me: &Me, w: &Write) -> Result<CompartmentKind> {
-    let kind = role_default(case, me, w)?;
-    // A meeting note goes to the meeting's audience or a narrower one, never broader: with the
-    // child only in a meeting held with the child.
     Ok(match w {
-        Write::MeetingNote { meeting, .. } => {
-            let held = case.meeting_kind(meeting)?;
-            let wide = with_the_child(case, kind.clone());
-            if audience::may_note(&wide, &held) {
-                wide
-            } else {
-                kind
-            }
+        Write::Item { section, .. } | Write::Chain { section, .. } => {
+            with_the_child(case, audience::default_for(me, Writing::Item(section)))
         }
-        _ => with_the_child(case, kind),
+        Write::Agreement(_) => with_the_child(case, audience::default_for(me, Writing::Agreement)),
+        Write::Arrow { .. } => with_the_child(case, audience::default_for(me, Writing::Arrow)),
+        // A meeting note goes to the meeting's audience or a narrower one, never broader.
+        Write::MeetingNote { meeting, .. } => note_default(case, me, &case.meeting_kind(meeting)?),
+        Write::Meeting { .. } => {
+            return Err(Error::Said(
+                "kies voor wie het overleg is: met ouders (en kind), of alleen voor professionals"
+                    .into(),
+            ));
+        }
+        Write::Verslag { .. } => {
+            return Err(Error::Said(
+                "kies voor wie het verslag is: ouders (en kind) en professionals, alleen professionals, of de eigen organisatie".into(),
+            ));
+        }
     })
+}
+
+/// Where `me`'s notes at a step of a meeting held for `held` go unless chosen otherwise: the
+/// role's note default (`audience::note_default`), with the child when the child is 12–15 and
+/// the meeting is held with the child — never broader than the meeting. The CLI and the app's
+/// meeting screen both use it.
+pub fn note_default(case: &Case, me: &Me, held: &CompartmentKind) -> CompartmentKind {
+    let kind = audience::note_default(me, held);
+    let wide = with_the_child(case, kind.clone());
+    if audience::may_note(&wide, held) {
+        wide
+    } else {
+        kind
+    }
 }
 
 /// From 12 the child reads the shared content of their own MDO (circles, needs chain,
@@ -190,29 +209,6 @@ pub fn with_the_child(case: &Case, kind: CompartmentKind) -> CompartmentKind {
         }
         k => k,
     }
-}
-
-fn role_default(case: &Case, me: &Me, w: &Write) -> Result<CompartmentKind> {
-    Ok(match w {
-        Write::Item { section, .. } | Write::Chain { section, .. } => {
-            audience::default_for(me, Writing::Item(section))
-        }
-        Write::Agreement(_) => audience::default_for(me, Writing::Agreement),
-        Write::Arrow { .. } => audience::default_for(me, Writing::Arrow),
-        Write::MeetingNote { meeting, .. } => {
-            audience::note_default(me, &case.meeting_kind(meeting)?)
-        }
-        Write::Meeting { .. } => {
-            return Err(Error::Said(
-                "kies voor wie het overleg is: met ouders, of alleen voor professionals".into(),
-            ));
-        }
-        Write::Verslag { .. } => {
-            return Err(Error::Said(
-                "kies voor wie het verslag is: ouders en professionals, alleen professionals, of de eigen organisatie".into(),
-            ));
-        }
-    })
 }
 
 /// The compartment a *voor wie?* descriptor names (`parents`, `organisation:OBS De Wilgen`, …).

@@ -794,6 +794,26 @@ impl Profile {
                         .join(",")
                 ),
             ),
+            // Each person's answer and the doctor's release are consent acts of their own
+            // (issue 14); their notes stay out of the log.
+            A::Answer {
+                consent,
+                person,
+                given,
+                how,
+                ..
+            } => (
+                AccessAction::Consent,
+                format!(
+                    "toestemming {consent}: {} door {person} ({})",
+                    if *given { "gegeven" } else { "geweigerd" },
+                    how.label()
+                ),
+            ),
+            A::Release { consent, .. } => (
+                AccessAction::Consent,
+                format!("toestemming {consent}: informatie vrijgegeven"),
+            ),
             A::Withdraw { consent, by, .. } => (
                 AccessAction::Consent,
                 format!("toestemming {consent} ingetrokken door {by}"),

@@ -556,7 +556,15 @@ fn daan_refuses_on_his_own_device_and_the_school_part_stays_with_his_mother() {
     mother.json(&["consent", "answer", &case, &q, "--how", "digital"]);
     carry(&mother, &daan, &case);
     let out = daan.run(&[
-        "consent", "answer", &case, &q, "--refuse", "--how", "digital",
+        "consent",
+        "answer",
+        &case,
+        &q,
+        "--refuse",
+        "--how",
+        "digital",
+        "--note",
+        "mijn mentor hoeft dit niet te weten",
     ]);
     assert!(
         out.status.success(),
@@ -564,6 +572,20 @@ fn daan_refuses_on_his_own_device_and_the_school_part_stays_with_his_mother() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("geweigerd"));
+    // His access log records the act in words, without his note.
+    let log = daan.json(&["log", &case]);
+    let acts: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "consent")
+        .map(|e| e["detail"].as_str().unwrap())
+        .collect();
+    assert!(
+        acts.iter().any(|d| d.contains("geweigerd door")),
+        "{acts:?}"
+    );
+    assert!(!log.to_string().contains("mentor hoeft"), "{log}");
     // Miriam cannot turn it into a yes for him.
     let err = mother.fails(&["consent", "answer", &case, &q, "--by", &daan_id]);
     assert!(err.contains("alleen uw eigen"), "{err}");
