@@ -1,17 +1,24 @@
-//! The verslag as PDF, written with the `printpdf` crate (A4, the standard Helvetica faces, so no
-//! font file travels with the document). Input is the Markdown of [`crate::core::verslag`]:
-//! headings, bullets, bold lines and the agreements table are laid out with line wrapping
+//! The verslag as PDF, written with the `printpdf` crate (A4). The text is set in DejaVu Sans,
+//! embedded (a subset of the font: Latin, Dutch punctuation, the arrows ↑ ↓ ← → and −; license
+//! in `assets/fonts/LICENSE-DejaVu.txt`), so the circles' "↑ doel" and an arrow's "→" print as
+//! they read on screen (issue 15). Input is the Markdown of [`crate::core::verslag`], read once
+//! into [`lines`] — the same lines the app's preview shows — and laid out with line wrapping
 //! measured on the font's own glyph widths, over as many pages as needed.
 
 use printpdf::{
-    BuiltinFont, Color, Mm, Op, ParsedFont, PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions,
-    Point, Pt, Rgb, TextItem,
+    Color, FontId, Mm, Op, ParsedFont, PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions, Point,
+    Pt, Rgb, TextItem,
 };
+
+/// DejaVu Sans, subset (Bitstream Vera license; see `assets/fonts/LICENSE-DejaVu.txt`).
+const REGULAR: &[u8] = include_bytes!("../assets/fonts/DejaVuSans-subset.ttf");
+/// DejaVu Sans Bold, subset.
+const BOLD: &[u8] = include_bytes!("../assets/fonts/DejaVuSans-Bold-subset.ttf");
 
 /// Why a PDF could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum PdfError {
-    /// The built-in font data of `printpdf` could not be read.
+    /// The embedded font could not be read.
     #[error("the PDF font {0} could not be loaded; the verslag was not exported")]
     Font(&'static str),
 }
@@ -22,15 +29,21 @@ const MARGIN: f32 = 20.0;
 const PT_PER_MM: f32 = 72.0 / 25.4;
 
 struct Face {
-    handle: BuiltinFont,
+    handle: FontId,
     parsed: ParsedFont,
 }
 
 impl Face {
-    fn new(f: BuiltinFont, name: &'static str) -> Result<Face, PdfError> {
+    fn parse(bytes: &[u8], name: &'static str) -> Result<ParsedFont, PdfError> {
+        let mut warnings = Vec::new();
+        ParsedFont::from_bytes(bytes, 0, &mut warnings).ok_or(PdfError::Font(name))
+    }
+
+    fn load(doc: &mut PdfDocument, bytes: &[u8], name: &'static str) -> Result<Face, PdfError> {
+        let parsed = Face::parse(bytes, name)?;
         Ok(Face {
-            handle: f,
-            parsed: f.get_parsed_font().ok_or(PdfError::Font(name))?,
+            handle: doc.add_font(&parsed),
+            parsed,
         })
     }
 
@@ -54,11 +67,16 @@ impl Face {
 
 /// A line of the layout.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Style {
+pub enum Style {
+    /// Title.
     H1,
+    /// Section heading.
     H2,
+    /// Sub-heading.
     H3,
+    /// A bold line.
     Bold,
+    /// Text.
     Body,
 }
 
@@ -82,22 +100,6 @@ impl Style {
     }
 }
 
-/// Characters the standard fonts (WinAnsi) cannot show, replaced by ones they can.
-fn printable(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            '→' => "->".to_string(),
-            '←' => "<-".to_string(),
-            '↑' => "^".to_string(),
-            '↓' => "v".to_string(),
-            '−' => "-".to_string(),
-            '✓' => "v".to_string(),
-            '⚠' => "!".to_string(),
-            c => c.to_string(),
-        })
-        .collect()
-}
-
 /// Strips the inline Markdown the verslag uses (`**bold**`, `_italic_`).
 fn plain(s: &str) -> String {
     let s = s.replace("**", "");
@@ -106,7 +108,99 @@ fn plain(s: &str) -> String {
         .strip_prefix('_')
         .and_then(|x| x.strip_suffix('_'))
         .unwrap_or(t);
-    printable(&t.replace(" _(", " (").replace(")_", ")"))
+    t.replace(" _(", " (").replace(")_", ")")
+}
+
+/// One line of the verslag as it prints: its style, text, indent (mm) and whether it has a
+/// bullet. A row of the agreements table becomes a small block ("Wie: …", "Wat: …").
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    /// Heading, bold or body.
+    pub style: Style,
+    /// The text, without Markdown.
+    pub text: String,
+    /// Indent in mm.
+    pub indent: f32,
+    /// Starts with a bullet.
+    pub bullet: bool,
+}
+
+impl Line {
+    /// The style's name for the app's preview: `h1`, `h2`, `h3`, `bold`, `bullet`, `body`.
+    pub fn kind(&self) -> &'static str {
+        match (self.style, self.bullet) {
+            (Style::H1, _) => "h1",
+            (Style::H2, _) => "h2",
+            (Style::H3, _) => "h3",
+            (Style::Bold, _) => "bold",
+            (_, true) => "bullet",
+            _ => "body",
+        }
+    }
+}
+
+/// The verslag Markdown `md` as the lines it prints as (empty lines: a small gap, kept as an
+/// empty body line).
+pub fn lines(md: &str) -> Vec<Line> {
+    let mut out = Vec::new();
+    let mut push = |style, text: String, indent, bullet| {
+        out.push(Line {
+            style,
+            text,
+            indent,
+            bullet,
+        })
+    };
+    let mut table_header: Option<Vec<String>> = None;
+    for raw in md.lines() {
+        let line = raw.trim_end();
+        if line.trim().is_empty() {
+            push(Style::Body, String::new(), 0.0, false);
+            continue;
+        }
+        if let Some(t) = line.strip_prefix("# ") {
+            push(Style::H1, plain(t), 0.0, false);
+        } else if let Some(t) = line.strip_prefix("## ") {
+            push(Style::H2, plain(t), 0.0, false);
+        } else if let Some(t) = line.strip_prefix("### ") {
+            push(Style::H3, plain(t), 0.0, false);
+        } else if let Some(t) = line.strip_prefix("- ") {
+            push(Style::Body, plain(t), 2.0, true);
+        } else if line.starts_with('|') {
+            let cells: Vec<String> = line
+                .trim_matches('|')
+                .split('|')
+                .map(|c| plain(c.trim()))
+                .collect();
+            if cells
+                .iter()
+                .all(|c| c.chars().all(|ch| ch == '-' || ch == ':'))
+            {
+                continue;
+            }
+            match &table_header {
+                None => table_header = Some(cells),
+                Some(h) => {
+                    let mut first = true;
+                    for (name, value) in h.iter().zip(cells.iter()) {
+                        if value.is_empty() {
+                            continue;
+                        }
+                        push(Style::Body, format!("{name}: {value}"), 2.0, first);
+                        first = false;
+                    }
+                    push(Style::Body, String::new(), 0.0, false);
+                }
+            }
+            continue;
+        } else if line.starts_with("**") {
+            push(Style::Bold, plain(line), 0.0, false);
+        } else {
+            push(Style::Body, plain(line), 0.0, false);
+        }
+        table_header = None;
+    }
+    out
 }
 
 /// Splits `text` into lines no wider than `width` mm.
@@ -164,7 +258,7 @@ impl Layout {
         };
         let width = PAGE_W - 2.0 * MARGIN - indent - if bullet { 4.0 } else { 0.0 };
         let lines = wrap(face, text, size, width);
-        let handle = face.handle;
+        let handle = face.handle.clone();
         self.y -= style.space_before();
         for (n, line) in lines.into_iter().enumerate() {
             if self.y - line_h < MARGIN {
@@ -176,17 +270,17 @@ impl Layout {
             let ops = self.page();
             if bullet {
                 if n == 0 {
-                    ops.extend(text_ops(handle, size, x, y, "•"));
+                    ops.extend(text_ops(&handle, size, x, y, "•"));
                 }
                 x += 4.0;
             }
-            ops.extend(text_ops(handle, size, x, y, &line));
+            ops.extend(text_ops(&handle, size, x, y, &line));
         }
         self.y -= 1.2;
     }
 }
 
-fn text_ops(font: BuiltinFont, size: f32, x: f32, y: f32, text: &str) -> Vec<Op> {
+fn text_ops(font: &FontId, size: f32, x: f32, y: f32, text: &str) -> Vec<Op> {
     vec![
         Op::StartTextSection,
         Op::SetFillColor {
@@ -198,7 +292,7 @@ fn text_ops(font: BuiltinFont, size: f32, x: f32, y: f32, text: &str) -> Vec<Op>
             }),
         },
         Op::SetFont {
-            font: PdfFontHandle::Builtin(font),
+            font: PdfFontHandle::External(font.clone()),
             size: Pt(size),
         },
         Op::SetTextCursor {
@@ -213,76 +307,28 @@ fn text_ops(font: BuiltinFont, size: f32, x: f32, y: f32, text: &str) -> Vec<Op>
 
 /// Renders the verslag Markdown `md` as a PDF titled `title`.
 pub fn render(title: &str, md: &str) -> Result<Vec<u8>, PdfError> {
+    let mut doc = PdfDocument::new(title);
     let mut l = Layout {
-        regular: Face::new(BuiltinFont::Helvetica, "Helvetica")?,
-        bold: Face::new(BuiltinFont::HelveticaBold, "Helvetica-Bold")?,
+        regular: Face::load(&mut doc, REGULAR, "DejaVu Sans")?,
+        bold: Face::load(&mut doc, BOLD, "DejaVu Sans Bold")?,
         pages: Vec::new(),
         y: PAGE_H - MARGIN,
     };
-    let mut table_header: Option<Vec<String>> = None;
-    for raw in md.lines() {
-        let line = raw.trim_end();
-        if line.trim().is_empty() {
+    for line in lines(md) {
+        if line.text.is_empty() {
             l.y -= 1.5;
             continue;
         }
-        if let Some(t) = line.strip_prefix("# ") {
-            l.paragraph(Style::H1, &plain(t), 0.0, false);
-        } else if let Some(t) = line.strip_prefix("## ") {
-            l.paragraph(Style::H2, &plain(t), 0.0, false);
-        } else if let Some(t) = line.strip_prefix("### ") {
-            l.paragraph(Style::H3, &plain(t), 0.0, false);
-        } else if let Some(t) = line.strip_prefix("- ") {
-            l.paragraph(Style::Body, &plain(t), 2.0, true);
-        } else if line.starts_with('|') {
-            let cells: Vec<String> = line
-                .trim_matches('|')
-                .split('|')
-                .map(|c| plain(c.trim()))
-                .collect();
-            if cells
-                .iter()
-                .all(|c| c.chars().all(|ch| ch == '-' || ch == ':'))
-            {
-                continue;
-            }
-            match &table_header {
-                None => table_header = Some(cells),
-                Some(h) => {
-                    // A table row becomes a small block: "Wie: …", "Wat: …", ….
-                    let mut first = true;
-                    for (name, value) in h.iter().zip(cells.iter()) {
-                        if value.is_empty() {
-                            continue;
-                        }
-                        l.paragraph(Style::Body, &format!("{name}: {value}"), 2.0, first);
-                        first = false;
-                    }
-                    l.y -= 1.5;
-                }
-            }
-            continue;
-        } else if line.starts_with("**") {
-            l.paragraph(Style::Bold, &plain(line), 0.0, false);
-        } else {
-            l.paragraph(Style::Body, &plain(line), 0.0, false);
-        }
-        table_header = None;
+        l.paragraph(line.style, &line.text, line.indent, line.bullet);
     }
     let count = l.pages.len().max(1);
     let mut pages = Vec::new();
+    let footer_font = l.regular.handle.clone();
     for (n, mut ops) in std::mem::take(&mut l.pages).into_iter().enumerate() {
-        let footer = format!("{} — pagina {} van {}", printable(title), n + 1, count);
-        ops.extend(text_ops(
-            BuiltinFont::Helvetica,
-            8.0,
-            MARGIN,
-            MARGIN / 2.0,
-            &footer,
-        ));
+        let footer = format!("{} — pagina {} van {}", title, n + 1, count);
+        ops.extend(text_ops(&footer_font, 8.0, MARGIN, MARGIN / 2.0, &footer));
         pages.push(PdfPage::new(Mm(PAGE_W), Mm(PAGE_H), ops));
     }
-    let mut doc = PdfDocument::new(&printable(title));
     doc.with_pages(pages);
     let mut warnings = Vec::new();
     Ok(doc.save(&PdfSaveOptions::default(), &mut warnings))
@@ -294,7 +340,8 @@ mod tests {
 
     #[test]
     fn wraps_within_the_width() {
-        let face = Face::new(BuiltinFont::Helvetica, "Helvetica").unwrap();
+        let mut doc = PdfDocument::new("t");
+        let face = Face::load(&mut doc, REGULAR, "DejaVu Sans").unwrap();
         let text =
             "Noor start na de pauze binnen 5 minuten met haar taak, 4 van 5 dagen ".repeat(5);
         let lines = wrap(&face, &text, 10.5, 80.0);
@@ -315,5 +362,35 @@ mod tests {
         assert!(pdf.starts_with(b"%PDF-"));
         let doc = lopdf::Document::load_mem(&pdf).unwrap();
         assert!(doc.get_pages().len() >= 3);
+    }
+
+    #[test]
+    fn the_font_has_the_arrows_and_the_minus() {
+        let f = Face::parse(REGULAR, "DejaVu Sans").unwrap();
+        for c in ['↑', '→', '↓', '←', '−', '•', 'ë', '€', '—'] {
+            assert!(
+                f.lookup_glyph_index(c as u32).is_some_and(|g| g != 0),
+                "{c}"
+            );
+        }
+        let b = Face::parse(BOLD, "DejaVu Sans Bold").unwrap();
+        assert!(b.lookup_glyph_index('→' as u32).is_some_and(|g| g != 0));
+    }
+
+    #[test]
+    fn the_table_becomes_blocks_and_markdown_goes() {
+        let md = "# Verslag\n\n## Afspraken\n\n| Wie | Wat |\n|---|---|\n| Jeroen | **kaart** |\n\n- _punt_ een\n";
+        let l = lines(md);
+        let kinds: Vec<&str> = l
+            .iter()
+            .filter(|x| !x.text.is_empty())
+            .map(|x| x.kind())
+            .collect();
+        assert_eq!(kinds, ["h1", "h2", "bullet", "body", "bullet"]);
+        assert!(l.iter().any(|x| x.text == "Wat: kaart"));
+        assert!(
+            l.iter()
+                .all(|x| !x.text.contains("**") && !x.text.contains('|'))
+        );
     }
 }

@@ -16,6 +16,7 @@ fuzz_target!(
         let mut empty = CompartmentDoc::new();
         let _ = empty.apply(data);
         let _ = (empty.items(), empty.agreements(), empty.meetings(), empty.participants(), empty.arrows());
+        let _ = (empty.routes(), empty.phase_changes(), empty.verslag_statuses(), empty.drafts());
 
         let mut full = CompartmentDoc::new();
         let item = ItemData {
@@ -27,6 +28,10 @@ fuzz_target!(
             order: 1.0,
             parent: None,
             by: None,
+            withheld: None,
+            review: None,
+            term: None,
+            status: None,
         };
         let _ = full.add_item(&item);
         let _ = full.apply(data);

@@ -17,6 +17,10 @@ fn main() -> std::io::Result<()> {
         order: 1.0,
         parent: None,
         by: None,
+        withheld: None,
+        review: None,
+        term: None,
+        status: None,
     };
     d.add_item(&item).map_err(std::io::Error::other)?;
     let ag = AgreementData {
@@ -32,6 +36,11 @@ fn main() -> std::io::Result<()> {
         evaluation: String::new(),
         author: "monique".into(),
         created: 2,
+        goal: String::new(),
+        note: String::new(),
+        obligation: false,
+        delivered: false,
+        meeting: String::new(),
     };
     d.add_agreement(&ag).map_err(std::io::Error::other)?;
     fs::create_dir_all("corpus/chunk_payload")?;

@@ -43,6 +43,7 @@ fn case_to_ui(v: &CaseView) -> ModelRc<CircleData> {
                                         id: i.id.as_str().into(),
                                         text: i.text.as_str().into(),
                                         visible_to: i.visible_to.as_str().into(),
+                                        usual: i.usual,
                                     })
                                     .collect(),
                             ),
@@ -65,6 +66,7 @@ fn items(v: &[ItemView]) -> ModelRc<ItemRow> {
                 id: i.id.as_str().into(),
                 text: i.text.as_str().into(),
                 visible_to: i.visible_to.as_str().into(),
+                usual: i.usual,
             })
             .collect(),
     )
@@ -130,6 +132,8 @@ fn show_case(api: &Api, v: &CaseView) {
                             id: n.id.as_str().into(),
                             text: n.text.as_str().into(),
                             goal: n.goal.as_str().into(),
+                            approach_ids: strings(n.approaches.iter().map(|a| a.0.as_str())),
+                            approach_texts: strings(n.approaches.iter().map(|a| a.1.as_str())),
                             chain: model(
                                 n.chain
                                     .iter()
@@ -158,9 +162,13 @@ fn show_case(api: &Api, v: &CaseView) {
                 wanneer: a.wanneer.as_str().into(),
                 hoe: a.hoe.as_str().into(),
                 owner: a.owner.as_str().into(),
-                due: a.due.as_str().into(),
+                due: crate::core::model::long_date(&a.due).into(),
                 status: a.status.as_str().into(),
                 overdue: a.overdue,
+                goal: a.goal.as_str().into(),
+                note: a.note.as_str().into(),
+                obligation: a.obligation,
+                delivered: a.delivered,
             })
             .collect(),
     ));
@@ -184,6 +192,8 @@ fn show_case(api: &Api, v: &CaseView) {
             .iter()
             .map(|m| MeetingRow {
                 id: m.id.as_str().into(),
+                state: m.state.as_str().into(),
+                date_text: m.date_text.as_str().into(),
                 date: m.date.as_str().into(),
                 planned_end: m.planned_end.as_str().into(),
                 present: m.present as i32,
@@ -203,6 +213,9 @@ fn show_case(api: &Api, v: &CaseView) {
                     .map(|p| PersonRow {
                         id: p.id.as_str().into(),
                         name: p.name.as_str().into(),
+                        role: p.role.as_str().into(),
+                        invited: p.invited,
+                        input: p.input.as_str().into(),
                         present: p.present,
                         top: p.top.as_str().into(),
                         tip: p.tip.as_str().into(),
@@ -232,6 +245,37 @@ fn show_case(api: &Api, v: &CaseView) {
                 api.set_step(1);
             }
             api.set_meeting_id(m.id.as_str().into());
+            api.set_meeting_start(m.start.as_str().into());
+            api.set_meeting_place(m.place.as_str().into());
+            api.set_meeting_state(m.state.as_str().into());
+            api.set_meeting_closed(m.closed);
+            api.set_meeting_since(strings(m.since.iter().map(String::as_str)));
+            api.set_agenda(model(
+                m.agenda
+                    .iter()
+                    .map(|a| AgendaRow {
+                        id: a.id.as_str().into(),
+                        kind: a.kind.as_str().into(),
+                        text: a.text.as_str().into(),
+                        status: a.status.as_str().into(),
+                    })
+                    .collect(),
+            ));
+            api.set_note_drafts(strings(m.note_drafts.iter().map(String::as_str)));
+            api.set_verslag_final(strings(m.verslag_final.iter().map(String::as_str)));
+            api.set_verslag_views(strings(m.verslag_views.iter().map(String::as_str)));
+            api.set_paper(model(
+                m.paper
+                    .iter()
+                    .map(|(n, style, text)| PaperLine {
+                        choice: *n as i32,
+                        style: style.as_str().into(),
+                        text: text.as_str().into(),
+                    })
+                    .collect(),
+            ));
+            api.set_invitation_parents(m.invitation_parents.as_str().into());
+            api.set_invitation_child(m.invitation_child.as_str().into());
         }
         None => {
             api.set_has_meeting(false);
@@ -251,8 +295,59 @@ fn show_case(api: &Api, v: &CaseView) {
             api.set_verslag_labels(strings(std::iter::empty::<&str>()));
             api.set_verslag_who(strings(std::iter::empty::<&str>()));
             api.set_verslag_texts(strings(std::iter::empty::<&str>()));
+            api.set_agenda(model(Vec::new()));
+            api.set_meeting_since(strings(std::iter::empty::<&str>()));
+            api.set_paper(model(Vec::new()));
+            api.set_note_drafts(strings(std::iter::empty::<&str>()));
+            api.set_verslag_final(strings(std::iter::empty::<&str>()));
+            api.set_verslag_views(strings(std::iter::empty::<&str>()));
+            api.set_invitation_parents("".into());
+            api.set_invitation_child("".into());
+            api.set_meeting_state("".into());
+            api.set_meeting_closed(false);
         }
     }
+    api.set_goals(model(
+        v.goal_rows
+            .iter()
+            .map(|g| GoalRow {
+                id: g.id.as_str().into(),
+                circle: g.circle.as_str().into(),
+                text: g.text.as_str().into(),
+                term: g.term.as_str().into(),
+                status: g.status.as_str().into(),
+            })
+            .collect(),
+    ));
+    use crate::core::model::{RouteKind, SupportPhase};
+    api.set_phase_ids(strings(SupportPhase::ALL.iter().map(|p| p.id())));
+    api.set_phase_labels(strings(SupportPhase::ALL.iter().map(|p| p.label())));
+    api.set_phase_index(v.phase_index as i32);
+    api.set_phase_history(strings(v.phase_history.iter().map(String::as_str)));
+    api.set_route_kind_ids(strings(RouteKind::ALL.iter().map(|k| k.id())));
+    api.set_route_kind_labels(strings(RouteKind::ALL.iter().map(|k| k.label())));
+    api.set_routes(model(
+        v.routes
+            .iter()
+            .map(|r| RouteRow {
+                id: r.id.as_str().into(),
+                title: r.title.as_str().into(),
+                text: r.text.as_str().into(),
+                answers: r.answers.as_str().into(),
+                can_answer: r.can_answer,
+            })
+            .collect(),
+    ));
+    api.set_person_ids(strings(v.persons.iter().map(|p| p.0.as_str())));
+    api.set_person_labels(strings(v.persons.iter().map(|p| p.1.as_str())));
+    api.set_is_chair(v.is_chair);
+    api.set_view_person_ids(strings(v.view_people.iter().map(|p| p.0.as_str())));
+    api.set_view_person_labels(strings(v.view_people.iter().map(|p| p.1.as_str())));
+    api.set_gives_view(v.gives_view);
+    api.set_prep_tags(strings(v.prep.iter().map(|p| p.0.as_str())));
+    api.set_prep_questions(strings(v.prep.iter().map(|p| p.1.as_str())));
+    api.set_next_suggestion(v.next_suggestion.as_str().into());
+    api.set_usual_for(v.usual_for.as_str().into());
     api.set_consents(model(
         v.consents
             .iter()
@@ -443,22 +538,31 @@ pub fn wire(ui: &AppWindow, send: impl Fn(Cmd) + Clone + 'static) {
     let s = send.clone();
     api.on_remove_item(move |id| s(Cmd::RemoveItem(id.into())));
     let s = send.clone();
-    api.on_add_agreement(move |wie, wat, waarom, wanneer, hoe, due, audience| {
-        s(Cmd::AddAgreement {
-            wie: wie.into(),
-            wat: wat.into(),
-            waarom: waarom.into(),
-            wanneer: wanneer.into(),
-            hoe: hoe.into(),
-            due: due.into(),
-            audience: audience.into(),
-        })
-    });
+    api.on_add_agreement(
+        move |wie, wat, waarom, wanneer, hoe, due, owner, goal, obligation, audience| {
+            s(Cmd::AddAgreement {
+                agreement: crate::core::case::NewAgreement {
+                    wie: wie.into(),
+                    wat: wat.into(),
+                    waarom: waarom.into(),
+                    wanneer: wanneer.into(),
+                    hoe: hoe.into(),
+                    due: due.into(),
+                    owner: owner.into(),
+                    goal: goal.into(),
+                    obligation,
+                    ..Default::default()
+                },
+                audience: audience.into(),
+            })
+        },
+    );
     let s = send.clone();
-    api.on_agreement_status(move |id, status| {
+    api.on_agreement_status(move |id, status, note| {
         s(Cmd::AgreementStatus {
             id: id.into(),
             status: status.into(),
+            note: note.into(),
         })
     });
     use crate::core::model::{ConsentCategory, ConsentHow};
@@ -500,12 +604,14 @@ pub fn wire(ui: &AppWindow, send: impl Fn(Cmd) + Clone + 'static) {
         })
     });
     let s = send.clone();
-    api.on_new_meeting(move |date, end, audience| {
-        s(Cmd::NewMeeting {
+    api.on_new_meeting(move |date, start, end, place, audience| {
+        s(Cmd::NewMeeting(crate::app::backend::NewMeeting {
             date: date.into(),
+            start: start.into(),
             end: end.into(),
+            place: place.into(),
             audience: audience.into(),
-        })
+        }))
     });
     let s = send.clone();
     api.on_meeting_step(move |n, text, audience| {
@@ -516,7 +622,113 @@ pub fn wire(ui: &AppWindow, send: impl Fn(Cmd) + Clone + 'static) {
         })
     });
     let s = send.clone();
-    api.on_present(move |p| s(Cmd::Present(p.into())));
+    api.on_presence(move |p, on| {
+        s(Cmd::Presence {
+            who: p.into(),
+            present: on,
+        })
+    });
+    let s = send.clone();
+    api.on_input(move |p, t| {
+        s(Cmd::Input {
+            who: p.into(),
+            text: t.into(),
+        })
+    });
+    let s = send.clone();
+    api.on_invited(move |p, on| s(Cmd::Invited { who: p.into(), on }));
+    let s = send.clone();
+    api.on_add_agenda(move |section, text, audience| {
+        s(Cmd::AddAgenda {
+            section: section.into(),
+            text: text.into(),
+            audience: audience.into(),
+        })
+    });
+    let s = send.clone();
+    api.on_close_meeting(move |c| s(Cmd::CloseMeeting(c)));
+    let s = send.clone();
+    api.on_item_field(move |id, field, value| {
+        s(Cmd::ItemField {
+            id: id.into(),
+            field: field.into(),
+            value: value.into(),
+        })
+    });
+    let s = send.clone();
+    api.on_edit_agreement(move |id, field, value| {
+        s(Cmd::EditAgreement {
+            id: id.into(),
+            field: field.into(),
+            value: value.into(),
+        })
+    });
+    let s = send.clone();
+    api.on_remove_agreement(move |id| s(Cmd::RemoveAgreement(id.into())));
+    let s = send.clone();
+    api.on_edit_arrow(move |id, text, up| {
+        s(Cmd::EditArrow {
+            id: id.into(),
+            text: text.into(),
+            up,
+        })
+    });
+    let s = send.clone();
+    api.on_remove_arrow(move |id| s(Cmd::RemoveArrow(id.into())));
+    let s = send.clone();
+    api.on_change_phase(move |phase, note| {
+        s(Cmd::ChangePhase {
+            phase: phase.into(),
+            note: note.into(),
+        })
+    });
+    let s = send.clone();
+    api.on_add_route(move |kind, text, until, audience| {
+        s(Cmd::AddRoute {
+            kind: kind.into(),
+            text: text.into(),
+            until: until.into(),
+            audience: audience.into(),
+        })
+    });
+    let s = send.clone();
+    api.on_route_answer(move |id, agrees, text| {
+        s(Cmd::RouteAnswer {
+            id: id.into(),
+            agrees: agrees.into(),
+            text: text.into(),
+        })
+    });
+    let s = send.clone();
+    api.on_vaststellen(move |a| s(Cmd::Vaststellen(a.into())));
+    let s = send.clone();
+    api.on_view_on_verslag(move |audience, person, agrees, text| {
+        s(Cmd::ViewOnVerslag {
+            audience: audience.into(),
+            person: person.into(),
+            agrees: agrees.into(),
+            text: text.into(),
+        })
+    });
+    let s = send.clone();
+    api.on_save_draft(move |key, text| {
+        s(Cmd::SaveDraft {
+            key: key.into(),
+            text: text.into(),
+        })
+    });
+    let s = send.clone();
+    api.on_prepare(move |tags, answers, audience| {
+        use slint::Model;
+        s(Cmd::Prepare {
+            answers: tags
+                .iter()
+                .zip(answers.iter())
+                .map(|(t, a)| (t.to_string(), a.to_string()))
+                .collect(),
+            audience: audience.into(),
+        })
+    });
     let s = send.clone();
     api.on_top_tip(move |p, top, tip| {
         s(Cmd::TopTip {
@@ -688,9 +900,82 @@ pub fn spawn_worker(
     })
 }
 
+/// `MDO_TIMING`: when the app started, when the unlock was asked, and whether the case list
+/// was reported (docs/performance.md).
+mod timing {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Instant;
+
+    use slint::ComponentHandle;
+
+    use super::{Api, AppWindow};
+
+    static ON: AtomicBool = AtomicBool::new(false);
+    static LISTED: AtomicBool = AtomicBool::new(false);
+    static STARTED: Mutex<Option<Instant>> = Mutex::new(None);
+    static UNLOCKED: Mutex<Option<Instant>> = Mutex::new(None);
+
+    /// Starts the clock when `MDO_TIMING` is set.
+    pub(super) fn start() {
+        if std::env::var_os("MDO_TIMING").is_some() {
+            ON.store(true, Ordering::Relaxed);
+            if let Ok(mut s) = STARTED.lock() {
+                *s = Some(Instant::now());
+            }
+        }
+    }
+
+    /// The unlock was asked.
+    pub(super) fn unlocked() {
+        if ON.load(Ordering::Relaxed)
+            && let Ok(mut u) = UNLOCKED.lock()
+        {
+            *u = Some(Instant::now());
+        }
+    }
+
+    /// Renders the window once now (a real frame of the software renderer) and says how long
+    /// it took since `since`.
+    fn frame(ui: &AppWindow, since: Instant, what: &str) {
+        let rendered = ui.window().take_snapshot().is_ok();
+        if rendered {
+            eprintln!("{what} na {} ms", since.elapsed().as_millis());
+        }
+    }
+
+    /// The first frame, after the window is shown.
+    pub(super) fn first_frame(ui: &AppWindow) {
+        if !ON.load(Ordering::Relaxed) {
+            return;
+        }
+        if let Some(t) = STARTED.lock().ok().and_then(|s| *s) {
+            frame(ui, t, "eerste beeld");
+        }
+    }
+
+    /// After updates were shown: the first time the case list is on screen after unlocking.
+    pub(super) fn after_apply(ui: &AppWindow) {
+        if !ON.load(Ordering::Relaxed) || LISTED.load(Ordering::Relaxed) {
+            return;
+        }
+        let api = ui.global::<Api>();
+        if api.get_screen() != "cases" {
+            return;
+        }
+        if let Some(t) = UNLOCKED.lock().ok().and_then(|u| *u) {
+            LISTED.store(true, Ordering::Relaxed);
+            let n = slint::Model::row_count(&api.get_cases());
+            let word = if n == 1 { "casus" } else { "casussen" };
+            frame(ui, t, &format!("casuslijst met {n} {word} op het scherm"));
+        }
+    }
+}
+
 /// Runs the app on the profile in `dir` until its window closes. The backend runs on a worker
 /// thread; its updates come back through the event loop.
 pub fn run(dir: &Path, kdf: mdo_crypto::KdfParams) -> Result<(), AppError> {
+    timing::start();
     let ui = AppWindow::new()?;
     let weak = ui.as_weak();
     let (backend, first) = Backend::new(dir, kdf);
@@ -699,11 +984,17 @@ pub fn run(dir: &Path, kdf: mdo_crypto::KdfParams) -> Result<(), AppError> {
         let _ = slint::invoke_from_event_loop(move || {
             if let Some(ui) = weak.upgrade() {
                 apply(&ui, updates);
+                timing::after_apply(&ui);
             }
         });
     })?;
     let tx = worker.tx.clone();
+    // With MDO_TIMING set, the app reports on stderr how long its first frame took, and how long
+    // from unlocking until the case list was on screen (docs/performance.md).
     wire(&ui, move |cmd| {
+        if matches!(cmd, Cmd::Unlock(_)) {
+            timing::unlocked();
+        }
         let _ = tx.send(cmd);
     });
     // The meeting clock: local time, every 10 seconds, on the UI thread (no disk, no network).
@@ -728,6 +1019,8 @@ pub fn run(dir: &Path, kdf: mdo_crypto::KdfParams) -> Result<(), AppError> {
             }
         },
     );
+    ui.show()?;
+    timing::first_frame(&ui);
     let result = ui.run();
     worker.quit();
     result?;

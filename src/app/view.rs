@@ -10,7 +10,7 @@ use crate::core::doc::ItemData;
 use crate::core::membership::{Basis, MemberStatus, Recipient};
 use crate::core::model::{
     AgeBand, AgreementStatus, Audience, CircleSlot, Direction, NeedArea, Role, Section, SupportOf,
-    format_date,
+    format_date, long_date,
 };
 use crate::core::verslag::STEP_TITLES;
 
@@ -23,6 +23,8 @@ pub struct ItemView {
     pub text: String,
     /// "zichtbaar voor …".
     pub visible_to: String,
+    /// In the usual shared compartment (the circles say who reads those once).
+    pub usual: bool,
 }
 
 /// One circle with its four slots in display order (plus, min, doel, vraag).
@@ -75,6 +77,8 @@ pub struct NeedView {
     pub goal: String,
     /// Approach → support → effect.
     pub chain: Vec<ChainView>,
+    /// The approaches under it: (id, text) — where a support need or an effect is added.
+    pub approaches: Vec<(String, String)>,
 }
 
 /// The needs of one area (kind, school, thuis, overige).
@@ -111,6 +115,14 @@ pub struct AgreementView {
     pub status: String,
     /// Open and past its due date.
     pub overdue: bool,
+    /// The goal it serves (text), or empty.
+    pub goal: String,
+    /// Why its status changed, or empty.
+    pub note: String,
+    /// One of the school's obligations in the arrangement.
+    pub obligation: bool,
+    /// The school delivered it.
+    pub delivered: bool,
 }
 
 /// A participant on the overview.
@@ -139,6 +151,10 @@ pub struct ParticipantView {
 pub struct MeetingRow {
     /// Id.
     pub id: String,
+    /// "gepland", "nog niet afgesloten", "afgesloten".
+    pub state: String,
+    /// "24 september 2026, 15:00".
+    pub date_text: String,
     /// Date.
     pub date: String,
     /// Planned end.
@@ -158,6 +174,12 @@ pub struct FeedbackRow {
     pub name: String,
     /// Present at this meeting.
     pub present: bool,
+    /// "intern begeleider, OBS De Wilgen".
+    pub role: String,
+    /// Invited.
+    pub invited: bool,
+    /// Absent, with this input given beforehand.
+    pub input: String,
     /// Top.
     pub top: String,
     /// Tip.
@@ -192,6 +214,73 @@ pub struct MeetingView {
     pub verslag: Choices,
     /// The stored verslag per verslag audience.
     pub verslag_texts: Vec<String>,
+    /// Start time.
+    pub start: String,
+    /// Place.
+    pub place: String,
+    /// "gepland", "nog niet afgesloten", "afgesloten".
+    pub state: String,
+    /// Closed by the chair.
+    pub closed: bool,
+    /// What changed since the previous meeting, in lines ("Sinds 24 september 2026: …").
+    pub since: Vec<String>,
+    /// Its agenda: questions, process goals, decisions.
+    pub agenda: Vec<AgendaView>,
+    /// Drafts per note audience and step (like `note_texts`).
+    pub note_drafts: Vec<String>,
+    /// Per verslag audience: "vastgesteld door … op …" or "".
+    pub verslag_final: Vec<String>,
+    /// Per verslag audience: the views of parents and the young person, one line each.
+    pub verslag_views: Vec<String>,
+    /// The verslag as it prints: (verslag choice, style, text).
+    pub paper: Vec<(usize, String, String)>,
+    /// The invitation for the parents and for the child.
+    pub invitation_parents: String,
+    /// The invitation for the child.
+    pub invitation_child: String,
+}
+
+/// A question, process goal or decision on a meeting's agenda.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgendaView {
+    /// Item id.
+    pub id: String,
+    /// "vraag", "procesdoel", "beslissing".
+    pub kind: String,
+    /// Text.
+    pub text: String,
+    /// "open", "behaald", …
+    pub status: String,
+}
+
+/// A goal with its term and status.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GoalView {
+    /// Item id.
+    pub id: String,
+    /// "Kind/jongere".
+    pub circle: String,
+    /// Text.
+    pub text: String,
+    /// "korte termijn" / "langere termijn" / "".
+    pub term: String,
+    /// "open", "behaald", …
+    pub status: String,
+}
+
+/// A record of the support route.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RouteView {
+    /// Id.
+    pub id: String,
+    /// "ontwikkelingsperspectiefplan (OPP), 28 november 2026".
+    pub title: String,
+    /// What it says.
+    pub text: String,
+    /// "Sanne Visser: eens (28 november 2026)" …
+    pub answers: String,
+    /// This person can give their answer (a parent, voogd or the young person).
+    pub can_answer: bool,
 }
 
 /// *Voor wie?* — the audiences a text can be written for, with who would read it.
@@ -334,6 +423,28 @@ pub struct CaseView {
     /// A new meeting: 0 with parents, 1 professionals only, 2 with the child (medical, safety and enforcement
     /// roles start from professionals only).
     pub meeting_default: usize,
+    /// Goals of every circle with term and status.
+    pub goal_rows: Vec<GoalView>,
+    /// The support-route phase (index in `SupportPhase::ALL`).
+    pub phase_index: usize,
+    /// The phase history, one line each.
+    pub phase_history: Vec<String>,
+    /// Records of the support route.
+    pub routes: Vec<RouteView>,
+    /// Participants to choose from: (id, "name (role)").
+    pub persons: Vec<(String, String)>,
+    /// This person chairs the case.
+    pub is_chair: bool,
+    /// This person gives their own view (a parent, voogd, pleegouder or the child).
+    pub gives_view: bool,
+    /// Whose view the chair can record on their behalf: (id, name).
+    pub view_people: Vec<(String, String)>,
+    /// The preparation questions for this person: (tag, question).
+    pub prep: Vec<(String, String)>,
+    /// "Plan het volgende overleg rond 12 december 2026 (evaluatie van de afspraken)", or "".
+    pub next_suggestion: String,
+    /// Who reads the usual shared compartment ("voor ouders en professionals").
+    pub usual_for: String,
 }
 
 /// Circle label ("Kind/jongere" …).
@@ -393,6 +504,10 @@ fn item_view(
         id: i.data.id.clone(),
         text: i.data.text.clone(),
         visible_to: visible_to(i.audience, &i.compartment, readers),
+        usual: matches!(
+            i.kind,
+            CompartmentKind::Shared(Audience::Parents) | CompartmentKind::Shared(Audience::Child)
+        ),
     }
 }
 
@@ -676,6 +791,11 @@ fn needs(items: &[crate::core::case::Placed<ItemData>]) -> Vec<NeedColumn> {
                             .and_then(|p| by_id.get(p))
                             .map(|g| g.text.clone())
                             .unwrap_or_default(),
+                        approaches: chain
+                            .iter()
+                            .filter(|c| c.depth == 0)
+                            .map(|c| (c.id.clone(), c.text.clone()))
+                            .collect(),
                         chain,
                     }
                 })
@@ -734,6 +854,7 @@ fn meeting_view(
         .and_then(|id| all.iter().find(|m| m.data.id == id).cloned())
         .or_else(|| all.last().cloned())?;
     let held = placed.kind.clone();
+    let placed_meeting = placed.clone();
     let m = placed.data;
     // Notes: the meeting's own audience or a narrower one the writer belongs to.
     let mine = case.my_member().map(|m| m.id.clone()).unwrap_or_default();
@@ -793,11 +914,155 @@ fn meeting_view(
         .collect();
     let mut steps = m.steps.clone();
     steps.resize(STEP_TITLES.len(), String::new());
+    let drafts = case.drafts();
+    let note_drafts = note_kinds
+        .iter()
+        .flat_map(|k| {
+            let drafts = &drafts;
+            let id = m.id.clone();
+            (1..=STEP_TITLES.len()).map(move |n| {
+                drafts
+                    .get(&draft_key(&id, n, &k.descriptor()))
+                    .cloned()
+                    .unwrap_or_default()
+            })
+        })
+        .collect();
+    let statuses: Vec<_> = verslag_kinds
+        .iter()
+        .map(|k| case.verslag_status(&m.id, k))
+        .collect();
+    let verslag_final = statuses
+        .iter()
+        .zip(verslag_kinds.iter())
+        .map(|(st, k)| {
+            if st.vastgesteld_by.is_empty() {
+                String::new()
+            } else if case.verslag_changed(&m.id, k) {
+                format!(
+                    "Let op: dit verslag is veranderd nadat {} het op {} vaststelde",
+                    names
+                        .get(&st.vastgesteld_by)
+                        .cloned()
+                        .unwrap_or_else(|| "de voorzitter".into()),
+                    long_date(&st.vastgesteld_on)
+                )
+            } else {
+                format!(
+                    "Vastgesteld door {} op {}",
+                    names
+                        .get(&st.vastgesteld_by)
+                        .cloned()
+                        .unwrap_or_else(|| "de voorzitter".into()),
+                    long_date(&st.vastgesteld_on)
+                )
+            }
+        })
+        .collect();
+    let verslag_views = statuses
+        .iter()
+        .map(|st| {
+            st.views
+                .iter()
+                .map(|(who, a)| {
+                    format!(
+                        "{} ({}): {}{}",
+                        names
+                            .get(who)
+                            .cloned()
+                            .unwrap_or_else(|| "een deelnemer".into()),
+                        long_date(&a.on),
+                        a.agrees.label(),
+                        if a.text.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" — {}", a.text)
+                        }
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect();
+    let paper = verslag_texts_for_paper(&stored, &verslag_kinds, &m.id);
+    let since = since_lines(case, &m.id);
+    let agenda = case
+        .items()
+        .into_iter()
+        .filter(|i| i.data.parent.as_deref() == Some(m.id.as_str()))
+        // Shown at the table: only what every reader of the meeting may read.
+        .filter(|i| audience::composes_into(&i.kind, &held))
+        .filter_map(|i| {
+            let kind = match i.data.section {
+                Section::Vragen => "vraag",
+                Section::Procesdoelen => "procesdoel",
+                Section::Beslissingen => "beslissing",
+                _ => return None,
+            };
+            Some(AgendaView {
+                id: i.data.id.clone(),
+                kind: kind.into(),
+                text: i.data.text.clone(),
+                status: i
+                    .data
+                    .status
+                    .unwrap_or(crate::core::model::ItemStatus::Open)
+                    .label()
+                    .to_string(),
+            })
+        })
+        .collect();
+    let roster = case.participants();
+    let role_of = |id: &str| -> String {
+        roster
+            .iter()
+            .find(|p| p.id == id)
+            .map(|p| {
+                let role = p.role.parse::<Role>().map(|r| r.label()).unwrap_or("");
+                if p.organisation.is_empty() {
+                    role.to_string()
+                } else {
+                    format!("{role}, {}", p.organisation)
+                }
+            })
+            .unwrap_or_default()
+    };
     Some(MeetingView {
+        start: m.start.clone(),
+        place: m.place.clone(),
+        state: crate::core::traject::state_of(&m, case.today())
+            .label()
+            .to_string(),
+        closed: m.closed,
+        since,
+        agenda,
+        note_drafts,
+        verslag_final,
+        verslag_views,
+        paper,
+        invitation_parents: crate::core::invitation::invitation(
+            case,
+            &placed_meeting,
+            crate::core::invitation::Reader::Parents,
+        )
+        .unwrap_or_else(|| {
+            "Dit overleg is alleen voor professionals: de ouders krijgen geen uitnodiging.".into()
+        }),
+        invitation_child: crate::core::invitation::invitation(
+            case,
+            &placed_meeting,
+            crate::core::invitation::Reader::Child,
+        )
+        .unwrap_or_else(|| {
+            "Het kind is niet bij dit overleg. Plan een overleg ‘met kind, ouders en professionals’ om het kind uit te nodigen.".into()
+        }),
         people: case
             .participants()
             .into_iter()
             .map(|p| FeedbackRow {
+                role: role_of(&p.id),
+                invited: m.invited.contains(&p.id),
+                input: m.input.get(&p.id).cloned().unwrap_or_default(),
                 present: m.present.contains(&p.id),
                 top: m.tops.get(&p.id).cloned().unwrap_or_default(),
                 tip: m.tips.get(&p.id).cloned().unwrap_or_default(),
@@ -817,6 +1082,64 @@ fn meeting_view(
         verslag: Choices::of(case, &verslag_kinds, &held),
         verslag_texts,
     })
+}
+
+/// The key a draft of the notes at step `n` of `meeting` for `audience` is kept under.
+pub fn draft_key(meeting: &str, n: usize, audience: &str) -> String {
+    format!("step:{meeting}:{n}:{audience}")
+}
+
+fn verslag_texts_for_paper(
+    stored: &[crate::core::case::Placed<crate::core::doc::StoredVerslag>],
+    kinds: &[CompartmentKind],
+    meeting: &str,
+) -> Vec<(usize, String, String)> {
+    kinds
+        .iter()
+        .enumerate()
+        .flat_map(|(n, k)| {
+            let text = stored
+                .iter()
+                .find(|v| &v.kind == k && v.data.meeting == meeting)
+                .map(|v| v.data.text.clone())
+                .unwrap_or_default();
+            crate::pdf::lines(&text)
+                .into_iter()
+                .map(move |l| (n, l.kind().to_string(), l.text))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// What changed since the previous meeting, as lines for the meeting screen.
+fn since_lines(case: &Case, meeting: &str) -> Vec<String> {
+    let s = case.since_last(meeting);
+    if s.is_empty() {
+        return Vec::new();
+    }
+    let mut out = vec![format!("Sinds het overleg van {}:", long_date(&s.previous))];
+    for (circle, symbol, text) in &s.new_in_circles {
+        out.push(format!(
+            "nieuw bij {}: {symbol} {text}",
+            circle_label(circle)
+        ));
+    }
+    for (text, status) in &s.goals {
+        out.push(format!("doel ({status}): {text}"));
+    }
+    for e in &s.effects {
+        out.push(format!("effect van de aanpak: {e}"));
+    }
+    for a in &s.done {
+        out.push(format!("afspraak gedaan: {a}"));
+    }
+    for a in &s.overdue {
+        out.push(format!("afspraak over tijd: {a}"));
+    }
+    for a in &s.dropped {
+        out.push(format!("afspraak vervallen: {a}"));
+    }
+    out
 }
 
 fn matrix(
@@ -905,6 +1228,14 @@ pub fn case_view(case: &Case, me: &Me, meeting: Option<&str>) -> CaseView {
             let open = a.data.status == AgreementStatus::Open;
             AgreementView {
                 overdue: open && !a.data.due.is_empty() && a.data.due < today,
+                goal: items
+                    .iter()
+                    .find(|i| i.data.id == a.data.goal)
+                    .map(|i| i.data.text.clone())
+                    .unwrap_or_default(),
+                note: a.data.note.clone(),
+                obligation: a.data.obligation,
+                delivered: a.data.delivered,
                 owner: names.get(&a.data.owner).cloned().unwrap_or(a.data.owner),
                 id: a.data.id,
                 wie: a.data.wie,
@@ -954,7 +1285,7 @@ pub fn case_view(case: &Case, me: &Me, meeting: Option<&str>) -> CaseView {
         id: info.id.to_hex(),
         title: info.child.clone(),
         subtitle: format!(
-            "{}{} · fase: {}",
+            "{}{} · fase {}",
             info.school,
             if info.class.is_empty() {
                 String::new()
@@ -962,6 +1293,9 @@ pub fn case_view(case: &Case, me: &Me, meeting: Option<&str>) -> CaseView {
                 format!(", {}", info.class)
             },
             info.phase
+                .parse::<crate::core::model::SupportPhase>()
+                .map(|p| p.label().to_string())
+                .unwrap_or_else(|_| info.phase.clone())
         ),
         phase: info.phase.clone(),
         consent_rule: consent_rule(case),
@@ -970,6 +1304,18 @@ pub fn case_view(case: &Case, me: &Me, meeting: Option<&str>) -> CaseView {
             .meetings()
             .into_iter()
             .map(|m| MeetingRow {
+                state: crate::core::traject::state_of(&m.data, case.today())
+                    .label()
+                    .to_string(),
+                date_text: if m.data.start.is_empty() {
+                    crate::core::model::long_date(&m.data.date)
+                } else {
+                    format!(
+                        "{}, {}",
+                        crate::core::model::long_date(&m.data.date),
+                        m.data.start
+                    )
+                },
                 present: m.data.present.len(),
                 has_verslag: case.verslagen().iter().any(|v| v.data.meeting == m.data.id),
                 id: m.data.id,
@@ -1084,7 +1430,145 @@ pub fn case_view(case: &Case, me: &Me, meeting: Option<&str>) -> CaseView {
         } else {
             0
         },
+        goal_rows: goal_rows(case, &items),
+        phase_index: crate::core::model::SupportPhase::ALL
+            .iter()
+            .position(|p| p.id() == info.phase)
+            .unwrap_or(0),
+        phase_history: case
+            .phase_history()
+            .into_iter()
+            .map(|c| {
+                let phase = c
+                    .phase
+                    .parse::<crate::core::model::SupportPhase>()
+                    .map(|p| p.label().to_string())
+                    .unwrap_or(c.phase);
+                let by = names
+                    .get(&c.by)
+                    .cloned()
+                    .unwrap_or_else(|| "een deelnemer".into());
+                let note = if c.note.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", c.note)
+                };
+                format!("{}: fase {phase} (door {by}){note}", long_date(&c.date))
+            })
+            .collect(),
+        routes: routes(case, me, &names),
+        persons: case
+            .participants()
+            .into_iter()
+            .map(|p| {
+                let role = p.role.parse::<Role>().map(|r| r.label()).unwrap_or("");
+                (p.id, format!("{} ({role})", p.name))
+            })
+            .collect(),
+        is_chair: case.my_member().is_some_and(|m| m.admin),
+        gives_view: matches!(
+            me.role,
+            Role::Ouder | Role::Voogd | Role::Pleegouder | Role::Kind
+        ),
+        view_people: case
+            .participants()
+            .into_iter()
+            .filter(|p| {
+                p.role.parse::<Role>().is_ok_and(|r| {
+                    matches!(r, Role::Ouder | Role::Voogd | Role::Pleegouder | Role::Kind)
+                })
+            })
+            .map(|p| (p.id, p.name))
+            .collect(),
+        prep: crate::core::invitation::questions(me.role, &info.child)
+            .into_iter()
+            .map(|q| (q.tag, q.text))
+            .collect(),
+        usual_for: audience::voor_at(
+            &crate::profile::write::with_the_child(
+                case,
+                CompartmentKind::Shared(Audience::Parents),
+            ),
+            case.age_band(case.today()),
+        ),
+        next_suggestion: match (case.next_meeting(), case.evaluation_due()) {
+            (None, Some(d)) => format!(
+                "De afspraken vragen om een evaluatie rond {}: plan dan het volgende overleg.",
+                long_date(&d)
+            ),
+            _ => String::new(),
+        },
     }
+}
+
+fn goal_rows(case: &Case, items: &[crate::core::case::Placed<ItemData>]) -> Vec<GoalView> {
+    let _ = case;
+    items
+        .iter()
+        .filter_map(|i| match &i.data.section {
+            Section::Circle {
+                circle,
+                slot: CircleSlot::Doel,
+            } => Some(GoalView {
+                id: i.data.id.clone(),
+                circle: circle_label(circle),
+                text: i.data.text.clone(),
+                term: i
+                    .data
+                    .term
+                    .map(|t| t.label().to_string())
+                    .unwrap_or_default(),
+                status: i
+                    .data
+                    .status
+                    .unwrap_or(crate::core::model::ItemStatus::Open)
+                    .label()
+                    .to_string(),
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+fn routes(case: &Case, me: &Me, names: &BTreeMap<String, String>) -> Vec<RouteView> {
+    case.routes()
+        .into_iter()
+        .map(|r| {
+            let r = r.data;
+            RouteView {
+                title: format!("{}, {}", r.kind.label(), long_date(&r.date))
+                    + &if r.until.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (tot {})", long_date(&r.until))
+                    },
+                answers: r
+                    .answers
+                    .iter()
+                    .map(|(who, a)| {
+                        format!(
+                            "{}: {} ({}){}",
+                            names
+                                .get(who)
+                                .cloned()
+                                .unwrap_or_else(|| "een deelnemer".into()),
+                            a.agrees.label(),
+                            long_date(&a.on),
+                            if a.text.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" — {}", a.text)
+                            }
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" · "),
+                can_answer: r.kind == crate::core::model::RouteKind::Opp && me.role.gives_consent(),
+                text: r.text,
+                id: r.id,
+            }
+        })
+        .collect()
 }
 
 /// The order that puts item `id` one place up (`up`) or down in its section, or `None` when it

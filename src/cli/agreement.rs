@@ -39,6 +39,15 @@ pub(crate) enum AgreementCmd {
         /// Evaluation date YYYY-MM-DD.
         #[arg(long, default_value = "")]
         evaluation: String,
+        /// The goal it serves (item id).
+        #[arg(long, default_value = "")]
+        goal: String,
+        /// One of the school's obligations in the arrangement.
+        #[arg(long)]
+        obligation: bool,
+        /// The meeting where it is agreed (id).
+        #[arg(long, default_value = "")]
+        meeting: String,
         #[command(flatten)]
         audience: AudienceArg,
     },
@@ -54,6 +63,18 @@ pub(crate) enum AgreementCmd {
         /// New value.
         #[arg(long)]
         value: String,
+    },
+    /// Set the status (open, gedaan, vervallen) with a note; back to open undoes.
+    Status {
+        /// Case.
+        case: String,
+        /// Agreement id.
+        agreement: String,
+        /// open, gedaan or vervallen.
+        status: String,
+        /// Why (required for vervallen).
+        #[arg(long, default_value = "")]
+        note: String,
     },
     /// Remove an agreement.
     Remove {
@@ -76,6 +97,9 @@ pub(crate) fn run(dir: &Path, out: &Out, c: AgreementCmd) -> Result<()> {
             owner,
             due,
             evaluation,
+            goal,
+            obligation,
+            meeting,
             audience: a,
         } => super::write(
             dir,
@@ -92,6 +116,9 @@ pub(crate) fn run(dir: &Path, out: &Out, c: AgreementCmd) -> Result<()> {
                     owner,
                     due,
                     evaluation,
+                    goal,
+                    obligation,
+                    meeting,
                 }))
             },
         ),
@@ -102,6 +129,15 @@ pub(crate) fn run(dir: &Path, out: &Out, c: AgreementCmd) -> Result<()> {
             value,
         } => edit(dir, out, &case, |case, _| {
             case.edit_agreement(&agreement, &field, &value)?;
+            Ok(agreement)
+        }),
+        AgreementCmd::Status {
+            case,
+            agreement,
+            status,
+            note,
+        } => edit(dir, out, &case, |case, _| {
+            mdo::profile::traject::agreement_status(case, &agreement, status.parse()?, &note)?;
             Ok(agreement)
         }),
         AgreementCmd::Remove { case, agreement } => edit(dir, out, &case, |case, _| {

@@ -10,6 +10,7 @@ use mdo::core::case::{Case, CompartmentKind};
 use mdo::core::model::format_date;
 use mdo::core::verslag;
 use mdo::profile::NewCase;
+use mdo::profile::traject;
 use serde_json::{Value, json};
 
 use super::{Out, edit, open, view};
@@ -51,6 +52,49 @@ pub(crate) enum CaseCmd {
         field: String,
         /// Value.
         value: String,
+    },
+    /// Change the support-route phase (chair), kept in the phase history.
+    Phase {
+        /// Case.
+        case: String,
+        /// signaleren, consultatie, leerlingbespreking, mdo, arrangeren, evalueren.
+        phase: String,
+        /// Why.
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Record an OPP, deskundigenadvies, TLV or arrangement.
+    Route {
+        /// Case.
+        case: String,
+        /// opp, deskundigenadvies, tlv, arrangement.
+        kind: String,
+        /// What it says (the OPP's handelingsdeel, the advice, the arrangement).
+        #[arg(long)]
+        text: String,
+        /// Date YYYY-MM-DD (default today).
+        #[arg(long, default_value = "")]
+        date: String,
+        /// Until YYYY-MM-DD.
+        #[arg(long, default_value = "")]
+        until: String,
+        #[command(flatten)]
+        audience: super::AudienceArg,
+    },
+    /// A parent's (or the young person's) answer on a route record: instemming with an OPP.
+    RouteAnswer {
+        /// Case.
+        case: String,
+        /// Route record id.
+        record: String,
+        /// ja, deels or nee.
+        agrees: String,
+        /// Whose answer (participant id; default: you).
+        #[arg(long)]
+        person: Option<String>,
+        /// Their words.
+        #[arg(long, default_value = "")]
+        text: String,
     },
 }
 
@@ -129,9 +173,49 @@ pub(crate) fn run(dir: &Path, out: &Out, c: CaseCmd) -> Result<()> {
             Ok(())
         }
         CaseCmd::Audit { case } => audit(dir, out, &case),
-        CaseCmd::Set { case, field, value } => edit(dir, out, &case, |case, _| {
-            case.set_fact(&field, &value)?;
+        CaseCmd::Set { case, field, value } => edit(dir, out, &case, |case, p| {
+            if field == "phase" {
+                traject::change_phase(case, p.me(), value.parse()?, "")?;
+            } else {
+                case.set_fact(&field, &value)?;
+            }
             Ok(field)
+        }),
+        CaseCmd::Phase { case, phase, note } => edit(dir, out, &case, |case, p| {
+            traject::change_phase(case, p.me(), phase.parse()?, &note)?;
+            Ok(phase)
+        }),
+        CaseCmd::Route {
+            case,
+            kind,
+            text,
+            date,
+            until,
+            audience,
+        } => super::write(
+            dir,
+            out,
+            &case,
+            super::Target::Audience(audience.audience.as_deref()),
+            |_, _| {
+                Ok(mdo::profile::write::Write::Route {
+                    kind: kind.parse()?,
+                    date,
+                    until,
+                    text,
+                })
+            },
+        ),
+        CaseCmd::RouteAnswer {
+            case,
+            record,
+            agrees,
+            person,
+            text,
+        } => edit(dir, out, &case, |case, p| {
+            let person = person.unwrap_or_else(|| p.me().person.clone());
+            traject::answer_route(case, p.me(), &record, &person, agrees.parse()?, &text)?;
+            Ok(record)
         }),
     }
 }

@@ -1,4 +1,4 @@
-//! `mdo export`: the verslag for one audience as Markdown, or the compartments as Automerge
+//! `mdo export`: the verslag for one audience as Markdown or PDF, or the compartments as Automerge
 //! files; both through the application layer, which logs the export.
 
 use std::path::Path;
@@ -28,6 +28,21 @@ pub(crate) fn run(
                 || format!("{} geschreven naar {}", paper.title, path.display()),
             );
         }
+        "pdf" => {
+            let kind = audience_kind(audience.unwrap_or("parents"), s.me())?;
+            let (paper, size) = s.export_pdf(&case, meeting, &kind, path)?;
+            out.print(
+                json!({ "id": case.id, "format": "pdf", "files": [path], "bytes": size, "audience": kind.descriptor(), "meeting": paper.meeting }),
+                || {
+                    format!(
+                        "{} geschreven naar {} ({} kB). Dit bestand is niet versleuteld; bewaar en deel het zorgvuldig.",
+                        paper.title,
+                        path.display(),
+                        size.div_ceil(1024)
+                    )
+                },
+            );
+        }
         "automerge" => {
             let only = audience.map(|a| audience_kind(a, s.me())).transpose()?;
             let files = s.export_automerge(&mut case, only.as_ref(), path)?;
@@ -42,7 +57,7 @@ pub(crate) fn run(
                 },
             );
         }
-        other => bail!("unknown export format '{other}' (use markdown or automerge)"),
+        other => bail!("unknown export format '{other}' (use markdown, pdf or automerge)"),
     }
     Ok(())
 }

@@ -6,7 +6,8 @@ use std::path::Path;
 use anyhow::Result;
 use clap::Subcommand;
 use mdo::core::case::Feedback;
-use mdo::profile::write::Write;
+use mdo::profile::traject;
+use mdo::profile::write::{Plan, Write, parse_choice};
 
 use super::{Out, Target, edit, today};
 
@@ -22,6 +23,15 @@ pub(crate) enum MeetingCmd {
         /// Planned end, e.g. 16:00.
         #[arg(long, default_value = "")]
         end: String,
+        /// Start time, e.g. 15:00.
+        #[arg(long, default_value = "")]
+        start: String,
+        /// Where it is held.
+        #[arg(long, default_value = "")]
+        place: String,
+        /// Invite a participant (id); repeat for more.
+        #[arg(long = "invite")]
+        invite: Vec<String>,
         /// Who the meeting is for: parents (with parents, the regular MDO) or professionals
         /// (professionals only: parents do not see it).
         #[arg(long)]
@@ -80,7 +90,8 @@ pub(crate) enum MeetingCmd {
         #[arg(long)]
         text: String,
     },
-    /// Mark a participant present.
+    /// Mark a participant present (or, with --absent, not present; with --input, absent with
+    /// what they gave beforehand).
     Present {
         /// Case.
         case: String,
@@ -88,6 +99,51 @@ pub(crate) enum MeetingCmd {
         meeting: String,
         /// Participant id.
         participant: String,
+        /// Not present (a correction).
+        #[arg(long)]
+        absent: bool,
+        /// Absent, with this input given beforehand.
+        #[arg(long)]
+        input: Option<String>,
+    },
+    /// Close a meeting (chair): its record is complete. --reopen opens it again.
+    Close {
+        /// Case.
+        case: String,
+        /// Meeting id.
+        meeting: String,
+        /// Open it again.
+        #[arg(long)]
+        reopen: bool,
+    },
+    /// Set the verslag for one audience as final (chair).
+    Vaststellen {
+        /// Case.
+        case: String,
+        /// Meeting id.
+        meeting: String,
+        /// The verslag's audience (parents, child, professionals, organisation).
+        #[arg(long)]
+        audience: String,
+    },
+    /// A parent's or the young person's view on the final verslag, and whether they agree.
+    Zienswijze {
+        /// Case.
+        case: String,
+        /// Meeting id.
+        meeting: String,
+        /// The verslag's audience (parents, child).
+        #[arg(long)]
+        audience: String,
+        /// Whose view (participant id; default: you).
+        #[arg(long)]
+        person: Option<String>,
+        /// ja, deels or nee.
+        #[arg(long)]
+        agrees: String,
+        /// Their words.
+        #[arg(long, default_value = "")]
+        text: String,
     },
 }
 
@@ -97,6 +153,9 @@ pub(crate) fn run(dir: &Path, out: &Out, c: MeetingCmd) -> Result<()> {
             case,
             date,
             end,
+            start,
+            place,
+            invite,
             audience,
         } => {
             let date = date.unwrap_or_else(today);
@@ -110,6 +169,11 @@ pub(crate) fn run(dir: &Path, out: &Out, c: MeetingCmd) -> Result<()> {
                         date,
                         end,
                         present: None,
+                        plan: Plan {
+                            start,
+                            place,
+                            invited: invite,
+                        },
                     })
                 },
             )
@@ -166,8 +230,51 @@ pub(crate) fn run(dir: &Path, out: &Out, c: MeetingCmd) -> Result<()> {
             case,
             meeting,
             participant,
+            absent,
+            input,
         } => edit(dir, out, &case, |case, _| {
-            case.meeting_present(&meeting, &participant)?;
+            match input {
+                Some(i) => traject::absent_with_input(case, &meeting, &participant, &i)?,
+                None => traject::presence(case, &meeting, &participant, !absent)?,
+            }
+            Ok(meeting)
+        }),
+        MeetingCmd::Close {
+            case,
+            meeting,
+            reopen,
+        } => edit(dir, out, &case, |case, _| {
+            traject::close_meeting(case, &meeting, !reopen)?;
+            Ok(meeting)
+        }),
+        MeetingCmd::Vaststellen {
+            case,
+            meeting,
+            audience,
+        } => edit(dir, out, &case, |case, p| {
+            let kind = parse_choice(&audience)?;
+            traject::vaststellen(case, p.me(), &meeting, &kind)?;
+            Ok(meeting)
+        }),
+        MeetingCmd::Zienswijze {
+            case,
+            meeting,
+            audience,
+            person,
+            agrees,
+            text,
+        } => edit(dir, out, &case, |case, p| {
+            let kind = parse_choice(&audience)?;
+            let person = person.unwrap_or_else(|| p.me().person.clone());
+            traject::view(
+                case,
+                p.me(),
+                &meeting,
+                &kind,
+                &person,
+                agrees.parse()?,
+                &text,
+            )?;
             Ok(meeting)
         }),
     }

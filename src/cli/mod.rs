@@ -181,14 +181,14 @@ enum Command {
     /// and encrypted chunks (no plaintext, nothing a stranger can read).
     #[command(subcommand)]
     Bundle(bundle::BundleCmd),
-    /// Export the verslag (Markdown) or the compartments (.automerge files).
+    /// Export the verslag (Markdown or PDF) or the compartments (.automerge files).
     Export {
         /// Case id (or a unique prefix).
         case: String,
-        /// markdown or automerge.
+        /// markdown, pdf or automerge.
         #[arg(long, default_value = "markdown")]
         format: String,
-        /// Output file (markdown) or directory (automerge).
+        /// Output file (markdown, pdf) or directory (automerge).
         #[arg(long)]
         out: PathBuf,
         /// markdown: the verslag's audience — parents (voor ouders en professionals, the

@@ -48,7 +48,7 @@ pub(crate) fn serve(dir: &Path, out: &Out, bind: &str, storage: bool, lan: bool)
         out.print(json!({ "node": ep.id().to_string(), "device": device, "addrs": addrs, "storage": storage }), || {
             format!(
                 "mdo serve{}: bereikbaar als {}",
-                if storage { " (opslagknooppunt: bewaart en stuurt door, leest niets)" } else { "" },
+                if storage { " (opslagapparaat: bewaart en stuurt door, leest niets)" } else { "" },
                 addrs.join(", ")
             )
         });

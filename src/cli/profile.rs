@@ -108,7 +108,7 @@ pub(crate) fn settings(dir: &Path, out: &Out, cmd: Option<SettingsCmd>) -> Resul
     let onoff = |b: bool| if b { "aan" } else { "uit" };
     out.print(serde_json::to_value(&st)?, || {
         format!(
-            "opslagknooppunt: {}\nlokaal netwerk (mDNS): {}\neigen relay: {}\npublieke relays: {}\naanvaarde casussen: {}",
+            "opslagapparaat: {}\nlokaal netwerk (mDNS): {}\neigen relay: {}\npublieke relays: {}\naanvaarde casussen: {}",
             onoff(st.storage),
             onoff(st.lan),
             st.relay.as_deref().unwrap_or("geen"),

@@ -48,7 +48,7 @@ impl ReadBasis {
     /// Short Dutch description.
     pub fn describe(&self) -> String {
         match self {
-            ReadBasis::Audience => "doelgroep".into(),
+            ReadBasis::Audience => "vaste lezer van dit deel".into(),
             ReadBasis::Consent(id) => format!("toestemming {id}"),
             ReadBasis::Legal(id) => format!("wettelijke grondslag {id}"),
         }

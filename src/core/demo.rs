@@ -123,73 +123,154 @@ pub fn noor(me: &Me, device: &DeviceSecret, today: Date, now: i64) -> Result<Cas
     ] {
         c.add_participant(device, part, None)?;
     }
-    let add = |c: &mut Case, section: &str, text: &str| -> Result<String, CoreError> {
+    // The first MDO was on 24 September; what was written down then carries that time, so the
+    // follow-up meeting shows what changed since (`Case::since_last`).
+    let then = time::macros::datetime!(2026-09-24 15:00 UTC).unix_timestamp();
+    let evaluation = format_date(today.checked_add(time::Duration::days(14)).unwrap_or(today));
+    let add = |c: &mut Case, section: &str, text: &str, at: i64| -> Result<String, CoreError> {
         c.add_item(
             me,
             Section::parse(section)?,
             text,
             Audience::Parents,
             None,
-            now,
+            at,
         )
     };
-    add(
-        &mut c,
-        "vragen",
-        "Hoe helpen we Noor bij de overgang na de pauze?",
+    let m = c.new_meeting(
+        "2026-09-24",
+        "16:00",
+        CompartmentKind::Shared(Audience::Parents),
     )?;
-    add(
-        &mut c,
-        "vragen",
-        "Wat kunnen we thuis doen aan de chaotische ochtenden?",
-    )?;
-    add(
-        &mut c,
-        "procesdoelen",
-        "Een gezamenlijk beeld van wat Noor nodig heeft, op school en thuis",
-    )?;
-    add(
-        &mut c,
-        "beslissingen",
-        "Is opvoedondersteuning thuis nodig?",
-    )?;
+    c.set_meeting_field(&m, "start", "15:00")?;
+    c.set_meeting_field(&m, "place", "OBS De Wilgen, kamer van de intern begeleider")?;
+    // The agenda of the first meeting (aanmeldformulier: questions, process goals, decisions).
+    for (section, text) in [
+        ("vragen", "Hoe helpen we Noor bij de overgang na de pauze?"),
+        (
+            "vragen",
+            "Wat helpt thuis om de ochtenden rustiger te laten verlopen?",
+        ),
+        (
+            "procesdoelen",
+            "Een gezamenlijk beeld van wat Noor nodig heeft, op school en thuis",
+        ),
+        ("beslissingen", "Is opvoedondersteuning thuis nodig?"),
+    ] {
+        let id = c.add_item(
+            me,
+            Section::parse(section)?,
+            text,
+            Audience::Parents,
+            Some(m.clone()),
+            then,
+        )?;
+        c.set_item_field(&id, "status", "behaald")?;
+    }
 
-    add(&mut c, "kind.plus", "tekent graag en goed")?;
-    add(&mut c, "kind.plus", "helpt jongere kinderen")?;
-    add(&mut c, "kind.plus", "is goed in rekenen")?;
-    add(&mut c, "kind.min", "uitbarstingen bij overgangen")?;
-    add(&mut c, "kind.min", "leest onder niveau")?;
-    add(&mut c, "kind.min", "slaapt slecht")?;
-    add(&mut c, "kind.vraag", "Is er sprake van angst?")?;
-    let goal = add(
+    // The three circles (seed 002, step 2): strengths of the child and of both parents, neutral
+    // wording, and a goal in every circle (step 3).
+    add(&mut c, "kind.plus", "tekent graag en goed", then)?;
+    add(&mut c, "kind.plus", "helpt jongere kinderen", then)?;
+    add(&mut c, "kind.plus", "is goed in rekenen", then)?;
+    add(&mut c, "kind.min", "raakt van streek bij overgangen", then)?;
+    add(&mut c, "kind.min", "leest onder haar niveau", then)?;
+    add(&mut c, "kind.min", "slaapt slecht", then)?;
+    add(
         &mut c,
-        "kind.doel",
-        "Noor start na de pauze binnen 5 minuten met haar taak, 4 van 5 dagen",
+        "kind.vraag",
+        "Wat maakt overgangen voor Noor zo moeilijk?",
+        then,
     )?;
     add(
         &mut c,
         "school.plus",
         "vaste leerkracht van maandag tot en met donderdag",
+        then,
     )?;
-    add(&mut c, "school.plus", "rustige hoek in de klas")?;
-    add(&mut c, "school.min", "invallers op vrijdag")?;
-    add(&mut c, "school.min", "lange instructies")?;
-    add(&mut c, "thuis.plus", "betrokken moeder")?;
-    add(&mut c, "thuis.plus", "oma helpt op woensdag")?;
+    add(&mut c, "school.plus", "rustige hoek in de klas", then)?;
+    add(
+        &mut c,
+        "school.min",
+        "wisselende invallers op vrijdag",
+        then,
+    )?;
+    add(&mut c, "school.min", "lange instructies", then)?;
+    add(
+        &mut c,
+        "thuis.plus",
+        "moeder leest elke avond met Noor",
+        then,
+    )?;
+    add(
+        &mut c,
+        "thuis.plus",
+        "vader tekent en kookt met Noor in het weekend",
+        then,
+    )?;
+    add(&mut c, "thuis.plus", "oma helpt op woensdag", then)?;
     add(
         &mut c,
         "thuis.min",
-        "chaotische ochtenden sinds de scheiding",
+        "de ochtenden verlopen onrustig, in beide huizen",
+        then,
     )?;
-    c.add_arrow(
-        me,
-        "school",
-        "kind",
-        "invaller op vrijdag → uitbarsting → slechte avond thuis",
-        Direction::Omlaag,
-        Audience::Parents,
+    add(
+        &mut c,
+        "thuis.vraag",
+        "Hoe stemmen de twee huizen de ochtend op elkaar af?",
+        then,
     )?;
+    let goal_kind = add(
+        &mut c,
+        "kind.doel",
+        "Noor begint na de pauze binnen 5 minuten aan haar taak, 4 van de 5 dagen",
+        then,
+    )?;
+    let goal_school = add(
+        &mut c,
+        "school.doel",
+        "Elke overgang in de klas wordt vooraf aangekondigd, ook door een invaller",
+        then,
+    )?;
+    let goal_thuis = add(
+        &mut c,
+        "thuis.doel",
+        "De ochtenden verlopen rustig: Noor is 4 van de 5 dagen op tijd op school",
+        then,
+    )?;
+    c.set_item_field(&goal_kind, "term", "kort")?;
+    c.set_item_field(&goal_school, "term", "kort")?;
+    c.set_item_field(&goal_thuis, "term", "lang")?;
+    c.set_item_field(&goal_school, "status", "behaald")?;
+    c.set_item_field(&goal_kind, "status", "deels")?;
+    // Three arrows: how the circles act on each other (seed 002, step 2: "inzicht").
+    for (from, to, text, dir) in [
+        (
+            "school",
+            "kind",
+            "een onbekende invaller op vrijdag → Noor raakt van streek → een moeilijke avond thuis",
+            Direction::Omlaag,
+        ),
+        (
+            "thuis",
+            "kind",
+            "een onrustige ochtend → Noor begint gespannen aan de schooldag",
+            Direction::Omlaag,
+        ),
+        (
+            "kind",
+            "school",
+            "Noor tekent in de rustige hoek → ze komt tot rust en begint sneller aan haar taak",
+            Direction::Omhoog,
+        ),
+    ] {
+        c.add_arrow(me, from, to, text, dir, Audience::Parents)?;
+    }
 
+    // The needs chain (seed 002, steps 4-5): goal → need → "heeft … nodig die …" → what the
+    // teacher, the IB-er and the parents need for that. Each support need hangs under the
+    // approach it serves, chosen (not inferred).
     let chain =
         |c: &mut Case, section: &str, text: &str, parent: &str| -> Result<String, CoreError> {
             c.add_item(
@@ -198,107 +279,203 @@ pub fn noor(me: &Me, device: &DeviceSecret, today: Date, now: i64) -> Result<Cas
                 text,
                 Audience::Parents,
                 Some(parent.to_string()),
-                now,
+                then,
             )
         };
-    let need = chain(
+    let need_kind = chain(
         &mut c,
         "behoeften.kind",
         "Noor heeft voorspelbaarheid nodig bij overgangen",
-        &goal,
+        &goal_kind,
     )?;
-    chain(
+    let need_school = chain(
         &mut c,
         "behoeften.school",
         "korte instructies en een vaste plek om te beginnen",
-        &goal,
+        &goal_school,
     )?;
-    chain(&mut c, "behoeften.thuis", "een vast ochtendritueel", &goal)?;
-    let approach = chain(
+    let need_thuis = chain(
+        &mut c,
+        "behoeften.thuis",
+        "een vast ochtendritueel, in beide huizen",
+        &goal_thuis,
+    )?;
+    let aanpak_kind = chain(
         &mut c,
         "aanpak.leerkracht",
-        "heeft een leerkracht nodig die de overgang vooraf aankondigt",
-        &need,
+        "heeft een leerkracht nodig die elke overgang vooraf aankondigt",
+        &need_kind,
     )?;
-    chain(
+    let aanpak_school = chain(
+        &mut c,
+        "aanpak.ib",
+        "heeft een intern begeleider nodig die de invallers voorbereidt op de aanpak",
+        &need_school,
+    )?;
+    let aanpak_thuis = chain(
         &mut c,
         "aanpak.ouders",
         "heeft ouders nodig die de ochtend samen met haar plannen",
-        &need,
+        &need_thuis,
     )?;
     chain(
         &mut c,
         "ondersteuning.leerkracht",
-        "een dagritmekaart en tips van de IB-er voor de invaller",
-        &approach,
+        "een dagritmekaart en een vast signaal voor elke overgang",
+        &aanpak_kind,
+    )?;
+    chain(
+        &mut c,
+        "ondersteuning.ib",
+        "een kort overdrachtsbriefje voor invallers in de klassenmap",
+        &aanpak_school,
     )?;
     chain(
         &mut c,
         "ondersteuning.ouders",
         "opvoedondersteuning bij de ochtendroutine, één keer per week",
-        &approach,
+        &aanpak_thuis,
     )?;
 
-    for a in [
-        NewAgreement {
-            wie: "Jeroen".into(),
-            wat: "dagritmekaart invoeren".into(),
-            waarom: "overgangen voorspelbaar maken".into(),
-            wanneer: "vanaf 1 oktober".into(),
-            hoe: "kaart op tafel en een signaal voor elke overgang".into(),
-            owner: "jeroen".into(),
-            due: "2026-10-01".into(),
-            evaluation: "2026-12-01".into(),
+    // The school shares its reading assessment with the jeugdarts only after both parents said
+    // yes (the holder of the information records the question; issue 14): the jeugdarts'
+    // agreement relies on it.
+    let sleep = crate::core::case::new_id()?;
+    c.membership(
+        device,
+        Action::Grant {
+            record: ConsentSpec {
+                id: sleep.clone(),
+                basis: Basis::Consent {
+                    consenters: Vec::new(),
+                    how: ConsentHow::Oral,
+                },
+                purpose: "de jeugdarts kijkt met het leesonderzoek van school of het lezen en het slapen van Noor met elkaar te maken hebben".into(),
+                categories: vec![ConsentCategory::Onderzoek],
+                recipients: vec![Recipient::Organisation("GGD JGZ".into())],
+                sources: vec![me.organisation.clone()],
+                from: format_date(today),
+                until: format_date(today.replace_year(today.year() + 1).unwrap_or(today)),
+            },
         },
-        NewAgreement {
-            wie: "Rik".into(),
-            wat: "opvoedondersteuning regelen".into(),
-            waarom: "rustiger ochtenden".into(),
-            wanneer: "voor 15 oktober".into(),
-            hoe: "huisbezoek met beide ouders".into(),
-            owner: "rik".into(),
-            due: "2026-10-15".into(),
-            evaluation: "2026-12-01".into(),
-        },
-        NewAgreement {
-            wie: "jeugdarts".into(),
-            wat: "slaap bespreken met de huisarts".into(),
-            waarom: "onduidelijk slaapprobleem".into(),
-            wanneer: "voor het volgende MDO".into(),
-            hoe: "alleen na toestemming van de ouders".into(),
-            owner: "jeugdarts".into(),
-            due: "2026-11-30".into(),
-            evaluation: "2026-12-01".into(),
-        },
-        NewAgreement {
-            wie: "Monique".into(),
-            wat: "invallers informeren over de aanpak".into(),
-            waarom: "vrijdagen gaan mis".into(),
-            wanneer: "elke donderdag".into(),
-            hoe: "briefje in de klassenmap".into(),
-            owner: me.person.clone(),
-            due: "2026-10-02".into(),
-            evaluation: "2026-12-01".into(),
-        },
-        NewAgreement {
-            wie: "Sanne en Erik".into(),
-            wat: "vast ochtendritueel afspreken".into(),
-            waarom: "dezelfde aanpak in beide huizen".into(),
-            wanneer: "vanaf volgende week".into(),
-            hoe: "samen met Rik, op papier op de koelkast".into(),
-            owner: "sanne".into(),
-            due: "2026-10-08".into(),
-            evaluation: "2026-12-01".into(),
-        },
-    ] {
-        c.add_agreement(me, a, Audience::Parents, now)?;
+    )?;
+    for parent in ["sanne", "erik"] {
+        c.membership(
+            device,
+            Action::Answer {
+                consent: sleep.clone(),
+                person: parent.into(),
+                given: true,
+                how: ConsentHow::Oral,
+                note: "in het MDO van 24 september".into(),
+            },
+        )?;
     }
 
-    let m = c.new_meeting(
-        "2026-09-24",
-        "16:00",
-        CompartmentKind::Shared(Audience::Parents),
-    )?;
+    let agreements = [
+        (
+            NewAgreement {
+                wie: "Jeroen Bakker (leerkracht)".into(),
+                wat: "dagritmekaart invoeren".into(),
+                waarom: "overgangen voorspelbaar maken".into(),
+                wanneer: "vanaf 1 oktober".into(),
+                hoe: "kaart op tafel en een signaal voor elke overgang".into(),
+                owner: "jeroen".into(),
+                due: "2026-10-01".into(),
+                evaluation: evaluation.clone(),
+                goal: goal_kind.clone(),
+                obligation: true,
+                meeting: m.clone(),
+            },
+            "gedaan",
+        ),
+        (
+            NewAgreement {
+                wie: "Rik de Jong (JG-coach)".into(),
+                wat: "opvoedondersteuning regelen".into(),
+                waarom: "rustiger ochtenden".into(),
+                wanneer: "voor 15 oktober".into(),
+                hoe: "huisbezoek in beide huizen".into(),
+                owner: "rik".into(),
+                due: "2026-10-15".into(),
+                evaluation: evaluation.clone(),
+                goal: goal_thuis.clone(),
+                obligation: false,
+                meeting: m.clone(),
+            },
+            "open",
+        ),
+        (
+            NewAgreement {
+                wie: "dr. Anouk Vermeer (jeugdarts)".into(),
+                wat: "met het leesonderzoek van school kijken of lezen en slapen samenhangen, en dat met de ouders bespreken".into(),
+                waarom: "Noor slaapt slecht en leest onder haar niveau".into(),
+                wanneer: "voor het volgende overleg".into(),
+                hoe: "het leesonderzoek gaat naar haar met toestemming van beide ouders (gegeven op 24 september)".into(),
+                owner: "jeugdarts".into(),
+                due: evaluation.clone(),
+                evaluation: evaluation.clone(),
+                goal: goal_thuis.clone(),
+                obligation: false,
+                meeting: m.clone(),
+            },
+            "open",
+        ),
+        (
+            NewAgreement {
+                wie: "Monique de Vries (intern begeleider)".into(),
+                wat: "invallers informeren over de aanpak".into(),
+                waarom: "vrijdagen gaan mis".into(),
+                wanneer: "elke donderdag".into(),
+                hoe: "overdrachtsbriefje in de klassenmap".into(),
+                owner: me.person.clone(),
+                due: "2026-10-02".into(),
+                evaluation: evaluation.clone(),
+                goal: goal_school.clone(),
+                obligation: true,
+                meeting: m.clone(),
+            },
+            "gedaan",
+        ),
+        (
+            NewAgreement {
+                wie: "Sanne en Erik Visser (ouders)".into(),
+                wat: "samen een vast ochtendritueel afspreken".into(),
+                waarom: "dezelfde ochtend in beide huizen".into(),
+                wanneer: "vanaf volgende week".into(),
+                hoe: "samen met Rik, op papier op de koelkast".into(),
+                owner: "sanne".into(),
+                due: "2026-10-08".into(),
+                evaluation: evaluation.clone(),
+                goal: goal_thuis.clone(),
+                obligation: false,
+                meeting: m.clone(),
+            },
+            "gedaan",
+        ),
+    ];
+    for (a, status) in agreements {
+        let obligation = a.obligation;
+        let id = c.add_agreement_in(me, a, CompartmentKind::Shared(Audience::Parents), then)?;
+        c.edit_agreement(&id, "status", status)?;
+        if obligation && status == "gedaan" {
+            c.edit_agreement(&id, "delivered", "ja")?;
+        }
+    }
+
+    for who in [
+        me.person.as_str(),
+        "sanne",
+        "erik",
+        "jeroen",
+        "fatima",
+        "rik",
+        "oma",
+        "jeugdarts",
+        "lotte",
+    ] {
+        c.set_invited(&m, who, true)?;
+    }
     for who in [
         me.person.as_str(),
         "sanne",
@@ -310,13 +487,18 @@ pub fn noor(me: &Me, device: &DeviceSecret, today: Date, now: i64) -> Result<Cas
     ] {
         c.meeting_present(&m, who)?;
     }
+    c.set_input(
+        &m,
+        "jeugdarts",
+        "Kan niet komen. Denkt mee over het slapen en neemt na het overleg contact op met de ouders.",
+    )?;
     let steps = [
-        "Positieve start; iedereen stelt zich voor. Gezamenlijk belang: Noor gaat met plezier naar school. Om 16.00 uur weten we wie wat doet.",
-        "Overzicht: Noor tekent en rekent goed, helpt jongere kinderen; overgangen en vrijdagen zijn lastig. Inzicht: invallers op vrijdag leiden tot uitbarstingen en een slechte avond thuis.",
-        "Uitbouwen: haar tekenen en hulpvaardigheid. Veranderen: voorspelbare overgangen, rustige ochtenden.",
-        "Kind: voorspelbaarheid. School: korte instructies, vaste plek. Thuis: vast ochtendritueel.",
-        "Leerkracht: dagritmekaart en tips voor invallers. Ouders: opvoedondersteuning één keer per week.",
-        "Vijf afspraken gemaakt (wie, wat, waarom, wanneer, hoe); evaluatie op 1 december. Doelen van het overleg behaald.",
+        "Positieve start; iedereen stelt zich voor met de eigen rol. Gezamenlijk belang: Noor gaat met plezier naar school. Om 16.00 uur weten we wie wat doet.",
+        "Overzicht: Noor tekent en rekent goed en helpt jongere kinderen; overgangen en vrijdagen zijn lastig. Inzicht: een onbekende invaller op vrijdag en een onrustige ochtend maken de dag moeilijk.",
+        "Uitbouwen: haar tekenen en hulpvaardigheid. Veranderen: voorspelbare overgangen en rustige ochtenden. Een doel voor Noor, voor school en voor thuis.",
+        "Kind: voorspelbaarheid. School: korte instructies, vaste plek. Thuis: een vast ochtendritueel in beide huizen.",
+        "Leerkracht: dagritmekaart en een signaal. IB: overdracht voor invallers. Ouders: opvoedondersteuning één keer per week.",
+        "Vijf afspraken gemaakt (wie, wat, waarom, wanneer, hoe). De vragen zijn beantwoord; opvoedondersteuning is nodig. Evaluatie over tien weken.",
     ];
     for (n, text) in steps.iter().enumerate() {
         c.meeting_step(&m, n + 1, text, CompartmentKind::Shared(Audience::Parents))?;
@@ -328,6 +510,11 @@ pub fn noor(me: &Me, device: &DeviceSecret, today: Date, now: i64) -> Result<Cas
             "de cirkels vooraf rondsturen",
         ),
         ("sanne", "ik voelde me gehoord", "volgende keer Noor erbij"),
+        (
+            "erik",
+            "we keken naar beide huizen",
+            "het verslag sneller sturen",
+        ),
         ("jeroen", "concrete afspraken", "korter bij stap 2"),
         (
             "rik",
@@ -344,7 +531,7 @@ pub fn noor(me: &Me, device: &DeviceSecret, today: Date, now: i64) -> Result<Cas
         "Interne notitie: overweeg een OPP als de dagritmekaart onvoldoende helpt.",
         Audience::Organisation,
         None,
-        now,
+        then,
     )?;
     c.add_item(
         me,
@@ -352,15 +539,20 @@ pub fn noor(me: &Me, device: &DeviceSecret, today: Date, now: i64) -> Result<Cas
         "Alleen voor professionals: de jeugdarts stemt het slapen af met de huisarts.",
         Audience::Professionals,
         None,
-        now,
+        then,
     )?;
-    c.add_item(
+    let safety = c.add_item(
         me,
         Section::Notitie,
         "Veiligheidsspoor: geen signalen van onveiligheid; alert blijven op de ochtenden.",
         Audience::Safety,
         None,
-        now,
+        then,
+    )?;
+    c.set_item_withheld(
+        &safety,
+        "een zorg die nog niet is onderzocht; de ouders horen het als er iets te bespreken is",
+        &evaluation,
     )?;
     // One verslag per audience: the parents' one carries no internal, safety or medical text.
     for audience in [
@@ -369,7 +561,71 @@ pub fn noor(me: &Me, device: &DeviceSecret, today: Date, now: i64) -> Result<Cas
     ] {
         let v = super::verslag::compose(&c, Some(&m), &audience)?;
         c.store_verslag(&v)?;
+        c.set_vastgesteld(&m, &audience, &me.person)?;
     }
+    c.set_view(
+        &m,
+        &CompartmentKind::Shared(Audience::Parents),
+        "sanne",
+        &super::doc::Answer {
+            agrees: super::model::Agrees::Ja,
+            on: "2026-09-28".into(),
+            text: "Dit klopt. Fijn dat we naar beide huizen kijken.".into(),
+            by: "sanne".into(),
+        },
+    )?;
+    c.set_meeting_field(&m, "closed", "ja")?;
+    c.change_phase(
+        super::model::SupportPhase::Evalueren,
+        &me.person,
+        "afspraken van het MDO van 24 september lopen; evaluatie gepland",
+    )?;
+
+    // Since then: the effect of the approach, something new in a circle, and the follow-up
+    // meeting on the evaluation date the agreements ask for.
+    c.add_item(
+        me,
+        Section::Effect,
+        "Met de dagritmekaart begint Noor na de pauze 3 van de 5 dagen binnen 5 minuten",
+        Audience::Parents,
+        Some(aanpak_kind.clone()),
+        now,
+    )?;
+    add(
+        &mut c,
+        "kind.plus",
+        "vertelt zelf wanneer een overgang haar moeite kost",
+        now,
+    )?;
+    let next = c.new_meeting(
+        &evaluation,
+        "16:00",
+        CompartmentKind::Shared(Audience::Parents),
+    )?;
+    c.set_meeting_field(&next, "start", "15:00")?;
+    c.set_meeting_field(
+        &next,
+        "place",
+        "OBS De Wilgen, kamer van de intern begeleider",
+    )?;
+    for who in [
+        me.person.as_str(),
+        "sanne",
+        "erik",
+        "jeroen",
+        "rik",
+        "jeugdarts",
+    ] {
+        c.set_invited(&next, who, true)?;
+    }
+    c.add_item(
+        me,
+        Section::Vragen,
+        "Wat is het effect van de dagritmekaart en van de opvoedondersteuning?",
+        Audience::Parents,
+        Some(next),
+        now,
+    )?;
     Ok(c)
 }
 
@@ -400,7 +656,7 @@ mod tests {
             "# Verslag MDO — Noor Visser",
             "Kind/jongere",
             "+ tekent graag",
-            "| Jeroen | dagritmekaart invoeren",
+            "| Jeroen Bakker (leerkracht) | dagritmekaart invoeren",
             "Stap 6",
             "top: ik voelde me gehoord",
             "eigen organisatie",
@@ -408,6 +664,136 @@ mod tests {
         ] {
             assert!(md.contains(needle), "overview lacks {needle}\n{md}");
         }
+    }
+
+    /// The demo follows the method (seed 002 §5, issue 15): both parents' strengths, a goal in
+    /// every circle, three arrows, a needs chain in which every need has an approach and every
+    /// support need and effect hangs under an approach, agreements linked to a goal and a
+    /// participant, a consent the jeugdarts' agreement relies on, a closed first meeting with a
+    /// final verslag and a parent's view, and a planned follow-up.
+    #[test]
+    fn the_demo_follows_the_method() {
+        let d = mdo_crypto::DeviceSecret::generate().unwrap();
+        let me = Me {
+            person: "monique".into(),
+            name: "Monique de Vries".into(),
+            role: Role::IbEr,
+            organisation: "OBS De Wilgen".into(),
+            device: d.device_id(),
+        };
+        let today = time::macros::date!(2026 - 11 - 28);
+        let c = noor(&me, &d, today, 1_795_000_000).unwrap();
+        let items = c.items();
+        let in_section = |s: &str| -> Vec<_> {
+            let s = Section::parse(s).unwrap();
+            items.iter().filter(|i| i.data.section == s).collect()
+        };
+        for circle in ["kind", "school", "thuis"] {
+            assert!(
+                !in_section(&format!("{circle}.doel")).is_empty(),
+                "{circle}"
+            );
+            assert!(
+                !in_section(&format!("{circle}.plus")).is_empty(),
+                "{circle}"
+            );
+        }
+        let home = in_section("thuis.plus");
+        assert!(home.iter().any(|i| i.data.text.contains("moeder")));
+        assert!(home.iter().any(|i| i.data.text.contains("vader")));
+        assert!(
+            items
+                .iter()
+                .all(|i| !i.data.text.contains("scheiding") && !i.data.text.contains("uitbarsting")),
+            "neutral wording"
+        );
+        assert_eq!(c.arrows().len(), 3);
+        let by_id = |id: &str| {
+            items
+                .iter()
+                .find(|i| i.data.id == id)
+                .map(|i| &i.data.section)
+        };
+        for i in &items {
+            let parent = i.data.parent.as_deref().and_then(by_id);
+            match &i.data.section {
+                Section::Behoeften(_) => {
+                    assert!(
+                        matches!(
+                            parent,
+                            Some(Section::Circle {
+                                slot: crate::core::model::CircleSlot::Doel,
+                                ..
+                            })
+                        ),
+                        "{}",
+                        i.data.text
+                    );
+                    assert!(
+                        items
+                            .iter()
+                            .any(|a| matches!(a.data.section, Section::Aanpak(_))
+                                && a.data.parent.as_deref() == Some(i.data.id.as_str())),
+                        "every need has an approach: {}",
+                        i.data.text
+                    );
+                }
+                Section::Aanpak(_) => assert!(matches!(parent, Some(Section::Behoeften(_)))),
+                Section::Ondersteuning(_) | Section::Effect => {
+                    assert!(
+                        matches!(parent, Some(Section::Aanpak(_))),
+                        "{}",
+                        i.data.text
+                    )
+                }
+                _ => {}
+            }
+        }
+        // Each support need serves the approach of its own area: the parents' under the
+        // parents' approach.
+        for i in in_section("ondersteuning.ouders") {
+            let p = i.data.parent.as_deref().and_then(by_id);
+            assert_eq!(
+                p,
+                Some(&Section::Aanpak(crate::core::model::SupportOf::Ouders))
+            );
+        }
+        let goals: Vec<_> = in_section("kind.doel")
+            .into_iter()
+            .chain(in_section("school.doel"))
+            .chain(in_section("thuis.doel"))
+            .map(|g| g.data.id.clone())
+            .collect();
+        let roster: Vec<String> = c.participants().into_iter().map(|p| p.id).collect();
+        for a in c.agreements() {
+            assert!(goals.contains(&a.data.goal), "{}", a.data.wat);
+            assert!(roster.contains(&a.data.owner), "{}", a.data.owner);
+        }
+        // The jeugdarts' agreement relies on a consent both parents gave.
+        let st = c.state();
+        assert!(st.consents.values().any(|r| {
+            r.spec.categories.contains(&ConsentCategory::Onderzoek)
+                && crate::core::access::consent_status(st, r, today).state
+                    == crate::core::access::ConsentState::Active
+        }));
+        let traject = c.traject();
+        assert_eq!(traject.len(), 2);
+        assert_eq!(traject[0].1, crate::core::traject::MeetingState::Afgesloten);
+        assert_eq!(traject[1].1, crate::core::traject::MeetingState::Gepland);
+        let first = &traject[0].0.data.id;
+        let st = c.verslag_status(first, &CompartmentKind::Shared(Audience::Parents));
+        assert_eq!(st.vastgesteld_by, "monique");
+        assert_eq!(st.views["sanne"].agrees, crate::core::model::Agrees::Ja);
+        assert_eq!(c.next_meeting().unwrap().data.id, traject[1].0.data.id);
+        // The follow-up shows what changed since the first.
+        let since = c.since_last(&traject[1].0.data.id);
+        assert_eq!(since.previous, "2026-09-24");
+        assert_eq!(since.done.len(), 3);
+        assert_eq!(since.overdue.len(), 1, "{since:?}");
+        assert_eq!(since.effects.len(), 1);
+        assert_eq!(since.new_in_circles.len(), 1);
+        assert!(since.goals.iter().any(|(_, s)| s == "behaald"));
+        assert_eq!(c.phase_history().len(), 1);
     }
 
     #[test]

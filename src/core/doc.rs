@@ -31,7 +31,7 @@ use automerge::{
 use serde::Serialize;
 
 use super::CoreError;
-use super::model::{AgreementStatus, Direction, Section};
+use super::model::{AgreementStatus, Agrees, Direction, GoalTerm, ItemStatus, RouteKind, Section};
 
 /// The six steps of the chair's guide (seed 002, §5).
 pub const STEP_COUNT: usize = 6;
@@ -61,6 +61,10 @@ pub struct ItemData {
     pub withheld: Option<String>,
     /// When keeping it from the parents is looked at again (YYYY-MM-DD).
     pub review: Option<String>,
+    /// A goal's term (short or longer).
+    pub term: Option<GoalTerm>,
+    /// How far a goal, question, process goal or decision got.
+    pub status: Option<ItemStatus>,
 }
 
 /// A stored agreement: wie, wat, waarom, wanneer, hoe.
@@ -90,6 +94,17 @@ pub struct AgreementData {
     pub author: String,
     /// Creation time.
     pub created: i64,
+    /// The goal it serves (item id) or empty.
+    pub goal: String,
+    /// Why the status changed (gedaan, vervallen, back to open), or empty.
+    pub note: String,
+    /// One of the school's obligations in the arrangement (seed 003: what the consultant of the
+    /// samenwerkingsverband watches).
+    pub obligation: bool,
+    /// Whether the school delivered it (meaningful for an obligation).
+    pub delivered: bool,
+    /// The meeting where it was agreed, or empty.
+    pub meeting: String,
 }
 
 /// An arrow between circles.
@@ -124,6 +139,78 @@ pub struct MeetingData {
     pub tops: BTreeMap<String, String>,
     /// Tip per participant.
     pub tips: BTreeMap<String, String>,
+    /// Start time ("15:00") or empty.
+    pub start: String,
+    /// Where it is held, or empty.
+    pub place: String,
+    /// Who is invited (participant ids).
+    pub invited: Vec<String>,
+    /// Absent, with what they gave beforehand (participant → their input).
+    pub input: BTreeMap<String, String>,
+    /// Closed by the chair: the meeting was held and its record is complete.
+    pub closed: bool,
+}
+
+/// A change of the support-route phase (seed 004), kept as history.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PhaseChange {
+    /// Entry id.
+    pub id: String,
+    /// The phase from then on (id).
+    pub phase: String,
+    /// Date (YYYY-MM-DD).
+    pub date: String,
+    /// Who changed it (participant id).
+    pub by: String,
+    /// Why.
+    pub note: String,
+}
+
+/// A record of the support route: OPP, deskundigenadvies, TLV, arrangement.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RouteRecord {
+    /// Entry id.
+    pub id: String,
+    /// What kind.
+    pub kind: RouteKind,
+    /// Date (YYYY-MM-DD).
+    pub date: String,
+    /// Until (YYYY-MM-DD) or empty (a TLV's end date, an arrangement's end).
+    pub until: String,
+    /// What it says (the OPP's handelingsdeel, the advice, the arrangement).
+    pub text: String,
+    /// Who recorded it.
+    pub by: String,
+    /// Answers on it (the OPP's instemming): participant → answer.
+    pub answers: BTreeMap<String, Answer>,
+}
+
+/// A person's answer on a plan: agrees or not, when, and their words.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Answer {
+    /// Agrees, in part, or not.
+    pub agrees: Agrees,
+    /// Date (YYYY-MM-DD).
+    pub on: String,
+    /// Their words (the zienswijze), may be empty.
+    pub text: String,
+    /// Who recorded it (themselves, or the chair on their behalf).
+    pub by: String,
+}
+
+/// Who set a verslag as final, and the views of parents and the young person on it.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct VerslagStatus {
+    /// The meeting.
+    pub meeting: String,
+    /// Set as final by (participant id), or empty.
+    pub vastgesteld_by: String,
+    /// On (YYYY-MM-DD), or empty.
+    pub vastgesteld_on: String,
+    /// BLAKE3 of the verslag's text when it was set as final (hex).
+    pub text_hash: String,
+    /// Views (zienswijze) and whether they agree, per participant.
+    pub views: BTreeMap<String, Answer>,
 }
 
 /// Notes at one step of a meeting, kept in a compartment other than the meeting's own (written
@@ -549,7 +636,34 @@ impl CompartmentDoc {
         if let Some(b) = &item.by {
             self.doc.put(&o, "by", b.as_str()).map_err(am)?;
         }
+        if let Some(t) = item.term {
+            self.doc.put(&o, "term", t.id()).map_err(am)?;
+        }
+        if let Some(st) = item.status {
+            self.doc.put(&o, "status", st.id()).map_err(am)?;
+        }
         Ok(())
+    }
+
+    /// Sets a goal's term, or the status of a goal, question, process goal or decision.
+    pub fn set_item_field(&mut self, id: &str, field: &str, value: &str) -> Result<(), CoreError> {
+        let o = self.entry("item", id)?;
+        match field {
+            "term" => {
+                let t: GoalTerm = value.parse()?;
+                self.doc.put(&o, "term", t.id()).map_err(am)
+            }
+            "status" => {
+                let st: ItemStatus = value.parse()?;
+                self.doc.put(&o, "status", st.id()).map_err(am)
+            }
+            "parent" => self.doc.put(&o, "parent", value).map_err(am),
+            other => Err(CoreError::UnknownValue {
+                what: "item field",
+                value: other.to_string(),
+                allowed: "term, status, parent".into(),
+            }),
+        }
     }
 
     /// Replaces an item's text (diffed, so concurrent edits merge).
@@ -603,6 +717,8 @@ impl CompartmentDoc {
                     by: self.get_str(&o, "by"),
                     withheld: self.get_str(&o, "withheld"),
                     review: self.get_str(&o, "review"),
+                    term: self.get_str(&o, "term").and_then(|s| s.parse().ok()),
+                    status: self.get_str(&o, "status").and_then(|s| s.parse().ok()),
                     section,
                     id,
                 })
@@ -629,9 +745,14 @@ impl CompartmentDoc {
             ("due", &a.due),
             ("evaluation", &a.evaluation),
             ("author", &a.author),
+            ("goal", &a.goal),
+            ("meeting", &a.meeting),
         ] {
             self.doc.put(&o, k, v.as_str()).map_err(am)?;
         }
+        self.put_text(&o, "note", &a.note)?;
+        self.doc.put(&o, "obligation", a.obligation).map_err(am)?;
+        self.doc.put(&o, "delivered", a.delivered).map_err(am)?;
         self.doc.put(&o, "status", a.status.id()).map_err(am)?;
         self.doc.put(&o, "created", a.created).map_err(am)?;
         Ok(())
@@ -649,7 +770,24 @@ impl CompartmentDoc {
             "wie" | "wat" | "waarom" | "wanneer" | "hoe" => {
                 self.update_text_field(&o, field, value)
             }
-            "owner" | "due" | "evaluation" => self.doc.put(&o, field, value).map_err(am),
+            "note" => self.update_text_field(&o, field, value),
+            "owner" | "due" | "evaluation" | "goal" | "meeting" => {
+                self.doc.put(&o, field, value).map_err(am)
+            }
+            "obligation" | "delivered" => {
+                let on = match value {
+                    "ja" | "true" => true,
+                    "nee" | "false" => false,
+                    _ => {
+                        return Err(CoreError::UnknownValue {
+                            what: "yes or no",
+                            value: value.to_string(),
+                            allowed: "ja, nee".into(),
+                        });
+                    }
+                };
+                self.doc.put(&o, field, on).map_err(am)
+            }
             "status" => {
                 let s: AgreementStatus = value.parse()?;
                 self.doc.put(&o, "status", s.id()).map_err(am)
@@ -657,7 +795,7 @@ impl CompartmentDoc {
             other => Err(CoreError::UnknownValue {
                 what: "agreement field",
                 value: other.to_string(),
-                allowed: "wie, wat, waarom, wanneer, hoe, owner, due, status, evaluation".into(),
+                allowed: "wie, wat, waarom, wanneer, hoe, owner, due, status, evaluation, note, goal, meeting, obligation, delivered".into(),
             }),
         }
     }
@@ -687,6 +825,11 @@ impl CompartmentDoc {
                 evaluation: self.get_str(&o, "evaluation").unwrap_or_default(),
                 author: self.get_str(&o, "author").unwrap_or_default(),
                 created: self.get_i64(&o, "created").unwrap_or_default(),
+                goal: self.get_str(&o, "goal").unwrap_or_default(),
+                note: self.get_text(&o, "note"),
+                obligation: self.get_bool(&o, "obligation").unwrap_or(false),
+                delivered: self.get_bool(&o, "delivered").unwrap_or(false),
+                meeting: self.get_str(&o, "meeting").unwrap_or_default(),
                 id,
             })
             .collect()
@@ -704,6 +847,29 @@ impl CompartmentDoc {
             .put(&o, "direction", a.direction.id())
             .map_err(am)?;
         Ok(())
+    }
+
+    /// Changes an arrow's text or direction (`text`, `direction`).
+    pub fn set_arrow_field(&mut self, id: &str, field: &str, value: &str) -> Result<(), CoreError> {
+        let o = self.entry("arrow", id)?;
+        match field {
+            "text" => self.update_text_field(&o, "text", value),
+            "direction" => {
+                let d: Direction = value.parse()?;
+                self.doc.put(&o, "direction", d.id()).map_err(am)
+            }
+            other => Err(CoreError::UnknownValue {
+                what: "arrow field",
+                value: other.to_string(),
+                allowed: "text, direction".into(),
+            }),
+        }
+    }
+
+    /// Removes an arrow.
+    pub fn remove_arrow(&mut self, id: &str) -> Result<(), CoreError> {
+        self.entry("arrow", id)?;
+        self.doc.delete(ROOT, format!("arrow:{id}")).map_err(am)
     }
 
     /// All arrows.
@@ -735,10 +901,52 @@ impl CompartmentDoc {
         let o = self.new_entry("meeting", id)?;
         self.doc.put(&o, "date", date).map_err(am)?;
         self.doc.put(&o, "planned_end", planned_end).map_err(am)?;
-        for k in ["present", "steps", "tops", "tips"] {
+        for k in ["present", "steps", "tops", "tips", "invited", "input"] {
             self.doc.put_object(&o, k, ObjType::Map).map_err(am)?;
         }
         Ok(())
+    }
+
+    /// Sets a meeting's start time, place or closed state (`start`, `place`, `closed`).
+    pub fn set_meeting_field(
+        &mut self,
+        id: &str,
+        field: &str,
+        value: &str,
+    ) -> Result<(), CoreError> {
+        let o = self.entry("meeting", id)?;
+        match field {
+            "start" | "place" | "date" | "planned_end" => {
+                self.doc.put(&o, field, value).map_err(am)
+            }
+            "closed" => self.doc.put(&o, "closed", value == "ja").map_err(am),
+            other => Err(CoreError::UnknownValue {
+                what: "meeting field",
+                value: other.to_string(),
+                allowed: "start, place, date, planned_end, closed".into(),
+            }),
+        }
+    }
+
+    /// A map of a meeting (`invited`, `input`), made when a meeting of an older version lacks it.
+    fn meeting_map_or_new(&mut self, id: &str, key: &str) -> Result<ObjId, CoreError> {
+        let o = self.entry("meeting", id)?;
+        match self.get_obj(&o, key) {
+            Some(m) => Ok(m),
+            None => self.doc.put_object(&o, key, ObjType::Map).map_err(am),
+        }
+    }
+
+    /// Invites a participant to a meeting, or takes the invitation back.
+    pub fn set_invited(&mut self, id: &str, participant: &str, on: bool) -> Result<(), CoreError> {
+        let m = self.meeting_map_or_new(id, "invited")?;
+        self.doc.put(&m, participant, on).map_err(am)
+    }
+
+    /// What an absent participant gave beforehand (empty text: no input recorded).
+    pub fn set_input(&mut self, id: &str, participant: &str, text: &str) -> Result<(), CoreError> {
+        let m = self.meeting_map_or_new(id, "input")?;
+        self.update_text_field(&m, participant, text)
     }
 
     fn meeting_map(&self, id: &str, key: &str) -> Result<ObjId, CoreError> {
@@ -768,10 +976,15 @@ impl CompartmentDoc {
         self.update_text_field(&m, participant, text)
     }
 
-    /// Marks a participant present.
-    pub fn set_present(&mut self, id: &str, participant: &str) -> Result<(), CoreError> {
+    /// Marks a participant present, or not (presence can be corrected).
+    pub fn set_present(
+        &mut self,
+        id: &str,
+        participant: &str,
+        present: bool,
+    ) -> Result<(), CoreError> {
         let m = self.meeting_map(id, "present")?;
-        self.doc.put(&m, participant, true).map_err(am)
+        self.doc.put(&m, participant, present).map_err(am)
     }
 
     /// Notes at step `n` (1–6) of meeting `meeting` (held in another compartment), for this
@@ -857,8 +1070,213 @@ impl CompartmentDoc {
                         .collect(),
                     tops: map_texts("tops"),
                     tips: map_texts("tips"),
+                    start: self.get_str(&o, "start").unwrap_or_default(),
+                    place: self.get_str(&o, "place").unwrap_or_default(),
+                    invited: self
+                        .get_obj(&o, "invited")
+                        .map(|m| {
+                            self.doc
+                                .keys(&m)
+                                .filter(|k| self.get_bool(&m, k) == Some(true))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    input: map_texts("input")
+                        .into_iter()
+                        .filter(|(_, t)| !t.trim().is_empty())
+                        .collect(),
+                    closed: self.get_bool(&o, "closed").unwrap_or(false),
                     id,
                 }
+            })
+            .collect()
+    }
+
+    /// Sets the verslag of `meeting` stored here as final (vastgesteld) by `by` on `on`.
+    pub fn set_vastgesteld(
+        &mut self,
+        meeting: &str,
+        by: &str,
+        on: &str,
+        text_hash: &str,
+    ) -> Result<(), CoreError> {
+        let o = self.verslag_meta(meeting)?;
+        self.doc.put(&o, "vastgesteld_by", by).map_err(am)?;
+        self.doc.put(&o, "text_hash", text_hash).map_err(am)?;
+        self.doc.put(&o, "vastgesteld_on", on).map_err(am)
+    }
+
+    /// Records a participant's view on the verslag of `meeting` stored here.
+    pub fn set_view(
+        &mut self,
+        meeting: &str,
+        participant: &str,
+        a: &Answer,
+    ) -> Result<(), CoreError> {
+        let o = self.verslag_meta(meeting)?;
+        let views = match self.get_obj(&o, "views") {
+            Some(v) => v,
+            None => self.doc.put_object(&o, "views", ObjType::Map).map_err(am)?,
+        };
+        let v = match self.get_obj(&views, participant) {
+            Some(v) => v,
+            None => self
+                .doc
+                .put_object(&views, participant, ObjType::Map)
+                .map_err(am)?,
+        };
+        self.put_answer(&v, a)
+    }
+
+    fn put_answer(&mut self, v: &ObjId, a: &Answer) -> Result<(), CoreError> {
+        self.doc.put(v, "agrees", a.agrees.id()).map_err(am)?;
+        self.doc.put(v, "on", a.on.as_str()).map_err(am)?;
+        self.doc.put(v, "by", a.by.as_str()).map_err(am)?;
+        self.update_text_field(v, "text", &a.text)
+    }
+
+    fn get_answers(&self, o: &ObjId, key: &str) -> BTreeMap<String, Answer> {
+        let Some(m) = self.get_obj(o, key) else {
+            return BTreeMap::new();
+        };
+        self.doc
+            .keys(&m)
+            .filter_map(|k| {
+                let v = self.get_obj(&m, &k)?;
+                Some((
+                    k,
+                    Answer {
+                        agrees: self.get_str(&v, "agrees")?.parse().ok()?,
+                        on: self.get_str(&v, "on").unwrap_or_default(),
+                        text: self.get_text(&v, "text"),
+                        by: self.get_str(&v, "by").unwrap_or_default(),
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    fn verslag_meta(&mut self, meeting: &str) -> Result<ObjId, CoreError> {
+        match self.get_obj(&ROOT, &format!("verslagstatus:{meeting}")) {
+            Some(o) => Ok(o),
+            None => self.new_entry("verslagstatus", meeting),
+        }
+    }
+
+    /// The status of the verslagen stored here.
+    pub fn verslag_statuses(&self) -> Vec<VerslagStatus> {
+        self.ids("verslagstatus")
+            .into_iter()
+            .map(|(meeting, o)| VerslagStatus {
+                vastgesteld_by: self.get_str(&o, "vastgesteld_by").unwrap_or_default(),
+                vastgesteld_on: self.get_str(&o, "vastgesteld_on").unwrap_or_default(),
+                text_hash: self.get_str(&o, "text_hash").unwrap_or_default(),
+                views: self.get_answers(&o, "views"),
+                meeting,
+            })
+            .collect()
+    }
+
+    /// Records a change of the support-route phase.
+    pub fn add_phase_change(&mut self, c: &PhaseChange) -> Result<(), CoreError> {
+        let o = self.new_entry("phase", &c.id)?;
+        for (k, v) in [("phase", &c.phase), ("date", &c.date), ("by", &c.by)] {
+            self.doc.put(&o, k, v.as_str()).map_err(am)?;
+        }
+        self.put_text(&o, "note", &c.note)
+    }
+
+    /// The phase history.
+    pub fn phase_changes(&self) -> Vec<PhaseChange> {
+        self.ids("phase")
+            .into_iter()
+            .map(|(id, o)| PhaseChange {
+                phase: self.get_str(&o, "phase").unwrap_or_default(),
+                date: self.get_str(&o, "date").unwrap_or_default(),
+                by: self.get_str(&o, "by").unwrap_or_default(),
+                note: self.get_text(&o, "note"),
+                id,
+            })
+            .collect()
+    }
+
+    /// Adds a record of the support route.
+    pub fn add_route(&mut self, r: &RouteRecord) -> Result<(), CoreError> {
+        let o = self.new_entry("route", &r.id)?;
+        self.doc.put(&o, "kind", r.kind.id()).map_err(am)?;
+        for (k, v) in [("date", &r.date), ("until", &r.until), ("by", &r.by)] {
+            self.doc.put(&o, k, v.as_str()).map_err(am)?;
+        }
+        self.put_text(&o, "text", &r.text)?;
+        self.doc
+            .put_object(&o, "answers", ObjType::Map)
+            .map_err(am)?;
+        Ok(())
+    }
+
+    /// Records a person's answer on a route record (the parents' instemming on an OPP).
+    pub fn set_route_answer(
+        &mut self,
+        id: &str,
+        participant: &str,
+        a: &Answer,
+    ) -> Result<(), CoreError> {
+        let o = self.entry("route", id)?;
+        let answers = match self.get_obj(&o, "answers") {
+            Some(m) => m,
+            None => self
+                .doc
+                .put_object(&o, "answers", ObjType::Map)
+                .map_err(am)?,
+        };
+        let v = match self.get_obj(&answers, participant) {
+            Some(v) => v,
+            None => self
+                .doc
+                .put_object(&answers, participant, ObjType::Map)
+                .map_err(am)?,
+        };
+        self.put_answer(&v, a)
+    }
+
+    /// The records of the support route.
+    pub fn routes(&self) -> Vec<RouteRecord> {
+        self.ids("route")
+            .into_iter()
+            .filter_map(|(id, o)| {
+                Some(RouteRecord {
+                    kind: self.get_str(&o, "kind")?.parse().ok()?,
+                    date: self.get_str(&o, "date").unwrap_or_default(),
+                    until: self.get_str(&o, "until").unwrap_or_default(),
+                    text: self.get_text(&o, "text"),
+                    by: self.get_str(&o, "by").unwrap_or_default(),
+                    answers: self.get_answers(&o, "answers"),
+                    id,
+                })
+            })
+            .collect()
+    }
+
+    /// Keeps a draft (text typed and not yet saved), under `key`; empty text removes it. Drafts
+    /// live only in the writer's own compartment ([`super::compartment::CompartmentKind::Author`]).
+    pub fn set_draft(&mut self, key: &str, text: &str) -> Result<(), CoreError> {
+        let k = format!("draft:{key}");
+        if text.is_empty() {
+            if self.get_obj(&ROOT, &k).is_some() {
+                self.doc.delete(ROOT, k.as_str()).map_err(am)?;
+            }
+            return Ok(());
+        }
+        self.update_text_field(&ROOT, &k, text)
+    }
+
+    /// The drafts kept here.
+    pub fn drafts(&self) -> BTreeMap<String, String> {
+        self.doc
+            .keys(ROOT)
+            .filter_map(|k| {
+                let key = k.strip_prefix("draft:")?.to_string();
+                Some((key, self.get_text(&ROOT, &k)))
             })
             .collect()
     }
@@ -923,6 +1341,7 @@ fn prefix_label(prefix: &str) -> &'static str {
         "meeting" => "meeting",
         "arrow" => "arrow",
         "participant" => "participant",
+        "route" => "route record",
         _ => "entry",
     }
 }
@@ -943,6 +1362,8 @@ mod tests {
             by: None,
             withheld: None,
             review: None,
+            term: None,
+            status: None,
         }
     }
 
@@ -960,6 +1381,11 @@ mod tests {
             evaluation: "2026-12-01".into(),
             author: "monique".into(),
             created: 7,
+            goal: String::new(),
+            note: String::new(),
+            obligation: false,
+            delivered: false,
+            meeting: String::new(),
         }
     }
 
@@ -986,7 +1412,7 @@ mod tests {
         d.set_step("m1", 1, "positieve start").unwrap();
         d.set_feedback("m1", "tops", "sanne", "fijn overleg")
             .unwrap();
-        d.set_present("m1", "sanne").unwrap();
+        d.set_present("m1", "sanne", true).unwrap();
         d.put_participant(&ParticipantData {
             id: "sanne".into(),
             name: "Sanne".into(),

@@ -10,9 +10,11 @@ pub mod case;
 pub mod compartment;
 pub mod demo;
 pub mod doc;
+pub mod invitation;
 pub mod membership;
 pub mod model;
 pub mod sync;
+pub mod traject;
 pub mod verslag;
 
 /// Errors of the core, each with a message a person can act on.

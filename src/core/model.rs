@@ -252,6 +252,60 @@ kebab_enum!(
 );
 
 kebab_enum!(
+    /// The term of a goal (seed 002:33: "wat streven we na, op de korte en langere termijn?").
+    GoalTerm {
+        /// Short term: until the next evaluation.
+        Kort = "kort" / "korte termijn",
+        /// Longer term.
+        Lang = "lang" / "langere termijn",
+    }
+);
+
+kebab_enum!(
+    /// How far a goal, a question or a process goal of a meeting got (the evaluation at step 6
+    /// and at the follow-up meeting, seed 002 §5 step 6: "doelen behaald, vragen beantwoord?").
+    ItemStatus {
+        /// Still open.
+        Open = "open" / "open",
+        /// Reached (a goal), answered (a question), taken (a decision).
+        Behaald = "behaald" / "behaald",
+        /// Partly.
+        Deels = "deels" / "deels behaald",
+        /// No longer pursued.
+        Vervallen = "vervallen" / "vervallen",
+    }
+);
+
+kebab_enum!(
+    /// A record of the support route (seed 004:19, 004:36-37: "OPP opstellen, deskundigenadvies
+    /// vragen. Bij plaatsing in SBO of SO een TLV aanvragen"; the OPP's handelingsdeel needs the
+    /// parents' instemming, WPO art. 40a, law.md row "WPO art. 40a").
+    RouteKind {
+        /// Ontwikkelingsperspectiefplan, with the parents' instemming on its handelingsdeel.
+        Opp = "opp" / "ontwikkelingsperspectiefplan (OPP)",
+        /// The advice of experts the samenwerkingsverband asks before a TLV.
+        Deskundigenadvies = "deskundigenadvies" / "deskundigenadvies",
+        /// Toelaatbaarheidsverklaring for special (primary) education.
+        Tlv = "tlv" / "toelaatbaarheidsverklaring (TLV)",
+        /// An arrangement: the extra support the school or the samenwerkingsverband provides.
+        Arrangement = "arrangement" / "arrangement",
+    }
+);
+
+kebab_enum!(
+    /// Whether a parent or the young person agrees with the plan of a verslag, or with an OPP's
+    /// handelingsdeel (seed 000:15: "een plan … waar iedereen achter staat").
+    Agrees {
+        /// Agrees.
+        Ja = "ja" / "eens",
+        /// Agrees in part.
+        Deels = "deels" / "deels eens",
+        /// Does not agree.
+        Nee = "nee" / "niet eens",
+    }
+);
+
+kebab_enum!(
     /// Direction of an arrow between circles: the interplay spirals up or down.
     Direction {
         /// Upward spiral (reinforcing what goes well).

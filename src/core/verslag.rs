@@ -110,11 +110,19 @@ pub fn compose(
                 }
                 Some(m.data.id.clone())
             }
-            None => meetings
-                .iter()
-                .rev()
-                .find(|m| composes_into(&m.kind, audience))
-                .map(|m| m.data.id.clone()),
+            // The latest meeting held (not one only planned), else the latest.
+            None => {
+                let readable = || {
+                    meetings
+                        .iter()
+                        .rev()
+                        .filter(|m| composes_into(&m.kind, audience))
+                };
+                readable()
+                    .find(|m| super::traject::held(&m.data, case.today()))
+                    .or_else(|| readable().next())
+                    .map(|m| m.data.id.clone())
+            }
         };
     let voor = voor_at(audience, case.age_band(case.today()));
     let mut markdown = render(case, chosen.as_deref(), Scope::For(audience));
@@ -235,10 +243,53 @@ fn render(case: &Case, meeting: Option<&str>, scope: Scope<'_>) -> String {
         }
     };
 
+    let meetings: Vec<_> = case
+        .meetings()
+        .into_iter()
+        .filter(|m| scope.admits(&m.kind))
+        .collect();
+    // The meeting reported: the one asked for, else the latest that was held (not one that is
+    // only planned).
+    let today = case.today();
+    let chosen = match meeting {
+        Some(id) => meetings.iter().find(|m| m.data.id == id),
+        None => meetings
+            .iter()
+            .rev()
+            .find(|m| super::traject::held(&m.data, today))
+            .or(meetings.last()),
+    };
+    // The agenda: the questions, process goals and decisions of the meeting reported (and those
+    // of the case that belong to no meeting), with how far each got.
+    let agenda_of = |i: &&Placed<super::doc::ItemData>| match (&i.data.parent, chosen) {
+        (None, _) => true,
+        (Some(p), Some(m)) => *p == m.data.id,
+        (Some(_), None) => true,
+    };
     let _ = writeln!(out, "## Vragen en procesdoelen\n");
-    section_list(&mut out, "**Vragen**\n", &Section::Vragen);
-    section_list(&mut out, "**Procesdoelen**\n", &Section::Procesdoelen);
-    section_list(&mut out, "**Beslissingen**\n", &Section::Beslissingen);
+    for (title, section) in [
+        ("**Vragen**\n", Section::Vragen),
+        ("**Procesdoelen**\n", Section::Procesdoelen),
+        ("**Beslissingen**\n", Section::Beslissingen),
+    ] {
+        let list: Vec<_> = items
+            .iter()
+            .filter(|i| i.data.section == section)
+            .filter(agenda_of)
+            .collect();
+        if !list.is_empty() {
+            let _ = writeln!(out, "{title}");
+            for i in list {
+                let status = i
+                    .data
+                    .status
+                    .map(|st| format!(" ({})", st.label()))
+                    .unwrap_or_default();
+                let _ = writeln!(out, "- {}{status}{}", i.data.text, scope.note(i));
+            }
+            out.push('\n');
+        }
+    }
 
     let _ = writeln!(out, "## De cirkels\n");
     for circle in &info.circles {
@@ -249,7 +300,25 @@ fn render(case: &Case, meeting: Option<&str>, scope: Scope<'_>) -> String {
                 slot,
             };
             for i in items.iter().filter(|i| i.data.section == s) {
-                let _ = writeln!(out, "- {} {}{}", slot.symbol(), i.data.text, scope.note(i));
+                let about: Vec<&str> = [
+                    i.data.term.map(|t| t.label()),
+                    i.data.status.map(|st| st.label()),
+                ]
+                .into_iter()
+                .flatten()
+                .collect();
+                let about = if about.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", about.join(", "))
+                };
+                let _ = writeln!(
+                    out,
+                    "- {} {}{about}{}",
+                    slot.symbol(),
+                    i.data.text,
+                    scope.note(i)
+                );
             }
         }
         out.push('\n');
@@ -311,47 +380,96 @@ fn render(case: &Case, meeting: Option<&str>, scope: Scope<'_>) -> String {
     } else {
         let _ = writeln!(
             out,
-            "| wie | wat | waarom | wanneer | hoe | status | evaluatie |"
+            "| wie | wat | waarom | wanneer | hoe | klaar op | status | evaluatie |"
         );
-        let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+        let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
         for a in &agreements {
             let d = &a.data;
+            let mut status = d.status.label().to_string();
+            if !d.note.is_empty() {
+                status = format!("{status}: {}", d.note);
+            }
+            if d.obligation {
+                status.push_str(if d.delivered {
+                    "; verplichting van school, geleverd"
+                } else {
+                    "; verplichting van school, nog niet geleverd"
+                });
+            }
             let _ = writeln!(
                 out,
-                "| {} | {}{} | {} | {} | {} | {} | {} |",
+                "| {} | {}{} | {} | {} | {} | {} | {} | {} |",
                 cell(&d.wie),
                 cell(&d.wat),
                 scope.note(a),
                 cell(&d.waarom),
                 cell(&d.wanneer),
                 cell(&d.hoe),
-                d.status.label(),
+                long_date(&d.due),
+                cell(&status),
                 long_date(&d.evaluation)
             );
         }
         out.push('\n');
     }
 
-    let meetings: Vec<_> = case
-        .meetings()
-        .into_iter()
-        .filter(|m| scope.admits(&m.kind))
-        .collect();
-    let chosen = match meeting {
-        Some(id) => meetings.iter().find(|m| m.data.id == id),
-        None => meetings.last(),
-    };
     if let Some(placed) = chosen {
         let m = &placed.data;
+        let when = match (m.start.is_empty(), m.planned_end.is_empty()) {
+            (false, false) => format!(", {} tot {}", m.start, m.planned_end),
+            (false, true) => format!(", {}", m.start),
+            _ => String::new(),
+        };
+        let place = if m.place.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", m.place)
+        };
         let _ = writeln!(
             out,
-            "## Overleg van {}{}\n",
+            "## Overleg van {}{when}{place}{}\n",
             long_date(&m.date),
             scope.note(placed)
         );
+        let role_of = |id: &str| {
+            participants
+                .iter()
+                .find(|p| p.id == id)
+                .and_then(|p| p.role.parse::<super::model::Role>().ok())
+                .map(|r| format!("{} ({})", name_of(id), r.label()))
+                .unwrap_or_else(|| name_of(id))
+        };
         if !m.present.is_empty() {
-            let names: Vec<String> = m.present.iter().map(|p| name_of(p)).collect();
-            let _ = writeln!(out, "Aanwezig: {}\n", names.join(", "));
+            let names: Vec<String> = m.present.iter().map(|p| role_of(p)).collect();
+            let _ = writeln!(out, "**Aanwezig**\n");
+            for n in names {
+                let _ = writeln!(out, "- {n}");
+            }
+            out.push('\n');
+        }
+        let absent: Vec<&String> = m
+            .invited
+            .iter()
+            .chain(m.input.keys())
+            .filter(|p| !m.present.contains(p))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        // Before the meeting is held nobody is absent yet.
+        // A verslag asked for this meeting reports it as held.
+        if !absent.is_empty() && (meeting.is_some() || super::traject::held(m, case.today())) {
+            let _ = writeln!(out, "**Afwezig**\n");
+            for p in absent {
+                match m.input.get(p) {
+                    Some(i) => {
+                        let _ = writeln!(out, "- {}, met inbreng: {i}", role_of(p));
+                    }
+                    None => {
+                        let _ = writeln!(out, "- {}", role_of(p));
+                    }
+                }
+            }
+            out.push('\n');
         }
         let extra: Vec<_> = case
             .meeting_notes(&m.id)
@@ -386,6 +504,36 @@ fn render(case: &Case, meeting: Option<&str>, scope: Scope<'_>) -> String {
                 let _ = writeln!(out, "- {}: top: {}; tip: {}", name_of(p), top, tip);
             }
             out.push('\n');
+        }
+        // When we look back together (seed 000: "Wanneer evalueren we samen de aanpak?").
+        let next = meetings
+            .iter()
+            .find(|n| n.data.date > m.date && !n.data.closed)
+            .map(|n| {
+                let start = if n.data.start.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {}", n.data.start)
+                };
+                format!("{}{start}", long_date(&n.data.date))
+            });
+        let evaluation = agreements
+            .iter()
+            .filter_map(|a| super::model::parse_date(&a.data.evaluation).ok())
+            .filter(|d| super::model::parse_date(&m.date).is_ok_and(|md| *d > md))
+            .min();
+        match (next, evaluation) {
+            (Some(n), _) => {
+                let _ = writeln!(out, "**Volgend overleg:** {n}\n");
+            }
+            (None, Some(d)) => {
+                let _ = writeln!(
+                    out,
+                    "**Volgend overleg:** nog te plannen; de afspraken worden geëvalueerd rond {}\n",
+                    long_date(&super::model::format_date(d))
+                );
+            }
+            (None, None) => {}
         }
     }
     out

@@ -131,7 +131,7 @@ fn core(e: &CoreError) -> String {
 fn store(e: &StoreError) -> String {
     match e {
         StoreError::NoProfile(_) => "er is op dit apparaat nog geen profiel: maak er eerst een".into(),
-        StoreError::StoragePeer(_) => "dit profiel is een opslagknooppunt: het leest geen casussen en hoort niet in de app; start het met `mdo serve`".into(),
+        StoreError::StoragePeer(_) => "dit profiel is een opslagapparaat (het bewaart alleen versleutelde gegevens): het leest geen casussen en hoort niet in de app; start het met `mdo serve`".into(),
         StoreError::AlreadyExists(_) => "op deze plek staat al een profiel".into(),
         StoreError::Io { path, source, .. } => format!(
             "kon {} niet lezen of schrijven ({}); kies een andere plek of controleer de schijf",

@@ -36,12 +36,52 @@ pub fn paper(case: &Case, meeting: Option<&str>, kind: &CompartmentKind) -> Resu
             .into_iter()
             .find(|v| &v.kind == kind && v.data.meeting == m)
     });
+    let mut text = match stored {
+        Some(v) => v.data.text,
+        None => composed.markdown().to_string(),
+    };
+    // Whether it is final, and the views of parents and the young person: kept in the same
+    // compartment as the verslag, so they reach exactly its readers.
+    if let Some(m) = meeting.as_deref() {
+        let st = case.verslag_status(m, kind);
+        let names: std::collections::BTreeMap<String, String> = case
+            .participants()
+            .into_iter()
+            .map(|p| (p.id, p.name))
+            .collect();
+        let name = |id: &str| {
+            names
+                .get(id)
+                .cloned()
+                .unwrap_or_else(|| "een deelnemer".into())
+        };
+        if !st.vastgesteld_by.is_empty() {
+            text.push_str(&format!(
+                "\n**Vastgesteld** door {} op {}.\n",
+                name(&st.vastgesteld_by),
+                crate::core::model::long_date(&st.vastgesteld_on)
+            ));
+        }
+        if !st.views.is_empty() {
+            text.push_str("\n## Reacties van ouders en jongere\n\n");
+            for (who, a) in &st.views {
+                text.push_str(&format!(
+                    "- {} ({}): {}{}\n",
+                    name(who),
+                    crate::core::model::long_date(&a.on),
+                    a.agrees.label(),
+                    if a.text.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" — {}", a.text)
+                    }
+                ));
+            }
+        }
+    }
     Ok(Paper {
         title: composed.title(),
-        text: match stored {
-            Some(v) => v.data.text,
-            None => composed.markdown().to_string(),
-        },
+        text,
         meeting,
     })
 }

@@ -40,6 +40,7 @@ pub mod export;
 pub mod invite;
 pub mod keys;
 pub mod members;
+pub mod traject;
 pub mod write;
 
 pub use error::Error;

@@ -121,6 +121,19 @@ pub enum Write {
         end: String,
         /// Mark the writer present (the chair opening the meeting at the table).
         present: Option<String>,
+        /// Start time (`HH:MM`, may be empty), place and who is invited (participant ids).
+        plan: Plan,
+    },
+    /// A record of the support route: an OPP, a deskundigenadvies, a TLV or an arrangement.
+    Route {
+        /// What kind.
+        kind: crate::core::model::RouteKind,
+        /// Date (`YYYY-MM-DD`, empty: today).
+        date: String,
+        /// Until (`YYYY-MM-DD`) or empty.
+        until: String,
+        /// What it says.
+        text: String,
     },
     /// Notes at step 1–6 of a meeting.
     MeetingNote {
@@ -137,6 +150,18 @@ pub enum Write {
         /// The meeting.
         meeting: String,
     },
+}
+
+/// A meeting's plan: when it starts, where, and who is invited (seed 002:152-154: "wie doen
+/// mee, wat zijn de doelen").
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// Start time `HH:MM`, or empty.
+    pub start: String,
+    /// Where, or empty.
+    pub place: String,
+    /// Invited participants (ids).
+    pub invited: Vec<String>,
 }
 
 /// What a write did: the id of the new entry and where it went.
@@ -164,7 +189,9 @@ pub fn default_for(case: &Case, me: &Me, w: &Write) -> Result<CompartmentKind> {
         Write::Item { section, .. } | Write::Chain { section, .. } => {
             with_the_child(case, audience::default_for(me, Writing::Item(section)))
         }
-        Write::Agreement(_) => with_the_child(case, audience::default_for(me, Writing::Agreement)),
+        Write::Agreement(_) | Write::Route { .. } => {
+            with_the_child(case, audience::default_for(me, Writing::Agreement))
+        }
         Write::Arrow { .. } => with_the_child(case, audience::default_for(me, Writing::Arrow)),
         // A meeting note goes to the meeting's audience or a narrower one, never broader.
         Write::MeetingNote { meeting, .. } => note_default(case, me, &case.meeting_kind(meeting)?),
@@ -271,22 +298,34 @@ pub fn apply(
                     "'{section}' hoort niet bij de behoeftenketen"
                 )));
             }
-            let mut parent = parent.filter(|p| !p.trim().is_empty());
-            if matches!(section, Section::Ondersteuning(_) | Section::Effect)
-                && let Some(need) = parent.clone()
-                && let Some(a) = case
-                    .items()
+            let parent = parent.filter(|p| !p.trim().is_empty());
+            // A support need hangs under the approach it serves, an effect under an approach or
+            // a need, an approach under a need: chosen by the writer, never guessed (issue 15).
+            let parent_section = parent.as_ref().and_then(|p| {
+                case.items()
                     .into_iter()
-                    .filter(|i| {
-                        i.data.parent.as_deref() == Some(need.as_str())
-                            && matches!(i.data.section, Section::Aanpak(_))
-                    })
-                    .max_by(|a, b| a.data.created.cmp(&b.data.created))
-            {
-                parent = Some(a.data.id);
-            }
-            if !matches!(section, Section::Behoeften(_)) && parent.is_none() {
-                return Err("kies bij welke behoefte of aanpak dit hoort".into());
+                    .find(|i| &i.data.id == p)
+                    .map(|i| i.data.section)
+            });
+            let fits = match (&section, &parent_section) {
+                (Section::Behoeften(_), None) => true,
+                (Section::Behoeften(_), Some(Section::Circle { slot, .. })) => {
+                    *slot == crate::core::model::CircleSlot::Doel
+                }
+                (Section::Aanpak(_), Some(Section::Behoeften(_))) => true,
+                (Section::Ondersteuning(_), Some(Section::Aanpak(_))) => true,
+                (Section::Effect, Some(Section::Aanpak(_) | Section::Behoeften(_))) => true,
+                _ => false,
+            };
+            if !fits {
+                return Err(match section {
+                    Section::Behoeften(_) => "een behoefte hoort bij een doel".into(),
+                    Section::Aanpak(_) => "kies bij welke behoefte deze aanpak hoort".into(),
+                    Section::Ondersteuning(_) => {
+                        "kies bij welke aanpak deze ondersteuningsbehoefte hoort".into()
+                    }
+                    _ => "kies bij welke aanpak of behoefte dit effect hoort".into(),
+                });
             }
             case.add_item_in(me, section, &text, kind.clone(), parent, now)?
         }
@@ -305,17 +344,79 @@ pub fn apply(
             }
             case.add_arrow_in(&from, &to, &text, direction, kind.clone())?
         }
-        Write::Meeting { date, end, present } => {
+        Write::Meeting {
+            date,
+            end,
+            present,
+            plan,
+        } => {
             let end = end.trim();
-            if !end.is_empty() && clock_minutes(end).is_none() {
-                return Err(Error::Said(format!(
-                    "'{end}' is geen tijd; schrijf het geplande einde als UU:MM, bijvoorbeeld 16:00"
-                )));
+            let start = plan.start.trim();
+            for (t, what) in [(end, "het geplande einde"), (start, "de begintijd")] {
+                if !t.is_empty() && clock_minutes(t).is_none() {
+                    return Err(Error::Said(format!(
+                        "'{t}' is geen tijd; schrijf {what} als UU:MM, bijvoorbeeld 16:00"
+                    )));
+                }
+            }
+            if let (Some(s), Some(e)) = (clock_minutes(start), clock_minutes(end))
+                && e <= s
+            {
+                return Err("het geplande einde ligt voor de begintijd".into());
+            }
+            let roster = case.participants();
+            for who in &plan.invited {
+                if !roster.iter().any(|p| &p.id == who) {
+                    return Err(Error::Said(format!(
+                        "'{who}' staat niet in de lijst van deelnemers van deze casus"
+                    )));
+                }
             }
             let id = case.new_meeting(date.trim(), end, kind.clone())?;
+            if !start.is_empty() {
+                case.set_meeting_field(&id, "start", start)?;
+            }
+            if !plan.place.trim().is_empty() {
+                case.set_meeting_field(&id, "place", &plan.place)?;
+            }
+            for who in &plan.invited {
+                case.set_invited(&id, who, true)?;
+            }
             if let Some(p) = present {
                 case.meeting_present(&id, &p)?;
             }
+            id
+        }
+        Write::Route {
+            kind: route,
+            date,
+            until,
+            text,
+        } => {
+            if !me.role.is_professional() {
+                return Err(
+                    "een OPP, deskundigenadvies, TLV of arrangement legt een professional vast"
+                        .into(),
+                );
+            }
+            let id = crate::core::case::new_id()?;
+            let date = if date.trim().is_empty() {
+                crate::core::model::format_date(case.today())
+            } else {
+                date.trim().to_string()
+            };
+            case.add_route(
+                &crate::core::doc::RouteRecord {
+                    id: id.clone(),
+                    kind: route,
+                    date,
+                    until: until.trim().to_string(),
+                    text: text.trim().to_string(),
+                    by: me.person.clone(),
+                    answers: Default::default(),
+                },
+                kind.clone(),
+            )?;
             id
         }
         Write::MeetingNote {
@@ -327,6 +428,14 @@ pub fn apply(
             meeting
         }
         Write::Verslag { meeting } => {
+            super::traject::chair_only(case, "het verslag opstellen")?;
+            if !case
+                .verslag_status(&meeting, &kind)
+                .vastgesteld_by
+                .is_empty()
+            {
+                return Err("dit verslag is al vastgesteld en verandert niet meer; reacties van ouders en de jongere komen eronder".into());
+            }
             let v = verslag::compose(case, Some(&meeting), &kind)?;
             case.store_verslag(&v)?;
             meeting

@@ -152,12 +152,12 @@ fn app_run(role: Role, org: &str) -> (Vec<(String, CompartmentKind)>, Case, mdo:
         no_error(
             &m,
             &b.handle(Cmd::AddAgreement {
-                wie: m.clone(),
-                wat: m.clone(),
-                waarom: String::new(),
-                wanneer: String::new(),
-                hoe: String::new(),
-                due: String::new(),
+                agreement: mdo::core::case::NewAgreement {
+                    wie: m.clone(),
+                    wat: m.clone(),
+                    owner: view.persons[0].0.clone(),
+                    ..Default::default()
+                },
                 audience: id.clone(),
             }),
         );
@@ -181,11 +181,12 @@ fn app_run(role: Role, org: &str) -> (Vec<(String, CompartmentKind)>, Case, mdo:
             // A parent holds no professionals-only meeting.
             continue;
         }
-        let u = b.handle(Cmd::NewMeeting {
+        let u = b.handle(Cmd::NewMeeting(mdo::app::backend::NewMeeting {
             date: format!("2026-11-2{day}"),
             end: "16:00".into(),
             audience: held.descriptor(),
-        });
+            ..Default::default()
+        }));
         no_error("meeting", &u);
         view = view_of(&u).unwrap();
         let meeting = view.meeting.clone().unwrap();

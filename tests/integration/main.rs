@@ -24,4 +24,5 @@ mod props;
 mod sharing;
 mod support;
 mod sync_session;
+mod traject;
 mod world;

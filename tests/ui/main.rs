@@ -127,12 +127,19 @@ fn six_steps_then_verslag_and_pdf() {
     click(&ui, "Overleg");
     assert!(!api.get_has_meeting());
     one(&ui, "Gepland einde").set_accessible_value("vier uur");
-    one(&ui, "Overleg starten").invoke_accessible_default_action();
+    one(&ui, "Overleg plannen").invoke_accessible_default_action();
     assert!(api.get_error().contains("UU:MM"), "{}", api.get_error());
     one(&ui, "Gepland einde").set_accessible_value("16:00");
-    click(&ui, "Overleg starten");
+    click(&ui, "Overleg plannen");
     assert!(api.get_has_meeting());
     assert_eq!(api.get_step(), 1);
+    // Daan (14) is at this meeting: his own invitation, in "je", without Markdown marks.
+    let child = api.get_invitation_child().to_string();
+    assert!(child.starts_with("Uitnodiging voor jou, Daan"), "{child}");
+    assert!(
+        child.contains("Hoi Daan") && !child.contains('#'),
+        "{child}"
+    );
     // The clock against the planned end, on the meeting's day only.
     let day = api.get_meeting_date().to_string();
     mdo::app::tick(&ui, &day, "15:42");
@@ -162,6 +169,7 @@ fn six_steps_then_verslag_and_pdf() {
         one(&ui, "Aantekeningen bij deze stap").set_accessible_value(*text);
         if n == 5 {
             // Step 6: a top and a tip from a participant.
+            click(&ui, "Afronding: tops en tips");
             one(&ui, "Top van Monique de Vries")
                 .set_accessible_value("iedereen kwam aan het woord");
             one(&ui, "Tip van Monique de Vries").set_accessible_value("korter bij stap 2");
@@ -214,13 +222,19 @@ fn six_steps_then_verslag_and_pdf() {
     let first = m.id.clone();
     one(&ui, "Datum overleg").set_accessible_value("2026-12-15");
     one(&ui, "Gepland einde").set_accessible_value("15:30");
-    click(&ui, "Overleg starten");
+    click(&ui, "Overleg plannen");
     assert_eq!(slint::Model::row_count(&api.get_meetings()), 2);
     assert_eq!(api.get_meeting_date(), "2026-12-15");
     assert_eq!(api.get_step(), 1);
     assert_ne!(api.get_meeting_id().as_str(), first);
     click(&ui, "Overzicht");
-    click(&ui, &format!("Overleg van {} openen", m.date));
+    click(
+        &ui,
+        &format!(
+            "Overleg van {} openen",
+            mdo::core::model::long_date(&m.date)
+        ),
+    );
     assert_eq!(api.get_meeting_id().as_str(), first);
     assert_eq!(api.get_step(), 1);
     one(&ui, "Aantekeningen bij deze stap").set_accessible_value("Nagekomen: Daan was er ook.");
@@ -244,14 +258,16 @@ fn demo_verslag_exports_as_pdf_with_the_agreements() {
     let (ui, _backend) = app_with_profile(dir.path());
     let api = ui.global::<Api>();
     click(&ui, "Democasus openen");
-    click(&ui, "Overleg");
+    // The demo's first meeting, held on 24 September: its verslag is final.
+    click(&ui, "Overzicht");
+    click(&ui, "Overleg van 24 september 2026, 15:00 openen");
     assert!(api.get_has_meeting());
     click(&ui, "Stap Verslag");
     assert_eq!(
         labels(&api.get_verslag_ids()),
         ["parents", "professionals", "organisation:OBS De Wilgen"]
     );
-    click(&ui, "Verslag opstellen");
+    assert!(labels(&api.get_verslag_final())[0].starts_with("Vastgesteld door Monique de Vries"));
     let out = dir.path().join("verslag.pdf");
     one(&ui, "PDF-bestand").set_accessible_value(out.to_str().unwrap());
     click(&ui, "PDF exporteren");
@@ -271,6 +287,8 @@ fn demo_verslag_exports_as_pdf_with_the_agreements() {
         "opvoedondersteuning regelen",
         "invallers informeren over de aanpak",
         "Tops en tips",
+        "Vastgesteld door Monique de Vries",
+        "Reacties van ouders en jongere",
     ] {
         assert!(
             flat.contains(needle),
@@ -296,13 +314,13 @@ fn demo_verslag_exports_as_pdf_with_the_agreements() {
     }
     // The professionals' verslag may carry the professionals-only remark, not the internal note.
     api.set_verslag_choice(1);
-    click(&ui, "Verslag opstellen");
     let pros = shown_verslag(&api);
     assert!(pros.contains("Verslag alleen voor professionals"), "{pros}");
     assert!(pros.contains("de jeugdarts stemt het slapen af"), "{pros}");
     assert!(!pros.contains("OPP"), "{pros}");
     // The organisation's own verslag carries its internal note.
     api.set_verslag_choice(2);
+    click(&ui, "Verslag opstellen");
     let own = dir.path().join("intern.pdf");
     one(&ui, "PDF-bestand").set_accessible_value(own.to_str().unwrap());
     click(&ui, "PDF exporteren");
@@ -370,7 +388,7 @@ fn changing_an_items_audience_asks_first_and_says_what_earlier_readers_keep() {
         "{due:?}"
     );
     api.set_write_choice(0);
-    let item = "uitbarstingen bij overgangen";
+    let item = "raakt van streek bij overgangen";
     // Cancel changes nothing.
     click(&ui, &format!("Wie ziet dit: {item}"));
     assert_eq!(api.get_share_text(), item);
@@ -434,9 +452,13 @@ fn changing_an_items_audience_asks_first_and_says_what_earlier_readers_keep() {
     // purpose), then each parent's answer as its own act — a "nee" first, then a "ja" — and a
     // withdrawal in the name of the one who withdraws.
     // The demo case already holds the parents' consent for the MDO itself, with the
-    // organisations at the table.
-    assert_eq!(slint::Model::row_count(&api.get_consents()), 1);
-    let mdo = slint::Model::row_data(&api.get_consents(), 0).unwrap();
+    // organisations at the table, and their consent for the school's reading assessment to go
+    // to the jeugdarts (an agreement relies on it).
+    assert_eq!(slint::Model::row_count(&api.get_consents()), 2);
+    let mdo = rows(&api.get_consents())
+        .into_iter()
+        .find(|c| c.what.starts_with("het MDO-dossier"))
+        .unwrap();
     assert!(
         mdo.active && mdo.what.starts_with("het MDO-dossier → professionals van "),
         "{}",
@@ -449,7 +471,7 @@ fn changing_an_items_audience_asks_first_and_says_what_earlier_readers_keep() {
     );
     one(&ui, "Doel van de toestemming").set_accessible_value("verzuim bespreken in het MDO");
     click(&ui, "Toestemming vastleggen");
-    assert_eq!(slint::Model::row_count(&api.get_consents()), 2);
+    assert_eq!(slint::Model::row_count(&api.get_consents()), 3);
     let row = || {
         let consents = api.get_consents();
         (0..slint::Model::row_count(&consents))
@@ -556,8 +578,8 @@ fn changing_an_items_audience_asks_first_and_says_what_earlier_readers_keep() {
     one(&ui, "Onderbouwing")
         .set_accessible_value("verzuimmelding aan leerplicht is een wettelijke plicht");
     click(&ui, "Grondslag vastleggen");
-    assert_eq!(slint::Model::row_count(&api.get_consents()), 3);
-    let legal = (0..3)
+    assert_eq!(slint::Model::row_count(&api.get_consents()), 4);
+    let legal = (0..4)
         .filter_map(|i| slint::Model::row_data(&api.get_consents(), i))
         .find(|c| c.basis.contains(grounds_label(&api, 0).as_str()))
         .expect("the legal basis is listed");
@@ -627,11 +649,31 @@ fn screenshots() {
         click(&ui, tab);
         shot(name);
     }
+    // The traject (issue 15): the planned follow-up is shown first; its preparation and each
+    // step's content in meeting mode; then the first meeting's final verslag as it prints.
     click(&ui, "Overleg");
+    click(&ui, "Stap Voorbereiding");
+    shot("6a-overleg-voorbereiding");
+    click(&ui, "Stap 1 · Start");
+    shot("6d-overleg-stap1-agenda-aanwezig");
+    click(&ui, "Stap 2 · Analyse");
+    shot("6e-overleg-stap2-cirkels");
+    click(&ui, "Stap 3 · Doelen");
+    shot("6f-overleg-stap3-doelen");
+    click(&ui, "Stap 4 · Onderwijs- en opvoedbehoeften");
+    shot("6g-overleg-stap4-behoeften");
     click(&ui, "Stap 6 · Afronding");
     shot("6b-overleg-afronding");
+    click(&ui, "Afronding: evaluatie");
+    shot("6h-overleg-evaluatie");
+    click(&ui, "Overzicht");
+    click(&ui, "Overleg van 24 september 2026, 15:00 openen");
     click(&ui, "Stap Verslag");
     shot("6c-verslag");
+    click(&ui, "Afspraken");
+    click(&ui, "Verwijder: dagritmekaart invoeren");
+    shot("5b-afspraak-verwijderen-vraagt-eerst");
+    click(&ui, "Nee, laten staan");
     click(&ui, "Cirkels");
     click(&ui, "Wie ziet dit: tekent graag en goed");
     shot("7b-delen-bevestigen");
@@ -1322,7 +1364,7 @@ fn the_app_joins_with_a_ticket_once_the_inviter_confirms_the_code() {
     app.pump("the unlock screen", &|| api.get_screen() == "unlock");
     api.invoke_unlock(Cli::PASS.into());
     app.pump("the case list", &|| api.get_screen() == "cases");
-    one(ui, "Ticket van de uitnodiging").set_accessible_value("mdo1-geen-ticket");
+    one(ui, "Tekst van de uitnodiging").set_accessible_value("mdo1-geen-ticket");
     one(ui, "Deelnemen").invoke_accessible_default_action();
     app.pump("the refusal", &|| api.get_error() != "");
     assert!(
@@ -1330,7 +1372,7 @@ fn the_app_joins_with_a_ticket_once_the_inviter_confirms_the_code() {
         "{}",
         api.get_error()
     );
-    one(ui, "Ticket van de uitnodiging").set_accessible_value(ticket.as_str());
+    one(ui, "Tekst van de uitnodiging").set_accessible_value(ticket.as_str());
     one(ui, "Deelnemen").invoke_accessible_default_action();
     app.pump("the code", &|| api.get_join_code() != "");
     one(ui, "Verificatiecode");
@@ -1474,9 +1516,15 @@ fn a_jeugdarts_note_in_the_app_never_reaches_the_parents_device() {
         1,
         "a jeugdarts's new meeting starts professionals-only"
     );
-    // A professionals-only meeting (what the "Overleg starten" button sends with
+    // A professionals-only meeting (what the "Overleg plannen" button sends with
     // "alleen professionals" chosen), with a note at step 2.
-    api.invoke_new_meeting("2026-11-27".into(), "16:00".into(), "professionals".into());
+    api.invoke_new_meeting(
+        "2026-11-27".into(),
+        "".into(),
+        "16:00".into(),
+        "".into(),
+        "professionals".into(),
+    );
     pump("the meeting", &|| api.get_has_meeting());
     assert_eq!(api.get_meeting_for(), "alleen voor professionals");
     let notes = labels(&api.get_note_ids());
@@ -1652,4 +1700,277 @@ fn a_jeugdarts_note_in_the_app_never_reaches_the_parents_device() {
         chair_sees(chair.path()),
         "after her release the IB-er reads the finding"
     );
+}
+
+/// The rows of a model.
+fn rows<T: Clone + 'static>(m: &slint::ModelRc<T>) -> Vec<T> {
+    (0..slint::Model::row_count(m))
+        .filter_map(|i| slint::Model::row_data(m, i))
+        .collect()
+}
+
+/// A whole traject without leaving meeting mode (issue 15): the demo's planned evaluation is
+/// prepared (invitation, a preparation that feeds the circles and the agenda), held through the
+/// six steps — each showing what it works on — the verslag set as final, a parent's view
+/// recorded, and a follow-up planned that compares with it. Step notes survive a tab switch and
+/// a restart.
+#[test]
+fn a_traject_prepared_held_reported_and_followed_up_in_meeting_mode() {
+    i_slint_backend_testing::init_no_event_loop();
+    let dir = tempfile::tempdir().unwrap();
+    let (ui, backend) = app_with_profile(dir.path());
+    let api = ui.global::<Api>();
+    click(&ui, "Democasus openen");
+    // The case list and the overview show the traject: a closed meeting and a planned one.
+    let meetings = rows(&api.get_meetings());
+    assert_eq!(meetings.len(), 2);
+    assert_eq!(meetings[0].state, "afgesloten");
+    assert_eq!(meetings[1].state, "gepland");
+    let planned = meetings[1].date_text.to_string();
+    click(&ui, "Overzicht");
+    click(&ui, &format!("Overleg van {planned} openen"));
+    assert_eq!(api.get_tab(), "overleg");
+
+    // Preparation: the invitations in plain Dutch, and a parent-style preparation.
+    click(&ui, "Stap Voorbereiding");
+    let invitation = api.get_invitation_parents().to_string();
+    for needle in [
+        "Noor",
+        "Plaats: OBS De Wilgen, kamer van de intern begeleider",
+        "Wat is het effect van de dagritmekaart",
+        "Monique de Vries (intern begeleider)",
+    ] {
+        assert!(invitation.contains(needle), "{needle} in {invitation}");
+    }
+    assert!(!invitation.contains('{'), "{invitation}");
+    // Noor (9) is not at this meeting with her parents: no invitation for her.
+    assert!(
+        api.get_invitation_child()
+            .starts_with("Het kind is niet bij dit overleg"),
+        "{}",
+        api.get_invitation_child()
+    );
+    let questions = labels(&api.get_prep_questions());
+    assert_eq!(questions.len(), 6, "{questions:?}");
+    one(&ui, &format!("Antwoord: {}", questions[0]))
+        .set_accessible_value("ze vertelt zelf wat moeilijk is");
+    one(&ui, &format!("Antwoord: {}", questions[4])).set_accessible_value("Hoe gaat het lezen?");
+    click(&ui, "Voorbereiding bewaren");
+    assert!(
+        rows(&api.get_agenda())
+            .iter()
+            .any(|a| a.text == "Hoe gaat het lezen?")
+    );
+
+    // Step 1: the agenda, who is there with their role; presence corrected; absent with input.
+    click(&ui, "Stap 1 · Start");
+    one(&ui, "Agendapunt").set_accessible_value("Is een OPP nodig?");
+    click(&ui, "Toevoegen");
+    assert!(
+        rows(&api.get_agenda())
+            .iter()
+            .any(|a| a.text == "Is een OPP nodig?")
+    );
+    let people = rows(&api.get_people());
+    let sanne = people.iter().find(|p| p.name == "Sanne Visser").unwrap();
+    assert_eq!(sanne.role, "ouder/verzorger");
+    assert!(sanne.invited);
+    click(&ui, "Aanwezig: Sanne Visser");
+    assert!(
+        rows(&api.get_people())
+            .iter()
+            .any(|p| p.name == "Sanne Visser" && p.present)
+    );
+    click(&ui, "Aanwezig: Sanne Visser");
+    assert!(
+        rows(&api.get_people())
+            .iter()
+            .any(|p| p.name == "Sanne Visser" && !p.present)
+    );
+    click(&ui, "Aanwezig: Sanne Visser");
+    let erik = one(&ui, "Inbreng van Erik Visser (afwezig)");
+    erik.set_accessible_value("ochtenden bij mij gaan goed");
+    api.invoke_input(
+        people
+            .iter()
+            .find(|p| p.name == "Erik Visser")
+            .unwrap()
+            .id
+            .clone(),
+        "ochtenden bij mij gaan goed".into(),
+    );
+    assert_eq!(api.get_error(), "");
+
+    // Step 2: what changed since the last meeting, and the circles — in meeting mode.
+    click(&ui, "Stap 2 · Analyse");
+    let since = labels(&api.get_meeting_since());
+    assert!(
+        since[0].starts_with("Sinds het overleg van 24 september 2026"),
+        "{since:?}"
+    );
+    assert!(
+        since.iter().any(|l| l.starts_with("afspraak over tijd")),
+        "{since:?}"
+    );
+    assert!(
+        since.iter().any(|l| l.starts_with("effect van de aanpak")),
+        "{since:?}"
+    );
+    one(&ui, "Nieuw in kind plus").set_accessible_value("leest elke avond een kwartier");
+    click(&ui, "Toevoegen aan kind plus");
+    assert_eq!(
+        api.get_tab(),
+        "overleg",
+        "the circles are edited without leaving meeting mode"
+    );
+    // Notes typed at step 2 survive switching tabs (and, below, a restart).
+    one(&ui, "Aantekeningen bij deze stap").set_accessible_value("Het lezen gaat vooruit");
+    assert_eq!(api.get_draft_text(), "Het lezen gaat vooruit");
+    click(&ui, "Cirkels");
+    click(&ui, "Overleg");
+    assert_eq!(api.get_step(), 2);
+    assert_eq!(
+        one(&ui, "Aantekeningen bij deze stap")
+            .accessible_value()
+            .unwrap(),
+        "Het lezen gaat vooruit"
+    );
+    // A moment after typing stops, the draft is kept in the writer's own compartment (the
+    // first tick lets the timer see that there is a draft, the second is two seconds later).
+    i_slint_backend_testing::mock_elapsed_time(std::time::Duration::from_millis(0));
+    i_slint_backend_testing::mock_elapsed_time(std::time::Duration::from_secs(3));
+    let case = stored_case(&backend, &ui);
+    let drafts = case.drafts();
+    assert_eq!(
+        drafts.values().next().map(String::as_str),
+        Some("Het lezen gaat vooruit"),
+        "{drafts:?}"
+    );
+
+    // Step 3: goals with term and status.
+    click(&ui, "Stap 3 · Doelen");
+    let goal = rows(&api.get_goals())
+        .into_iter()
+        .find(|g| g.circle == "Thuis/opvoeding")
+        .unwrap();
+    api.invoke_item_field(goal.id.clone(), "status".into(), "deels".into());
+    assert!(
+        rows(&api.get_goals())
+            .iter()
+            .any(|g| g.id == goal.id && g.status == "deels behaald")
+    );
+    // Steps 4 and 5: the needs chain, in meeting mode.
+    click(&ui, "Stap 4 · Onderwijs- en opvoedbehoeften");
+    one(&ui, "Nieuwe behoefte Kind/jongere");
+    click(&ui, "Stap 5 · Ondersteuningsbehoeften");
+    // Step 6: an agreement made in place, the evaluation of the meeting, tops and tips.
+    click(&ui, "Stap 6 · Afronding");
+    for (label, v) in [
+        ("Afspraak: wie", "Jeroen Bakker"),
+        ("Afspraak: wat", "leesmaatje inzetten"),
+        ("Afspraak: waarom", "het lezen gaat vooruit"),
+        ("Afspraak: wanneer", "vanaf januari"),
+        ("Afspraak: hoe", "twee keer per week"),
+    ] {
+        one(&ui, label).set_accessible_value(v);
+    }
+    click(&ui, "Afspraak toevoegen");
+    assert_eq!(api.get_tab(), "overleg");
+    let added = rows(&api.get_agreements())
+        .into_iter()
+        .find(|a| a.wat == "leesmaatje inzetten")
+        .unwrap();
+    assert!(!added.goal.is_empty(), "linked to a goal");
+    click(&ui, "Afronding: evaluatie");
+    let q = rows(&api.get_agenda())
+        .into_iter()
+        .find(|a| a.text == "Is een OPP nodig?")
+        .unwrap();
+    api.invoke_item_field(q.id.clone(), "status".into(), "behaald".into());
+    click(&ui, "Afronding: tops en tips");
+    one(&ui, "Top van Sanne Visser").set_accessible_value("we zagen vooruitgang");
+    one(&ui, "Tip van Sanne Visser").set_accessible_value("Noor mag erbij");
+    click(&ui, "Bewaar top en tip van Sanne Visser");
+    click(&ui, "Naar het verslag →");
+    assert_eq!(api.get_step(), 7);
+
+    // The verslag: composed, shown as it prints, set as final; the chair writes down Sanne's
+    // view as she said it; composing again is no longer offered.
+    click(&ui, "Verslag opstellen");
+    let paper: Vec<String> = rows(&api.get_paper())
+        .into_iter()
+        .filter(|l| l.choice == api.get_verslag_choice())
+        .map(|l| l.text.to_string())
+        .collect();
+    assert!(
+        paper.iter().any(|l| l.starts_with("Overleg van")),
+        "{paper:?}"
+    );
+    assert!(
+        paper
+            .iter()
+            .any(|l| l.contains("Erik Visser (ouder/verzorger), met inbreng")),
+        "{paper:?}"
+    );
+    assert!(
+        paper.iter().all(|l| !l.contains("**") && !l.contains("| ")),
+        "{paper:?}"
+    );
+    click(&ui, "Vaststellen");
+    let final_line = labels(&api.get_verslag_final())[api.get_verslag_choice() as usize].clone();
+    assert!(
+        final_line.starts_with("Vastgesteld door Monique de Vries"),
+        "{final_line}"
+    );
+    one(&ui, "Reactie (namens)").set_accessible_value("dit klopt");
+    click(&ui, "Reactie namens vastleggen");
+    let views = labels(&api.get_verslag_views())[api.get_verslag_choice() as usize].clone();
+    assert!(
+        views.contains("dit klopt (vastgelegd door de voorzitter namens"),
+        "{views}"
+    );
+
+    // Close it; plan the follow-up, which compares with this one.
+    click(&ui, "Overleg afsluiten");
+    assert!(api.get_meeting_closed());
+    one(&ui, "Datum overleg").set_accessible_value("2027-03-01");
+    one(&ui, "Begintijd").set_accessible_value("15:00");
+    one(&ui, "Gepland einde").set_accessible_value("16:00");
+    one(&ui, "Plaats").set_accessible_value("thuis bij Sanne");
+    click(&ui, "Overleg plannen");
+    assert_eq!(rows(&api.get_meetings()).len(), 3);
+    assert_eq!(api.get_meeting_place(), "thuis bij Sanne");
+    click(&ui, "Stap 2 · Analyse");
+    let since = labels(&api.get_meeting_since());
+    let held_on = planned.split(',').next().unwrap();
+    assert!(
+        since[0].contains(held_on),
+        "compares with the meeting just held ({held_on}): {since:?}"
+    );
+
+    // A restart: the draft typed at step 2 of the held meeting is still there.
+    let held = meetings[1].id.to_string();
+    drop(ui);
+    drop(backend);
+    let ui = AppWindow::new().unwrap();
+    ui.window()
+        .set_size(slint::LogicalSize::new(1600.0, 8000.0));
+    let (backend, first) = Backend::new(dir.path(), KdfParams::INSECURE_FAST);
+    let backend = Rc::new(RefCell::new(backend));
+    wire_inline(&ui, backend.clone());
+    apply(&ui, first);
+    let api = ui.global::<Api>();
+    api.invoke_unlock("kaars en lamp".into());
+    let id = slint::Model::row_data(&api.get_cases(), 0).unwrap().id;
+    api.invoke_open_case(id);
+    api.invoke_select_meeting(held.into());
+    click(&ui, "Overleg");
+    click(&ui, "Stap 2 · Analyse");
+    assert_eq!(
+        one(&ui, "Aantekeningen bij deze stap")
+            .accessible_value()
+            .unwrap(),
+        "Het lezen gaat vooruit"
+    );
+    let _ = backend;
 }

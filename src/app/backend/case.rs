@@ -86,40 +86,19 @@ impl Backend {
         self.edit(|case, _| Ok(case.remove_item(&id)?))
     }
 
-    /// Add an agreement: wie, wat, waarom, wanneer, hoe, due date (YYYY-MM-DD or empty).
-    #[allow(clippy::too_many_arguments)]
+    /// Add an agreement, agreed at the meeting shown (if any).
     pub(super) fn add_agreement(
         &mut self,
-        wie: String,
-        wat: String,
-        waarom: String,
-        wanneer: String,
-        hoe: String,
-        due: String,
+        mut a: crate::core::case::NewAgreement,
         audience: String,
     ) -> Result<Vec<Update>, Error> {
-        self.write(
-            Write::Agreement(crate::core::case::NewAgreement {
-                wie,
-                wat,
-                waarom,
-                wanneer,
-                hoe,
-                due: due.trim().to_string(),
-                ..Default::default()
-            }),
-            &audience,
-        )
-    }
-
-    /// Set an agreement's status (`open`, `gedaan`, `vervallen`).
-    pub(super) fn agreement_status(
-        &mut self,
-        id: String,
-        status: String,
-    ) -> Result<Vec<Update>, Error> {
-        let status: crate::core::model::AgreementStatus = status.parse()?;
-        self.edit(|case, _| Ok(case.edit_agreement(&id, "status", status.id())?))
+        a.meeting = self.meeting_id().unwrap_or_default();
+        a.due = a.due.trim().to_string();
+        a.evaluation = a.evaluation.trim().to_string();
+        if a.owner.is_empty() {
+            return Err("kies wie de afspraak uitvoert".into());
+        }
+        self.write(Write::Agreement(a), &audience)
     }
 
     /// Move an item one place up or down in its field.

@@ -4,7 +4,6 @@
 //! (`node.rs`).
 
 use crate::app::view::case_view;
-use crate::core::model::format_date;
 use crate::profile::{Error, NewCase};
 
 use super::{Backend, CaseSummary, Update};
@@ -27,18 +26,31 @@ impl Backend {
     /// Loads the case list from the store and returns it filtered.
     pub(super) fn cases(&mut self) -> Result<Vec<CaseSummary>, Error> {
         let p = self.session()?;
-        let today = format_date(p.store().today());
         let mut out = Vec::new();
         for id in p.case_ids()? {
             let (case, _) = p.load(id)?;
             let info = case.info();
-            let next = case
-                .meetings()
-                .into_iter()
-                .map(|m| m.data.date)
-                .filter(|d| *d >= today)
-                .min()
-                .unwrap_or_default();
+            // The next meeting of the traject, else the date the agreements ask to evaluate on.
+            let next = match case.next_meeting() {
+                Some(m) if m.data.start.is_empty() => format!(
+                    "volgend overleg: {}",
+                    crate::core::model::long_date(&m.data.date)
+                ),
+                Some(m) => format!(
+                    "volgend overleg: {}, {}",
+                    crate::core::model::long_date(&m.data.date),
+                    m.data.start
+                ),
+                None => case
+                    .evaluation_due()
+                    .map(|d| {
+                        format!(
+                            "nog geen overleg gepland; evaluatie afgesproken rond {}",
+                            crate::core::model::long_date(&d)
+                        )
+                    })
+                    .unwrap_or_default(),
+            };
             let open = case
                 .agreements()
                 .iter()
@@ -56,7 +68,11 @@ impl Backend {
                 } else {
                     format!("{}, groep {}", info.school, info.class)
                 },
-                phase: info.phase.clone(),
+                phase: info
+                    .phase
+                    .parse::<crate::core::model::SupportPhase>()
+                    .map(|p| p.label().to_string())
+                    .unwrap_or_else(|_| info.phase.clone()),
                 next_meeting: next,
                 open_agreements: open,
                 sync: {

@@ -61,29 +61,23 @@ pub enum Cmd {
     },
     /// Remove an item.
     RemoveItem(String),
-    /// Add an agreement: wie, wat, waarom, wanneer, hoe, due date (YYYY-MM-DD or empty).
+    /// Add an agreement: wie, wat, waarom, wanneer, hoe, due date, who owns it (participant id),
+    /// the goal it serves and whether it is a school obligation. The meeting shown is where it
+    /// was agreed.
     AddAgreement {
-        /// Who.
-        wie: String,
-        /// What.
-        wat: String,
-        /// Why.
-        waarom: String,
-        /// When.
-        wanneer: String,
-        /// How.
-        hoe: String,
-        /// Due date.
-        due: String,
+        /// The agreement.
+        agreement: crate::core::case::NewAgreement,
         /// For whom (compartment descriptor).
         audience: String,
     },
-    /// Set an agreement's status (`open`, `gedaan`, `vervallen`).
+    /// Set an agreement's status (`open`, `gedaan`, `vervallen`) with a note.
     AgreementStatus {
         /// Agreement id.
         id: String,
         /// New status.
         status: String,
+        /// Why (required for `vervallen`).
+        note: String,
     },
     /// Move an item one place up or down in its field.
     ReorderItem {
@@ -126,16 +120,8 @@ pub enum Cmd {
         /// For whom (compartment descriptor).
         audience: String,
     },
-    /// Start a meeting: date (YYYY-MM-DD), planned end (HH:MM), and for whom: `parents` (with
-    /// parents) or `professionals` (professionals only).
-    NewMeeting {
-        /// Date.
-        date: String,
-        /// Planned end.
-        end: String,
-        /// For whom (compartment descriptor).
-        audience: String,
-    },
+    /// Plan or start a meeting.
+    NewMeeting(NewMeeting),
     /// Notes at step `n` (1–6) of the latest meeting, for the meeting's audience or a narrower one.
     MeetingStep {
         /// Step.
@@ -145,8 +131,6 @@ pub enum Cmd {
         /// For whom (compartment descriptor).
         audience: String,
     },
-    /// Mark a participant present at the latest meeting.
-    Present(String),
     /// A participant's top and tip at the latest meeting (empty leaves one unchanged).
     TopTip {
         /// Participant id.
@@ -232,6 +216,126 @@ pub enum Cmd {
         /// How an answer was given (`written`, `oral`, `digital`).
         how: String,
     },
+    /// Present (or, correcting, not present) at the meeting shown.
+    Presence {
+        /// Participant id.
+        who: String,
+        /// Present.
+        present: bool,
+    },
+    /// Absent from the meeting shown, with what they gave beforehand.
+    Input {
+        /// Participant id.
+        who: String,
+        /// Their input.
+        text: String,
+    },
+    /// Invite someone to the meeting shown (or take it back).
+    Invited {
+        /// Participant id.
+        who: String,
+        /// Invited.
+        on: bool,
+    },
+    /// A question, process goal or decision on the agenda of the meeting shown.
+    AddAgenda {
+        /// `vragen`, `procesdoelen`, `beslissingen`.
+        section: String,
+        /// Text.
+        text: String,
+        /// For whom (compartment descriptor).
+        audience: String,
+    },
+    /// Close the meeting shown (false: open it again).
+    CloseMeeting(bool),
+    /// A goal's term (`kort`, `lang`), an item's status (`open`, `behaald`, `deels`,
+    /// `vervallen`) or a support need's approach (`parent`).
+    ItemField {
+        /// Item id.
+        id: String,
+        /// `term`, `status` or `parent`.
+        field: String,
+        /// Value.
+        value: String,
+    },
+    /// Change one field of an agreement.
+    EditAgreement {
+        /// Agreement id.
+        id: String,
+        /// Field.
+        field: String,
+        /// Value.
+        value: String,
+    },
+    /// Remove an agreement (after the user confirmed).
+    RemoveAgreement(String),
+    /// Change an arrow.
+    EditArrow {
+        /// Arrow id.
+        id: String,
+        /// The interplay.
+        text: String,
+        /// Upward spiral.
+        up: bool,
+    },
+    /// Remove an arrow (after the user confirmed).
+    RemoveArrow(String),
+    /// Change the support-route phase.
+    ChangePhase {
+        /// Phase id.
+        phase: String,
+        /// Why.
+        note: String,
+    },
+    /// Record an OPP, deskundigenadvies, TLV or arrangement.
+    AddRoute {
+        /// Kind id.
+        kind: String,
+        /// What it says.
+        text: String,
+        /// Until (YYYY-MM-DD) or empty.
+        until: String,
+        /// For whom.
+        audience: String,
+    },
+    /// My answer on a route record.
+    RouteAnswer {
+        /// Record id.
+        id: String,
+        /// `ja`, `deels`, `nee`.
+        agrees: String,
+        /// My words.
+        text: String,
+    },
+    /// Set the verslag for one audience as final.
+    Vaststellen(String),
+    /// My view on the final verslag for one audience.
+    ViewOnVerslag {
+        /// The verslag's audience.
+        audience: String,
+        /// Whose view (empty: mine; else the chair records it on their behalf).
+        person: String,
+        /// `ja`, `deels`, `nee`.
+        agrees: String,
+        /// My words.
+        text: String,
+    },
+    /// My preparation for the meeting shown: (tag, answer) per question; tags `plus`, `min`
+    /// (into the child's circle), `vraag` and `doel` (onto the meeting's agenda as a question
+    /// and a process goal). Empty answers are skipped.
+    Prepare {
+        /// Tag and answer per question.
+        answers: Vec<(String, String)>,
+        /// For whom (compartment descriptor).
+        audience: String,
+    },
+    /// Keep a draft in my own compartment (empty text removes it).
+    SaveDraft {
+        /// What it is a draft of (`step:MEETING:N:AUDIENCE`).
+        key: String,
+        /// The text.
+        text: String,
+    },
     /// Show the access log of this copy.
     ShowLog,
     /// Something the network node reported (sent by the node's thread).
@@ -257,6 +361,22 @@ pub enum Cmd {
     Refresh,
     /// Back to the case list.
     Back,
+}
+
+/// A meeting to plan: date (YYYY-MM-DD, empty: today), start and planned end (HH:MM), place,
+/// and for whom: `parents` (with parents), `child` (with the child too) or `professionals`.
+#[derive(Debug, Clone, Default)]
+pub struct NewMeeting {
+    /// Date.
+    pub date: String,
+    /// Start.
+    pub start: String,
+    /// Planned end.
+    pub end: String,
+    /// Place.
+    pub place: String,
+    /// For whom (compartment descriptor).
+    pub audience: String,
 }
 
 /// What the UI should show after a command.

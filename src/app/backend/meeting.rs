@@ -6,15 +6,15 @@ use std::path::PathBuf;
 
 use crate::core::case::Feedback;
 use crate::core::model::format_date;
-use crate::profile::write::Write;
+use crate::profile::write::{Plan, Write};
 use crate::profile::{self, Error};
 
 use super::{Backend, Update, chosen};
+use crate::app::backend::cmd::NewMeeting;
 
 impl Backend {
-    /// The latest meeting's id.
     /// The meeting the screens show: the one chosen in the traject, else the latest.
-    fn meeting_id(&self) -> Result<String, Error> {
+    pub(super) fn meeting_id(&self) -> Result<String, Error> {
         let case = self.open.as_ref().ok_or("geen casus open")?;
         let all = case.meetings();
         self.meeting
@@ -22,27 +22,51 @@ impl Backend {
             .filter(|id| all.iter().any(|m| m.data.id == **id))
             .cloned()
             .or_else(|| all.last().map(|m| m.data.id.clone()))
-            .ok_or_else(|| "start eerst een overleg".into())
+            .ok_or_else(|| "plan eerst een overleg".into())
     }
 
-    /// Start a meeting: date (YYYY-MM-DD), planned end (HH:MM), and for whom.
-    pub(super) fn new_meeting(
-        &mut self,
-        date: String,
-        end: String,
-        audience: String,
-    ) -> Result<Vec<Update>, Error> {
+    /// Plan or start a meeting: date (YYYY-MM-DD, empty: today), start and planned end (HH:MM),
+    /// place, and for whom. Everyone on the roster who will be able to read the meeting is
+    /// invited (the list can be changed); the chair is marked present only when it is today.
+    pub(super) fn new_meeting(&mut self, m: NewMeeting) -> Result<Vec<Update>, Error> {
         let p = self.session()?;
-        let date = if date.trim().is_empty() {
-            format_date(p.store().today())
+        let today = format_date(p.store().today());
+        let date = if m.date.trim().is_empty() {
+            today.clone()
         } else {
-            date.trim().to_string()
+            m.date.trim().to_string()
         };
-        if end.trim().is_empty() {
+        if m.end.trim().is_empty() {
             return Err("vul het geplande einde in als UU:MM, bijvoorbeeld 16:00".into());
         }
-        let present = Some(p.me().person.clone());
-        self.write(Write::Meeting { date, end, present }, &audience)
+        let present = (date == today).then(|| p.me().person.clone());
+        let case = self.open.as_ref().ok_or("geen casus open")?;
+        let kind = chosen(&m.audience)?;
+        let readers = case
+            .access()
+            .compartments
+            .get(&kind.id(case.id))
+            .map(|a| a.readers.keys().cloned().collect::<Vec<_>>())
+            .unwrap_or_default();
+        let invited = case
+            .participants()
+            .into_iter()
+            .map(|p| p.id)
+            .filter(|id| readers.contains(id))
+            .collect();
+        self.write(
+            Write::Meeting {
+                date,
+                end: m.end,
+                present,
+                plan: Plan {
+                    start: m.start,
+                    place: m.place,
+                    invited,
+                },
+            },
+            &m.audience,
+        )
     }
 
     /// Notes at step `n` (1–6) of the latest meeting.
@@ -53,6 +77,7 @@ impl Backend {
         audience: String,
     ) -> Result<Vec<Update>, Error> {
         let meeting = self.meeting_id()?;
+        let key = crate::app::view::draft_key(&meeting, n, &audience);
         self.write(
             Write::MeetingNote {
                 meeting,
@@ -60,13 +85,10 @@ impl Backend {
                 text,
             },
             &audience,
-        )
-    }
-
-    /// Mark a participant present at the latest meeting.
-    pub(super) fn present(&mut self, who: String) -> Result<Vec<Update>, Error> {
-        let m = self.meeting_id()?;
-        self.edit(|case, _| Ok(case.meeting_present(&m, &who)?))
+        )?;
+        // Saved: the draft of these notes is no longer needed.
+        self.save_draft(key, String::new())?;
+        self.shown()
     }
 
     /// A participant's top and tip at the latest meeting (empty leaves one unchanged).

@@ -10,7 +10,9 @@
 //! * `cases.rs` — the case list: load, search, open, new case, demo, back;
 //! * `case.rs` — the case screen's writes and edits, and the one write path (`write`, `edit`,
 //!   `shown`) every change takes;
-//! * `meeting.rs` — the meeting: steps, present, tops and tips, verslag, PDF export;
+//! * `meeting.rs` — the meeting: plan, steps, tops and tips, verslag, PDF export;
+//! * `traject.rs` — presence, agenda, closing, goals, agreements' status, arrows, the support
+//!   route, the verslag set as final and the parents' view, drafts;
 //! * `sharing.rs` — consent, invite, confirm, join;
 //! * `log.rs` — the access log;
 //! * `node.rs` — the network node: start, its events, stop;
@@ -46,8 +48,9 @@ mod start;
 mod sync;
 #[cfg(test)]
 mod tests;
+mod traject;
 
-pub use cmd::{CaseSummary, Cmd, LogRow, Update};
+pub use cmd::{CaseSummary, Cmd, LogRow, NewMeeting, Update};
 use sync::SyncState;
 
 /// The compartment a *voor wie?* choice names. Every write names one: there is no silent
@@ -189,15 +192,10 @@ impl Backend {
             Cmd::EditItem { id, text } => self.edit_item(id, text),
             Cmd::RemoveItem(id) => self.remove_item(id),
             Cmd::AddAgreement {
-                wie,
-                wat,
-                waarom,
-                wanneer,
-                hoe,
-                due,
+                agreement,
                 audience,
-            } => self.add_agreement(wie, wat, waarom, wanneer, hoe, due, audience),
-            Cmd::AgreementStatus { id, status } => self.agreement_status(id, status),
+            } => self.add_agreement(agreement, audience),
+            Cmd::AgreementStatus { id, status, note } => self.agreement_status(id, status, note),
             Cmd::ReorderItem { id, up } => self.reorder_item(id, up),
             Cmd::AddArrow {
                 from,
@@ -216,13 +214,40 @@ impl Backend {
             } => self.add_chain(section, text, parent, audience),
             Cmd::ShareItem { id, audience } => self.share_item(id, audience),
             // meeting.rs
-            Cmd::NewMeeting {
-                date,
-                end,
-                audience,
-            } => self.new_meeting(date, end, audience),
+            Cmd::NewMeeting(m) => self.new_meeting(m),
             Cmd::MeetingStep { n, text, audience } => self.meeting_step(n, text, audience),
-            Cmd::Present(who) => self.present(who),
+            // traject.rs
+            Cmd::Presence { who, present } => self.presence(who, present),
+            Cmd::Input { who, text } => self.input(who, text),
+            Cmd::Invited { who, on } => self.invited(who, on),
+            Cmd::AddAgenda {
+                section,
+                text,
+                audience,
+            } => self.add_agenda(section, text, audience),
+            Cmd::CloseMeeting(closed) => self.close_meeting(closed),
+            Cmd::ItemField { id, field, value } => self.item_field(id, field, value),
+            Cmd::EditAgreement { id, field, value } => self.edit_agreement(id, field, value),
+            Cmd::RemoveAgreement(id) => self.remove_agreement(id),
+            Cmd::EditArrow { id, text, up } => self.edit_arrow(id, text, up),
+            Cmd::RemoveArrow(id) => self.remove_arrow(id),
+            Cmd::ChangePhase { phase, note } => self.change_phase(phase, note),
+            Cmd::AddRoute {
+                kind,
+                text,
+                until,
+                audience,
+            } => self.add_route(kind, text, until, audience),
+            Cmd::RouteAnswer { id, agrees, text } => self.route_answer(id, agrees, text),
+            Cmd::Vaststellen(audience) => self.vaststellen(audience),
+            Cmd::ViewOnVerslag {
+                audience,
+                person,
+                agrees,
+                text,
+            } => self.view_on_verslag(audience, person, agrees, text),
+            Cmd::SaveDraft { key, text } => self.save_draft(key, text),
+            Cmd::Prepare { answers, audience } => self.prepare(answers, audience),
             Cmd::TopTip {
                 participant,
                 top,

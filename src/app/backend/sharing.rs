@@ -53,7 +53,7 @@ impl Backend {
             },
         )?;
         let qr = t.qr().map_err(
-            |_| "de uitnodiging past niet in een QR-code; geef het ticket als tekst door",
+            |_| "de uitnodiging past niet in een QR-code; geef de uitnodiging als tekst door",
         )?;
         Ok(vec![
             Update::Invite {
@@ -61,7 +61,7 @@ impl Backend {
                 qr,
             },
             Update::Notice(format!(
-                "Uitnodiging voor een {} gemaakt: 24 uur geldig, één keer te gebruiken. Laat het nieuwe apparaat de QR-code scannen of stuur het ticket; vergelijk daarna samen de code.",
+                "Uitnodiging voor een {} gemaakt: 24 uur geldig, één keer te gebruiken. Laat het nieuwe apparaat de QR-code scannen of stuur de tekst van de uitnodiging; vergelijk daarna samen de code.",
                 role.label()
             )),
         ])

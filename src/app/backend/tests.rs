@@ -79,7 +79,7 @@ fn first_start_demo_and_circles() {
     let (mut bs, _) = Backend::new(storage.path(), KdfParams::INSECURE_FAST);
     let u = bs.handle(Cmd::Unlock("lange zin 1".into()));
     assert!(
-        matches!(&u[0], Update::Error(e) if e.contains("opslagknooppunt")),
+        matches!(&u[0], Update::Error(e) if e.contains("opslagapparaat")),
         "{u:?}"
     );
     // A wrong passphrase says so.
@@ -120,8 +120,9 @@ fn arrows_chain_reorder_and_refusals() {
     });
     let demo = b.handle(Cmd::OpenDemo);
     let v = case_of(&demo);
-    assert_eq!(v.arrows.len(), 1);
-    assert!(!v.arrows[0].up);
+    // The demo follows the method: three arrows, two downward and one upward.
+    assert_eq!(v.arrows.len(), 3);
+    assert_eq!(v.arrows.iter().filter(|a| a.up).count(), 1);
     // An arrow needs a text and two different circles.
     let u = b.handle(Cmd::AddArrow {
         from: "thuis".into(),
@@ -140,12 +141,46 @@ fn arrows_chain_reorder_and_refusals() {
     });
     let v = case_of(&u);
     assert!(v.arrows.iter().any(|a| a.up && a.from == "Thuis/opvoeding"));
-    // The chain: a support need added on a need goes under its latest approach.
+    // An arrow can be changed and removed.
+    let id = v
+        .arrows
+        .iter()
+        .find(|a| a.up && a.from == "Thuis/opvoeding")
+        .unwrap()
+        .id
+        .clone();
+    let u = b.handle(Cmd::EditArrow {
+        id: id.clone(),
+        text: "een rustige ochtend → een goede start".into(),
+        up: false,
+    });
+    let v = case_of(&u);
+    assert!(
+        v.arrows
+            .iter()
+            .any(|a| a.id == id && !a.up && a.text.starts_with("een rustige"))
+    );
+    let v = case_of(&b.handle(Cmd::RemoveArrow(id.clone()))).clone();
+    assert!(v.arrows.iter().all(|a| a.id != id));
+    assert_eq!(v.arrows.len(), 3);
+    // The chain: a support need goes under the approach chosen, never a guessed one; given a
+    // need it is refused.
     let need = v.needs[0].needs[0].id.clone();
+    let approach = v.needs[0].needs[0].approaches[0].0.clone();
     let u = b.handle(Cmd::AddChain {
         section: "ondersteuning.ib".into(),
         text: "coaching van de IB-er".into(),
         parent: need.clone(),
+        audience: "parents".into(),
+    });
+    assert!(
+        matches!(&u[0], Update::Error(e) if e.contains("bij welke aanpak")),
+        "{u:?}"
+    );
+    let u = b.handle(Cmd::AddChain {
+        section: "ondersteuning.ib".into(),
+        text: "coaching van de IB-er".into(),
+        parent: approach.clone(),
         audience: "parents".into(),
     });
     let v = case_of(&u);
@@ -190,11 +225,11 @@ fn arrows_chain_reorder_and_refusals() {
     let u = b.handle(Cmd::AddCircle("a.b".into()));
     assert!(matches!(&u[0], Update::Error(e) if e.contains("cirkelnaam")));
     // A meeting end that is not a time is refused.
-    let u = b.handle(Cmd::NewMeeting {
-        date: String::new(),
+    let u = b.handle(Cmd::NewMeeting(super::NewMeeting {
         end: "straks".into(),
         audience: "parents".into(),
-    });
+        ..Default::default()
+    }));
     assert!(matches!(&u[0], Update::Error(e) if e.contains("UU:MM")));
     // The log shows the opening of the case.
     let u = b.handle(Cmd::ShowLog);

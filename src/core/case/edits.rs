@@ -31,6 +31,12 @@ pub struct NewAgreement {
     pub due: String,
     /// Evaluation date or empty.
     pub evaluation: String,
+    /// The goal it serves (item id) or empty.
+    pub goal: String,
+    /// One of the school's obligations in the arrangement.
+    pub obligation: bool,
+    /// The meeting where it is agreed, or empty.
+    pub meeting: String,
 }
 
 /// A new random short id (12 hex characters).
@@ -50,7 +56,7 @@ pub enum Feedback {
 impl Case {
     /// The compartment holding entry `prefix:id`, if this device's participant may write there
     /// (an edit others would refuse is refused here first).
-    fn find(&mut self, prefix: &str, id: &str) -> Result<&mut Compartment, CoreError> {
+    pub(crate) fn find(&mut self, prefix: &str, id: &str) -> Result<&mut Compartment, CoreError> {
         let (cid, label) = self
             .compartments
             .values()
@@ -168,6 +174,8 @@ impl Case {
             by: None,
             withheld: None,
             review: None,
+            term: None,
+            status: None,
         };
         self.doc_for(kind)?.add_item(&item)?;
         Ok(id)
@@ -240,6 +248,12 @@ impl Case {
         self.find("item", id)?.doc.edit_item(id, text.trim())
     }
 
+    /// Sets a goal's term, an item's status, or the approach a support need belongs to
+    /// (`term`, `status`, `parent`).
+    pub fn set_item_field(&mut self, id: &str, field: &str, value: &str) -> Result<(), CoreError> {
+        self.find("item", id)?.doc.set_item_field(id, field, value)
+    }
+
     /// Moves an item to another place in its section.
     pub fn reorder_item(&mut self, id: &str, order: f64) -> Result<(), CoreError> {
         self.find("item", id)?.doc.set_item_order(id, order)
@@ -299,6 +313,11 @@ impl Case {
             evaluation: a.evaluation,
             author: me.person.clone(),
             created: now,
+            goal: a.goal,
+            note: String::new(),
+            obligation: a.obligation,
+            delivered: false,
+            meeting: a.meeting,
         };
         self.doc_for(kind)?.add_agreement(&data)?;
         Ok(id)
@@ -312,6 +331,21 @@ impl Case {
         self.find("agreement", id)?
             .doc
             .set_agreement_field(id, field, value)
+    }
+
+    /// Changes an arrow's text or direction.
+    pub fn edit_arrow(&mut self, id: &str, field: &str, value: &str) -> Result<(), CoreError> {
+        if field == "text" && value.trim().is_empty() {
+            return Err(CoreError::Empty { field: "text" });
+        }
+        self.find("arrow", id)?
+            .doc
+            .set_arrow_field(id, field, value.trim())
+    }
+
+    /// Removes an arrow.
+    pub fn remove_arrow(&mut self, id: &str) -> Result<(), CoreError> {
+        self.find("arrow", id)?.doc.remove_arrow(id)
     }
 
     /// Removes an agreement.
@@ -470,11 +504,60 @@ impl Case {
             .set_feedback(meeting, kind, participant, text)
     }
 
-    /// Marks a participant present at a meeting.
+    /// Marks a participant present at a meeting (or, correcting, not present).
     pub fn meeting_present(&mut self, meeting: &str, participant: &str) -> Result<(), CoreError> {
+        self.set_present(meeting, participant, true)
+    }
+
+    /// Marks a participant present or not present at a meeting.
+    pub fn set_present(
+        &mut self,
+        meeting: &str,
+        participant: &str,
+        present: bool,
+    ) -> Result<(), CoreError> {
         self.find("meeting", meeting)?
             .doc
-            .set_present(meeting, participant)
+            .set_present(meeting, participant, present)
+    }
+
+    /// Sets a meeting's start, place, date, planned end or closed state.
+    pub fn set_meeting_field(
+        &mut self,
+        meeting: &str,
+        field: &str,
+        value: &str,
+    ) -> Result<(), CoreError> {
+        if field == "date" {
+            parse_date(value)?;
+        }
+        self.find("meeting", meeting)?
+            .doc
+            .set_meeting_field(meeting, field, value.trim())
+    }
+
+    /// Invites a participant to a meeting (or takes it back).
+    pub fn set_invited(
+        &mut self,
+        meeting: &str,
+        participant: &str,
+        on: bool,
+    ) -> Result<(), CoreError> {
+        self.find("meeting", meeting)?
+            .doc
+            .set_invited(meeting, participant, on)
+    }
+
+    /// What an absent participant gave beforehand.
+    pub fn set_input(
+        &mut self,
+        meeting: &str,
+        participant: &str,
+        text: &str,
+    ) -> Result<(), CoreError> {
+        self.find("meeting", meeting)?
+            .doc
+            .set_input(meeting, participant, text.trim())
     }
 }
 

@@ -68,7 +68,7 @@ impl Case {
             .map(|c| &c.doc)
     }
 
-    fn collect<T>(&self, get: impl Fn(&CompartmentDoc) -> Vec<T>) -> Vec<Placed<T>> {
+    pub(crate) fn collect<T>(&self, get: impl Fn(&CompartmentDoc) -> Vec<T>) -> Vec<Placed<T>> {
         self.compartments
             .values()
             .flat_map(|c| {
