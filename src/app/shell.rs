@@ -622,6 +622,21 @@ pub fn wire(ui: &AppWindow, send: impl Fn(Cmd) + Clone + 'static) {
         })
     });
     let s = send.clone();
+    api.on_restore_profile(move |phrase, name, role, org, pass, again| {
+        s(Cmd::RestoreProfile {
+            phrase: phrase.into(),
+            name: name.into(),
+            role: role.into(),
+            org: org.into(),
+            pass: pass.into(),
+            again: again.into(),
+        })
+    });
+    let s = send.clone();
+    api.on_fetch_cases(move |peer| s(Cmd::FetchCases(peer.into())));
+    let s = send.clone();
+    api.on_invite_my_device(move || s(Cmd::InviteMyDevice));
+    let s = send.clone();
     api.on_presence(move |p, on| {
         s(Cmd::Presence {
             who: p.into(),

@@ -27,6 +27,16 @@ pub(crate) enum InviteCmd {
 }
 
 #[allow(clippy::too_many_arguments)]
+/// A device invite: one's own, or (by the chair) a participant's.
+#[derive(Debug, Clone)]
+pub(crate) enum Device {
+    /// Another device of mine.
+    Mine,
+    /// Another device of this participant.
+    Of(String),
+}
+
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn invite(
     dir: &Path,
     out: &Out,
@@ -37,11 +47,16 @@ pub(crate) fn invite(
     auto_accept: bool,
     valid_hours: i64,
     qr: bool,
+    device: Option<Device>,
 ) -> Result<()> {
     let role = role.parse()?;
     let mut s = open(dir)?;
     s.participant_only("invite anyone")?;
     let id = s.resolve(case)?;
+    let device_of = device.map(|d| match d {
+        Device::Mine => s.me().person.clone(),
+        Device::Of(m) => m,
+    });
     let t = s.invite(
         id,
         &Invite {
@@ -50,6 +65,7 @@ pub(crate) fn invite(
             custody,
             auto_accept,
             valid_hours,
+            device_of,
         },
     )?;
     let ticket = t.encode();

@@ -65,6 +65,21 @@ enum Command {
         #[arg(long)]
         storage: bool,
     },
+    /// Bring your profile back from its 24-word recovery phrase (on a new device, or after the
+    /// old one was lost): the same identity under a new passphrase. Your cases come back with
+    /// `mdo sync --restore --peer ADDRESS` from a device of those cases or a storage peer. The
+    /// phrase is read from MDO_RECOVERY_PHRASE or asked.
+    Restore {
+        /// Your name.
+        #[arg(long)]
+        name: String,
+        /// Your role (ouder, ib-er, leerkracht, jeugdarts, …).
+        #[arg(long)]
+        role: String,
+        /// Your organisation.
+        #[arg(long, default_value = "")]
+        org: String,
+    },
     /// Network settings: local discovery, a self-hosted relay, public relays.
     Settings {
         #[command(subcommand)]
@@ -128,6 +143,13 @@ enum Command {
         /// Also show the ticket as a QR code (to scan from the screen).
         #[arg(long)]
         qr: bool,
+        /// Invite another device of your own (a second laptop, a new phone) instead of a new
+        /// participant: it joins as you and reads what you read.
+        #[arg(long, conflicts_with_all = ["role", "device_of"])]
+        my_device: bool,
+        /// (Chair) invite another device of this participant (id, as `mdo member list` shows).
+        #[arg(long, conflicts_with = "role")]
+        device_of: Option<String>,
     },
     /// Join a case with an invite ticket.
     Join {
@@ -176,6 +198,9 @@ enum Command {
         /// Find peers on the local network (mDNS).
         #[arg(long)]
         lan: bool,
+        /// After `mdo restore`: take up the cases the peer holds with this identity.
+        #[arg(long, requires = "peer")]
+        restore: bool,
     },
     /// Carry a case's ciphertext on a USB stick: export or import a bundle of its membership ops
     /// and encrypted chunks (no plaintext, nothing a stranger can read).
@@ -260,6 +285,22 @@ pub(crate) fn passphrase(confirm: bool) -> Result<Zeroizing<String>> {
         }
     }
     Ok(p)
+}
+
+/// The recovery phrase: from MDO_RECOVERY_PHRASE (scripts, tests), or asked without echo.
+pub(crate) fn recovery_phrase() -> Result<Zeroizing<String>> {
+    if let Ok(p) = std::env::var("MDO_RECOVERY_PHRASE") {
+        return Ok(Zeroizing::new(p));
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "no recovery phrase: set MDO_RECOVERY_PHRASE for scripts, or run in a terminal to be asked"
+        );
+    }
+    Ok(Zeroizing::new(
+        rpassword::prompt_password("Herstelzin (24 woorden, met spaties): ")
+            .context("reading the recovery phrase")?,
+    ))
 }
 
 /// Opens the profile through the application layer, with the passphrase and the clock (the
@@ -428,6 +469,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             org,
             storage,
         } => profile::init(&dir, &out, name, role, org, storage),
+        Command::Restore { name, role, org } => profile::restore(&dir, &out, &name, &role, &org),
         Command::Whoami => profile::whoami(&dir, &out),
         Command::Demo => profile::demo(&dir, &out),
         Command::Settings { cmd } => profile::settings(&dir, &out, cmd),
@@ -453,9 +495,24 @@ fn dispatch(cli: Cli) -> Result<()> {
             auto_accept,
             valid_hours,
             qr,
+            my_device,
+            device_of,
         } => {
             let case = case.ok_or_else(|| anyhow!("which case? mdo invite CASE --role ROLE"))?;
-            let role = role.ok_or_else(|| anyhow!("give the new participant's --role"))?;
+            let device = if my_device {
+                Some(invite::Device::Mine)
+            } else {
+                device_of.map(invite::Device::Of)
+            };
+            let role = match (&device, role) {
+                (Some(_), _) => "ouder".to_string(),
+                (None, Some(r)) => r,
+                (None, None) => {
+                    return Err(anyhow!(
+                        "give the new participant's --role (or --my-device for a device of your own)"
+                    ));
+                }
+            };
             invite::invite(
                 &dir,
                 &out,
@@ -466,6 +523,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 auto_accept,
                 valid_hours,
                 qr,
+                device,
             )
         }
         Command::Join {
@@ -482,7 +540,8 @@ fn dispatch(cli: Cli) -> Result<()> {
             peer,
             bind,
             lan,
-        } => node::sync(&dir, &out, case, peer, &bind, lan),
+            restore,
+        } => node::sync(&dir, &out, case, peer, &bind, lan, restore),
         Command::Circle(c) => circle::run(&dir, &out, c),
         Command::Export {
             case,

@@ -84,8 +84,12 @@ pub(crate) fn sync(
     peer: Option<String>,
     bind: &str,
     lan: bool,
+    restore: bool,
 ) -> Result<()> {
     let bind = addr(bind)?;
+    if restore {
+        return fetch_cases(dir, out, peer.as_deref().unwrap_or_default(), bind, lan);
+    }
     let p = open(dir)?.into_store();
     let cfg = net_config(&p, lan)?;
     let cases = match case {
@@ -177,6 +181,26 @@ pub(crate) fn sync(
                 total.ops_received, total.chunks_received, total.ops_sent, total.chunks_sent
             )
         },
+    );
+    Ok(())
+}
+
+/// `mdo sync --restore --peer ADDR`: the restored profile fetches its cases
+/// (`profile::restore::fetch_cases`).
+fn fetch_cases(
+    dir: &Path,
+    out: &Out,
+    peer: &str,
+    bind: std::net::SocketAddr,
+    lan: bool,
+) -> Result<()> {
+    let s = open(dir)?;
+    let (_, r) = mdo::profile::restore::fetch_cases(s, peer, bind, lan);
+    let f = r?;
+    let ids: Vec<String> = f.cases.iter().map(|c| c.to_hex()).collect();
+    out.print(
+        json!({ "peers": 1, "ops_received": f.stats.ops_received, "chunks_received": f.stats.chunks_received, "ops_sent": f.stats.ops_sent, "chunks_sent": f.stats.chunks_sent, "restored_cases": ids.len(), "cases": ids }),
+        || format!("{} casus(sen) teruggehaald: {}", ids.len(), ids.join(", ")),
     );
     Ok(())
 }

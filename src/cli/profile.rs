@@ -8,7 +8,7 @@ use mdo::core::model::Role;
 use mdo::profile::Session;
 use serde_json::json;
 
-use super::{Out, kdf, open, passphrase, set_clock};
+use super::{Out, kdf, open, passphrase, recovery_phrase, set_clock};
 
 #[derive(Subcommand, Debug)]
 pub(crate) enum SettingsCmd {
@@ -48,6 +48,32 @@ pub(crate) fn init(
                 id.device_id(),
                 id.fingerprint(),
                 phrase.as_str()
+            )
+        },
+    );
+    Ok(())
+}
+
+pub(crate) fn restore(dir: &Path, out: &Out, name: &str, role: &str, org: &str) -> Result<()> {
+    let role: Role = role.parse()?;
+    let phrase = recovery_phrase()?;
+    let pass = passphrase(true)?;
+    let s = Session::restore(dir, &phrase, &pass, name, role, org, kdf())?;
+    let id = s.store().device().public_identity();
+    out.print(
+        json!({ "id": s.me().person, "device": id.device_id(), "fingerprint": id.fingerprint(), "home": dir }),
+        || {
+            format!(
+                "Profiel hersteld in {}
+apparaat: {}
+vingerafdruk: {}
+
+Haal je casussen terug bij een apparaat van die casussen of een opslagapparaat:
+  mdo sync --restore --peer ADRES
+",
+                dir.display(),
+                id.device_id(),
+                id.fingerprint()
             )
         },
     );

@@ -436,6 +436,9 @@ pub struct Session {
     hello_received: bool,
     want_received: bool,
     offered: Vec<CaseId>,
+    /// A device restored from its recovery phrase, asking a peer for the cases it holds with this
+    /// device: it takes up the cases the peer's hello offers ([`Session::start_restoring`]).
+    restoring: bool,
     /// Counters.
     pub stats: Stats,
 }
@@ -457,11 +460,36 @@ impl Session {
                 hello_received: false,
                 want_received: false,
                 offered: offered.clone(),
+                restoring: false,
                 stats: Stats::default(),
             },
             Msg::Hello {
                 version: VERSION,
                 cases: offered,
+            },
+        )
+    }
+
+    /// Starts a session of a device restored from its recovery phrase (it holds nothing yet):
+    /// it offers no case and takes up the cases the peer's hello offers — the peer offers only
+    /// cases whose log lets this device sync them (its own cases). Whatever arrives of a case
+    /// whose log turns out not to name this device is not kept (the network shell forgets it,
+    /// as for any case; `docs/sharing-rules.md` §11c). The user starts this, with a peer they
+    /// chose.
+    pub fn start_restoring(peer: DeviceId) -> (Session, Msg) {
+        (
+            Session {
+                peer,
+                cases: BTreeMap::new(),
+                hello_received: false,
+                want_received: false,
+                offered: Vec::new(),
+                restoring: true,
+                stats: Stats::default(),
+            },
+            Msg::Hello {
+                version: VERSION,
+                cases: Vec::new(),
             },
         )
     }
@@ -501,6 +529,17 @@ impl Session {
                     return Err(SyncError::Protocol("a second hello".into()));
                 }
                 self.hello_received = true;
+                // Restoring: the peer's cases are the ones asked for (the peer opens them when
+                // our want arrives, since it offered them).
+                let mut wanted = Vec::new();
+                if self.restoring {
+                    for c in cases.iter().take(MAX_LIST) {
+                        if !self.offered.contains(c) {
+                            self.offered.push(*c);
+                            wanted.push(*c);
+                        }
+                    }
+                }
                 // Only the cases both hellos name: a case this device did not offer is never
                 // opened, whatever the peer sends about it afterwards is a protocol violation,
                 // and nothing of it is stored.
@@ -509,7 +548,7 @@ impl Session {
                         self.open(c, replica, &mut out);
                     }
                 }
-                out.insert(0, Msg::Want { cases: Vec::new() });
+                out.insert(0, Msg::Want { cases: wanted });
             }
             Msg::Want { cases } => {
                 if !self.hello_received || self.want_received {
@@ -805,6 +844,44 @@ mod tests {
         let (sa, _, _, _) = run_offering(&mut a, &mut b, vec![CASE]);
         assert_eq!((sa.ops_sent, sa.chunks_sent), (1, 1));
         assert_eq!(b.ops.len(), 1);
+    }
+
+    #[test]
+    fn a_restored_device_takes_up_the_cases_its_peer_offers_it() {
+        // Device B was restored from its recovery phrase: it holds nothing and asks A for the
+        // cases A holds with it.
+        let mut a = Mem::default();
+        add_op(&mut a, b"op1");
+        add_chunk(&mut a, b"\x01c");
+        let mut b = Mem::default();
+        let (da, db) = (DeviceId([0xA; 32]), DeviceId([0xB; 32]));
+        let (mut sa, ha) = Session::start(db, vec![CASE], &a);
+        let (mut sb, hb) = Session::start_restoring(da);
+        assert_eq!(
+            hb,
+            Msg::Hello {
+                version: VERSION,
+                cases: vec![]
+            },
+            "a restoring device names no case"
+        );
+        let (mut to_b, mut to_a) = (vec![ha], vec![hb]);
+        while !to_a.is_empty() || !to_b.is_empty() {
+            for m in std::mem::take(&mut to_b) {
+                to_a.extend(sb.handle(m, &mut b).unwrap());
+            }
+            for m in std::mem::take(&mut to_a) {
+                to_b.extend(sa.handle(m, &mut a).unwrap());
+            }
+        }
+        assert!(sa.finished() && sb.finished());
+        assert_eq!(b.ops.len(), 1);
+        assert_eq!(sb.cases(), vec![CASE]);
+        assert_eq!((sb.stats.ops_received, sb.stats.chunks_received), (1, 1));
+        // Without restoring, the same offer opens nothing.
+        let mut c = Mem::default();
+        let (_, _, _, _) = run_offering(&mut a, &mut c, vec![]);
+        assert!(c.ops.is_empty());
     }
 
     #[test]

@@ -272,25 +272,43 @@ pub async fn run_session(
     send: &mut SendStream,
     recv: &mut RecvStream,
 ) -> Result<Stats, String> {
+    run_session_as(profile, peer, Some(cases), send, recv).await
+}
+
+/// [`run_session`], or with `cases` `None` the session of a device restored from its recovery
+/// phrase: it takes up the cases the peer holds with it ([`Session::start_restoring`]).
+async fn run_session_as(
+    profile: &Mutex<Profile>,
+    peer: DeviceId,
+    cases: Option<Option<Vec<CaseId>>>,
+    send: &mut SendStream,
+    recv: &mut RecvStream,
+) -> Result<Stats, String> {
     let (mut session, hello, held, mut rights) = {
         let mut guard = profile.lock().await;
         guard.refresh_clock();
         let held = guard.case_ids().map_err(|e| e.to_string())?;
-        let cases = match cases {
-            Some(c) => c,
-            None => {
-                let mut c = held.clone();
-                for a in guard.accepted_cases().map_err(|e| e.to_string())? {
-                    if !c.contains(&a) {
-                        c.push(a);
+        let mut replica_cases = None;
+        if let Some(cases) = cases {
+            replica_cases = Some(match cases {
+                Some(c) => c,
+                None => {
+                    let mut c = held.clone();
+                    for a in guard.accepted_cases().map_err(|e| e.to_string())? {
+                        if !c.contains(&a) {
+                            c.push(a);
+                        }
                     }
+                    c
                 }
-                c
-            }
-        };
+            });
+        }
         let mut replica = StoreReplica::new(&mut guard);
         replica.prepare();
-        let (session, hello) = Session::start(peer, cases, &replica);
+        let (session, hello) = match replica_cases {
+            Some(cases) => Session::start(peer, cases, &replica),
+            None => Session::start_restoring(peer),
+        };
         (session, hello, held, replica.into_rights())
     };
     let result = async {
@@ -357,6 +375,26 @@ pub async fn sync_with(
     peer: EndpointAddr,
     cases: Option<Vec<CaseId>>,
 ) -> Result<Stats, NetError> {
+    dial_session(ep, profile, peer, Some(cases)).await
+}
+
+/// A device restored from its recovery phrase dials `peer` and takes up the cases the peer
+/// holds with it (its own cases: the peer offers only those; anything whose log does not name
+/// this device is forgotten). Returns the session's counters; the cases are in the store.
+pub async fn restore_from(
+    ep: &Endpoint,
+    profile: &Mutex<Profile>,
+    peer: EndpointAddr,
+) -> Result<Stats, NetError> {
+    dial_session(ep, profile, peer, None).await
+}
+
+async fn dial_session(
+    ep: &Endpoint,
+    profile: &Mutex<Profile>,
+    peer: EndpointAddr,
+    cases: Option<Option<Vec<CaseId>>>,
+) -> Result<Stats, NetError> {
     let who = peer.id.to_string();
     let conn = ep
         .connect(peer, ALPN)
@@ -369,7 +407,7 @@ pub async fn sync_with(
         peer: who.clone(),
         reason: e.to_string(),
     })?;
-    let stats = run_session(
+    let stats = run_session_as(
         profile,
         device_of(conn.remote_id()),
         cases,

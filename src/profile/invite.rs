@@ -32,6 +32,9 @@ pub struct Invite {
     pub auto_accept: bool,
     /// Hours the invite stays valid.
     pub valid_hours: i64,
+    /// A device of this existing participant (one's own second laptop or new phone), not a new
+    /// participant.
+    pub device_of: Option<String>,
 }
 
 impl Session {
@@ -43,7 +46,9 @@ impl Session {
             return Err("een uitnodiging is hoogstens 14 dagen geldig".into());
         }
         let (c, _) = self.load(case)?;
-        super::members::check_may_join(&c, i.role, &i.organisation)?;
+        if i.device_of.is_none() {
+            super::members::check_may_join(&c, i.role, &i.organisation)?;
+        }
         let p = self.store_mut();
         let addrs: Vec<SocketAddr> = p
             .node_addrs()?
@@ -60,6 +65,7 @@ impl Session {
             i.custody,
             i.auto_accept,
             i.valid_hours * 3600,
+            i.device_of.as_deref(),
         )?;
         Ok(Ticket {
             case,
@@ -92,6 +98,22 @@ impl Session {
     }
 }
 
+/// The network settings of `session` and a runtime for one exchange on an endpoint of its own
+/// (a join round, fetching a restored profile's cases).
+pub(super) fn network(
+    session: &Session,
+    lan: bool,
+) -> Result<(NetConfig, tokio::runtime::Runtime)> {
+    let cfg = NetConfig::from_settings(&session.store().settings()?, lan)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|_| {
+            Error::Said("het netwerk van dit apparaat kon niet starten; probeer het opnieuw".into())
+        })?;
+    Ok((cfg, rt))
+}
+
 /// One round of joining with ticket `t`, on a network endpoint of its own that is closed again
 /// afterwards (the app's join: it asks again each second while the answer is pending).
 /// `bind`: the local address. The session goes to the async side for the round and is
@@ -107,22 +129,9 @@ pub fn join_once(
     {
         return (session, Err(e));
     }
-    let cfg = match session.store().settings() {
-        Ok(s) => NetConfig::from_settings(&s, lan).map_err(Error::from),
-        Err(e) => Err(e.into()),
-    };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build();
-    let (cfg, rt) = match (cfg, rt) {
-        (Ok(c), Ok(r)) => (c, r),
-        (Err(e), _) => return (session, Err(e)),
-        (_, Err(_)) => {
-            return (
-                session,
-                Err("het netwerk van dit apparaat kon niet starten; probeer het opnieuw".into()),
-            );
-        }
+    let (cfg, rt) = match network(&session, lan) {
+        Ok(x) => x,
+        Err(e) => return (session, Err(e)),
     };
     let name = session.me().name.clone();
     let profile = Mutex::new(session.into_store());
@@ -154,7 +163,7 @@ pub async fn join_round(
     let peer = cfg.dial(net::ticket_addr(t)?);
     let answer = net::request_join(ep, peer.clone(), t, &identity, name).await?;
     let mut stats = Stats::default();
-    if let JoinAnswer::Accepted { .. } = &answer {
+    if let JoinAnswer::Accepted { member } = &answer {
         if let Some(a) = t.addrs.first() {
             profile
                 .lock()
@@ -162,6 +171,10 @@ pub async fn join_round(
                 .remember_peer(&peer, &format!("{}@{a}", peer.id))?;
         }
         stats = net::sync_with(ep, profile, peer.clone(), Some(vec![t.case])).await?;
+        // Admitted as another device of an existing participant: this profile is that person.
+        if *member != profile.lock().await.me().person {
+            profile.lock().await.adopt_person(member, t.case)?;
+        }
         let made = super::keys::key_work(&mut *profile.lock().await, &[t.case])?;
         if made > 0 {
             let s = net::sync_with(ep, profile, peer, Some(vec![t.case])).await?;

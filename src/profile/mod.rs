@@ -13,6 +13,9 @@
 //!   withdraws);
 //! * [`members`] — the roster as the membership log knows it: participants, devices, roles,
 //!   custody, storage peers;
+//! * [`restore`] — a profile brought back from its recovery phrase, and its cases fetched again;
+//! * [`traject`] — the traject of meetings: closing, the verslag set as final, views, the
+//!   support route, drafts;
 //! * [`invite`] — invites, the inviter's confirmation and the one join client;
 //! * [`export`] — what leaves the encrypted store: the verslag as Markdown or PDF, the
 //!   compartments as Automerge files, ciphertext bundles; each export is logged (NEN 7513);
@@ -40,6 +43,7 @@ pub mod export;
 pub mod invite;
 pub mod keys;
 pub mod members;
+pub mod restore;
 pub mod traject;
 pub mod write;
 

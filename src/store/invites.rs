@@ -30,6 +30,10 @@ struct Grant {
     custody: bool,
     auto_accept: bool,
     expiry: i64,
+    /// A device for this existing participant (their second laptop, a new phone) instead of a
+    /// new participant.
+    #[serde(default)]
+    device_of: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -99,6 +103,7 @@ fn code_hash(device: &mdo_crypto::DeviceSecret, invite: &[u8], code: &str) -> Ve
 impl Profile {
     /// Creates an invite to `case` for a participant with `role`/`organisation`/`custody`, valid
     /// for `valid_secs`. Returns the secret and its expiry (unix seconds). Chair/co-chair only.
+    #[allow(clippy::too_many_arguments)]
     pub fn create_invite(
         &mut self,
         case: CaseId,
@@ -107,12 +112,32 @@ impl Profile {
         custody: bool,
         auto_accept: bool,
         valid_secs: i64,
+        device_of: Option<&str>,
     ) -> Result<([u8; 16], i64)> {
         let (c, _) = self.load_case(case)?;
-        if !c.my_member().is_some_and(|m| m.admin && m.is_active()) {
+        // A new participant: the chair or a co-chair. A device of a participant: that
+        // participant (from a device they have) or the chair (the membership log's rule for
+        // AddDevice).
+        let allowed = c
+            .my_member()
+            .is_some_and(|m| m.is_active() && (m.admin || device_of.is_some_and(|d| d == m.id)));
+        if !allowed {
             return Err(CoreError::NoAccess {
                 compartment: "de deelnemers".into(),
-                reason: "only the chair or a co-chair invites".into(),
+                reason: match device_of {
+                    None => "only the chair or a co-chair invites",
+                    Some(_) => "only the participant themselves or the chair adds their device",
+                }
+                .into(),
+            }
+            .into());
+        }
+        if let Some(d) = device_of
+            && !c.state().members.get(d).is_some_and(|m| m.is_active())
+        {
+            return Err(CoreError::NotFound {
+                what: "participant",
+                id: d.to_string(),
             }
             .into());
         }
@@ -125,6 +150,7 @@ impl Profile {
             custody,
             auto_accept,
             expiry,
+            device_of: device_of.map(str::to_string),
         })
         .map_err(|e| CoreError::Document(e.to_string()))?;
         let h = hash(&secret);
@@ -181,8 +207,13 @@ impl Profile {
             .is_some_and(|j| j.identity == hex::encode(identity.to_bytes()));
         match state.as_str() {
             "used" if same_device => {
+                // A new participant's id comes from their device; another device of an
+                // existing participant joins as that participant.
                 return Ok(JoinAnswer::Accepted {
-                    member: super::person_id(identity.device_id()),
+                    member: grant
+                        .device_of
+                        .clone()
+                        .unwrap_or_else(|| super::person_id(identity.device_id())),
                 });
             }
             "used" => return refused("this invite was already used"),
@@ -316,6 +347,22 @@ impl Profile {
         name: &str,
     ) -> Result<String> {
         let (mut c, _) = self.load_case(case)?;
+        if let Some(member) = &grant.device_of {
+            // Another device of an existing participant: it reads what they read.
+            c.membership(
+                &self.device,
+                crate::core::membership::Action::AddDevice {
+                    member: member.clone(),
+                    device: identity.clone(),
+                },
+            )?;
+            self.commit(&mut c)?;
+            self.db.execute(
+                "UPDATE invites SET state = 'used' WHERE hash = ?1",
+                params![h],
+            )?;
+            return Ok(member.clone());
+        }
         let member = super::person_id(identity.device_id());
         let name = if name.trim().is_empty() {
             member.clone()

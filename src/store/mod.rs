@@ -324,6 +324,33 @@ impl Profile {
         organisation: &str,
         kdf: KdfParams,
     ) -> Result<Profile> {
+        Self::init_with(dir, passphrase, name, role, organisation, kdf, None)
+    }
+
+    /// Brings a profile back from its recovery phrase's seed: the same device identity (and so
+    /// the same participant id and device id the cases know), sealed under a new `passphrase`.
+    /// It holds no case yet: they come back from a peer (`net::restore_from`).
+    pub fn restore(
+        dir: &Path,
+        passphrase: &str,
+        name: &str,
+        role: Role,
+        organisation: &str,
+        kdf: KdfParams,
+        seed: mdo_crypto::DeviceSeed,
+    ) -> Result<Profile> {
+        Self::init_with(dir, passphrase, name, role, organisation, kdf, Some(seed))
+    }
+
+    fn init_with(
+        dir: &Path,
+        passphrase: &str,
+        name: &str,
+        role: Role,
+        organisation: &str,
+        kdf: KdfParams,
+        seed: Option<mdo_crypto::DeviceSeed>,
+    ) -> Result<Profile> {
         if Self::exists(dir) {
             return Err(StoreError::AlreadyExists(dir.to_path_buf()));
         }
@@ -332,7 +359,10 @@ impl Profile {
         }
         fs::create_dir_all(dir).map_err(io("cannot create", dir))?;
         restrict(dir, 0o700).map_err(io("cannot restrict the permissions of", dir))?;
-        let device = DeviceSecret::generate()?;
+        let device = match seed {
+            Some(seed) => DeviceSecret::from_seed(seed),
+            None => DeviceSecret::generate()?,
+        };
         let person = person_id(device.device_id());
         let me = Me {
             person: person.clone(),
@@ -454,6 +484,58 @@ impl Profile {
     /// The person on this device.
     pub fn me(&self) -> &Me {
         &self.me
+    }
+
+    /// This device was admitted to `case` as another device of participant `member` (one's own
+    /// second laptop or new phone): from now on this profile is that person — their participant
+    /// id, name, role and organisation as the case knows them. Refused when this profile already
+    /// takes part in a case as someone else.
+    pub fn adopt_person(&mut self, member: &str, case: CaseId) -> Result<()> {
+        let mine = self.me.person.clone();
+        for c in self.case_ids()? {
+            let (loaded, _) = self.load_case(c)?;
+            if loaded.state().members.contains_key(&mine) {
+                return Err(CoreError::NoAccess {
+                    compartment: "dit apparaat".into(),
+                    reason: "this device already takes part in a case as its own participant; pair a device that holds no case of its own".into(),
+                }
+                .into());
+            }
+        }
+        let (c, _) = self.load_case(case)?;
+        let m = c
+            .state()
+            .members
+            .get(member)
+            .cloned()
+            .ok_or_else(|| CoreError::NotFound {
+                what: "participant",
+                id: member.to_string(),
+            })?;
+        let name = c
+            .participants()
+            .into_iter()
+            .find(|p| p.id == member)
+            .map(|p| p.name)
+            .unwrap_or_else(|| self.me.name.clone());
+        self.me.person = member.to_string();
+        self.me.name = name;
+        self.me.role = m.role;
+        self.me.organisation = m.organisation;
+        let record = serde_json::to_vec(&ProfileRecord {
+            person: self.me.person.clone(),
+            name: self.me.name.clone(),
+            role: self.me.role,
+            organisation: self.me.organisation.clone(),
+        })
+        .map_err(|e| CoreError::Document(e.to_string()))?;
+        let sealed = seal_local(&self.device, "profile", b"profile", &record)?;
+        self.db.execute(
+            "UPDATE meta SET value = ?1 WHERE key = 'profile'",
+            params![sealed],
+        )?;
+        self.loaded.clear();
+        Ok(())
     }
 
     /// This device's identity.

@@ -110,7 +110,7 @@ fn the_verification_code_is_stored_only_as_a_keyed_hash() {
     use mdo::core::model::Role;
     let (dir, mut p, case) = chair_with_case();
     let (secret, _) = p
-        .create_invite(case, Role::Ouder, "", true, false, 3600)
+        .create_invite(case, Role::Ouder, "", true, false, 3600, None)
         .unwrap();
     let code = pending_code(&mut p, case, &secret);
     let digits: String = code.chars().filter(char::is_ascii_digit).collect();
@@ -156,7 +156,7 @@ fn a_pending_invite_expires_for_the_joiner_and_for_the_confirmation() {
     let (today, now) = (p.today(), p.now());
     p.set_clock(today, now);
     let (secret, expiry) = p
-        .create_invite(case, Role::Ouder, "", true, false, 3600)
+        .create_invite(case, Role::Ouder, "", true, false, 3600, None)
         .unwrap();
     assert_eq!(expiry, now + 3600);
     let code = pending_code(&mut p, case, &secret);

@@ -720,3 +720,220 @@ fn network_settings_a_self_hosted_relay_that_is_down_does_not_stop_direct_sync()
     let s = ib.json(&["settings", "set", "relay", "off"]);
     assert_eq!(s["relay"], Value::Null);
 }
+
+/// Issue 16: a mother whose profile is gone brings it back from her recovery phrase and gets
+/// her case back from the chair's node, then reads and writes as before. A wrong phrase is
+/// refused in Dutch and creates nothing.
+#[test]
+fn a_profile_restored_from_its_phrase_gets_its_case_back_and_keeps_writing() {
+    let (chair, mother, case, mother_id, phrase) = chair_and_mother();
+    let (_server, addr) = serve(&chair);
+    mother.json(&["sync", &case, "--peer", &addr]);
+    assert!(texts(&mother, &case).contains(&"tekent graag".to_string()));
+
+    // The phone is lost: nothing of the profile is left.
+    std::fs::remove_dir_all(mother.dir()).unwrap();
+    std::fs::create_dir_all(mother.dir()).unwrap();
+    // A wrong word: refused, in Dutch, nothing created.
+    let mut words: Vec<&str> = phrase.split(' ').collect();
+    words.swap(0, 1);
+    let wrong = words.join(" ");
+    let out = mother
+        .cmd()
+        .env(
+            "MDO_RECOVERY_PHRASE",
+            if wrong == phrase { "abandon" } else { &wrong },
+        )
+        .args(["restore", "--name", "Sanne", "--role", "ouder"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("de herstelzin klopt niet"), "{err}");
+    assert!(!mdo::profile::Session::exists(mother.dir()));
+
+    let out = mother
+        .cmd()
+        .env("MDO_RECOVERY_PHRASE", &phrase)
+        .args(["--json", "restore", "--name", "Sanne", "--role", "ouder"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let restored: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(restored["id"], mother_id.as_str(), "the same participant");
+    // Nothing here yet; the case comes back from the chair's node.
+    assert_eq!(mother.json(&["case", "list"]).as_array().unwrap().len(), 0);
+    let s = mother.json(&["sync", "--restore", "--peer", &addr]);
+    assert_eq!(s["restored_cases"], 1, "{s}");
+    assert!(texts(&mother, &case).contains(&"tekent graag".to_string()));
+    // She keeps writing, and the chair reads it.
+    mother.json(&[
+        "item",
+        "add",
+        &case,
+        "--section",
+        "thuis.plus",
+        "--text",
+        "leest elke avond voor",
+    ]);
+    mother.json(&["sync", &case, "--peer", &addr]);
+    assert!(texts(&chair, &case).contains(&"leest elke avond voor".to_string()));
+}
+
+/// Issue 16: the mother pairs a second device (a laptop besides her phone) with a ticket and the
+/// same code comparison as an invite; the laptop joins as her, reads what she reads and writes
+/// as her. When it is lost she revokes it from her phone: it gets nothing new, and what it
+/// writes afterwards is refused; her phone keeps working.
+#[test]
+fn a_second_device_of_the_same_person_pairs_syncs_and_is_revoked() {
+    let (chair, phone, case, sanne, _) = chair_and_mother();
+    let (_chair_node, chair_addr) = serve(&chair);
+    phone.json(&["sync", &case, "--peer", &chair_addr]);
+
+    // Only the person themselves (or the chair) invites a device of theirs; the phone serves.
+    let (_phone_node, phone_addr) = serve(&phone);
+    let ticket = phone.json(&["invite", &case, "--my-device"])["ticket"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let laptop = Mdo::new();
+    laptop.init("Sanne (laptop)", "ouder", "");
+    let mut join = laptop
+        .cmd()
+        .args([
+            "--json",
+            "join",
+            &ticket,
+            "--wait",
+            "60",
+            "--bind",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(join.stdout.take().unwrap()).lines();
+    let pending: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    let code = pending["code"].as_str().unwrap().to_string();
+    let member = phone.json(&["invite", "confirm", &case, &code])["member"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        member, sanne,
+        "the laptop joins as Sanne, not as a new participant"
+    );
+    let done: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert!(join.wait().unwrap().success());
+    assert_eq!(done["status"], "joined");
+    let who = laptop.json(&["whoami"]);
+    assert_eq!(who["id"], sanne.as_str());
+    assert_eq!(who["name"], "Sanne");
+    assert!(texts(&laptop, &case).contains(&"tekent graag".to_string()));
+    let members = chair.json(&["member", "list", &case]);
+    let devices = members
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == sanne.as_str())
+        .unwrap()["devices"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(devices, 2, "one participant, two devices: {members}");
+    // The laptop writes as Sanne; the chair reads it.
+    laptop.json(&[
+        "item",
+        "add",
+        &case,
+        "--section",
+        "thuis.plus",
+        "--text",
+        "leest voor",
+    ]);
+    laptop.json(&["sync", &case, "--peer", &phone_addr]);
+    phone.json(&["sync", &case, "--peer", &chair_addr]);
+    assert!(texts(&chair, &case).contains(&"leest voor".to_string()));
+
+    // The laptop is stolen: Sanne revokes it from her phone.
+    let laptop_device = laptop.json(&["whoami"])["device"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    phone.json(&["member", "device-remove", &case, &laptop_device]);
+    phone.json(&["sync", &case, "--peer", &chair_addr]);
+    chair.json(&[
+        "item",
+        "add",
+        &case,
+        "--section",
+        "kind.plus",
+        "--text",
+        "na het verlies",
+    ]);
+    // Whatever the laptop still does: nothing new reaches it, its new writing is refused.
+    laptop.json(&[
+        "item",
+        "add",
+        &case,
+        "--section",
+        "kind.min",
+        "--text",
+        "van de dief",
+    ]);
+    let _ = laptop.run(&["sync", &case, "--peer", &chair_addr]);
+    assert!(!texts(&laptop, &case).contains(&"na het verlies".to_string()));
+    assert!(!texts(&chair, &case).contains(&"van de dief".to_string()));
+    // Her phone keeps working.
+    phone.json(&["sync", &case, "--peer", &chair_addr]);
+    assert!(texts(&phone, &case).contains(&"na het verlies".to_string()));
+}
+
+/// The chair's case about Noor with the mother (gezag) added with her device and one item:
+/// (chair, mother, case, her participant id, her recovery phrase).
+fn chair_and_mother() -> (Mdo, Mdo, String, String, String) {
+    let chair = Mdo::new();
+    let mother = Mdo::new();
+    chair.init("Monique", "ib-er", "OBS De Wilgen");
+    let made = mother.init("Sanne", "ouder", "");
+    let phrase = made["recovery_phrase"].as_str().unwrap().to_string();
+    let (mother_id, identity) = crate::support::whoami(&mother);
+    let case = chair.json(&[
+        "case",
+        "new",
+        "--child",
+        "Noor",
+        "--birthdate",
+        "2017-03-14",
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    chair.json(&[
+        "participant",
+        "add",
+        &case,
+        "--name",
+        "Sanne",
+        "--role",
+        "ouder",
+        "--custody",
+        "--identity",
+        &identity,
+    ]);
+    chair.json(&[
+        "item",
+        "add",
+        &case,
+        "--section",
+        "kind.plus",
+        "--text",
+        "tekent graag",
+    ]);
+    (chair, mother, case, mother_id, phrase)
+}

@@ -1974,3 +1974,95 @@ fn a_traject_prepared_held_reported_and_followed_up_in_meeting_mode() {
     );
     let _ = backend;
 }
+
+/// Issue 16 (restore): the mother's device is gone; on a new one she types her 24 words in the
+/// app, gets her identity back, and fetches Noor's case from the chair's node — then reads it.
+/// A wrong phrase is refused in Dutch.
+#[test]
+fn the_app_restores_a_profile_from_its_phrase_and_fetches_its_case() {
+    i_slint_backend_testing::init_no_event_loop();
+    let chair = Cli::new();
+    let old_phone = Cli::new();
+    let case = chair_with_case(chair.home.path());
+    let made = old_phone.json(&["init", "--name", "Sanne", "--role", "ouder", "--org", ""]);
+    let phrase = made["recovery_phrase"].as_str().unwrap().to_string();
+    let identity = old_phone.json(&["whoami"])["identity"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    chair.json(&[
+        "participant",
+        "add",
+        &case,
+        "--name",
+        "Sanne Visser",
+        "--role",
+        "ouder",
+        "--custody",
+        "--identity",
+        &identity,
+    ]);
+    chair.json(&[
+        "item",
+        "add",
+        &case,
+        "--section",
+        "kind.plus",
+        "--text",
+        "tekent graag",
+    ]);
+    let (_serve, node) = start_cli(chair.home.path(), &["serve", "--bind", "127.0.0.1:0"]);
+    let addr = node["addrs"][0].as_str().unwrap().to_string();
+    drop(old_phone);
+
+    let new_phone = tempfile::tempdir().unwrap();
+    let app = Threaded::new(new_phone.path());
+    let ui = &app.ui;
+    let api = ui.global::<Api>();
+    app.pump("the first start", &|| api.get_screen() == "start");
+    one(ui, "Naam").set_accessible_value("Sanne Visser");
+    one(ui, "Wachtwoordzin").set_accessible_value("nieuwe zin voor mijn telefoon");
+    one(ui, "Wachtwoordzin nogmaals").set_accessible_value("nieuwe zin voor mijn telefoon");
+    let mut words: Vec<&str> = phrase.split(' ').collect();
+    words.pop();
+    one(ui, "Herstelzin invoeren").set_accessible_value(words.join(" "));
+    one(ui, "Profiel herstellen").invoke_accessible_default_action();
+    app.pump("the refusal", &|| api.get_error() != "");
+    assert!(
+        api.get_error()
+            .contains("het moeten 24 woorden zijn, het zijn er 23"),
+        "{}",
+        api.get_error()
+    );
+    // The role is the one chosen in the list; a parent picks "ouder/verzorger".
+    api.invoke_restore_profile(
+        phrase.as_str().into(),
+        "Sanne Visser".into(),
+        "ouder".into(),
+        "".into(),
+        "nieuwe zin voor mijn telefoon".into(),
+        "nieuwe zin voor mijn telefoon".into(),
+    );
+    app.pump("the case list", &|| api.get_screen() == "cases");
+    assert!(
+        api.get_notice().contains("Profiel hersteld"),
+        "{}",
+        api.get_notice()
+    );
+    assert_eq!(slint::Model::row_count(&api.get_cases()), 0);
+    one(ui, "Adres om casussen terug te halen").set_accessible_value(&addr);
+    one(ui, "Casussen terughalen").invoke_accessible_default_action();
+    app.pump("the fetched case", &|| {
+        slint::Model::row_count(&api.get_cases()) == 1
+    });
+    assert!(
+        api.get_notice().contains("1 casus teruggehaald"),
+        "{}",
+        api.get_notice()
+    );
+    let id = slint::Model::row_data(&api.get_cases(), 0).unwrap().id;
+    api.invoke_open_case(id);
+    app.pump("the case", &|| api.get_screen() == "case");
+    assert_eq!(api.get_case_title(), "Noor Visser");
+    one(ui, "kind plus: tekent graag");
+}

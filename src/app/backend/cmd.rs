@@ -20,6 +20,23 @@ pub enum Cmd {
         /// Passphrase again.
         again: String,
     },
+    /// Bring a profile back from its 24-word recovery phrase.
+    RestoreProfile {
+        /// The phrase.
+        phrase: String,
+        /// Name.
+        name: String,
+        /// Role id.
+        role: String,
+        /// Organisation.
+        org: String,
+        /// New passphrase.
+        pass: String,
+        /// Again.
+        again: String,
+    },
+    /// After a restore: fetch this identity's cases from a peer (`NODE-ID@IP:PORT`).
+    FetchCases(String),
     /// Unlock the profile.
     Unlock(String),
     /// The recovery phrase was written down.
@@ -351,6 +368,8 @@ pub enum Cmd {
         /// Parent with gezag.
         custody: bool,
     },
+    /// Invite another device of my own into the open case.
+    InviteMyDevice,
     /// The inviter types the code the joining device shows: equal codes admit it.
     ConfirmJoin(String),
     /// Join a case with a ticket from the inviter.

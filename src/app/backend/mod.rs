@@ -169,6 +169,16 @@ impl Backend {
                 pass,
                 again,
             } => self.create_profile(name, role, org, pass, again),
+            Cmd::RestoreProfile {
+                phrase,
+                name,
+                role,
+                org,
+                pass,
+                again,
+            } => self.restore_profile(phrase, name, role, org, pass, again),
+            Cmd::FetchCases(peer) => self.fetch_cases(peer),
+            Cmd::InviteMyDevice => self.invite_my_device(),
             Cmd::Unlock(pass) => self.unlock(pass),
             Cmd::PhraseConfirmed => self.phrase_confirmed(),
             // cases.rs

@@ -31,6 +31,38 @@ impl Backend {
         ])
     }
 
+    /// Invite another device of my own (a second laptop, a new phone): it joins as me, after
+    /// the same code comparison as an invite.
+    pub(super) fn invite_my_device(&mut self) -> Result<Vec<Update>, Error> {
+        let case = self.open_id()?;
+        if self.node.is_none() {
+            return Err("dit apparaat is nog niet bereikbaar (de netwerkknoop draait niet); de uitnodiging vertelt je andere apparaat waar het dit apparaat vindt".into());
+        }
+        let me = self.session()?.me().person.clone();
+        let role = self.session()?.me().role;
+        let t = self.session()?.invite(
+            case,
+            &profile::invite::Invite {
+                device_of: Some(me),
+                role,
+                organisation: String::new(),
+                custody: false,
+                auto_accept: false,
+                valid_hours: crate::store::invites::DEFAULT_VALID_HOURS,
+            },
+        )?;
+        let qr = t.qr().map_err(
+            |_| "de uitnodiging past niet in een QR-code; geef de uitnodiging als tekst door",
+        )?;
+        Ok(vec![
+            Update::Invite {
+                ticket: t.encode(),
+                qr,
+            },
+            Update::Notice("Uitnodiging voor je andere apparaat gemaakt: 24 uur geldig, één keer te gebruiken. Scan de QR-code met dat apparaat (kies daar ‘Deelnemen’), vergelijk de code en typ hem hier in. Het apparaat doet dan mee als jij.".into()),
+        ])
+    }
+
     pub(super) fn invite(
         &mut self,
         role: &str,
@@ -45,6 +77,7 @@ impl Backend {
         let t = self.session()?.invite(
             case,
             &profile::invite::Invite {
+                device_of: None,
                 role,
                 organisation: org.trim().to_string(),
                 custody,

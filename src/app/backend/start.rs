@@ -48,6 +48,63 @@ impl Backend {
         Ok(u)
     }
 
+    /// Bring a profile back from its recovery phrase (the same identity, a new passphrase); the
+    /// case list is empty until the cases are fetched from a device of those cases.
+    pub(super) fn restore_profile(
+        &mut self,
+        phrase: String,
+        name: String,
+        role: String,
+        org: String,
+        pass: String,
+        again: String,
+    ) -> Result<Vec<Update>, Error> {
+        let (phrase, pass, again) = (
+            Zeroizing::new(phrase),
+            Zeroizing::new(pass),
+            Zeroizing::new(again),
+        );
+        if pass != again {
+            return Err("de twee wachtwoordzinnen zijn niet gelijk".into());
+        }
+        if pass.chars().count() < 8 {
+            return Err("kies een wachtwoordzin van minstens 8 tekens".into());
+        }
+        let role: Role = role.parse()?;
+        let p = Session::restore(&self.dir, &phrase, &pass, &name, role, &org, self.kdf)?;
+        let me = Self::me_line(&p);
+        self.session = Some(p);
+        let mut u = vec![
+            me,
+            Update::Cases(Vec::new()),
+            Update::Screen("cases"),
+            Update::Notice("Profiel hersteld. Haal je casussen terug: vraag de voorzitter om het adres van een apparaat van je casus, of laat je opnieuw uitnodigen — je krijgt alles terug van de anderen.".into()),
+        ];
+        u.extend(self.start_node(&pass));
+        Ok(u)
+    }
+
+    /// Fetch this identity's cases from a peer, after a restore.
+    pub(super) fn fetch_cases(&mut self, peer: String) -> Result<Vec<Update>, Error> {
+        if peer.trim().is_empty() {
+            return Err("vul het adres in van een apparaat van je casus (ID@IP:POORT)".into());
+        }
+        let session = self.session.take().ok_or("eerst ontgrendelen")?;
+        let (session, fetched) =
+            crate::profile::restore::fetch_cases(session, &peer, self.bind, false);
+        self.session = Some(session);
+        let fetched = fetched?;
+        let cases = self.cases()?;
+        Ok(vec![
+            Update::Cases(cases),
+            Update::Notice(match fetched.cases.len() {
+                0 => "Geen casussen gevonden bij dit apparaat.".into(),
+                1 => "1 casus teruggehaald.".into(),
+                n => format!("{n} casussen teruggehaald."),
+            }),
+        ])
+    }
+
     /// Unlock the profile.
     pub(super) fn unlock(&mut self, pass: String) -> Result<Vec<Update>, Error> {
         let pass = Zeroizing::new(pass);
