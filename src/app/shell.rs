@@ -348,6 +348,24 @@ fn show_case(api: &Api, v: &CaseView) {
     api.set_prep_questions(strings(v.prep.iter().map(|p| p.1.as_str())));
     api.set_next_suggestion(v.next_suggestion.as_str().into());
     api.set_usual_for(v.usual_for.as_str().into());
+    let p = &v.plain;
+    api.set_plain_for_child(p.for_child);
+    api.set_plain_intro(p.intro.as_str().into());
+    api.set_plain_next(p.next.as_str().into());
+    api.set_plain_good(strings(p.good.iter().map(String::as_str)));
+    api.set_plain_agreed(strings(p.agreed.iter().map(String::as_str)));
+    api.set_plain_questions(strings(p.my_questions.iter().map(String::as_str)));
+    api.set_plain_consents(model(
+        p.my_consents
+            .iter()
+            .map(|(id, text, codes, labels)| PlainConsent {
+                id: id.as_str().into(),
+                text: text.as_str().into(),
+                act_codes: strings(codes.iter().map(String::as_str)),
+                act_labels: strings(labels.iter().map(String::as_str)),
+            })
+            .collect(),
+    ));
     api.set_consents(model(
         v.consents
             .iter()
@@ -410,7 +428,16 @@ pub fn apply(ui: &AppWindow, updates: Vec<Update>) {
         match u {
             Update::Screen(s) => {
                 if s == "case" && api.get_screen() != "case" {
-                    api.set_tab("cirkels".into());
+                    // Parents and the child start on their own plain overview; professionals
+                    // on the circles.
+                    api.set_tab(
+                        if api.get_gives_view() {
+                            "mijn"
+                        } else {
+                            "cirkels"
+                        }
+                        .into(),
+                    );
                     api.set_step(1);
                     api.set_invite_ticket("".into());
                 }

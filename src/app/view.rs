@@ -253,6 +253,27 @@ pub struct AgendaView {
     pub status: String,
 }
 
+/// The plain view for parents and for the child (issue 16): the case in B1 Dutch, large type.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PlainView {
+    /// Written for the child ("je") rather than a parent ("u").
+    pub for_child: bool,
+    /// What an MDO is, in two or three sentences.
+    pub intro: String,
+    /// "Het volgende overleg is op 13 december 2026 om 15:00, in …" or that none is planned.
+    pub next: String,
+    /// What goes well (the + of every circle this person reads).
+    pub good: Vec<String>,
+    /// Who does what: "Jeroen Bakker (leerkracht): dagritmekaart invoeren. Klaar op 1 oktober
+    /// 2026. Gedaan."
+    pub agreed: Vec<String>,
+    /// This person's own questions.
+    pub my_questions: Vec<String>,
+    /// The consents that ask this person, explained: (record id, explanation, the buttons'
+    /// codes, the buttons' texts).
+    pub my_consents: Vec<(String, String, Vec<String>, Vec<String>)>,
+}
+
 /// A goal with its term and status.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GoalView {
@@ -445,6 +466,9 @@ pub struct CaseView {
     pub next_suggestion: String,
     /// Who reads the usual shared compartment ("voor ouders en professionals").
     pub usual_for: String,
+    /// The plain view for parents and the child (empty for professionals' own use; they can
+    /// look at it too).
+    pub plain: PlainView,
 }
 
 /// Circle label ("Kind/jongere" …).
@@ -1484,6 +1508,7 @@ pub fn case_view(case: &Case, me: &Me, meeting: Option<&str>) -> CaseView {
             .into_iter()
             .map(|q| (q.tag, q.text))
             .collect(),
+        plain: plain_view(case, me, &names),
         usual_for: audience::voor_at(
             &crate::profile::write::with_the_child(
                 case,
@@ -1498,6 +1523,154 @@ pub fn case_view(case: &Case, me: &Me, meeting: Option<&str>) -> CaseView {
             ),
             _ => String::new(),
         },
+    }
+}
+
+fn plain_view(case: &Case, me: &Me, names: &BTreeMap<String, String>) -> PlainView {
+    let for_child = me.role == Role::Kind;
+    let child = case
+        .info()
+        .child
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let intro = if for_child {
+        "Een MDO is een gesprek over jou. Jij, je ouders, school en soms anderen die helpen, kijken samen wat goed gaat en wat beter kan. Daarna spreken jullie af wie wat doet. Wat jij vindt, telt mee.".to_string()
+    } else {
+        format!(
+            "Een MDO is een gesprek over {child}. U, de school en andere mensen die helpen, kijken samen wat goed gaat en wat beter moet. Daarna spreken we af wie wat doet, en wanneer we samen terugkijken. U kent {child} het best: uw mening telt."
+        )
+    };
+    let next = match case.next_meeting() {
+        Some(m) => {
+            let d = &m.data;
+            let mut s = format!("Het volgende overleg is op {}", long_date(&d.date));
+            if !d.start.is_empty() {
+                s.push_str(&format!(" om {}", d.start));
+            }
+            if !d.place.is_empty() {
+                s.push_str(&format!(", in {}", d.place));
+            }
+            s.push('.');
+            s
+        }
+        None => match case.evaluation_due() {
+            Some(e) => format!(
+                "Er is nog geen nieuw overleg gepland. Rond {} kijken we samen terug op de afspraken.",
+                long_date(&e)
+            ),
+            None => "Er is nog geen overleg gepland.".into(),
+        },
+    };
+    let items = case.items();
+    let good = items
+        .iter()
+        .filter(|i| {
+            matches!(
+                i.data.section,
+                Section::Circle {
+                    slot: CircleSlot::Plus,
+                    ..
+                }
+            )
+        })
+        .map(|i| i.data.text.clone())
+        .collect();
+    let agreed = case
+        .agreements()
+        .into_iter()
+        .map(|a| {
+            let a = a.data;
+            let mut s = format!("{}: {}.", a.wie, a.wat);
+            if !a.due.is_empty() {
+                s.push_str(&format!(" Klaar op {}.", long_date(&a.due)));
+            }
+            s.push_str(match a.status {
+                AgreementStatus::Open => " Nog bezig.",
+                AgreementStatus::Gedaan => " Gedaan.",
+                AgreementStatus::Vervallen => " Gaat niet meer door.",
+            });
+            s
+        })
+        .collect();
+    let mine = case.my_member().map(|m| m.id.clone()).unwrap_or_default();
+    let my_questions = items
+        .iter()
+        .filter(|i| {
+            i.data.section == Section::Vragen
+                && (i.data.author == mine || i.data.by.as_deref() == Some(mine.as_str()))
+        })
+        .map(|i| i.data.text.clone())
+        .collect();
+    let st = case.state();
+    let (parents, children) = access::required_consenters(st, case.today());
+    let asks_me = parents.contains(&mine) || children.contains(&mine);
+    let name = |id: &str| names.get(id).cloned().unwrap_or_else(|| "iemand".into());
+    let my_consents = st
+        .consents
+        .values()
+        .filter(|r| {
+            matches!(r.spec.basis, Basis::Consent { .. })
+                && (asks_me || r.answers.contains_key(&mine))
+        })
+        .map(|r| {
+            let what = r
+                .spec
+                .categories
+                .iter()
+                .map(|c| c.label())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let from = if r.spec.sources.is_empty() {
+                String::new()
+            } else {
+                format!(" van {}", r.spec.sources.join(", "))
+            };
+            let to = r
+                .spec
+                .recipients
+                .iter()
+                .map(|x| recipient_label(x, names))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let answer = match r.answers.get(&mine) {
+                Some(a) => format!(
+                    "{} antwoord: {} ({}).",
+                    if for_child { "Jouw" } else { "Uw" },
+                    a.state.label(),
+                    long_date(&a.on)
+                ),
+                None => format!(
+                    "{} hebt nog geen antwoord gegeven.",
+                    if for_child { "Je" } else { "U" }
+                ),
+            };
+            let explanation = format!(
+                "Mogen {to} {what}{from} lezen? Waarvoor: {}. Tot {}. {answer} {} kunt {} antwoord altijd veranderen of intrekken; wat al gedeeld is, blijft bij wie het al had.",
+                r.spec.purpose,
+                long_date(&r.spec.until),
+                if for_child { "Je" } else { "U" },
+                if for_child { "je" } else { "uw" },
+            );
+            let acts = crate::profile::consent::acts(case, r);
+            let labels = acts.iter().map(|a| a.label(&mine, &|p| name(p))).collect();
+            (
+                r.spec.id.clone(),
+                explanation,
+                acts.iter().map(|a| a.code()).collect(),
+                labels,
+            )
+        })
+        .collect();
+    PlainView {
+        for_child,
+        intro,
+        next,
+        good,
+        agreed,
+        my_questions,
+        my_consents,
     }
 }
 

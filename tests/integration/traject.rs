@@ -629,3 +629,99 @@ fn what_the_meeting_shows_and_the_invitation_sends_stay_within_their_readers() {
     });
     assert!(w.view(&mother).0.verslag_changed(&second, &parents()));
 }
+
+/// Issue 16: the plain view for a parent — what an MDO is, the next meeting, what goes well, who
+/// does what, her questions, and the consents that ask her, explained, with her own buttons; a
+/// child of 12+ gets it in "je".
+#[test]
+fn the_plain_view_for_a_parent_and_for_the_child() {
+    use mdo::core::membership::{Action, Basis, ConsentSpec, Recipient};
+    use mdo::core::model::{ConsentCategory, ConsentHow};
+    let chair = Person::new("monique", Role::IbEr, "OBS De Wilgen");
+    let mother = Person::new("sanne", Role::Ouder, "");
+    let child = Person::new("daan", Role::Kind, "");
+    let mut w = World::new(&chair, "2012-05-01", date!(2026 - 11 - 23));
+    w.add(&chair, &mother, true);
+    w.add(&chair, &child, false);
+    w.act(&chair, |c| {
+        c.add_item(
+            &chair.me,
+            Section::parse("kind.plus").unwrap(),
+            "speelt graag voetbal",
+            Audience::Child,
+            None,
+            0,
+        )
+        .unwrap();
+        c.add_agreement(
+            &chair.me,
+            NewAgreement {
+                wie: "Monique de Vries".into(),
+                wat: "gesprek met de mentor plannen".into(),
+                owner: "monique".into(),
+                due: "2026-12-01".into(),
+                ..Default::default()
+            },
+            Audience::Child,
+            0,
+        )
+        .unwrap();
+        c.membership(
+            &chair.dev,
+            Action::Grant {
+                record: ConsentSpec {
+                    id: "c1".into(),
+                    basis: Basis::Consent {
+                        consenters: Vec::new(),
+                        how: ConsentHow::Oral,
+                    },
+                    purpose: "de jeugdarts kijkt mee".into(),
+                    categories: vec![ConsentCategory::Onderzoek],
+                    recipients: vec![Recipient::Organisation("GGD JGZ".into())],
+                    sources: vec!["OBS De Wilgen".into()],
+                    from: "2026-11-23".into(),
+                    until: "2027-11-23".into(),
+                },
+            },
+        )
+        .unwrap();
+    });
+    let (c, _) = w.view(&mother);
+    let v = mdo::app::view::case_view(&c, &mother.me, None).plain;
+    assert!(!v.for_child);
+    assert!(v.intro.contains("U kent Kind het best"), "{}", v.intro);
+    assert_eq!(v.next, "Er is nog geen overleg gepland.");
+    assert_eq!(v.good, ["speelt graag voetbal"]);
+    assert_eq!(
+        v.agreed,
+        ["Monique de Vries: gesprek met de mentor plannen. Klaar op 1 december 2026. Nog bezig."]
+    );
+    assert_eq!(v.my_consents.len(), 1);
+    let (_, text, codes, labels) = &v.my_consents[0];
+    assert!(
+        text.starts_with(
+            "Mogen professionals van GGD JGZ onderzoeksverslagen van OBS De Wilgen lezen?"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("U hebt nog geen antwoord gegeven"), "{text}");
+    assert_eq!(codes.len(), 2, "{labels:?}");
+    assert!(
+        labels.iter().any(|l| l == "Ik geef toestemming"),
+        "{labels:?}"
+    );
+    // Daan (14) reads his own, in "je".
+    let (c, _) = w.view(&child);
+    let d = mdo::app::view::case_view(&c, &child.me, None).plain;
+    assert!(d.for_child);
+    assert!(
+        d.intro.starts_with("Een MDO is een gesprek over jou"),
+        "{}",
+        d.intro
+    );
+    assert!(
+        d.my_consents[0]
+            .1
+            .contains("Je hebt nog geen antwoord gegeven")
+    );
+}

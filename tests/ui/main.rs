@@ -1382,6 +1382,20 @@ fn the_app_joins_with_a_ticket_once_the_inviter_confirms_the_code() {
         api.get_screen() == "case" && api.get_case_title() == "Noor Visser"
     });
     assert_eq!(api.get_join_code(), "");
+    // A parent starts on her own plain overview (issue 16).
+    assert_eq!(api.get_tab(), "mijn");
+    assert!(api.get_plain_intro().contains("U kent Noor het best"));
+    assert_eq!(labels(&api.get_plain_good()), ["tekent graag"]);
+    one(ui, "Mijn vraag").set_accessible_value("Hoe gaat het in de pauze?");
+    one(ui, "Vraag stellen").invoke_accessible_default_action();
+    app.pump("her question", &|| {
+        slint::Model::row_count(&api.get_plain_questions()) == 1
+    });
+    assert_eq!(
+        labels(&api.get_plain_questions()),
+        ["Hoe gaat het in de pauze?"]
+    );
+    api.set_tab("cirkels".into());
     one(ui, "kind plus: tekent graag");
 }
 
@@ -2064,5 +2078,9 @@ fn the_app_restores_a_profile_from_its_phrase_and_fetches_its_case() {
     api.invoke_open_case(id);
     app.pump("the case", &|| api.get_screen() == "case");
     assert_eq!(api.get_case_title(), "Noor Visser");
+    // She is a parent: her own plain overview first.
+    assert_eq!(api.get_tab(), "mijn");
+    assert_eq!(labels(&api.get_plain_good()), ["tekent graag"]);
+    api.set_tab("cirkels".into());
     one(ui, "kind plus: tekent graag");
 }
