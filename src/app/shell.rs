@@ -448,6 +448,7 @@ pub fn apply(ui: &AppWindow, updates: Vec<Update>) {
             Update::Me(m) => api.set_me(m.into()),
             Update::Busy(b) => api.set_busy(b),
             Update::Phrase(p) => api.set_recovery_phrase(p.into()),
+            Update::PhraseReminder(on) => api.set_phrase_reminder(on),
             Update::Cases(rows) => api.set_cases(model(
                 rows.into_iter()
                     .map(|r| CaseRow {
@@ -531,6 +532,10 @@ pub fn wire(ui: &AppWindow, send: impl Fn(Cmd) + Clone + 'static) {
     api.on_unlock(move |pass| s(Cmd::Unlock(pass.into())));
     let s = send.clone();
     api.on_phrase_confirmed(move || s(Cmd::PhraseConfirmed));
+    let s = send.clone();
+    api.on_phrase_later(move || s(Cmd::PhraseLater));
+    let s = send.clone();
+    api.on_show_phrase(move || s(Cmd::ShowPhrase));
     let s = send.clone();
     api.on_open_demo(move || s(Cmd::OpenDemo));
     let s = send.clone();

@@ -95,6 +95,34 @@ impl Settings {
 }
 
 impl Profile {
+    /// Whether the recovery phrase still has to be written down (the app's first start lets a
+    /// person do it later, with a reminder).
+    pub fn phrase_pending(&self) -> Result<bool> {
+        let v: Option<Vec<u8>> = self
+            .db
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'phrase_pending'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(v.is_some_and(|b| b == b"1"))
+    }
+
+    /// Records whether the recovery phrase still has to be written down.
+    pub fn set_phrase_pending(&mut self, pending: bool) -> Result<()> {
+        self.db.execute(
+            "INSERT INTO meta(key, value) VALUES ('phrase_pending', ?1)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![if pending {
+                b"1".to_vec()
+            } else {
+                b"0".to_vec()
+            }],
+        )?;
+        Ok(())
+    }
+
     /// This profile's network settings (defaults when never set).
     pub fn settings(&self) -> Result<Settings> {
         let v: Option<Vec<u8>> = self

@@ -2084,3 +2084,90 @@ fn the_app_restores_a_profile_from_its_phrase_and_fetches_its_case() {
     api.set_tab("cirkels".into());
     one(ui, "kind plus: tekent graag");
 }
+
+/// Issue 16: a parent joins in a handful of steps — from the first start of the app to reading
+/// the case on her own overview — and writes the recovery phrase down later, reminded on the case
+/// list. The steps she takes are counted.
+#[test]
+fn a_parent_joins_in_a_few_steps_and_writes_the_phrase_down_later() {
+    i_slint_backend_testing::init_no_event_loop();
+    let chair = Cli::new();
+    let case = chair_with_case(chair.home.path());
+    chair.json(&[
+        "item",
+        "add",
+        &case,
+        "--section",
+        "kind.plus",
+        "--text",
+        "tekent graag",
+    ]);
+    let (_serve, _) = start_cli(chair.home.path(), &["serve", "--bind", "127.0.0.1:0"]);
+    let ticket = chair.json(&["invite", &case, "--role", "ouder", "--custody"])["ticket"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let phone = tempfile::tempdir().unwrap();
+    let app = Threaded::new(phone.path());
+    let ui = &app.ui;
+    let api = ui.global::<Api>();
+    app.pump("the first start", &|| api.get_screen() == "start");
+    let mut steps = 0;
+    let mut step = |f: &dyn Fn()| {
+        steps += 1;
+        f();
+    };
+    step(&|| one(ui, "Naam").set_accessible_value("Sanne Visser"));
+    // Choosing "ouder/verzorger" in the role list is one step; the testing backend cannot step
+    // this combo box, so the choice is handed over with the form below.
+    step(&|| ());
+    step(&|| one(ui, "Wachtwoordzin").set_accessible_value("kaars en lamp op tafel"));
+    step(&|| one(ui, "Wachtwoordzin nogmaals").set_accessible_value("kaars en lamp op tafel"));
+    step(&|| {
+        api.invoke_create_profile(
+            "Sanne Visser".into(),
+            "ouder".into(),
+            "".into(),
+            "kaars en lamp op tafel".into(),
+            "kaars en lamp op tafel".into(),
+        )
+    });
+    app.pump("the phrase", &|| api.get_screen() == "phrase");
+    let phrase = api.get_recovery_phrase().to_string();
+    assert_eq!(phrase.split(' ').count(), 24);
+    step(&|| one(ui, "Later opschrijven").invoke_accessible_default_action());
+    app.pump("the case list", &|| api.get_screen() == "cases");
+    assert!(
+        api.get_phrase_reminder(),
+        "a reminder stays until it is written down"
+    );
+    step(&|| one(ui, "Tekst van de uitnodiging").set_accessible_value(ticket.as_str()));
+    step(&|| one(ui, "Deelnemen").invoke_accessible_default_action());
+    app.pump("the code", &|| api.get_join_code() != "");
+    // The chair types the code the phone shows (the comparison is the one step that needs
+    // both people).
+    let code = api.get_join_code().to_string();
+    chair.json(&["invite", "confirm", &case, &code]);
+    app.pump("the case", &|| {
+        api.get_screen() == "case" && api.get_case_title() == "Noor Visser"
+    });
+    assert_eq!(api.get_tab(), "mijn", "she starts on her own overview");
+    assert_eq!(labels(&api.get_plain_good()), ["tekent graag"]);
+    assert_eq!(
+        steps, 8,
+        "eight steps from the first start to reading the case"
+    );
+
+    // Later, from the reminder: the same 24 words, and the reminder goes.
+    api.invoke_back();
+    app.pump("the case list", &|| api.get_screen() == "cases");
+    assert!(api.get_phrase_reminder());
+    one(ui, "Nu opschrijven").invoke_accessible_default_action();
+    app.pump("the phrase again", &|| api.get_screen() == "phrase");
+    assert_eq!(api.get_recovery_phrase().as_str(), phrase);
+    api.invoke_phrase_confirmed();
+    app.pump("no reminder", &|| {
+        api.get_screen() == "cases" && !api.get_phrase_reminder()
+    });
+}

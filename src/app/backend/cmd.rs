@@ -41,6 +41,10 @@ pub enum Cmd {
     Unlock(String),
     /// The recovery phrase was written down.
     PhraseConfirmed,
+    /// Write the recovery phrase down later (a reminder stays on the case list).
+    PhraseLater,
+    /// Show the recovery phrase again, from the reminder.
+    ShowPhrase,
     /// Create and open the demo case "Noor Visser".
     OpenDemo,
     /// Filter the case list.
@@ -409,6 +413,8 @@ pub enum Update {
     Me(String),
     /// The recovery phrase, shown once (empty clears it).
     Phrase(String),
+    /// Whether the case list reminds that the recovery phrase is not written down yet.
+    PhraseReminder(bool),
     /// The case list.
     Cases(Vec<CaseSummary>),
     /// The open case.

@@ -181,6 +181,8 @@ impl Backend {
             Cmd::InviteMyDevice => self.invite_my_device(),
             Cmd::Unlock(pass) => self.unlock(pass),
             Cmd::PhraseConfirmed => self.phrase_confirmed(),
+            Cmd::PhraseLater => self.phrase_later(),
+            Cmd::ShowPhrase => self.show_phrase(),
             // cases.rs
             Cmd::OpenDemo => self.open_demo(),
             Cmd::Search(f) => self.search(f),

@@ -36,7 +36,9 @@ impl Backend {
             return Err("kies een wachtwoordzin van minstens 8 tekens".into());
         }
         let role: Role = role.parse()?;
-        let (p, phrase) = Session::init(&self.dir, &pass, &name, role, &org, self.kdf, false)?;
+        let (mut p, phrase) = Session::init(&self.dir, &pass, &name, role, &org, self.kdf, false)?;
+        // Until the person says the words are written down (or later, from the reminder).
+        p.store_mut().set_phrase_pending(true)?;
         let me = Self::me_line(&p);
         self.session = Some(p);
         let mut u = vec![
@@ -113,18 +115,55 @@ impl Backend {
         let me = Self::me_line(&p);
         self.session = Some(p);
         let cases = self.cases()?;
-        let mut u = vec![me, Update::Cases(cases), Update::Screen("cases")];
+        let pending = self
+            .session
+            .as_ref()
+            .map(|s| s.store().phrase_pending())
+            .transpose()?
+            .unwrap_or(false);
+        let mut u = vec![
+            me,
+            Update::PhraseReminder(pending),
+            Update::Cases(cases),
+            Update::Screen("cases"),
+        ];
         u.extend(self.start_node(&pass));
         Ok(u)
     }
 
     /// The recovery phrase was written down.
     pub(super) fn phrase_confirmed(&mut self) -> Result<Vec<Update>, Error> {
+        let p = self.session.as_mut().ok_or("eerst ontgrendelen")?;
+        p.store_mut().set_phrase_pending(false)?;
         let cases = self.cases()?;
         Ok(vec![
             Update::Phrase(String::new()),
+            Update::PhraseReminder(false),
             Update::Cases(cases),
             Update::Screen("cases"),
+        ])
+    }
+
+    /// Write the recovery phrase down later: on to the cases (joining comes first), with a
+    /// reminder on the case list until it is done.
+    pub(super) fn phrase_later(&mut self) -> Result<Vec<Update>, Error> {
+        let cases = self.cases()?;
+        Ok(vec![
+            Update::Phrase(String::new()),
+            Update::PhraseReminder(true),
+            Update::Cases(cases),
+            Update::Screen("cases"),
+        ])
+    }
+
+    /// Show the recovery phrase again (from the reminder): it comes from this device's key, so
+    /// it is the same 24 words.
+    pub(super) fn show_phrase(&mut self) -> Result<Vec<Update>, Error> {
+        let p = self.session.as_ref().ok_or("eerst ontgrendelen")?;
+        let phrase = p.store().device().seed().recovery_phrase()?;
+        Ok(vec![
+            Update::Phrase(phrase.as_str().to_string()),
+            Update::Screen("phrase"),
         ])
     }
 }
