@@ -1508,7 +1508,7 @@ pub fn case_view(case: &Case, me: &Me, meeting: Option<&str>) -> CaseView {
             .into_iter()
             .map(|q| (q.tag, q.text))
             .collect(),
-        plain: plain_view(case, me, &names),
+        plain: plain_view(case, me, &names, &items),
         usual_for: audience::voor_at(
             &crate::profile::write::with_the_child(
                 case,
@@ -1526,7 +1526,12 @@ pub fn case_view(case: &Case, me: &Me, meeting: Option<&str>) -> CaseView {
     }
 }
 
-fn plain_view(case: &Case, me: &Me, names: &BTreeMap<String, String>) -> PlainView {
+fn plain_view(
+    case: &Case,
+    me: &Me,
+    names: &BTreeMap<String, String>,
+    items: &[crate::core::case::Placed<ItemData>],
+) -> PlainView {
     let for_child = me.role == Role::Kind;
     let child = case
         .info()
@@ -1563,7 +1568,6 @@ fn plain_view(case: &Case, me: &Me, names: &BTreeMap<String, String>) -> PlainVi
             None => "Er is nog geen overleg gepland.".into(),
         },
     };
-    let items = case.items();
     let good = items
         .iter()
         .filter(|i| {

@@ -928,13 +928,19 @@ impl CompartmentDoc {
         }
     }
 
+    /// The map under `key` of `obj`, made when it is not there yet (an entry of an older
+    /// version, or the first answer of its kind).
+    fn map_in(&mut self, obj: &ObjId, key: &str) -> Result<ObjId, CoreError> {
+        match self.get_obj(obj, key) {
+            Some(m) => Ok(m),
+            None => self.doc.put_object(obj, key, ObjType::Map).map_err(am),
+        }
+    }
+
     /// A map of a meeting (`invited`, `input`), made when a meeting of an older version lacks it.
     fn meeting_map_or_new(&mut self, id: &str, key: &str) -> Result<ObjId, CoreError> {
         let o = self.entry("meeting", id)?;
-        match self.get_obj(&o, key) {
-            Some(m) => Ok(m),
-            None => self.doc.put_object(&o, key, ObjType::Map).map_err(am),
-        }
+        self.map_in(&o, key)
     }
 
     /// Invites a participant to a meeting, or takes the invitation back.
@@ -1114,17 +1120,8 @@ impl CompartmentDoc {
         a: &Answer,
     ) -> Result<(), CoreError> {
         let o = self.verslag_meta(meeting)?;
-        let views = match self.get_obj(&o, "views") {
-            Some(v) => v,
-            None => self.doc.put_object(&o, "views", ObjType::Map).map_err(am)?,
-        };
-        let v = match self.get_obj(&views, participant) {
-            Some(v) => v,
-            None => self
-                .doc
-                .put_object(&views, participant, ObjType::Map)
-                .map_err(am)?,
-        };
+        let views = self.map_in(&o, "views")?;
+        let v = self.map_in(&views, participant)?;
         self.put_answer(&v, a)
     }
 
@@ -1222,20 +1219,8 @@ impl CompartmentDoc {
         a: &Answer,
     ) -> Result<(), CoreError> {
         let o = self.entry("route", id)?;
-        let answers = match self.get_obj(&o, "answers") {
-            Some(m) => m,
-            None => self
-                .doc
-                .put_object(&o, "answers", ObjType::Map)
-                .map_err(am)?,
-        };
-        let v = match self.get_obj(&answers, participant) {
-            Some(v) => v,
-            None => self
-                .doc
-                .put_object(&answers, participant, ObjType::Map)
-                .map_err(am)?,
-        };
+        let answers = self.map_in(&o, "answers")?;
+        let v = self.map_in(&answers, participant)?;
         self.put_answer(&v, a)
     }
 

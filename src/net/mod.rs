@@ -272,15 +272,22 @@ pub async fn run_session(
     send: &mut SendStream,
     recv: &mut RecvStream,
 ) -> Result<Stats, String> {
-    run_session_as(profile, peer, Some(cases), send, recv).await
+    run_session_as(profile, peer, Offer::Cases(cases), send, recv).await
 }
 
-/// [`run_session`], or with `cases` `None` the session of a device restored from its recovery
-/// phrase: it takes up the cases the peer holds with it ([`Session::start_restoring`]).
+/// What this side of a session brings.
+enum Offer {
+    /// These cases (all held and accepted ones when `None`).
+    Cases(Option<Vec<CaseId>>),
+    /// A device restored from its recovery phrase: the cases the peer holds with it
+    /// ([`Session::start_restoring`]).
+    Restore,
+}
+
 async fn run_session_as(
     profile: &Mutex<Profile>,
     peer: DeviceId,
-    cases: Option<Option<Vec<CaseId>>>,
+    offer: Offer,
     send: &mut SendStream,
     recv: &mut RecvStream,
 ) -> Result<Stats, String> {
@@ -289,7 +296,7 @@ async fn run_session_as(
         guard.refresh_clock();
         let held = guard.case_ids().map_err(|e| e.to_string())?;
         let mut replica_cases = None;
-        if let Some(cases) = cases {
+        if let Offer::Cases(cases) = offer {
             replica_cases = Some(match cases {
                 Some(c) => c,
                 None => {
@@ -375,7 +382,7 @@ pub async fn sync_with(
     peer: EndpointAddr,
     cases: Option<Vec<CaseId>>,
 ) -> Result<Stats, NetError> {
-    dial_session(ep, profile, peer, Some(cases)).await
+    dial_session(ep, profile, peer, Offer::Cases(cases)).await
 }
 
 /// A device restored from its recovery phrase dials `peer` and takes up the cases the peer
@@ -386,14 +393,14 @@ pub async fn restore_from(
     profile: &Mutex<Profile>,
     peer: EndpointAddr,
 ) -> Result<Stats, NetError> {
-    dial_session(ep, profile, peer, None).await
+    dial_session(ep, profile, peer, Offer::Restore).await
 }
 
 async fn dial_session(
     ep: &Endpoint,
     profile: &Mutex<Profile>,
     peer: EndpointAddr,
-    cases: Option<Option<Vec<CaseId>>>,
+    offer: Offer,
 ) -> Result<Stats, NetError> {
     let who = peer.id.to_string();
     let conn = ep
@@ -410,7 +417,7 @@ async fn dial_session(
     let stats = run_session_as(
         profile,
         device_of(conn.remote_id()),
-        cases,
+        offer,
         &mut send,
         &mut recv,
     )

@@ -46,8 +46,22 @@ impl Session {
             return Err("een uitnodiging is hoogstens 14 dagen geldig".into());
         }
         let (c, _) = self.load(case)?;
-        if i.device_of.is_none() {
-            super::members::check_may_join(&c, i.role, &i.organisation)?;
+        match &i.device_of {
+            None => super::members::check_may_join(&c, i.role, &i.organisation)?,
+            // The membership log's rule for add-device, said before anything is made.
+            Some(d) => {
+                if !c
+                    .my_member()
+                    .is_some_and(|m| m.is_active() && (m.admin || m.id == *d))
+                {
+                    return Err("alleen de deelnemer zelf, vanaf een eigen apparaat, of de voorzitter kan een apparaat toevoegen".into());
+                }
+                if !c.state().members.get(d).is_some_and(|m| m.is_active()) {
+                    return Err(Error::Said(format!(
+                        "'{d}' doet niet (meer) mee aan deze casus"
+                    )));
+                }
+            }
         }
         let p = self.store_mut();
         let addrs: Vec<SocketAddr> = p
@@ -173,7 +187,16 @@ pub async fn join_round(
         stats = net::sync_with(ep, profile, peer.clone(), Some(vec![t.case])).await?;
         // Admitted as another device of an existing participant: this profile is that person.
         if *member != profile.lock().await.me().person {
-            profile.lock().await.adopt_person(member, t.case)?;
+            profile
+                .lock()
+                .await
+                .adopt_person(member, t.case)
+                .map_err(|e| match e {
+                    crate::store::StoreError::Core(crate::core::CoreError::NoAccess { .. }) => {
+                        Error::Said("dit apparaat doet al mee als iemand anders; koppel een apparaat waarop nog geen casus van uzelf staat".into())
+                    }
+                    e => e.into(),
+                })?;
         }
         let made = super::keys::key_work(&mut *profile.lock().await, &[t.case])?;
         if made > 0 {
