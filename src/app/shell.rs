@@ -475,6 +475,15 @@ pub fn apply(ui: &AppWindow, updates: Vec<Update>) {
                 api.set_pending_joins(strings(names.iter().map(String::as_str)))
             }
             Update::JoinCode(code) => api.set_join_code(code.into()),
+            Update::Devices(rows) => api.set_own_devices(model(
+                rows.into_iter()
+                    .map(|r| DeviceRow {
+                        id: r.id.into(),
+                        label: r.label.into(),
+                        this_device: r.this_device,
+                    })
+                    .collect(),
+            )),
             Update::Log(rows) => api.set_log(model(
                 rows.into_iter()
                     .map(|r| LogRow {
@@ -668,6 +677,10 @@ pub fn wire(ui: &AppWindow, send: impl Fn(Cmd) + Clone + 'static) {
     api.on_fetch_cases(move |peer| s(Cmd::FetchCases(peer.into())));
     let s = send.clone();
     api.on_invite_my_device(move || s(Cmd::InviteMyDevice));
+    let s = send.clone();
+    api.on_show_devices(move || s(Cmd::ShowDevices));
+    let s = send.clone();
+    api.on_revoke_device(move |id| s(Cmd::RevokeDevice(id.into())));
     let s = send.clone();
     api.on_presence(move |p, on| {
         s(Cmd::Presence {

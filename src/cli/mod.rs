@@ -87,6 +87,10 @@ enum Command {
     },
     /// Show this device's identity.
     Whoami,
+    /// Your own devices across your cases: list them, or revoke a lost or stolen one in every
+    /// case at once.
+    #[command(subcommand)]
+    Device(profile::DeviceCmd),
     /// Create the demo case "Noor Visser" (creates a demo profile first if none exists).
     Demo,
     /// Cases.
@@ -471,6 +475,7 @@ fn dispatch(cli: Cli) -> Result<()> {
         } => profile::init(&dir, &out, name, role, org, storage),
         Command::Restore { name, role, org } => profile::restore(&dir, &out, &name, &role, &org),
         Command::Whoami => profile::whoami(&dir, &out),
+        Command::Device(c) => profile::device(&dir, &out, c),
         Command::Demo => profile::demo(&dir, &out),
         Command::Settings { cmd } => profile::settings(&dir, &out, cmd),
         Command::Case(c) => case::run(&dir, &out, c),

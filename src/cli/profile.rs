@@ -92,6 +92,54 @@ pub(crate) fn whoami(dir: &Path, out: &Out) -> Result<()> {
     Ok(())
 }
 
+/// `mdo device`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum DeviceCmd {
+    /// Your devices as your cases know them.
+    List,
+    /// Revoke a lost or stolen device of yours in every case where it is yours: nothing new
+    /// reaches it, its writing is refused. Run it on another device of yours.
+    Remove {
+        /// The device id (from `mdo device list`).
+        device: String,
+    },
+}
+
+pub(crate) fn device(dir: &Path, out: &Out, cmd: DeviceCmd) -> Result<()> {
+    let mut s = open(dir)?;
+    match cmd {
+        DeviceCmd::List => {
+            let list = s.own_devices()?;
+            out.print(
+                json!(list.iter().map(|d| json!({ "device": d.device, "this_device": d.this_device, "since": d.since, "cases": d.cases })).collect::<Vec<_>>()),
+                || {
+                    list.iter()
+                        .map(|d| {
+                            format!(
+                                "{}  {}{}, in {} casus(sen)",
+                                d.device,
+                                if d.this_device { "dit apparaat; " } else { "" },
+                                d.since.as_deref().map(|x| format!("gekoppeld op {}", mdo::core::model::long_date(x))).unwrap_or_else(|| "datum onbekend".into()),
+                                d.cases
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                },
+            );
+        }
+        DeviceCmd::Remove { device } => {
+            let device = mdo::profile::members::parse_device(&device)?;
+            let cases = s.revoke_own_device(device)?;
+            out.print(json!({ "device": device, "cases": cases }), || {
+                format!("apparaat ingetrokken in {cases} casus(sen); synchroniseer om het de anderen te laten weten")
+            });
+            eprintln!("mdo: {}", mdo::profile::KEEP_NOTE);
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn demo(dir: &Path, out: &Out) -> Result<()> {
     let exists = Session::exists(dir);
     let pass = passphrase(!exists)?;

@@ -197,10 +197,17 @@ pub async fn join_round(
                     }
                     e => e.into(),
                 })?;
+            // One's own device was paired for all of the person's cases at once: take up the
+            // others the inviter holds with this device now (a restoring session: the inviter
+            // offers only the cases whose log names this device).
+            let s = net::restore_from(ep, profile, peer.clone()).await?;
+            stats.ops_received += s.ops_received;
+            stats.chunks_received += s.chunks_received;
         }
-        let made = super::keys::key_work(&mut *profile.lock().await, &[t.case])?;
+        let cases = profile.lock().await.case_ids()?;
+        let made = super::keys::key_work(&mut *profile.lock().await, &cases)?;
         if made > 0 {
-            let s = net::sync_with(ep, profile, peer, Some(vec![t.case])).await?;
+            let s = net::sync_with(ep, profile, peer, Some(cases)).await?;
             stats.ops_received += s.ops_received;
             stats.chunks_received += s.chunks_received;
         }

@@ -210,3 +210,106 @@ pub fn remove_storage_peer(case: &mut Case, p: &Profile, device: DeviceId) -> Re
     case.membership(p.device(), Action::RemoveStoragePeer { device })?;
     Ok(())
 }
+
+/// One of this person's own devices, as the cases on this device know it (the app's
+/// "Mijn apparaten", `mdo device list`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnDevice {
+    /// The device.
+    pub device: DeviceId,
+    /// Whether it is the device this profile runs on.
+    pub this_device: bool,
+    /// The date (`YYYY-MM-DD`) it was first added to one of the cases, when the log says so.
+    pub since: Option<String>,
+    /// In how many of the cases here it may read and write.
+    pub cases: usize,
+}
+
+/// The op of `log` that first named `device`: its date.
+fn added_on(case: &Case, device: DeviceId) -> Option<String> {
+    case.log().ordered().find_map(|op| {
+        let named = match &op.body.action {
+            Action::Create { creator, .. } => {
+                creator.devices.iter().any(|d| d.device_id() == device)
+            }
+            Action::AddMember { member } => member.devices.iter().any(|d| d.device_id() == device),
+            Action::AddDevice { device: d, .. } => d.device_id() == device,
+            _ => false,
+        };
+        named.then(|| op.body.date.clone())
+    })
+}
+
+impl super::Session {
+    /// This person's devices across the cases on this device, this device first, then by the
+    /// date they were added.
+    pub fn own_devices(&mut self) -> Result<Vec<OwnDevice>> {
+        let me = self.me().person.clone();
+        let this = self.store().device().device_id();
+        let mut out: Vec<OwnDevice> = Vec::new();
+        for id in self.case_ids()? {
+            let (case, _) = self.load(id)?;
+            let Some(m) = case.state().members.get(&me).filter(|m| m.is_active()) else {
+                continue;
+            };
+            for d in &m.devices {
+                let since = added_on(&case, *d);
+                match out.iter_mut().find(|o| o.device == *d) {
+                    Some(o) => {
+                        o.cases += 1;
+                        if since.is_some() && (o.since.is_none() || since < o.since) {
+                            o.since = since;
+                        }
+                    }
+                    None => out.push(OwnDevice {
+                        device: *d,
+                        this_device: *d == this,
+                        since,
+                        cases: 1,
+                    }),
+                }
+            }
+        }
+        out.sort_by(|a, b| {
+            b.this_device
+                .cmp(&a.this_device)
+                .then_with(|| a.since.cmp(&b.since))
+        });
+        Ok(out)
+    }
+
+    /// Revokes one of this person's own devices (lost or stolen) in every case here where it
+    /// belongs to them: one signed `remove-device` per case, keys rotate away from it at the
+    /// commit, and nothing new reaches it; everything else of the person keeps working.
+    /// Returns the number of cases. This device itself is not revoked from here.
+    pub fn revoke_own_device(&mut self, device: DeviceId) -> Result<usize> {
+        self.participant_only("revoke a device")?;
+        if device == self.store().device().device_id() {
+            return Err(Error::Said(
+                "dit is het apparaat waarop u nu werkt; trek het in vanaf een ander apparaat van u, of vraag het de voorzitter".into(),
+            ));
+        }
+        let me = self.me().person.clone();
+        let mut done = 0;
+        for id in self.case_ids()? {
+            let (mut case, _) = self.load(id)?;
+            // Its own device now (the owner record stays after a removal, for the log's sake).
+            let mine_now = case
+                .state()
+                .members
+                .get(&me)
+                .is_some_and(|m| m.is_active() && m.devices.contains(&device));
+            if !mine_now {
+                continue;
+            }
+            self.edit(&mut case, |c, p| remove_device(c, p, device))?;
+            done += 1;
+        }
+        if done == 0 {
+            return Err(Error::Said(
+                "dat apparaat hoort in geen van uw casussen (meer) bij u".into(),
+            ));
+        }
+        Ok(done)
+    }
+}

@@ -338,6 +338,45 @@ impl Profile {
         Ok(gone)
     }
 
+    /// Adds `identity` as a device of `member` (this profile's own person) in every other case
+    /// held here where that person is an active participant. Cases where the person was
+    /// removed, or where the device already belongs to someone, are left as they are: a removed
+    /// participant receives nothing new, on any device.
+    fn add_device_everywhere(
+        &mut self,
+        paired_in: CaseId,
+        member: &str,
+        identity: &PublicIdentity,
+    ) -> Result<Vec<CaseId>> {
+        let mut added = Vec::new();
+        for other in self.case_ids()? {
+            if other == paired_in {
+                continue;
+            }
+            let (mut c, _) = self.load_case(other)?;
+            let st = c.state();
+            let active = st.members.get(member).is_some_and(|m| m.is_active());
+            if !active || st.device_owner.contains_key(&identity.device_id()) {
+                continue;
+            }
+            // A case whose log refuses it (this device itself revoked there, say) is skipped:
+            // the pairing in the case it was made for stands.
+            let op = c.membership(
+                &self.device,
+                crate::core::membership::Action::AddDevice {
+                    member: member.to_string(),
+                    device: identity.clone(),
+                },
+            );
+            if op.is_err() {
+                continue;
+            }
+            self.commit(&mut c)?;
+            added.push(other);
+        }
+        Ok(added)
+    }
+
     fn admit(
         &mut self,
         case: CaseId,
@@ -361,6 +400,11 @@ impl Profile {
                 "UPDATE invites SET state = 'used' WHERE hash = ?1",
                 params![h],
             )?;
+            // One's own new device (not one a chair adds for someone else): paired for all of
+            // this person's cases at once, so a new phone needs one pairing, not one per case.
+            if *member == self.me.person {
+                self.add_device_everywhere(case, member, identity)?;
+            }
             return Ok(member.clone());
         }
         let member = super::person_id(identity.device_id());

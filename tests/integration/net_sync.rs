@@ -791,8 +791,37 @@ fn a_profile_restored_from_its_phrase_gets_its_case_back_and_keeps_writing() {
 #[test]
 fn a_second_device_of_the_same_person_pairs_syncs_and_is_revoked() {
     let (chair, phone, case, sanne, _) = chair_and_mother();
+    // Sanne's other child has a case of its own, on the same phone.
+    let (_, identity) = crate::support::whoami(&phone);
+    let daan = chair.json(&["case", "new", "--child", "Daan", "--birthdate", "2019-05-02"])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    chair.json(&[
+        "participant",
+        "add",
+        &daan,
+        "--name",
+        "Sanne",
+        "--role",
+        "ouder",
+        "--custody",
+        "--identity",
+        &identity,
+    ]);
+    chair.json(&[
+        "item",
+        "add",
+        &daan,
+        "--section",
+        "kind.plus",
+        "--text",
+        "bouwt graag met lego",
+    ]);
     let (_chair_node, chair_addr) = serve(&chair);
     phone.json(&["sync", &case, "--peer", &chair_addr]);
+    phone.json(&["sync", &daan, "--peer", &chair_addr]);
+    assert!(texts(&phone, &daan).contains(&"bouwt graag met lego".to_string()));
 
     // Only the person themselves (or the chair) invites a device of theirs; the phone serves.
     let (_phone_node, phone_addr) = serve(&phone);
@@ -835,6 +864,11 @@ fn a_second_device_of_the_same_person_pairs_syncs_and_is_revoked() {
     assert_eq!(who["id"], sanne.as_str());
     assert_eq!(who["name"], "Sanne");
     assert!(texts(&laptop, &case).contains(&"tekent graag".to_string()));
+    // One pairing for all her cases: Daan's case came along and reads on the laptop.
+    assert!(
+        texts(&laptop, &daan).contains(&"bouwt graag met lego".to_string()),
+        "the other case of the same person is paired too"
+    );
     let members = chair.json(&["member", "list", &case]);
     let devices = members
         .as_array()
@@ -865,8 +899,34 @@ fn a_second_device_of_the_same_person_pairs_syncs_and_is_revoked() {
         .as_str()
         .unwrap()
         .to_string();
-    phone.json(&["member", "device-remove", &case, &laptop_device]);
+    let devices = phone.json(&["device", "list"]);
+    let devices = devices.as_array().unwrap();
+    assert_eq!(devices.len(), 2, "{devices:?}");
+    assert_eq!(devices[0]["this_device"], true);
+    assert_eq!(devices[1]["device"], laptop_device.as_str());
+    assert_eq!(devices[1]["cases"], 2, "the laptop reads both her cases");
+    // Her own phone is not revoked from itself.
+    let own = devices[0]["device"].as_str().unwrap().to_string();
+    let refused = phone.run(&["device", "remove", &own]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("ander apparaat"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let gone = phone.json(&["device", "remove", &laptop_device]);
+    assert_eq!(gone["cases"], 2, "revoked in both her cases at once");
     phone.json(&["sync", &case, "--peer", &chair_addr]);
+    phone.json(&["sync", &daan, "--peer", &chair_addr]);
+    chair.json(&[
+        "item",
+        "add",
+        &daan,
+        "--section",
+        "kind.plus",
+        "--text",
+        "Daan na het verlies",
+    ]);
     chair.json(&[
         "item",
         "add",
@@ -887,7 +947,9 @@ fn a_second_device_of_the_same_person_pairs_syncs_and_is_revoked() {
         "van de dief",
     ]);
     let _ = laptop.run(&["sync", &case, "--peer", &chair_addr]);
+    let _ = laptop.run(&["sync", &daan, "--peer", &chair_addr]);
     assert!(!texts(&laptop, &case).contains(&"na het verlies".to_string()));
+    assert!(!texts(&laptop, &daan).contains(&"Daan na het verlies".to_string()));
     assert!(!texts(&chair, &case).contains(&"van de dief".to_string()));
     // Her phone keeps working.
     phone.json(&["sync", &case, "--peer", &chair_addr]);

@@ -2159,6 +2159,51 @@ fn a_parent_joins_in_a_few_steps_and_writes_the_phrase_down_later() {
         "eight steps from the first start to reading the case"
     );
 
+    // A question for the parents (now that one with gezag takes part), for each to answer on
+    // their own device; the chair's device hands it to the phone's node.
+    chair.json(&[
+        "consent",
+        "grant",
+        &case,
+        "--category",
+        "dossier",
+        "--to",
+        "org:Jeugdteam Oost",
+        "--until",
+        "2027-07-01",
+        "--how",
+        "digital",
+        "--purpose",
+        "het jeugdteam denkt mee over thuis",
+    ]);
+    let phone_addr = mdo::store::Profile::open(phone.path(), "kaars en lamp op tafel")
+        .unwrap()
+        .node_addrs()
+        .unwrap()
+        .into_iter()
+        .next()
+        .expect("the app's node stored where it listens");
+    chair.json(&["sync", &case, "--peer", &phone_addr]);
+    app.pump("the question", &|| {
+        slint::Model::row_count(&api.get_plain_consents()) == 1
+    });
+    // Her consent, asked in a plain sentence, answered with her own buttons.
+    let consent = || rows(&api.get_plain_consents()).into_iter().next().unwrap();
+    assert!(
+        consent().text.contains("het jeugdteam denkt mee over thuis")
+            && consent().text.contains("U hebt nog geen antwoord gegeven"),
+        "{}",
+        consent().text
+    );
+    one(ui, "Ik geef toestemming").invoke_accessible_default_action();
+    app.pump("her answer", &|| {
+        consent().text.contains("Uw antwoord: gegeven")
+    });
+    assert_eq!(api.get_error(), "");
+    one(ui, "Intrekken").invoke_accessible_default_action();
+    app.pump("withdrawn", &|| consent().text.contains("Uw antwoord: ingetrokken"));
+    assert_eq!(api.get_error(), "");
+
     // Later, from the reminder: the same 24 words, and the reminder goes.
     api.invoke_back();
     app.pump("the case list", &|| api.get_screen() == "cases");
@@ -2170,4 +2215,57 @@ fn a_parent_joins_in_a_few_steps_and_writes_the_phrase_down_later() {
     app.pump("no reminder", &|| {
         api.get_screen() == "cases" && !api.get_phrase_reminder()
     });
+}
+
+/// A lost laptop revoked from the app ("Mijn apparaten" on the Delen tab): asked first, then
+/// revoked in the case; this device itself has no button.
+#[test]
+fn a_lost_device_is_revoked_from_the_app() {
+    i_slint_backend_testing::init_no_event_loop();
+    let dir = tempfile::tempdir().unwrap();
+    let (ui, backend) = app_with_profile(dir.path());
+    let api = ui.global::<Api>();
+    click(&ui, "Democasus openen");
+    let laptop = mdo::crypto::DeviceSecret::generate()
+        .unwrap()
+        .public_identity()
+        .clone();
+    {
+        let mut b = backend.borrow_mut();
+        let p = b.profile().unwrap();
+        let id = p.resolve_case(&api.get_case_id()).unwrap();
+        let (mut case, _) = p.load_case(id).unwrap();
+        mdo::profile::members::add_device(&mut case, p, None, laptop.clone()).unwrap();
+        p.commit(&mut case).unwrap();
+    }
+    click(&ui, "Delen");
+    click(&ui, "Mijn apparaten tonen");
+    let devices = rows(&api.get_own_devices());
+    assert_eq!(devices.len(), 2);
+    assert!(devices[0].this_device);
+    assert!(devices[0].label.starts_with("Dit apparaat"), "{}", devices[0].label);
+    assert!(
+        devices[1].label.starts_with("Ander apparaat · gekoppeld op ")
+            && devices[1].label.ends_with("in 1 casus"),
+        "{}",
+        devices[1].label
+    );
+    assert!(
+        ElementHandle::find_by_accessible_label(&ui, &format!("Intrekken: {}", devices[0].label))
+            .next()
+            .is_none(),
+        "no button to revoke the device in hand"
+    );
+    click(&ui, &format!("Intrekken: {}", devices[1].label));
+    assert!(api.get_confirm_text().contains("intrekken"), "asks first");
+    click(&ui, "Ja, intrekken");
+    assert_eq!(rows(&api.get_own_devices()).len(), 1);
+    assert!(api.get_notice().contains("ingetrokken in 1 casus"), "{}", api.get_notice());
+    let case = stored_case(&backend, &ui);
+    let me = case.my_member().unwrap();
+    assert!(
+        !me.devices.contains(&laptop.device_id()),
+        "the laptop is no longer a device of the case"
+    );
+    assert_eq!(me.devices.len(), 1, "this device stays");
 }

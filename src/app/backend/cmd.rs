@@ -374,6 +374,10 @@ pub enum Cmd {
     },
     /// Invite another device of my own into the open case.
     InviteMyDevice,
+    /// List my own devices across my cases ("Mijn apparaten").
+    ShowDevices,
+    /// Revoke a lost or stolen device of mine (id in hex) in every case where it is mine.
+    RevokeDevice(String),
     /// The inviter types the code the joining device shows: equal codes admit it.
     ConfirmJoin(String),
     /// Join a case with a ticket from the inviter.
@@ -438,6 +442,19 @@ pub enum Update {
     PendingJoins(Vec<String>),
     /// On the joining device: the verification code to compare with the inviter (empty: none).
     JoinCode(String),
+    /// My own devices ("Mijn apparaten"), this device first.
+    Devices(Vec<DeviceRow>),
+}
+
+/// One of my own devices as "Mijn apparaten" shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceRow {
+    /// Device id (hex), for revoking.
+    pub id: String,
+    /// "Dit apparaat · gekoppeld op 12 november 2026 · in 2 casussen".
+    pub label: String,
+    /// Whether it is the device the app runs on (not revoked from here).
+    pub this_device: bool,
 }
 
 /// One access-log entry as the Logboek shows it.

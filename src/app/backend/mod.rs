@@ -50,7 +50,7 @@ mod sync;
 mod tests;
 mod traject;
 
-pub use cmd::{CaseSummary, Cmd, LogRow, NewMeeting, Update};
+pub use cmd::{CaseSummary, Cmd, DeviceRow, LogRow, NewMeeting, Update};
 use sync::SyncState;
 
 /// The compartment a *voor wie?* choice names. Every write names one: there is no silent
@@ -179,6 +179,8 @@ impl Backend {
             } => self.restore_profile(phrase, name, role, org, pass, again),
             Cmd::FetchCases(peer) => self.fetch_cases(peer),
             Cmd::InviteMyDevice => self.invite_my_device(),
+            Cmd::ShowDevices => self.show_devices(),
+            Cmd::RevokeDevice(id) => self.revoke_device(&id),
             Cmd::Unlock(pass) => self.unlock(pass),
             Cmd::PhraseConfirmed => self.phrase_confirmed(),
             Cmd::PhraseLater => self.phrase_later(),

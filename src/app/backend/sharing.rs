@@ -6,7 +6,7 @@ use crate::app::view::case_view;
 use crate::core::model::{ConsentCategory, ConsentHow, Role};
 use crate::profile::{self, Error};
 
-use super::{Backend, Cmd, Update};
+use super::{Backend, Cmd, DeviceRow, Update};
 
 impl Backend {
     /// The open case's id.
@@ -59,8 +59,53 @@ impl Backend {
                 ticket: t.encode(),
                 qr,
             },
-            Update::Notice("Uitnodiging voor je andere apparaat gemaakt: 24 uur geldig, één keer te gebruiken. Scan de QR-code met dat apparaat (kies daar ‘Deelnemen’), vergelijk de code en typ hem hier in. Het apparaat doet dan mee als jij.".into()),
+            Update::Notice("Uitnodiging voor je andere apparaat gemaakt: 24 uur geldig, één keer te gebruiken. Geef de uitnodiging aan dat apparaat (QR-code of tekst; kies daar ‘Deelnemen’), vergelijk de code en typ hem hier in. Het apparaat doet dan mee als jij, in al je casussen.".into()),
         ])
+    }
+
+    /// My own devices across my cases.
+    pub(super) fn show_devices(&mut self) -> Result<Vec<Update>, Error> {
+        let list = self.session()?.own_devices()?;
+        let rows = list
+            .into_iter()
+            .map(|d| {
+                let mut parts = vec![if d.this_device {
+                    "Dit apparaat".to_string()
+                } else {
+                    "Ander apparaat".to_string()
+                }];
+                if let Some(since) = &d.since {
+                    parts.push(format!(
+                        "gekoppeld op {}",
+                        crate::core::model::long_date(since)
+                    ));
+                }
+                parts.push(if d.cases == 1 {
+                    "in 1 casus".to_string()
+                } else {
+                    format!("in {} casussen", d.cases)
+                });
+                DeviceRow {
+                    id: d.device.to_hex(),
+                    label: parts.join(" · "),
+                    this_device: d.this_device,
+                }
+            })
+            .collect();
+        Ok(vec![Update::Devices(rows)])
+    }
+
+    /// Revokes a lost or stolen device of mine in every case where it is mine.
+    pub(super) fn revoke_device(&mut self, id: &str) -> Result<Vec<Update>, Error> {
+        let device = profile::members::parse_device(id)?;
+        let cases = self.session()?.revoke_own_device(device)?;
+        let mut out = self.show_devices()?;
+        out.extend(self.reload_open()?);
+        out.push(Update::Notice(format!(
+            "Het apparaat is ingetrokken in {}. Wat het al had, kan MDO niet terughalen; nieuwe informatie bereikt het niet meer en wat het nog schrijft, wordt geweigerd. De anderen horen het bij de volgende synchronisatie.",
+            if cases == 1 { "1 casus".to_string() } else { format!("{cases} casussen") }
+        )));
+        Ok(out)
     }
 
     pub(super) fn invite(
