@@ -793,7 +793,14 @@ fn a_second_device_of_the_same_person_pairs_syncs_and_is_revoked() {
     let (chair, phone, case, sanne, _) = chair_and_mother();
     // Sanne's other child has a case of its own, on the same phone.
     let (_, identity) = crate::support::whoami(&phone);
-    let daan = chair.json(&["case", "new", "--child", "Daan", "--birthdate", "2019-05-02"])["id"]
+    let daan = chair.json(&[
+        "case",
+        "new",
+        "--child",
+        "Daan",
+        "--birthdate",
+        "2019-05-02",
+    ])["id"]
         .as_str()
         .unwrap()
         .to_string();

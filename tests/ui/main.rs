@@ -666,8 +666,12 @@ fn screenshots() {
     shot("6b-overleg-afronding");
     click(&ui, "Afronding: evaluatie");
     shot("6h-overleg-evaluatie");
-    click(&ui, "Overzicht");
-    click(&ui, "Overleg van 24 september 2026, 15:00 openen");
+    // The first meeting, as its "Openen" on the overview does (below the fold at 800 pixels).
+    let first = rows(&api.get_meetings())
+        .into_iter()
+        .find(|m| m.date_text == "24 september 2026, 15:00")
+        .unwrap();
+    api.invoke_select_meeting(first.id);
     click(&ui, "Stap Verslag");
     shot("6c-verslag");
     click(&ui, "Afspraken");
@@ -2190,7 +2194,9 @@ fn a_parent_joins_in_a_few_steps_and_writes_the_phrase_down_later() {
     // Her consent, asked in a plain sentence, answered with her own buttons.
     let consent = || rows(&api.get_plain_consents()).into_iter().next().unwrap();
     assert!(
-        consent().text.contains("het jeugdteam denkt mee over thuis")
+        consent()
+            .text
+            .contains("het jeugdteam denkt mee over thuis")
             && consent().text.contains("U hebt nog geen antwoord gegeven"),
         "{}",
         consent().text
@@ -2201,8 +2207,21 @@ fn a_parent_joins_in_a_few_steps_and_writes_the_phrase_down_later() {
     });
     assert_eq!(api.get_error(), "");
     one(ui, "Intrekken").invoke_accessible_default_action();
-    app.pump("withdrawn", &|| consent().text.contains("Uw antwoord: ingetrokken"));
+    app.pump("withdrawn", &|| {
+        consent().text.contains("Uw antwoord: ingetrokken")
+    });
     assert_eq!(api.get_error(), "");
+
+    // Her own overview on a phone-sized screen: nothing sticks out, every button is a touch
+    // target.
+    ui.window().set_size(slint::LogicalSize::new(390.0, 844.0));
+    // The window's width class follows in its change handler.
+    slint::platform::update_timers_and_animations();
+    let (clipped, small) = phone_problems(ui);
+    assert!(
+        clipped.is_empty() && small.is_empty(),
+        "{clipped:?} {small:?}"
+    );
 
     // Later, from the reminder: the same 24 words, and the reminder goes.
     api.invoke_back();
@@ -2243,9 +2262,15 @@ fn a_lost_device_is_revoked_from_the_app() {
     let devices = rows(&api.get_own_devices());
     assert_eq!(devices.len(), 2);
     assert!(devices[0].this_device);
-    assert!(devices[0].label.starts_with("Dit apparaat"), "{}", devices[0].label);
     assert!(
-        devices[1].label.starts_with("Ander apparaat · gekoppeld op ")
+        devices[0].label.starts_with("Dit apparaat"),
+        "{}",
+        devices[0].label
+    );
+    assert!(
+        devices[1]
+            .label
+            .starts_with("Ander apparaat · gekoppeld op ")
             && devices[1].label.ends_with("in 1 casus"),
         "{}",
         devices[1].label
@@ -2260,7 +2285,11 @@ fn a_lost_device_is_revoked_from_the_app() {
     assert!(api.get_confirm_text().contains("intrekken"), "asks first");
     click(&ui, "Ja, intrekken");
     assert_eq!(rows(&api.get_own_devices()).len(), 1);
-    assert!(api.get_notice().contains("ingetrokken in 1 casus"), "{}", api.get_notice());
+    assert!(
+        api.get_notice().contains("ingetrokken in 1 casus"),
+        "{}",
+        api.get_notice()
+    );
     let case = stored_case(&backend, &ui);
     let me = case.my_member().unwrap();
     assert!(
@@ -2268,4 +2297,158 @@ fn a_lost_device_is_revoked_from_the_app() {
         "the laptop is no longer a device of the case"
     );
     assert_eq!(me.devices.len(), 1, "this device stays");
+}
+
+/// What a phone-sized window (390×844 logical pixels) shows of the current screen: the
+/// elements a test can see that stick out past the right edge (clipped), and the buttons
+/// smaller than a 44-pixel touch target.
+fn phone_problems(ui: &AppWindow) -> (Vec<String>, Vec<String>) {
+    let mut clipped = std::collections::BTreeSet::new();
+    let mut small = std::collections::BTreeSet::new();
+    for e in i_slint_backend_testing::ElementQuery::from_root(ui)
+        .match_descendants()
+        .find_all()
+    {
+        let Some(label) = e.accessible_label().map(|s| s.to_string()) else {
+            continue;
+        };
+        let (p, s) = (e.absolute_position(), e.size());
+        if s.width <= 0.0 || s.height <= 0.0 || label.is_empty() {
+            continue;
+        }
+        if p.x < -0.5 || p.x + s.width > 390.5 {
+            clipped.insert(format!("{label:?} x {}..{}", p.x, p.x + s.width));
+        }
+        if e.accessible_role() == Some(i_slint_backend_testing::AccessibleRole::Button)
+            && (s.height < 43.5 || s.width < 43.5)
+        {
+            small.insert(format!("{label:?} {}×{}", s.width, s.height));
+        }
+    }
+    (clipped.into_iter().collect(), small.into_iter().collect())
+}
+
+/// Every screen at phone size (390×844): rendered (not blank), nothing sticking out past the
+/// right edge, every button a touch target of at least 44×44. Written to
+/// docs/screenshots/phone with `MDO_WRITE_SCREENSHOTS=1`.
+#[test]
+fn phone_screens() {
+    use i_slint_backend_testing::{TestingBackend, TestingBackendOptions};
+    slint::platform::set_platform(Box::new(TestingBackend::new(TestingBackendOptions {
+        mock_time: true,
+        threading: false,
+        renderer_name: Some("software".into()),
+    })))
+    .unwrap();
+    let (w, h) = (390u32, 844u32);
+    let dir = tempfile::tempdir().unwrap();
+    let write = std::env::var_os("MDO_WRITE_SCREENSHOTS").is_some();
+    let out = if write {
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots/phone")
+    } else {
+        dir.path().join("phone")
+    };
+    std::fs::create_dir_all(&out).unwrap();
+    let ui = AppWindow::new().unwrap();
+    ui.window().set_size(slint::PhysicalSize::new(w, h));
+    let (backend, first) = Backend::new(&dir.path().join("profile"), KdfParams::INSECURE_FAST);
+    let backend = Rc::new(RefCell::new(backend));
+    wire_inline(&ui, backend.clone());
+    apply(&ui, first);
+    let api = ui.global::<Api>();
+    let problems = RefCell::new(Vec::new());
+    let shot = |name: &str| {
+        i_slint_backend_testing::mock_elapsed_time(std::time::Duration::from_millis(500));
+        let pixels = ui.window().take_snapshot().unwrap();
+        assert_eq!((pixels.width(), pixels.height()), (w, h));
+        let bytes = pixels.as_bytes();
+        let mut colours = std::collections::BTreeSet::new();
+        for px in bytes.chunks(4).step_by(7) {
+            colours.insert([px[0], px[1], px[2]]);
+        }
+        assert!(colours.len() > 8, "{name}: {} colours", colours.len());
+        let file = std::fs::File::create(out.join(format!("{name}.png"))).unwrap();
+        let mut enc = png::Encoder::new(std::io::BufWriter::new(file), w, h);
+        enc.set_color(png::ColorType::Rgba);
+        enc.set_depth(png::BitDepth::Eight);
+        enc.write_header().unwrap().write_image_data(bytes).unwrap();
+        let (clipped, small) = phone_problems(&ui);
+        for c in clipped {
+            problems.borrow_mut().push(format!("{name}: clipped {c}"));
+        }
+        for s in small {
+            problems.borrow_mut().push(format!("{name}: small {s}"));
+        }
+    };
+    shot("1-start");
+    one(&ui, "Naam").set_accessible_value("Monique de Vries");
+    one(&ui, "Organisatie").set_accessible_value("OBS De Wilgen");
+    one(&ui, "Wachtwoordzin").set_accessible_value("kaars en lamp");
+    one(&ui, "Wachtwoordzin nogmaals").set_accessible_value("kaars en lamp");
+    click(&ui, "Profiel maken");
+    shot("2-herstelzin");
+    click(&ui, "Later opschrijven");
+    shot("3-casussen-leeg");
+    click(&ui, "Democasus openen");
+    mdo::app::tick(&ui, "2026-09-24", "15:42");
+    for (tab, name) in [
+        ("Overzicht", "5-overzicht"),
+        ("Cirkels", "6-cirkels"),
+        ("Behoeften", "7-behoeften"),
+        ("Afspraken", "8-afspraken"),
+        ("Overleg", "9-overleg"),
+        ("Delen", "10-delen"),
+        ("Logboek", "11-logboek"),
+    ] {
+        click(&ui, tab);
+        shot(name);
+    }
+    click(&ui, "Overleg");
+    for (step, name) in [
+        ("Stap Voorbereiding", "9a-overleg-voorbereiding"),
+        ("Stap 1 · Start", "9b-overleg-stap1"),
+        ("Stap 2 · Analyse", "9c-overleg-stap2"),
+        ("Stap 3 · Doelen", "9d-overleg-stap3"),
+        ("Stap 4 · Onderwijs- en opvoedbehoeften", "9e-overleg-stap4"),
+        ("Stap 6 · Afronding", "9f-overleg-stap6"),
+    ] {
+        click(&ui, step);
+        shot(name);
+    }
+    // Rows below the fold are not instantiated in a 844-pixel window: what their buttons do is
+    // done here through the same properties and callbacks.
+    let first = rows(&api.get_meetings())
+        .into_iter()
+        .find(|m| m.date_text == "24 september 2026, 15:00")
+        .unwrap();
+    api.invoke_select_meeting(first.id);
+    click(&ui, "Stap Verslag");
+    shot("9g-verslag");
+    click(&ui, "Afspraken");
+    api.set_confirm_kind("agreement".into());
+    api.set_confirm_id("x".into());
+    api.set_confirm_text("‘dagritmekaart invoeren’ verwijderen?".into());
+    shot("8b-verwijderen-vraagt-eerst");
+    click(&ui, "Nee, laten staan");
+    click(&ui, "Cirkels");
+    api.set_share_id("x".into());
+    api.set_share_text("tekent graag en goed".into());
+    api.set_share_current("ouders en professionals".into());
+    shot("6b-delen-bevestigen");
+    click(&ui, "Annuleren");
+    // The plain overview's layout (a parent's and a child's first tab; here with the chair's
+    // data: the parent's own is checked in a_parent_joins_in_a_few_steps…).
+    api.set_gives_view(true);
+    click(&ui, "Mijn overzicht");
+    shot("12-mijn-overzicht");
+    api.set_gives_view(false);
+    click(&ui, "← Casussen");
+    shot("4-casussen");
+    let problems = problems.into_inner();
+    assert!(
+        problems.is_empty(),
+        "{} problems at phone size:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }
