@@ -1307,7 +1307,7 @@ pub fn case_view(case: &Case, me: &Me, meeting: Option<&str>) -> CaseView {
         .collect();
     CaseView {
         id: info.id.to_hex(),
-        title: info.child.clone(),
+        title: case_title(&info, me),
         subtitle: format!(
             "{}{} · fase {}",
             info.school,
@@ -1523,6 +1523,19 @@ pub fn case_view(case: &Case, me: &Me, meeting: Option<&str>) -> CaseView {
             ),
             _ => String::new(),
         },
+    }
+}
+
+/// The name a case goes by on screen. The case facts are written for the parents' compartment;
+/// a child (12–16) does not read it, and sees her own name as she gave it on her device
+/// (`docs/sharing-rules.md` §11c). Anyone else who cannot read them yet sees that said.
+pub fn case_title(info: &crate::core::case::CaseInfo, me: &Me) -> String {
+    if !info.child.is_empty() {
+        info.child.clone()
+    } else if me.role == Role::Kind {
+        me.name.clone()
+    } else {
+        "Casus (naam nog niet zichtbaar voor u)".to_string()
     }
 }
 

@@ -856,9 +856,11 @@ impl Threaded {
             match self.posted.recv_timeout(left) {
                 Ok(u) => apply(&self.ui, u),
                 Err(_) => panic!(
-                    "waited for {what}; sync line: '{}', error: '{}'",
+                    "waited for {what}; screen '{}', sync line: '{}', error: '{}', notice: '{}'",
+                    api.get_screen(),
                     api.get_sync_state(),
-                    api.get_error()
+                    api.get_error(),
+                    api.get_notice()
                 ),
             }
         }
@@ -2444,11 +2446,166 @@ fn phone_screens() {
     api.set_gives_view(false);
     click(&ui, "← Casussen");
     shot("4-casussen");
+    // The next start: unlocking.
+    let again = AppWindow::new().unwrap();
+    again.window().set_size(slint::PhysicalSize::new(w, h));
+    let (backend2, first2) = Backend::new(&dir.path().join("profile"), KdfParams::INSECURE_FAST);
+    wire_inline(&again, Rc::new(RefCell::new(backend2)));
+    apply(&again, first2);
+    assert_eq!(again.global::<Api>().get_screen(), "unlock");
+    i_slint_backend_testing::mock_elapsed_time(std::time::Duration::from_millis(500));
+    let pixels = again.window().take_snapshot().unwrap();
+    let file = std::fs::File::create(out.join("0-ontgrendelen.png")).unwrap();
+    let mut enc = png::Encoder::new(std::io::BufWriter::new(file), w, h);
+    enc.set_color(png::ColorType::Rgba);
+    enc.set_depth(png::BitDepth::Eight);
+    enc.write_header()
+        .unwrap()
+        .write_image_data(pixels.as_bytes())
+        .unwrap();
+    let (clipped, small) = phone_problems(&again);
+    for c in clipped {
+        problems
+            .borrow_mut()
+            .push(format!("0-ontgrendelen: clipped {c}"));
+    }
+    for s in small {
+        problems
+            .borrow_mut()
+            .push(format!("0-ontgrendelen: small {s}"));
+    }
     let problems = problems.into_inner();
     assert!(
         problems.is_empty(),
         "{} problems at phone size:\n{}",
         problems.len(),
         problems.join("\n")
+    );
+}
+
+/// A 14-year-old joins her own case on her own device: her first tab is her own overview, in
+/// "je", with her own consent question and her own buttons; it fits a phone.
+#[test]
+fn a_child_of_14_joins_and_reads_her_own_overview() {
+    i_slint_backend_testing::init_no_event_loop();
+    let chair = Cli::new();
+    chair.json(&[
+        "init",
+        "--name",
+        "Monique",
+        "--role",
+        "ib-er",
+        "--org",
+        "OBS De Wilgen",
+    ]);
+    let case = chair.json(&[
+        "case",
+        "new",
+        "--child",
+        "Lisa de Boer",
+        "--birthdate",
+        "2012-05-10",
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    chair.json(&[
+        "item",
+        "add",
+        &case,
+        "--section",
+        "kind.plus",
+        "--text",
+        "helpt anderen met rekenen",
+    ]);
+    let (_serve, _) = start_cli(chair.home.path(), &["serve", "--bind", "127.0.0.1:0"]);
+    let ticket = chair.json(&["invite", &case, "--role", "kind"])["ticket"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let phone = tempfile::tempdir().unwrap();
+    let app = Threaded::new(phone.path());
+    let ui = &app.ui;
+    let api = ui.global::<Api>();
+    app.pump("the first start", &|| api.get_screen() == "start");
+    api.invoke_create_profile(
+        "Lisa de Boer".into(),
+        "kind".into(),
+        "".into(),
+        "mijn fiets is blauw".into(),
+        "mijn fiets is blauw".into(),
+    );
+    app.pump("the phrase", &|| api.get_screen() == "phrase");
+    one(ui, "Later opschrijven").invoke_accessible_default_action();
+    app.pump("the case list", &|| api.get_screen() == "cases");
+    one(ui, "Tekst van de uitnodiging").set_accessible_value(ticket.as_str());
+    one(ui, "Deelnemen").invoke_accessible_default_action();
+    app.pump("the code", &|| api.get_join_code() != "");
+    let code = api.get_join_code().to_string();
+    chair.json(&["invite", "confirm", &case, &code]);
+    app.pump("the case", &|| api.get_screen() == "case");
+    assert_eq!(api.get_case_title(), "Lisa de Boer");
+    assert_eq!(api.get_tab(), "mijn", "she starts on her own overview");
+    assert!(api.get_plain_for_child(), "written for her, in 'je'");
+    assert_eq!(labels(&api.get_plain_good()), ["helpt anderen met rekenen"]);
+    assert!(
+        api.get_plain_intro().contains("je"),
+        "{}",
+        api.get_plain_intro()
+    );
+    assert_eq!(
+        one(ui, "Mijn vraag")
+            .accessible_placeholder_text()
+            .as_deref(),
+        Some("Wat wil je vragen?")
+    );
+
+    // From 12 she is asked herself: the chair's question reaches her, she answers with her own
+    // button, in her own words.
+    chair.json(&[
+        "consent",
+        "grant",
+        &case,
+        "--category",
+        "dossier",
+        "--to",
+        "org:Jeugdteam Oost",
+        "--until",
+        "2027-07-01",
+        "--how",
+        "digital",
+        "--purpose",
+        "het jeugdteam denkt mee",
+    ]);
+    let phone_addr = mdo::store::Profile::open(phone.path(), "mijn fiets is blauw")
+        .unwrap()
+        .node_addrs()
+        .unwrap()
+        .into_iter()
+        .next()
+        .expect("the app's node stored where it listens");
+    chair.json(&["sync", &case, "--peer", &phone_addr]);
+    app.pump("the question", &|| {
+        slint::Model::row_count(&api.get_plain_consents()) == 1
+    });
+    let consent = || rows(&api.get_plain_consents()).into_iter().next().unwrap();
+    assert!(
+        consent().text.contains("Je hebt nog geen antwoord gegeven"),
+        "{}",
+        consent().text
+    );
+    one(ui, "Ik weiger").invoke_accessible_default_action();
+    app.pump("her no", &|| {
+        consent().text.contains("Jouw antwoord: geweigerd")
+    });
+    assert_eq!(api.get_error(), "");
+
+    ui.window().set_size(slint::LogicalSize::new(390.0, 844.0));
+    slint::platform::update_timers_and_animations();
+    let (clipped, small) = phone_problems(ui);
+    assert!(
+        clipped.is_empty() && small.is_empty(),
+        "{clipped:?} {small:?}"
     );
 }

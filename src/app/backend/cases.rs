@@ -58,7 +58,7 @@ impl Backend {
                 .count();
             let row = CaseSummary {
                 id: id.to_hex(),
-                child: info.child.clone(),
+                child: crate::app::view::case_title(&info, p.me()),
                 school: if info.class.is_empty() {
                     info.school.clone()
                 } else if info.class.to_lowercase().starts_with("groep")
