@@ -406,6 +406,8 @@ pub struct Stats {
 
 #[derive(Debug, Default)]
 struct CaseState {
+    /// The op summary this side sent when the case opened (count, fingerprint).
+    sent: (u32, [u8; 32]),
     my_ops_done: bool,
     peer_ops_done: bool,
     summary_sent: bool,
@@ -566,13 +568,18 @@ impl Session {
                 count,
                 fingerprint: theirs,
             } => {
-                self.state(case)?;
-                let ids = replica.op_ids(case);
-                if ids.len() as u32 == count && fingerprint(ids.iter().map(|i| &i.0)) == theirs {
+                // Compared with the summary this side *sent*, not with what it holds now: both
+                // sides then decide alike. (Another process on the same store — the node beside
+                // a command — may add an op mid-session; compared with that, one side would say
+                // "same" and finish while the other asks for ids. What arrived since goes along
+                // with the next sync.)
+                let sent = self.state(case)?.sent;
+                if sent == (count, theirs) {
                     // Same ops: nothing to send; the peer needs nothing from us either.
                     out.push(Msg::OpsDone { case });
                     self.state(case)?.my_ops_done = true;
                 } else {
+                    let ids = replica.op_ids(case);
                     out.push(Msg::OpHave { case, ids });
                 }
             }
@@ -683,12 +690,19 @@ impl Session {
     }
 
     fn open(&mut self, c: CaseId, replica: &impl Replica, out: &mut Vec<Msg>) {
-        self.cases.insert(c, CaseState::default());
         let ids = replica.op_ids(c);
+        let sent = (ids.len() as u32, fingerprint(ids.iter().map(|i| &i.0)));
+        self.cases.insert(
+            c,
+            CaseState {
+                sent,
+                ..CaseState::default()
+            },
+        );
         out.push(Msg::OpSummary {
             case: c,
-            count: ids.len() as u32,
-            fingerprint: fingerprint(ids.iter().map(|i| &i.0)),
+            count: sent.0,
+            fingerprint: sent.1,
         });
     }
 
@@ -833,6 +847,36 @@ mod tests {
             frames <= 14 && bytes < 650,
             "{frames} frames, {bytes} bytes"
         );
+    }
+
+    /// Another process on the same store adds an op between the hello and the peer's summary
+    /// (the node beside `mdo sync`): both sides still decide alike, the session ends cleanly,
+    /// and the new op goes with the next sync.
+    #[test]
+    fn an_op_added_mid_session_does_not_break_it() {
+        let mut a = Mem::default();
+        let mut b = Mem::default();
+        add_op(&mut a, b"op1");
+        add_op(&mut b, b"op1");
+        let (da, db) = (DeviceId([0xA; 32]), DeviceId([0xB; 32]));
+        let (mut sa, ha) = Session::start(db, vec![CASE], &a);
+        let (mut sb, hb) = Session::start(da, vec![CASE], &b);
+        let mut to_a = sb.handle(ha, &mut b).unwrap();
+        let mut to_b = sa.handle(hb, &mut a).unwrap();
+        // Both summaries are on their way; now a's store gains an op.
+        add_op(&mut a, b"op2");
+        while !to_a.is_empty() || !to_b.is_empty() {
+            for m in std::mem::take(&mut to_b) {
+                to_a.extend(sb.handle(m, &mut b).unwrap());
+            }
+            for m in std::mem::take(&mut to_a) {
+                to_b.extend(sa.handle(m, &mut a).unwrap());
+            }
+        }
+        assert!(sa.finished() && sb.finished());
+        assert!(!b.ops.values().any(|o| o == b"op2"));
+        let (sa, _, _, _) = run(&mut a, &mut b);
+        assert_eq!(sa.ops_sent, 1, "the next sync carries it");
     }
 
     #[test]
