@@ -324,6 +324,9 @@ fn show_case(api: &Api, v: &CaseView) {
     api.set_phase_labels(strings(SupportPhase::ALL.iter().map(|p| p.label())));
     api.set_phase_index(v.phase_index as i32);
     api.set_phase_history(strings(v.phase_history.iter().map(String::as_str)));
+    api.set_closed_text(v.closed.as_str().into());
+    api.set_retention_lines(strings(v.retention.iter().map(String::as_str)));
+    api.set_sets_retention(v.sets_retention);
     api.set_route_kind_ids(strings(RouteKind::ALL.iter().map(|k| k.id())));
     api.set_route_kind_labels(strings(RouteKind::ALL.iter().map(|k| k.label())));
     api.set_routes(model(
@@ -735,6 +738,17 @@ pub fn wire(ui: &AppWindow, send: impl Fn(Cmd) + Clone + 'static) {
     });
     let s = send.clone();
     api.on_remove_arrow(move |id| s(Cmd::RemoveArrow(id.into())));
+    let s = send.clone();
+    api.on_close_case(move |reason| s(Cmd::CloseCase(reason.into())));
+    let s = send.clone();
+    api.on_reopen_case(move |reason| s(Cmd::ReopenCase(reason.into())));
+    let s = send.clone();
+    api.on_set_retention(move |years, reason| {
+        s(Cmd::SetRetention {
+            years: years.into(),
+            reason: reason.into(),
+        })
+    });
     let s = send.clone();
     api.on_change_phase(move |phase, note| {
         s(Cmd::ChangePhase {

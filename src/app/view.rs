@@ -450,6 +450,12 @@ pub struct CaseView {
     pub phase_index: usize,
     /// The phase history, one line each.
     pub phase_history: Vec<String>,
+    /// "Afgesloten op 29 november 2026 door Monique de Vries: …" (empty while the case runs).
+    pub closed: String,
+    /// What will be destroyed when, one line per part of the case (issue 17).
+    pub retention: Vec<String>,
+    /// Whether this person may set their organisation's own retention term (a professional).
+    pub sets_retention: bool,
     /// Records of the support route.
     pub routes: Vec<RouteView>,
     /// Participants to choose from: (id, "name (role)").
@@ -1459,6 +1465,24 @@ pub fn case_view(case: &Case, me: &Me, meeting: Option<&str>) -> CaseView {
             .iter()
             .position(|p| p.id() == info.phase)
             .unwrap_or(0),
+        closed: case
+            .state()
+            .closed
+            .as_ref()
+            .map(|c| {
+                format!(
+                    "Afgesloten op {} door {}: {}",
+                    long_date(&c.on),
+                    names.get(&c.by).cloned().unwrap_or_else(|| c.by.clone()),
+                    c.reason
+                )
+            })
+            .unwrap_or_default(),
+        retention: crate::profile::retention::schedule(case)
+            .iter()
+            .map(|p| crate::profile::retention::line(case, p))
+            .collect(),
+        sets_retention: me.role.is_professional() && !me.organisation.trim().is_empty(),
         phase_history: case
             .phase_history()
             .into_iter()

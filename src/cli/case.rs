@@ -63,6 +63,35 @@ pub(crate) enum CaseCmd {
         #[arg(long, default_value = "")]
         note: String,
     },
+    /// Close the case (chair or co-chair, with a reason): each organisation's retention term
+    /// runs from today; nothing more is written until it is reopened.
+    Close {
+        /// Case.
+        case: String,
+        /// Why (everyone in the case reads it).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Reopen a closed case (chair or co-chair, with a reason).
+    Reopen {
+        /// Case.
+        case: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// What will be destroyed when: each part of the case with its organisation, term, date and
+    /// source. With --years and --reason: set your own organisation's term.
+    Retention {
+        /// Case.
+        case: String,
+        /// Your organisation's term, in years after the closing.
+        #[arg(long, requires = "reason")]
+        years: Option<u32>,
+        /// Why your organisation keeps it this long.
+        #[arg(long)]
+        reason: Option<String>,
+    },
     /// Record an OPP, deskundigenadvies, TLV or arrangement.
     Route {
         /// Case.
@@ -181,6 +210,57 @@ pub(crate) fn run(dir: &Path, out: &Out, c: CaseCmd) -> Result<()> {
             }
             Ok(field)
         }),
+        CaseCmd::Close { case, reason } => edit(dir, out, &case, |case, p| {
+            mdo::profile::retention::close(case, p, &reason)?;
+            Ok("afgesloten".into())
+        }),
+        CaseCmd::Reopen { case, reason } => edit(dir, out, &case, |case, p| {
+            mdo::profile::retention::reopen(case, p, &reason)?;
+            Ok("heropend".into())
+        }),
+        CaseCmd::Retention {
+            case,
+            years: Some(years),
+            reason,
+        } => edit(dir, out, &case, |case, p| {
+            mdo::profile::retention::set_term(case, p, years, reason.as_deref().unwrap_or(""))?;
+            Ok(format!("{years} jaar"))
+        }),
+        CaseCmd::Retention {
+            case, years: None, ..
+        } => {
+            let mut s = open(dir)?;
+            let case = super::load(&mut s, &case)?;
+            let plan = mdo::profile::retention::schedule(&case);
+            let closed = case.state().closed.clone();
+            out.print(
+                json!({
+                    "closed": closed,
+                    "parts": plan.iter().map(|p| json!({
+                        "compartment": p.descriptor,
+                        "organisation": p.organisation,
+                        "controller": p.controller,
+                        "term": p.term,
+                        "set_by": p.set_by,
+                        "destroy_on": p.destroy_on.map(format_date),
+                    })).collect::<Vec<_>>(),
+                }),
+                || {
+                    let mut lines = vec![match &closed {
+                        Some(c) => format!(
+                            "afgesloten op {} door {}: {}",
+                            mdo::core::model::long_date(&c.on),
+                            c.by,
+                            c.reason
+                        ),
+                        None => "de casus loopt; de termijnen beginnen bij het afsluiten".into(),
+                    }];
+                    lines.extend(plan.iter().map(|p| mdo::profile::retention::line(&case, p)));
+                    lines.join("\n")
+                },
+            );
+            Ok(())
+        }
         CaseCmd::Phase { case, phase, note } => edit(dir, out, &case, |case, p| {
             traject::change_phase(case, p.me(), phase.parse()?, &note)?;
             Ok(phase)

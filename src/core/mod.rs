@@ -13,6 +13,7 @@ pub mod doc;
 pub mod invitation;
 pub mod membership;
 pub mod model;
+pub mod retention;
 pub mod sync;
 pub mod traject;
 pub mod verslag;

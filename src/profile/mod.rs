@@ -14,6 +14,8 @@
 //! * [`members`] — the roster as the membership log knows it: participants, devices, roles,
 //!   custody, storage peers;
 //! * [`restore`] — a profile brought back from its recovery phrase, and its cases fetched again;
+//! * [`retention`] — closing a case and reopening it, an organisation's own retention term, and
+//!   what will be destroyed when;
 //! * [`traject`] — the traject of meetings: closing, the verslag set as final, views, the
 //!   support route, drafts;
 //! * [`invite`] — invites, the inviter's confirmation and the one join client;
@@ -44,6 +46,7 @@ pub mod invite;
 pub mod keys;
 pub mod members;
 pub mod restore;
+pub mod retention;
 pub mod traject;
 pub mod write;
 

@@ -260,6 +260,14 @@ pub fn apply(
     w: Write,
     kind: CompartmentKind,
 ) -> Result<Written> {
+    // A closed case is not changed: its retention terms run from the closing (issue 17).
+    if let Some(c) = &case.state().closed {
+        return Err(Error::Said(format!(
+            "deze casus is afgesloten op {} ({}); de voorzitter heropent haar eerst als er iets bij moet",
+            crate::core::model::long_date(&c.on),
+            c.reason
+        )));
+    }
     let id = match w {
         Write::Item {
             section,

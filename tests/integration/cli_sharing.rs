@@ -667,3 +667,170 @@ fn daan_refuses_on_his_own_device_and_the_school_part_stays_with_his_mother() {
     assert!(said.contains("wordt Daan 16"), "{said}");
     assert!(said.contains("tot Daan 18 is"), "{said}");
 }
+
+/// Closing a case starts each organisation's own retention (issue 17): the chair closes it with
+/// a reason, nothing more is written, the school's part goes after 2 years and the GGD's medical
+/// part after 20 (WGBO art. 7:454); the jeugdarts cannot shorten that below the law's 20 years
+/// but may keep it longer, and every device computes the same dates.
+#[test]
+fn closing_a_case_starts_each_organisations_retention() {
+    let Noor {
+        chair,
+        mother,
+        arts,
+        case,
+        ..
+    } = noor_profiles();
+    carry(&chair, &arts, &case);
+    arts.json(&[
+        "item",
+        "add",
+        &case,
+        "--section",
+        "notitie",
+        "--text",
+        "slaapt slecht",
+        "--category",
+        "medisch",
+    ]);
+    carry(&arts, &chair, &case);
+    let before = chair.json(&["case", "retention", &case]);
+    assert!(before["closed"].is_null());
+    assert!(
+        before["parts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["destroy_on"].is_null()),
+        "{before}"
+    );
+
+    // Only the chair closes, and says why.
+    carry(&chair, &mother, &case);
+    let err = mother.fails(&["case", "close", &case, "--reason", "klaar"]);
+    assert!(err.contains("voorzitter"), "{err}");
+    let err = chair.fails(&["case", "close", &case, "--reason", " "]);
+    assert!(err.contains("waarom"), "{err}");
+    chair.json(&[
+        "case",
+        "close",
+        &case,
+        "--reason",
+        "de afspraken zijn uitgevoerd, het gaat goed met Noor",
+    ]);
+    // A closed case is not changed.
+    let err = chair.fails(&[
+        "item",
+        "add",
+        &case,
+        "--section",
+        "kind.plus",
+        "--text",
+        "nog iets",
+    ]);
+    assert!(err.contains("afgesloten"), "{err}");
+
+    let plan = chair.json(&["case", "retention", &case]);
+    let closed_on = plan["closed"]["on"].as_str().unwrap().to_string();
+    let year: i32 = closed_on[..4].parse().unwrap();
+    let part = |plan: &Value, descriptor: &str| {
+        plan["parts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["compartment"] == descriptor)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {descriptor} in {plan}"))
+    };
+    let shared = part(&plan, "parents");
+    assert_eq!(shared["organisation"], "OBS De Wilgen");
+    assert_eq!(shared["controller"], "school");
+    assert_eq!(
+        shared["destroy_on"],
+        format!("{}{}", year + 2, &closed_on[4..]).as_str()
+    );
+    let medical = part(&plan, "category:medisch:GGD JGZ");
+    assert_eq!(medical["controller"], "zorg");
+    assert_eq!(medical["term"]["years"], 20);
+    assert!(
+        medical["term"]["source"]
+            .as_str()
+            .unwrap()
+            .contains("7:454 lid 3")
+    );
+    assert_eq!(
+        medical["destroy_on"],
+        format!("{}{}", year + 20, &closed_on[4..]).as_str()
+    );
+
+    // The jeugdarts sets her organisation's term: never below the law's minimum.
+    carry(&chair, &arts, &case);
+    let err = arts.fails(&[
+        "case",
+        "retention",
+        &case,
+        "--years",
+        "10",
+        "--reason",
+        "korter",
+    ]);
+    assert!(err.contains("minstens 20 jaar"), "{err}");
+    arts.json(&[
+        "case",
+        "retention",
+        &case,
+        "--years",
+        "25",
+        "--reason",
+        "vervolgzorg tot na de puberteit",
+    ]);
+    // Not for another organisation's part: the IB-er's own setting is for her school.
+    chair.json(&[
+        "case",
+        "retention",
+        &case,
+        "--years",
+        "5",
+        "--reason",
+        "het OPP loopt mee naar het vervolgonderwijs",
+    ]);
+    carry(&arts, &chair, &case);
+    carry(&chair, &mother, &case);
+    for device in [&chair, &mother] {
+        let plan = device.json(&["case", "retention", &case]);
+        if device.dir() == chair.dir() {
+            assert_eq!(
+                part(&plan, "category:medisch:GGD JGZ")["destroy_on"],
+                format!("{}{}", year + 25, &closed_on[4..]).as_str()
+            );
+        }
+        assert_eq!(
+            part(&plan, "parents")["destroy_on"],
+            format!("{}{}", year + 5, &closed_on[4..]).as_str(),
+            "every device computes the same date"
+        );
+    }
+    let text = String::from_utf8(chair.run(&["case", "retention", &case]).stdout).unwrap();
+    assert!(text.contains("afgesloten op"), "{text}");
+    assert!(text.contains("vernietigd op"), "{text}");
+
+    // Reopened: writing is possible again, and the terms wait for the next closing.
+    chair.json(&[
+        "case",
+        "reopen",
+        &case,
+        "--reason",
+        "nieuwe zorgen na de zomer",
+    ]);
+    chair.json(&[
+        "item",
+        "add",
+        &case,
+        "--section",
+        "kind.min",
+        "--text",
+        "valt terug",
+    ]);
+    let plan = chair.json(&["case", "retention", &case]);
+    assert!(plan["closed"].is_null());
+}

@@ -2609,3 +2609,67 @@ fn a_child_of_14_joins_and_reads_her_own_overview() {
         "{clipped:?} {small:?}"
     );
 }
+
+/// The chair closes the case in the app (issue 17): the overview then says what each
+/// organisation keeps, how long and why, with the date; nothing more is written until it is
+/// reopened; the school sets its own longer term for a reason.
+#[test]
+fn closing_the_case_in_the_app_shows_what_is_destroyed_when() {
+    i_slint_backend_testing::init_no_event_loop();
+    let dir = tempfile::tempdir().unwrap();
+    let (ui, _backend) = app_with_profile(dir.path());
+    let api = ui.global::<Api>();
+    click(&ui, "Democasus openen");
+    click(&ui, "Overzicht");
+    assert_eq!(api.get_closed_text(), "");
+    let lines = labels(&api.get_retention_lines());
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("de termijn begint als de casus wordt afgesloten")),
+        "{lines:?}"
+    );
+    one(&ui, "Reden afsluiten of heropenen").set_accessible_value("de afspraken zijn uitgevoerd");
+    click(&ui, "Casus afsluiten");
+    assert!(
+        api.get_closed_text().starts_with("Afgesloten op ")
+            && api.get_closed_text().contains("Monique de Vries"),
+        "{}",
+        api.get_closed_text()
+    );
+    let lines = labels(&api.get_retention_lines());
+    let school = lines
+        .iter()
+        .find(|l| l.starts_with("Wat zichtbaar is voor professionals en ouders "))
+        .unwrap_or_else(|| panic!("the shared part in {lines:?}"));
+    assert!(
+        school.contains("OBS De Wilgen (school): 2 jaar na het afsluiten — vernietigd op ")
+            && school.contains("Bron: "),
+        "{school}"
+    );
+    // Nothing more is written in a closed case.
+    click(&ui, "Cirkels");
+    one(&ui, "Nieuw in kind plus").set_accessible_value("nog iets");
+    one(&ui, "Toevoegen aan kind plus").invoke_accessible_default_action();
+    assert!(
+        api.get_error().contains("afgesloten"),
+        "{}",
+        api.get_error()
+    );
+    api.set_error("".into());
+    // The school keeps its part longer, for a reason.
+    click(&ui, "Overzicht");
+    one(&ui, "Bewaartermijn in jaren").set_accessible_value("5");
+    one(&ui, "Waarom deze bewaartermijn")
+        .set_accessible_value("het OPP gaat mee naar het vervolgonderwijs");
+    click(&ui, "Termijn van mijn organisatie instellen");
+    let lines = labels(&api.get_retention_lines());
+    assert!(
+        lines.iter().any(|l| l.contains("5 jaar na het afsluiten")
+            && l.contains("ingesteld door OBS De Wilgen: het OPP gaat mee")),
+        "{lines:?}"
+    );
+    one(&ui, "Reden afsluiten of heropenen").set_accessible_value("nieuwe zorgen");
+    click(&ui, "Heropenen");
+    assert_eq!(api.get_closed_text(), "");
+}

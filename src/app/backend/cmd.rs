@@ -308,6 +308,17 @@ pub enum Cmd {
         /// Why.
         note: String,
     },
+    /// Close the case (chair), with a reason.
+    CloseCase(String),
+    /// Reopen the closed case (chair), with a reason.
+    ReopenCase(String),
+    /// My organisation's own retention term for this case.
+    SetRetention {
+        /// Years after the closing, as typed.
+        years: String,
+        /// Why.
+        reason: String,
+    },
     /// Record an OPP, deskundigenadvies, TLV or arrangement.
     AddRoute {
         /// Kind id.

@@ -246,6 +246,9 @@ impl Backend {
             Cmd::EditArrow { id, text, up } => self.edit_arrow(id, text, up),
             Cmd::RemoveArrow(id) => self.remove_arrow(id),
             Cmd::ChangePhase { phase, note } => self.change_phase(phase, note),
+            Cmd::CloseCase(reason) => self.close_case(reason),
+            Cmd::ReopenCase(reason) => self.reopen_case(reason),
+            Cmd::SetRetention { years, reason } => self.set_retention(years, reason),
             Cmd::AddRoute {
                 kind,
                 text,

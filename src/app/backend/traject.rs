@@ -135,6 +135,31 @@ impl Backend {
         self.edit(|case, p| traject::change_phase(case, p.me(), phase, &note))
     }
 
+    /// Close the case (chair, with a reason): the retention terms start.
+    pub(super) fn close_case(&mut self, reason: String) -> Result<Vec<Update>, Error> {
+        self.edit(|case, p| crate::profile::retention::close(case, p, &reason))
+    }
+
+    /// Reopen the closed case (chair, with a reason).
+    pub(super) fn reopen_case(&mut self, reason: String) -> Result<Vec<Update>, Error> {
+        self.edit(|case, p| crate::profile::retention::reopen(case, p, &reason))
+    }
+
+    /// My organisation's own retention term.
+    pub(super) fn set_retention(
+        &mut self,
+        years: String,
+        reason: String,
+    ) -> Result<Vec<Update>, Error> {
+        let years: u32 = years.trim().parse().map_err(|_| {
+            Error::Said(format!(
+                "‘{}’ is geen aantal jaren: typ een heel getal, bijvoorbeeld 5",
+                years.trim()
+            ))
+        })?;
+        self.edit(|case, p| crate::profile::retention::set_term(case, p, years, &reason))
+    }
+
     /// Record an OPP, deskundigenadvies, TLV or arrangement.
     pub(super) fn add_route(
         &mut self,

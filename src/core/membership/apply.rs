@@ -738,6 +738,79 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
             }
             st.storage_peers.remove(device);
         }
+        Action::Close { reason } => {
+            let author = st.author(op)?;
+            if !is_admin(st) {
+                return Err(Rejection::NotAdmin {
+                    action: "close the case",
+                });
+            }
+            if st.closed.is_some() {
+                return Err(Rejection::Invalid("the case is closed already".into()));
+            }
+            let by = author.id.clone();
+            st.closings.push((
+                op.body.date.clone(),
+                by.clone(),
+                "afgesloten",
+                reason.clone(),
+            ));
+            st.closed = Some(super::state::Closure {
+                on: op.body.date.clone(),
+                by,
+                reason: reason.clone(),
+            });
+        }
+        Action::Reopen { reason } => {
+            let author = st.author(op)?;
+            if !is_admin(st) {
+                return Err(Rejection::NotAdmin {
+                    action: "reopen the case",
+                });
+            }
+            if st.closed.is_none() {
+                return Err(Rejection::Invalid("the case is not closed".into()));
+            }
+            let by = author.id.clone();
+            st.closings
+                .push((op.body.date.clone(), by, "heropend", reason.clone()));
+            st.closed = None;
+        }
+        Action::SetRetention {
+            organisation,
+            years,
+            reason,
+        } => {
+            let author = st.author(op)?;
+            let org = organisation.trim();
+            // The controller sets its own term: one of its professionals, for its own
+            // organisation only.
+            if !(author.role.is_professional()
+                && author.organisation.trim().eq_ignore_ascii_case(org))
+            {
+                return Err(Rejection::Invalid(
+                    "only a professional of that organisation sets its retention term".into(),
+                ));
+            }
+            let by = author.id.clone();
+            if let Some(min) = crate::core::retention::controller_of(st, org)
+                .and_then(crate::core::retention::Controller::statutory_minimum)
+                && *years < min
+            {
+                return Err(Rejection::Invalid(format!(
+                    "the law keeps this dossier at least {min} years"
+                )));
+            }
+            st.retention.insert(
+                org.to_string(),
+                super::state::RetentionSetting {
+                    years: *years,
+                    reason: reason.trim().to_string(),
+                    by,
+                    on: op.body.date.clone(),
+                },
+            );
+        }
         Action::Keys => {}
     }
     if op.body.keys.is_empty() {

@@ -272,6 +272,27 @@ pub enum Action {
         /// Its device.
         device: DeviceId,
     },
+    /// Closes the case (the chair or a co-chair): the retention terms run from this op's date.
+    Close {
+        /// Why.
+        reason: String,
+    },
+    /// Reopens a closed case (the chair or a co-chair); the terms start again at the next
+    /// closing.
+    Reopen {
+        /// Why.
+        reason: String,
+    },
+    /// An organisation's own retention term for what it holds in the case, set by one of its
+    /// professionals (never below a statutory minimum).
+    SetRetention {
+        /// The organisation.
+        organisation: String,
+        /// Years after the clock's start.
+        years: u32,
+        /// Why.
+        reason: String,
+    },
     /// Only a key update.
     Keys,
 }
@@ -536,6 +557,25 @@ fn check_form(b: &OpBody) -> Result<Date, OpError> {
             consent, person, ..
         } if !id_ok(consent) || !id_ok(person) => {
             return Err(bad("consent or participant id".into()));
+        }
+        Action::Close { reason } | Action::Reopen { reason }
+            if reason.trim().is_empty() || !text_ok(reason) =>
+        {
+            return Err(bad("a closing or reopening says why".into()));
+        }
+        Action::SetRetention {
+            organisation,
+            years,
+            reason,
+        } if organisation.trim().is_empty()
+            || !text_ok(organisation)
+            || *years > 100
+            || reason.trim().is_empty()
+            || !text_ok(reason) =>
+        {
+            return Err(bad(
+                "a retention term names an organisation, at most 100 years and why".into(),
+            ));
         }
         Action::Withdraw { note, .. }
         | Action::RemoveMember { reason: note, .. }

@@ -85,6 +85,30 @@ pub struct Withdrawal {
     pub note: String,
 }
 
+/// The closing of a case (issue 17): the retention terms run from its date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Closure {
+    /// Date (`YYYY-MM-DD`).
+    pub on: String,
+    /// The chair or co-chair who closed it (participant id).
+    pub by: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// An organisation's own retention term for what it holds in the case (issue 17).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RetentionSetting {
+    /// Years after the clock's start.
+    pub years: u32,
+    /// Why (required: a term differs from the default only for a reason).
+    pub reason: String,
+    /// Who set it (participant id).
+    pub by: String,
+    /// Date (`YYYY-MM-DD`).
+    pub on: String,
+}
+
 /// One person's standing on a consent record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -217,6 +241,12 @@ pub struct State {
     pub storage_peers: BTreeMap<DeviceId, String>,
     /// The op that removed each removed device.
     pub(super) device_removals: BTreeMap<DeviceId, OpId>,
+    /// The closing of the case, while it is closed.
+    pub closed: Option<Closure>,
+    /// Every closing and reopening, in order: (date, who, "afgesloten"/"heropend", reason).
+    pub closings: Vec<(String, String, &'static str, String)>,
+    /// Organisations' own retention terms, by organisation.
+    pub retention: BTreeMap<String, RetentionSetting>,
 }
 
 impl State {
@@ -234,6 +264,9 @@ impl State {
             identities: BTreeMap::new(),
             storage_peers: BTreeMap::new(),
             device_removals: BTreeMap::new(),
+            closed: None,
+            closings: Vec::new(),
+            retention: BTreeMap::new(),
         }
     }
 
