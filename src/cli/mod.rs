@@ -149,10 +149,10 @@ enum Command {
         qr: bool,
         /// Invite another device of your own (a second laptop, a new phone) instead of a new
         /// participant: it joins as you and reads what you read.
-        #[arg(long, conflicts_with_all = ["role", "device_of"])]
+        #[arg(long, conflicts_with_all = ["role", "device_of", "auto_accept"])]
         my_device: bool,
         /// (Chair) invite another device of this participant (id, as `mdo member list` shows).
-        #[arg(long, conflicts_with = "role")]
+        #[arg(long, conflicts_with_all = ["role", "auto_accept"])]
         device_of: Option<String>,
     },
     /// Join a case with an invite ticket.

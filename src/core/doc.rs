@@ -385,6 +385,15 @@ impl CompartmentDoc {
         self.poisoned
     }
 
+    /// Whether this device made changes not yet taken by [`Self::take_changes`].
+    pub fn has_changes(&mut self) -> bool {
+        let me = self.doc.get_actor().clone();
+        self.doc
+            .get_changes(&self.baseline)
+            .iter()
+            .any(|c| c.actor_id() == &me)
+    }
+
     /// The changes this session made since the last call, as a [`PAYLOAD_CHANGES`] payload
     /// (None if there are none). Changes received from others are never re-sent.
     pub fn take_changes(&mut self) -> Option<Vec<u8>> {

@@ -72,20 +72,54 @@ impl Controller {
     /// the Jeugdwet: 20 years), if the law sets one. A setting below it is refused.
     pub fn statutory_minimum(self) -> Option<u32> {
         match self {
-            Controller::Zorg | Controller::Jeugdhulp => Some(20),
+            // Jeugdbescherming: the Jeugdwet's dossier rules (7.3.8) are taken to apply to the
+            // GI as well (decision, not verified in the statute: the stricter choice).
+            Controller::Zorg | Controller::Jeugdhulp | Controller::Jeugdbescherming => Some(20),
             _ => None,
+        }
+    }
+
+    /// How strict a kind is, for an organisation whose people have roles of several kinds: the
+    /// kinds with a statutory minimum first.
+    fn strictness(self) -> u8 {
+        match self {
+            Controller::Zorg => 0,
+            Controller::Jeugdhulp => 1,
+            Controller::Jeugdbescherming => 2,
+            Controller::Overheid => 3,
+            Controller::School => 4,
+            Controller::Samenwerkingsverband => 5,
+            Controller::Welzijn => 6,
         }
     }
 }
 
-/// The controller kind of `organisation` in the case: that of its professionals' roles (the
-/// first, in the roster's order, that names one).
+/// The controller kind of `organisation` in the case: from the roles of its active professionals;
+/// where they differ (a GGD with a jeugdarts and an administrative role), the strictest — a kind
+/// with a statutory minimum wins, so an organisation cannot shorten its medical term by who it
+/// invites.
 pub fn controller_of(st: &State, organisation: &str) -> Option<Controller> {
     let org = organisation.trim();
     st.members
         .values()
-        .filter(|m| m.organisation.trim().eq_ignore_ascii_case(org))
-        .find_map(|m| Controller::of_role(m.role))
+        .filter(|m| m.is_active() && m.organisation.trim().eq_ignore_ascii_case(org))
+        .filter_map(|m| Controller::of_role(m.role))
+        .min_by_key(|c| c.strictness())
+}
+
+/// The key under which an organisation's own term is kept (names compared without case).
+pub fn org_key(organisation: &str) -> String {
+    organisation.trim().to_lowercase()
+}
+
+/// The law's minimum for a compartment: medical and mental-health information is WGBO dossier
+/// content whoever holds it (20 years, BW 7:454 lid 3); otherwise the controller's.
+pub fn minimum_for(kind: &CompartmentKind, controller: Option<Controller>) -> Option<u32> {
+    match kind {
+        CompartmentKind::Category(c, _) if c.needs_release() => Some(20),
+        CompartmentKind::Author(_) => None,
+        _ => controller.and_then(Controller::statutory_minimum),
+    }
 }
 
 /// From when a term is counted.
@@ -139,7 +173,7 @@ pub fn default_term(c: Controller) -> Option<Term> {
         Controller::Jeugdbescherming => term(
             30,
             Clock::Majority,
-            "Jeugdwet art. 7.3.8 lid 3 en de termijn van de gecertificeerde instelling (tot 30 jaar na de meerderjarigheid; rijksoverheid.nl, niet nagekeken in de wet)",
+            "rijksoverheid.nl: jeugdbeschermingsdossier uiterlijk 30 jaar na de meerderjarigheid (niet nagekeken in de wet; besluit MDO: als standaard genomen, met ten minste de 20 jaar van Jeugdwet art. 7.3.8 lid 3)",
             false,
         ),
         Controller::School | Controller::Samenwerkingsverband => term(
@@ -228,11 +262,9 @@ pub fn schedule(st: &State, closed_on: Option<Date>) -> Vec<Planned> {
             let own = if organisation.is_empty() {
                 None
             } else {
-                st.retention
-                    .iter()
-                    .find(|(o, _)| o.eq_ignore_ascii_case(organisation.trim()))
-                    .map(|(_, s)| s)
+                st.retention.get(&org_key(&organisation))
             };
+            let minimum = minimum_for(&kind, controller);
             let term = match (&kind, controller) {
                 (_, None) => None,
                 (CompartmentKind::Author(_), Some(_)) => term(
@@ -250,7 +282,21 @@ pub fn schedule(st: &State, closed_on: Option<Date>) -> Vec<Planned> {
                     }),
                     None => default_term(c),
                 },
-            };
+            }
+            // Never below the law's minimum, whatever was set or derived earlier.
+            .map(|mut t| {
+                if let Some(min) = minimum
+                    && t.years < min
+                {
+                    t.years = min;
+                    t.source = format!(
+                        "{}; ten minste {min} jaar (BW art. 7:454 lid 3, Jeugdwet art. 7.3.8 lid 3)",
+                        t.source
+                    );
+                    t.statutory = true;
+                }
+                t
+            });
             let set_by = match (&kind, own) {
                 (CompartmentKind::Author(_), _) | (_, None) => None,
                 (_, Some(s)) => Some(format!("{} op {}: {}", s.by, s.on, s.reason)),
@@ -406,10 +452,26 @@ mod tests {
         assert_eq!(c.state().closings.len(), 2);
     }
 
+    /// An organisation cannot shorten what the law keeps: a GGD with a jeugdarts is a WGBO
+    /// controller whoever else it brings, and medical information keeps its 20 years even where
+    /// a shorter term was set before.
+    #[test]
+    fn the_law_s_minimum_cannot_be_gamed() {
+        use crate::core::model::ConsentCategory;
+        let kind = CompartmentKind::Category(ConsentCategory::Medisch, "Welzijn Oost".into());
+        assert_eq!(minimum_for(&kind, Some(Controller::Welzijn)), Some(20));
+        let notes = CompartmentKind::Organisation("GGD JGZ".into());
+        assert_eq!(minimum_for(&notes, Some(Controller::Zorg)), Some(20));
+        assert_eq!(minimum_for(&notes, Some(Controller::School)), None);
+        assert!(Controller::Zorg.strictness() < Controller::Welzijn.strictness());
+        assert_eq!(org_key("  GGD JGZ "), "ggd jgz");
+    }
+
     #[test]
     fn the_law_sets_a_minimum_only_for_medical_and_youth_care_files() {
         assert_eq!(Controller::Zorg.statutory_minimum(), Some(20));
         assert_eq!(Controller::Jeugdhulp.statutory_minimum(), Some(20));
+        assert_eq!(Controller::Jeugdbescherming.statutory_minimum(), Some(20));
         assert_eq!(Controller::School.statutory_minimum(), None);
         assert!(default_term(Controller::Overheid).is_none());
         assert_eq!(Controller::of_role(Role::Ouder), None);

@@ -408,6 +408,7 @@ pub struct Stats {
 struct CaseState {
     /// The op summary this side sent when the case opened (count, fingerprint).
     sent: (u32, [u8; 32]),
+    summary_received: bool,
     my_ops_done: bool,
     peer_ops_done: bool,
     summary_sent: bool,
@@ -573,7 +574,12 @@ impl Session {
                 // a command — may add an op mid-session; compared with that, one side would say
                 // "same" and finish while the other asks for ids. What arrived since goes along
                 // with the next sync.)
-                let sent = self.state(case)?.sent;
+                let st = self.state(case)?;
+                if st.summary_received {
+                    return Err(SyncError::Protocol("a second op summary".into()));
+                }
+                st.summary_received = true;
+                let sent = st.sent;
                 if sent == (count, theirs) {
                     // Same ops: nothing to send; the peer needs nothing from us either.
                     out.push(Msg::OpsDone { case });

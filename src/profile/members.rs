@@ -291,8 +291,12 @@ impl super::Session {
         }
         let me = self.me().person.clone();
         let mut done = 0;
+        let mut failed = Vec::new();
         for id in self.case_ids()? {
-            let (mut case, _) = self.load(id)?;
+            let Ok((mut case, _)) = self.load(id) else {
+                failed.push(id.to_hex()[..8].to_string());
+                continue;
+            };
             // Its own device now (the owner record stays after a removal, for the log's sake).
             let mine_now = case
                 .state()
@@ -302,8 +306,16 @@ impl super::Session {
             if !mine_now {
                 continue;
             }
-            self.edit(&mut case, |c, p| remove_device(c, p, device))?;
-            done += 1;
+            match self.edit(&mut case, |c, p| remove_device(c, p, device)) {
+                Ok(_) => done += 1,
+                Err(_) => failed.push(case.info().child),
+            }
+        }
+        if !failed.is_empty() {
+            return Err(Error::Said(format!(
+                "het apparaat is ingetrokken in {done} casus(sen); niet gelukt in: {} — probeer het opnieuw of vraag het de voorzitter",
+                failed.join(", ")
+            )));
         }
         if done == 0 {
             return Err(Error::Said(

@@ -21,6 +21,8 @@
 //! * [`invite`] — invites, the inviter's confirmation and the one join client;
 //! * [`export`] — what leaves the encrypted store: the verslag as Markdown or PDF, the
 //!   compartments as Automerge files, ciphertext bundles; each export is logged (NEN 7513);
+//! * [`inzage`] — everything this copy holds about the child, with its access log, as a PDF and
+//!   a JSON (AVG art. 15);
 //! * [`keys`] — the key work a device owes after ops arrived;
 //! * [`Error`] — one error type with Dutch messages a parent or a teacher can act on.
 //!
@@ -42,6 +44,7 @@ use crate::store::{AccessAction, CommitReport, LoadReport, Profile};
 pub mod consent;
 mod error;
 pub mod export;
+pub mod inzage;
 pub mod invite;
 pub mod keys;
 pub mod members;
@@ -202,6 +205,19 @@ impl Session {
         f: impl FnOnce(&mut Case, &Profile) -> Result<T>,
     ) -> Result<(T, CommitReport)> {
         let out = f(case, &self.store)?;
+        // A closed case is not changed (its retention runs from the closing): whatever flow
+        // made content, nothing of it is committed, and the case is read again as stored.
+        if let Some(closed) = case.state().closed.clone()
+            && case.has_pending_content()
+        {
+            let (stored, _) = self.store.load_case(case.id)?;
+            *case = stored;
+            return Err(Error::Said(format!(
+                "deze casus is afgesloten op {} ({}); de voorzitter heropent haar eerst als er iets bij moet",
+                crate::core::model::long_date(&closed.on),
+                closed.reason
+            )));
+        }
         let report = self.store.commit(case)?;
         Ok((out, report))
     }

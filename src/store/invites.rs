@@ -132,6 +132,15 @@ impl Profile {
             }
             .into());
         }
+        // A device of a person reads all they read (and, from their own device, in all their
+        // cases): never without the code comparison.
+        if device_of.is_some() && auto_accept {
+            return Err(CoreError::NoAccess {
+                compartment: "de deelnemers".into(),
+                reason: "a device of a participant is admitted only after the code comparison, never automatically".into(),
+            }
+            .into());
+        }
         if let Some(d) = device_of
             && !c.state().members.get(d).is_some_and(|m| m.is_active())
         {
@@ -353,7 +362,10 @@ impl Profile {
             if other == paired_in {
                 continue;
             }
-            let (mut c, _) = self.load_case(other)?;
+            // A case that cannot be read here is skipped; the pairing of the others stands.
+            let Ok((mut c, _)) = self.load_case(other) else {
+                continue;
+            };
             let st = c.state();
             let active = st.members.get(member).is_some_and(|m| m.is_active());
             if !active || st.device_owner.contains_key(&identity.device_id()) {

@@ -729,6 +729,9 @@ fn closing_a_case_starts_each_organisations_retention() {
         "nog iets",
     ]);
     assert!(err.contains("afgesloten"), "{err}");
+    // Not by any other flow either (a case fact, a circle).
+    let err = chair.fails(&["case", "set", &case, "school", "De Linde"]);
+    assert!(err.contains("afgesloten"), "{err}");
 
     let plan = chair.json(&["case", "retention", &case]);
     let closed_on = plan["closed"]["on"].as_str().unwrap().to_string();
@@ -833,4 +836,21 @@ fn closing_a_case_starts_each_organisations_retention() {
     ]);
     let plan = chair.json(&["case", "retention", &case]);
     assert!(plan["closed"].is_null());
+}
+
+/// A device of a person is never admitted without the code comparison (it would read all they
+/// read, in all their cases).
+#[test]
+fn a_device_invite_never_skips_the_code_comparison() {
+    let n = crate::support::noor_profiles();
+    let err = n.mother.fails(&["invite", &n.case, "--my-device", "--auto-accept"]);
+    assert!(err.contains("cannot be used with"), "{err}");
+    let err = n.chair.fails(&[
+        "invite",
+        &n.case,
+        "--device-of",
+        &n.mother_id,
+        "--auto-accept",
+    ]);
+    assert!(err.contains("cannot be used with"), "{err}");
 }

@@ -119,6 +119,11 @@ impl Case {
         Ok(opened.id)
     }
 
+    /// Whether any compartment holds content changes of this device not sealed yet.
+    pub fn has_pending_content(&mut self) -> bool {
+        self.compartments.values_mut().any(|c| c.doc.has_changes())
+    }
+
     /// Seals every compartment's pending changes into one chunk each, signed by `author`.
     pub fn seal_pending(&mut self, author: &DeviceSecret) -> Result<Vec<SealedChunk>, CoreError> {
         let mut out = Vec::new();

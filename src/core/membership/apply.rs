@@ -802,7 +802,7 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
                 )));
             }
             st.retention.insert(
-                org.to_string(),
+                crate::core::retention::org_key(org),
                 super::state::RetentionSetting {
                     years: *years,
                     reason: reason.trim().to_string(),
