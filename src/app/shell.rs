@@ -739,6 +739,8 @@ pub fn wire(ui: &AppWindow, send: impl Fn(Cmd) + Clone + 'static) {
     let s = send.clone();
     api.on_remove_arrow(move |id| s(Cmd::RemoveArrow(id.into())));
     let s = send.clone();
+    api.on_export_inzage(move |dir| s(Cmd::ExportInzage(dir.into())));
+    let s = send.clone();
     api.on_close_case(move |reason| s(Cmd::CloseCase(reason.into())));
     let s = send.clone();
     api.on_reopen_case(move |reason| s(Cmd::ReopenCase(reason.into())));

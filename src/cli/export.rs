@@ -1,5 +1,6 @@
-//! `mdo export`: the verslag for one audience as Markdown or PDF, or the compartments as Automerge
-//! files; both through the application layer, which logs the export.
+//! `mdo export`: the verslag for one audience as Markdown or PDF, the compartments as Automerge
+//! files, or the inzage (AVG art. 15) as a PDF and a JSON; all through the application layer,
+//! which logs the export.
 
 use std::path::Path;
 
@@ -57,7 +58,21 @@ pub(crate) fn run(
                 },
             );
         }
-        other => bail!("unknown export format '{other}' (use markdown, pdf or automerge)"),
+        "inzage" => {
+            let files = s.export_inzage(&case, path)?;
+            let (items, agreements, meetings, log) = files.counts;
+            out.print(
+                json!({ "id": case.id, "format": "inzage", "files": [files.pdf, files.json], "items": items, "agreements": agreements, "meetings": meetings, "log_entries": log }),
+                || {
+                    format!(
+                        "inzage geschreven: {} en {} ({items} onderdelen, {agreements} afspraken, {meetings} overleggen, {log} regels uit het logboek). Deze bestanden zijn niet versleuteld; bewaar en deel ze zorgvuldig.",
+                        files.pdf.display(),
+                        files.json.display()
+                    )
+                },
+            );
+        }
+        other => bail!("unknown export format '{other}' (use markdown, pdf, automerge or inzage)"),
     }
     Ok(())
 }

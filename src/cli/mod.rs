@@ -214,10 +214,11 @@ enum Command {
     Export {
         /// Case id (or a unique prefix).
         case: String,
-        /// markdown, pdf or automerge.
+        /// markdown, pdf, automerge, or inzage (everything this copy holds about the child, with
+        /// its access log, as a PDF and a JSON: AVG art. 15).
         #[arg(long, default_value = "markdown")]
         format: String,
-        /// Output file (markdown, pdf) or directory (automerge).
+        /// Output file (markdown, pdf) or directory (automerge, inzage).
         #[arg(long)]
         out: PathBuf,
         /// markdown: the verslag's audience — parents (voor ouders en professionals, the

@@ -54,11 +54,13 @@ pub fn compose(case: &Case, log: &[LogEntry], exported_by: &str, today: &str) ->
         .into_iter()
         .map(|(_, k)| (k.descriptor(), k.label()))
         .collect();
+    // What this device holds only as ciphertext: the parts whose readers do not include it.
+    let access = case.access();
     let sealed: Vec<String> = st
         .keys
-        .values()
-        .map(|k| k.descriptor.clone())
-        .filter(|d| !readable.iter().any(|(r, _)| r == d))
+        .iter()
+        .filter(|(c, _)| !access.reader_devices(st, **c).contains(&case.device()))
+        .map(|(_, k)| k.descriptor.clone())
         .collect();
     let items = case.items();
     let agreements = case.agreements();
@@ -111,7 +113,10 @@ pub fn compose(case: &Case, log: &[LogEntry], exported_by: &str, today: &str) ->
     md.push_str("## De casus\n\n");
     md.push_str(&format!("- Kind: {}\n", info.child));
     if !info.birthdate.is_empty() {
-        md.push_str(&format!("- Geboortedatum: {}\n", long_date(&info.birthdate)));
+        md.push_str(&format!(
+            "- Geboortedatum: {}\n",
+            long_date(&info.birthdate)
+        ));
     }
     if !info.school.is_empty() {
         md.push_str(&format!("- School: {} {}\n", info.school, info.class));
@@ -143,7 +148,10 @@ pub fn compose(case: &Case, log: &[LogEntry], exported_by: &str, today: &str) ->
     md.push_str("\n## Wat er staat, en wie het kan lezen\n\n");
     let label = |d: &str| {
         CompartmentKind::parse(d)
-            .map(|k| k.label())
+            .map(|k| match k {
+                CompartmentKind::Author(p) => format!("alleen {}", name(&p)),
+                k => k.label(),
+            })
             .unwrap_or_else(|| d.to_string())
     };
     for i in &items {
@@ -249,7 +257,7 @@ pub fn compose(case: &Case, log: &[LogEntry], exported_by: &str, today: &str) ->
         md.push_str("\n## Versleuteld op dit apparaat, niet leesbaar\n\n");
         md.push_str("Van deze delen bewaart dit apparaat alleen versleutelde tekst; wie ze schreef, kan er inzage in geven.\n\n");
         for d in &sealed {
-            md.push_str(&format!("- {}\n", label(d)));
+            md.push_str(&format!("- {}\n", super::retention::part_label(case, d)));
         }
     }
     md.push_str("\n## Wie heeft wat gelezen of gewijzigd (dit apparaat)\n\n");
@@ -257,11 +265,16 @@ pub fn compose(case: &Case, log: &[LogEntry], exported_by: &str, today: &str) ->
         md.push_str("Nog niets.\n");
     }
     for e in log {
+        let when = e.when();
+        let (day, clock) = when.split_once(' ').unwrap_or((when.as_str(), ""));
         md.push_str(&format!(
-            "- {}: {} ({}{}) — {}{}{}\n",
-            e.when(),
+            "- {} {clock}: {} ({}{}) — {}{}{}\n",
+            long_date(day),
             e.name,
-            e.role,
+            e.role
+                .parse::<crate::core::model::Role>()
+                .map(|r| r.label().to_string())
+                .unwrap_or_else(|_| e.role.clone()),
             if e.organisation.is_empty() {
                 String::new()
             } else {
@@ -319,8 +332,11 @@ impl Session {
         )
         .map_err(|e| Error::Pdf(e.to_string()))?;
         crate::store::write_atomic(&pdf, &bytes)?;
-        let text = serde_json::to_vec_pretty(&inzage.json)
-            .map_err(|e| Error::Said(format!("de inzage kon niet als JSON worden geschreven: {e}")))?;
+        let text = serde_json::to_vec_pretty(&inzage.json).map_err(|e| {
+            Error::Said(format!(
+                "de inzage kon niet als JSON worden geschreven: {e}"
+            ))
+        })?;
         crate::store::write_atomic(&json, &text)?;
         let count = |k: &str| inzage.json[k].as_array().map_or(0, Vec::len);
         Ok(InzageFiles {

@@ -107,22 +107,7 @@ pub fn schedule(case: &Case) -> Vec<Planned> {
 /// One line of the schedule in Dutch, for a person: "Interne notities van GGD JGZ (zorgverlener
 /// (WGBO)): 20 jaar na het afsluiten — vernietigd op 29 november 2046. Bron: …".
 pub fn line(case: &Case, p: &Planned) -> String {
-    use crate::core::compartment::CompartmentKind as K;
-    let what = match K::parse(&p.descriptor) {
-        Some(K::Shared(a)) => format!("Wat zichtbaar is voor {}", a.label()),
-        Some(K::Organisation(o)) => format!("Interne notities van {o}"),
-        Some(K::Category(c, o)) => format!("{} van {o}", capital(c.label())),
-        Some(K::Safety(o)) => format!("Veiligheidsspoor van {o}"),
-        Some(K::Author(person)) => format!(
-            "Eigen aantekeningen van {}",
-            case.participants()
-                .into_iter()
-                .find(|x| x.id == person)
-                .map(|x| x.name)
-                .unwrap_or_else(|| "een deelnemer".into())
-        ),
-        None => p.descriptor.clone(),
-    };
+    let what = part_label(case, &p.descriptor);
     let whose = match (&p.controller, p.organisation.as_str()) {
         (_, "") => "geen organisatie: blijft bij wie het schreef".to_string(),
         (Some(c), o) => format!("{o} ({})", c.label()),
@@ -155,5 +140,26 @@ fn capital(s: &str) -> String {
     match c.next() {
         Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
         None => String::new(),
+    }
+}
+
+/// A part of the case in words, for a person: "Wat zichtbaar is voor professionals en ouders",
+/// "Interne notities van GGD JGZ", "Eigen aantekeningen van Monique de Vries".
+pub fn part_label(case: &Case, descriptor: &str) -> String {
+    use crate::core::compartment::CompartmentKind as K;
+    match K::parse(descriptor) {
+        Some(K::Shared(a)) => format!("Wat zichtbaar is voor {}", a.label()),
+        Some(K::Organisation(o)) => format!("Interne notities van {o}"),
+        Some(K::Category(c, o)) => format!("{} van {o}", capital(c.label())),
+        Some(K::Safety(o)) => format!("Veiligheidsspoor van {o}"),
+        Some(K::Author(person)) => format!(
+            "Eigen aantekeningen van {}",
+            case.participants()
+                .into_iter()
+                .find(|x| x.id == person)
+                .map(|x| x.name)
+                .unwrap_or_else(|| "een deelnemer".into())
+        ),
+        None => descriptor.to_string(),
     }
 }

@@ -680,20 +680,7 @@ fn closing_a_case_starts_each_organisations_retention() {
         arts,
         case,
         ..
-    } = noor_profiles();
-    carry(&chair, &arts, &case);
-    arts.json(&[
-        "item",
-        "add",
-        &case,
-        "--section",
-        "notitie",
-        "--text",
-        "slaapt slecht",
-        "--category",
-        "medisch",
-    ]);
-    carry(&arts, &chair, &case);
+    } = with_a_medical_finding();
     let before = chair.json(&["case", "retention", &case]);
     assert!(before["closed"].is_null());
     assert!(
@@ -843,7 +830,9 @@ fn closing_a_case_starts_each_organisations_retention() {
 #[test]
 fn a_device_invite_never_skips_the_code_comparison() {
     let n = crate::support::noor_profiles();
-    let err = n.mother.fails(&["invite", &n.case, "--my-device", "--auto-accept"]);
+    let err = n
+        .mother
+        .fails(&["invite", &n.case, "--my-device", "--auto-accept"]);
     assert!(err.contains("cannot be used with"), "{err}");
     let err = n.chair.fails(&[
         "invite",
@@ -853,4 +842,106 @@ fn a_device_invite_never_skips_the_code_comparison() {
         "--auto-accept",
     ]);
     assert!(err.contains("cannot be used with"), "{err}");
+}
+
+/// A mother asks for her inzage (AVG art. 15): everything her copy holds about Noor, with who
+/// read what on it, as a PDF she can read (read back with poppler) and a JSON; the jeugdarts'
+/// medical part is named as held encrypted, never opened; the export is itself in the log.
+#[test]
+fn a_parent_gets_her_inzage_as_pdf_and_json() {
+    let Noor {
+        chair,
+        mother,
+        case,
+        ..
+    } = with_a_medical_finding();
+    carry(&chair, &mother, &case);
+    mother.json(&["case", "show", &case]);
+    let dir = tempfile::tempdir().unwrap();
+    let out = mother.json(&[
+        "export",
+        &case,
+        "--format",
+        "inzage",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    let files: Vec<std::path::PathBuf> = out["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| std::path::PathBuf::from(f.as_str().unwrap()))
+        .collect();
+    assert_eq!(files.len(), 2);
+    let json: Value = serde_json::from_slice(&std::fs::read(&files[1]).unwrap()).unwrap();
+    let text = json.to_string();
+    assert!(text.contains("tekent graag"), "{text}");
+    assert!(
+        !text.contains("slaapt slecht"),
+        "medical text never in her inzage"
+    );
+    assert!(
+        json["encrypted_parts_not_readable_here"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d == "category:medisch:GGD JGZ"),
+        "{}",
+        json["encrypted_parts_not_readable_here"]
+    );
+    assert!(
+        json["access_log"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "view"),
+        "her own reading is in it"
+    );
+    assert!(
+        json["participants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "Sanne")
+    );
+    let pdf = crate::traject::pdftotext(&files[0]);
+    for want in [
+        "Inzage: Noor",
+        "tekent graag",
+        "Wie heeft wat gelezen of gewijzigd",
+        "Versleuteld op dit apparaat",
+        "Bewaren en vernietigen",
+    ] {
+        assert!(pdf.contains(want), "'{want}' in\n{pdf}");
+    }
+    assert!(!pdf.contains("slaapt slecht"));
+    // The export is logged (NEN 7513).
+    let log = mother.json(&["log", &case]);
+    assert!(
+        log.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "export" && e["detail"] == "inzage"),
+        "{log}"
+    );
+}
+
+/// Noor's three profiles, with a medical finding the jeugdarts wrote in her own compartment
+/// ("slaapt slecht"), carried to the chair.
+fn with_a_medical_finding() -> Noor {
+    let n = noor_profiles();
+    carry(&n.chair, &n.arts, &n.case);
+    n.arts.json(&[
+        "item",
+        "add",
+        &n.case,
+        "--section",
+        "notitie",
+        "--text",
+        "slaapt slecht",
+        "--category",
+        "medisch",
+    ]);
+    carry(&n.arts, &n.chair, &n.case);
+    n
 }

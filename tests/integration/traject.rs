@@ -239,7 +239,7 @@ fn agreements_have_an_owner_a_goal_and_a_status_with_a_reason_and_undo() {
 }
 
 /// The text of a PDF through poppler's `pdftotext` (not the crate that wrote it).
-fn pdftotext(path: &std::path::Path) -> String {
+pub(crate) fn pdftotext(path: &std::path::Path) -> String {
     let out = Command::new("pdftotext")
         .args(["-layout", "-enc", "UTF-8"])
         .arg(path)

@@ -2672,4 +2672,27 @@ fn closing_the_case_in_the_app_shows_what_is_destroyed_when() {
     one(&ui, "Reden afsluiten of heropenen").set_accessible_value("nieuwe zorgen");
     click(&ui, "Heropenen");
     assert_eq!(api.get_closed_text(), "");
+
+    // The inzage of this copy: a PDF and a JSON in the folder given.
+    let out = dir.path().join("inzage");
+    one(&ui, "Map voor de inzage").set_accessible_value(out.to_str().unwrap());
+    click(&ui, "Inzage maken");
+    assert!(
+        api.get_notice().starts_with("Inzage opgeslagen"),
+        "{}",
+        api.get_notice()
+    );
+    let mut files: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 2, "{files:?}");
+    assert!(
+        files[0].starts_with("MDO-inzage-Noor-Visser-") && files[0].ends_with(".json"),
+        "{files:?}"
+    );
+    assert!(files[1].ends_with(".pdf"), "{files:?}");
+    let pdf = pdf_text(&std::fs::read(out.join(&files[1])).unwrap());
+    assert!(pdf.contains("Inzage"), "{pdf}");
 }

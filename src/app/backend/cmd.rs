@@ -171,6 +171,9 @@ pub enum Cmd {
         /// For whom (compartment descriptor).
         audience: String,
     },
+    /// Write the inzage (everything this copy holds, with the access log) as PDF and JSON into
+    /// a folder (empty: the home folder).
+    ExportInzage(String),
     /// Move an item to another audience (after the user confirmed).
     ShareItem {
         /// Item id.

@@ -123,6 +123,26 @@ impl Backend {
         Ok(u)
     }
 
+    /// Write the inzage of the open case (AVG art. 15) as a PDF and a JSON.
+    pub(super) fn export_inzage(&mut self, dir: String) -> Result<Vec<Update>, Error> {
+        let p = self.session.as_mut().ok_or("eerst ontgrendelen")?;
+        let case = self.open.as_ref().ok_or("geen casus open")?;
+        let dir = if dir.trim().is_empty() {
+            profile::export::default_pdf_path(case)
+                .parent()
+                .map(std::path::Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from("."))
+        } else {
+            PathBuf::from(dir.trim())
+        };
+        let files = p.export_inzage(case, &dir)?;
+        Ok(vec![Update::Notice(format!(
+            "Inzage opgeslagen: {} (om te lezen) en {} (voor een computer). Alles wat dit apparaat van de casus kan lezen, met het logboek van dit apparaat. Deze bestanden zijn niet versleuteld; bewaar en deel ze zorgvuldig.",
+            files.pdf.display(),
+            files.json.display()
+        ))])
+    }
+
     /// Export the verslag of the latest meeting for one audience as PDF.
     pub(super) fn export_pdf(
         &mut self,

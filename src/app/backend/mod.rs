@@ -272,6 +272,7 @@ impl Backend {
             } => self.top_tip(participant, top, tip),
             Cmd::ComposeVerslag(audience) => self.compose_verslag(audience),
             Cmd::ExportPdf { path, audience } => self.export_pdf(path, audience),
+            Cmd::ExportInzage(dir) => self.export_inzage(dir),
             // sharing.rs
             Cmd::GrantConsent {
                 category,
