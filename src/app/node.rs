@@ -114,7 +114,7 @@ fn run(
     rt.block_on(async move {
         let ep = {
             let p = profile.lock().await;
-            net::endpoint(p.device(), bind, &cfg).await?
+            net::serving_endpoint(p.device(), bind, &cfg, p.last_port()).await?
         };
         let addrs = net::address_of(&ep);
         profile.lock().await.set_node_addrs(&addrs)?;

@@ -41,7 +41,7 @@ pub(crate) fn serve(dir: &Path, out: &Out, bind: &str, storage: bool, lan: bool)
     runtime()?.block_on(async move {
         let ep = {
             let p = profile.lock().await;
-            net::endpoint(p.device(), bind, &cfg).await?
+            net::serving_endpoint(p.device(), bind, &cfg, p.last_port()).await?
         };
         let addrs = net::address_of(&ep);
         profile.lock().await.set_node_addrs(&addrs)?;

@@ -162,6 +162,28 @@ pub async fn endpoint(
     b.bind().await.map_err(|e| err(e.to_string()))
 }
 
+/// Binds a serving node's endpoint. Where `bind` leaves the port to the system (port 0), the port
+/// this node had last time (`previous`) is tried first, so the peers that remember this device
+/// reach it again after a restart (issue 18); if that port is taken now, any free port.
+pub async fn serving_endpoint(
+    device: &DeviceSecret,
+    bind: SocketAddr,
+    cfg: &NetConfig,
+    previous: Option<u16>,
+) -> Result<Endpoint, NetError> {
+    if bind.port() == 0
+        && let Some(port) = previous.filter(|p| *p != 0)
+    {
+        let mut again = bind;
+        again.set_port(port);
+        match endpoint(device, again, cfg).await {
+            Ok(ep) => return Ok(ep),
+            Err(e) => tracing::debug!("the previous port {port} is not free ({e}); taking another"),
+        }
+    }
+    endpoint(device, bind, cfg).await
+}
+
 /// The device id behind an endpoint id (both are the Ed25519 public key).
 pub fn device_of(id: iroh::EndpointId) -> DeviceId {
     DeviceId(*id.as_bytes())

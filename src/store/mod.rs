@@ -1078,6 +1078,15 @@ impl Profile {
         Ok(())
     }
 
+    /// The port this device's node listened on last time (from [`Self::node_addrs`]).
+    pub fn last_port(&self) -> Option<u16> {
+        self.node_addrs()
+            .ok()?
+            .iter()
+            .find_map(|a| a.rsplit(':').next()?.parse::<u16>().ok())
+            .filter(|p| *p != 0)
+    }
+
     /// Where this device's node last listened.
     pub fn node_addrs(&self) -> Result<Vec<String>> {
         let v: Option<Vec<u8>> = self

@@ -1006,3 +1006,27 @@ fn chair_and_mother() -> (Mdo, Mdo, String, String, String) {
     ]);
     (chair, mother, case, mother_id, phrase)
 }
+
+/// The chair's node stops and starts again (issue 18): it takes the port it had, so the mother's
+/// next `mdo sync` — to the peer she remembers, no address given — reaches it without anyone
+/// passing a new address by hand.
+#[test]
+fn a_restarted_node_keeps_its_port_and_is_found_again() {
+    let (chair, mother, case, _, _) = chair_and_mother();
+    let (node, addr) = serve(&chair);
+    mother.json(&["sync", &case, "--peer", &addr]);
+    drop(node);
+    chair.json(&[
+        "item",
+        "add",
+        &case,
+        "--section",
+        "kind.plus",
+        "--text",
+        "na de herstart",
+    ]);
+    let (_node, again) = serve(&chair);
+    assert_eq!(again, addr, "the same address after a restart");
+    mother.json(&["sync", &case]);
+    assert!(texts(&mother, &case).contains(&"na de herstart".to_string()));
+}
