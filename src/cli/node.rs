@@ -64,7 +64,10 @@ pub(crate) fn serve(dir: &Path, out: &Out, bind: &str, storage: bool, lan: bool)
                 s.chunks_sent,
                 if s.refused.is_empty() { String::new() } else { format!("; geweigerd: {}", s.refused.join("; ")) }
             ),
-            Err(e) => tracing::warn!("sync met {} afgebroken: {e}", &peer.to_hex()[..10]),
+            Err(e) => match e.strip_prefix(net::RETRY) {
+                Some(secs) => tracing::info!("{} niet bereikbaar; opnieuw proberen over {secs} s", &peer.to_hex()[..10]),
+                None => tracing::warn!("sync met {} afgebroken: {e}", &peer.to_hex()[..10]),
+            },
         });
         tokio::select! {
             _ = server => {}

@@ -26,7 +26,7 @@ mod node;
 pub mod ticket;
 
 pub use join::{JoinRequest, request_join};
-pub use node::{KeyWork, Wake, serve};
+pub use node::{KeyWork, RETRY, Wake, serve};
 
 /// The ALPN of the sync protocol; the number is the protocol version.
 pub const ALPN: &[u8] = b"mdo/sync/1";

@@ -48,8 +48,8 @@ struct OnDone {
 #[derive(Clone, Default)]
 struct Live(Arc<std::sync::Mutex<Vec<Pusher>>>);
 
-/// A live connection's id and the bell of its push task.
-type Pusher = (usize, Arc<Notify>);
+/// A live connection's id, its peer and the bell of its push task.
+type Pusher = (usize, DeviceId, Arc<Notify>);
 
 impl Live {
     /// Registers `conn` and starts its push task, which ends when the connection closes.
@@ -61,7 +61,7 @@ impl Live {
     ) {
         let wake = Arc::new(Notify::new());
         if let Ok(mut v) = self.0.lock() {
-            v.push((conn.stable_id(), wake.clone()));
+            v.push((conn.stable_id(), device_of(conn.remote_id()), wake.clone()));
         }
         let (conn, profile, on_done) = (conn.clone(), profile.clone(), on_done.clone());
         tokio::spawn(async move {
@@ -77,13 +77,20 @@ impl Live {
     }
     fn remove(&self, c: &iroh::endpoint::Connection) {
         if let Ok(mut v) = self.0.lock() {
-            v.retain(|(id, _)| *id != c.stable_id());
+            v.retain(|(id, _, _)| *id != c.stable_id());
         }
+    }
+    /// Whether a live connection with `peer` is open (either side dialled).
+    fn has(&self, peer: DeviceId) -> bool {
+        self.0
+            .lock()
+            .map(|v| v.iter().any(|(_, d, _)| *d == peer))
+            .unwrap_or(false)
     }
     /// Wakes every push task (one that is busy runs once more when it is done).
     fn changed(&self) {
         if let Ok(v) = self.0.lock() {
-            for (_, wake) in v.iter() {
+            for (_, _, wake) in v.iter() {
                 wake.notify_one();
             }
         }
@@ -222,24 +229,19 @@ pub async fn serve(
         report: Arc::new(on_done),
     };
     let live = Live::default();
-    // Dial the remembered peers: whoever of them runs a node gets live updates from now on.
+    // Dial the remembered peers, and again — with backoff — whenever the link drops or the peer
+    // is not there: whoever of them runs a node gets live updates, also after either side
+    // restarted, without anyone doing anything.
     let known = profile.lock().await.known_peers().unwrap_or_default();
-    for (_, text) in known {
-        let Ok(addr) = parse_peer(&text) else {
-            continue;
-        };
-        let addr = cfg.dial(addr);
-        let (ep, profile, on_done, live) =
-            (ep.clone(), profile.clone(), on_done.clone(), live.clone());
-        tokio::spawn(async move {
-            if let Ok(Ok(conn)) =
-                tokio::time::timeout(Duration::from_secs(5), ep.connect(addr, ALPN)).await
-            {
-                let r = push(&conn, &profile).await;
-                after(&profile, device_of(conn.remote_id()), r, &on_done).await;
-                keep(conn, profile, on_done, live, None).await;
-            }
-        });
+    for (peer, _) in known {
+        let (ep, cfg, profile, on_done, live) = (
+            ep.clone(),
+            cfg.clone(),
+            profile.clone(),
+            on_done.clone(),
+            live.clone(),
+        );
+        tokio::spawn(redial(peer, ep, cfg, profile, on_done, live));
     }
     // Live: wake every partner's push task when the store changes.
     {
@@ -290,6 +292,80 @@ pub async fn serve(
     // instead drops the router, which aborts its accept loop and every handler with it.
     ep.closed().await;
     let _ = router.shutdown().await;
+}
+
+/// How a failed dial of a remembered peer is reported: this, then the seconds until the next
+/// attempt (the app's sync line turns it into a time).
+pub const RETRY: &str = "niet bereikbaar; opnieuw proberen over ";
+
+/// The first wait before dialling a remembered peer again, and the longest.
+const REDIAL_FIRST: Duration = Duration::from_secs(1);
+const REDIAL_LONGEST: Duration = Duration::from_secs(300);
+
+/// Keeps a link with remembered `peer`: dials it (at the address the store remembers now: a
+/// later session may have learned a newer one), keeps the connection while it lasts, and after it
+/// drops or when the peer cannot be reached waits — 1 s, 2 s, 4 s … up to 5 minutes, with
+/// jitter (`backon`) — and dials again; a link that held resets the wait. While the peer itself
+/// holds a live connection with this node, nothing is dialled. Ends when the endpoint closes.
+/// Each failed attempt is reported, with when the next one comes, so the sync line can say so.
+async fn redial(
+    peer: DeviceId,
+    ep: Endpoint,
+    cfg: NetConfig,
+    profile: Arc<Mutex<Profile>>,
+    on_done: OnDone,
+    live: Live,
+) {
+    use backon::BackoffBuilder;
+    let schedule = || {
+        backon::ExponentialBuilder::default()
+            .with_min_delay(REDIAL_FIRST)
+            .with_max_delay(REDIAL_LONGEST)
+            .with_factor(2.0)
+            .with_jitter()
+            .without_max_times()
+            .build()
+    };
+    let mut waits = schedule();
+    loop {
+        if ep.is_closed() {
+            return;
+        }
+        if !live.has(peer) {
+            let text = profile
+                .lock()
+                .await
+                .known_peers()
+                .unwrap_or_default()
+                .into_iter()
+                .find(|(d, _)| *d == peer)
+                .map(|(_, a)| a);
+            let Some(addr) = text.and_then(|t| parse_peer(&t).ok()) else {
+                return;
+            };
+            match tokio::time::timeout(Duration::from_secs(5), ep.connect(cfg.dial(addr), ALPN))
+                .await
+            {
+                Ok(Ok(conn)) => {
+                    let r = push(&conn, &profile).await;
+                    after(&profile, peer, r, &on_done).await;
+                    keep(conn, profile.clone(), on_done.clone(), live.clone(), None).await;
+                    // It held: the next drop starts the waits from the beginning.
+                    waits = schedule();
+                }
+                Ok(Err(e)) => tracing::debug!("dialling {} failed: {e}", &peer.to_hex()[..10]),
+                Err(_) => tracing::debug!("dialling {} timed out", &peer.to_hex()[..10]),
+            }
+        }
+        let wait = waits.next().unwrap_or(REDIAL_LONGEST);
+        if !live.has(peer) {
+            (on_done.report)(peer, Err(format!("{RETRY}{}", wait.as_secs().max(1))));
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = ep.closed() => return,
+        }
+    }
 }
 
 /// What a node tells its caller about each session and refusal (the caller's `on_done`).

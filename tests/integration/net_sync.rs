@@ -1016,17 +1016,29 @@ fn a_restarted_node_keeps_its_port_and_is_found_again() {
     let (node, addr) = serve(&chair);
     mother.json(&["sync", &case, "--peer", &addr]);
     drop(node);
-    chair.json(&[
-        "item",
-        "add",
-        &case,
-        "--section",
-        "kind.plus",
-        "--text",
-        "na de herstart",
-    ]);
+    crate::support::add_item(&chair, &case, "kind.plus", "na de herstart");
     let (_node, again) = serve(&chair);
     assert_eq!(again, addr, "the same address after a restart");
     mother.json(&["sync", &case]);
     assert!(texts(&mother, &case).contains(&"na de herstart".to_string()));
+}
+
+/// Reconnection without anyone doing anything (issue 18): the teacher's node keeps a live link
+/// with the chair's; the chair's node stops, and starts again a few seconds later (on the same
+/// port). The teacher's node dials again with backoff, finds it, and a change the chair makes
+/// after the restart reaches the teacher live — nobody runs a sync or passes an address.
+#[test]
+fn a_node_reconnects_by_itself_after_its_peer_restarts() {
+    let (chair, teacher, case) = crate::support::chair_and_colleague("Jeroen", "leerkracht");
+    let (chair_node, addr) = serve(&chair);
+    teacher.json(&["sync", &case, "--peer", &addr]);
+    let (_teacher_node, _) = serve(&teacher);
+    crate::support::add_item(&chair, &case, "vragen", "voor de herstart");
+    eventually_sees(&teacher, &case, "voor de herstart");
+    drop(chair_node);
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let (_chair_node, again) = serve(&chair);
+    assert_eq!(again, addr);
+    crate::support::add_item(&chair, &case, "vragen", "na de herstart");
+    eventually_sees(&teacher, &case, "na de herstart");
 }

@@ -187,6 +187,11 @@ pub fn whoami(m: &Mdo) -> (String, String) {
 }
 
 /// Texts of the items `m` sees in `case`.
+/// `mdo item add CASE --section SECTION --text TEXT` (the writer's default audience).
+pub fn add_item(m: &Mdo, case: &str, section: &str, text: &str) -> Value {
+    m.json(&["item", "add", case, "--section", section, "--text", text])
+}
+
 pub fn texts(m: &Mdo, case: &str) -> Vec<String> {
     m.json(&["case", "show", case])["items"]
         .as_array()

@@ -48,6 +48,7 @@ impl Backend {
                 changed,
                 ..
             } => {
+                self.sync.retrying.remove(&peer);
                 self.sync.peers.insert(peer);
                 self.sync.last = Some(chrono::Local::now().format("%H:%M").to_string());
                 if sent > 0 {
@@ -71,8 +72,17 @@ impl Backend {
                     }
                 }
             }
-            NodeEvent::Failed { peer, .. } => {
+            NodeEvent::Failed { peer, reason } => {
                 self.sync.peers.remove(&peer);
+                if let Some(secs) = reason
+                    .strip_prefix(crate::net::RETRY)
+                    .and_then(|s| s.trim().parse::<i64>().ok())
+                {
+                    let at = chrono::Local::now() + chrono::Duration::seconds(secs);
+                    self.sync
+                        .retrying
+                        .insert(peer, at.format("%H:%M:%S").to_string());
+                }
             }
             NodeEvent::Stopped(reason) => {
                 self.sync.listening = false;

@@ -10,6 +10,8 @@ pub(super) struct SyncState {
     pub(super) last: Option<String>,
     /// Local changes committed since the last sync that sent something.
     pub(super) pending: usize,
+    /// Remembered devices the node could not reach, with when it tries again ("15:42").
+    pub(super) retrying: std::collections::BTreeMap<String, String>,
 }
 
 impl SyncState {
@@ -36,6 +38,12 @@ impl SyncState {
                     .unwrap_or_default()
             )
         };
+        if let Some(next) = self.retrying.values().min() {
+            s.push_str(&match self.retrying.len() {
+                1 => format!(" · 1 apparaat niet bereikbaar, volgende poging om {next}"),
+                n => format!(" · {n} apparaten niet bereikbaar, volgende poging om {next}"),
+            });
+        }
         s.push_str(&match self.pending {
             0 => String::new(),
             1 => " · 1 wijziging nog niet verstuurd".to_string(),
