@@ -104,9 +104,11 @@ fn membership_seeds() -> std::io::Result<()> {
                 id: "c1".into(),
                 basis: Basis::Consent { consenters: vec!["sanne".into()], how: ConsentHow::Oral },
                 purpose: "MDO".into(),
-                categories: vec![ConsentCategory::Medisch],
-                recipients: vec![Recipient::Role(Role::Leerkracht)],
-                sources: vec!["GGD".into()],
+                // The MDO file with another organisation (a medical record is granted by its
+                // holder only, not by the chair).
+                categories: vec![ConsentCategory::Dossier],
+                recipients: vec![Recipient::Organisation("GGD".into())],
+                sources: vec![],
                 from: "2026-01-01".into(),
                 until: "2027-01-01".into(),
             },
@@ -118,6 +120,14 @@ fn membership_seeds() -> std::io::Result<()> {
         Action::Withdraw { consent: "c1".into(), by: "sanne".into(), note: String::new() },
     )
     .map_err(std::io::Error::other)?;
+    // Issue 17: an organisation's own retention term, closing and reopening the case.
+    for action in [
+        Action::SetRetention { organisation: "OBS".into(), years: 5, reason: "OPP gaat mee".into() },
+        Action::Close { reason: "afgerond".into() },
+        Action::Reopen { reason: "nieuwe zorgen".into() },
+    ] {
+        c.membership(&dev, action).map_err(std::io::Error::other)?;
+    }
     fs::create_dir_all("corpus/membership_op")?;
     fs::create_dir_all("corpus/bundle")?;
     let mut entries = Vec::new();
