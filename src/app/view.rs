@@ -1478,10 +1478,7 @@ pub fn case_view(case: &Case, me: &Me, meeting: Option<&str>) -> CaseView {
                 )
             })
             .unwrap_or_default(),
-        retention: crate::profile::retention::schedule(case)
-            .iter()
-            .map(|p| crate::profile::retention::line(case, p))
-            .collect(),
+        retention: crate::profile::retention::lines(case),
         sets_retention: me.role.is_professional() && !me.organisation.trim().is_empty(),
         phase_history: case
             .phase_history()

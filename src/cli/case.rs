@@ -255,7 +255,7 @@ pub(crate) fn run(dir: &Path, out: &Out, c: CaseCmd) -> Result<()> {
                         ),
                         None => "de casus loopt; de termijnen beginnen bij het afsluiten".into(),
                     }];
-                    lines.extend(plan.iter().map(|p| mdo::profile::retention::line(&case, p)));
+                    lines.extend(mdo::profile::retention::lines(&case));
                     lines.join("\n")
                 },
             );

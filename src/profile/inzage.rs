@@ -250,8 +250,8 @@ pub fn compose(case: &Case, log: &[LogEntry], exported_by: &str, today: &str) ->
         ));
     }
     md.push_str("\n## Bewaren en vernietigen\n\n");
-    for p in &plan {
-        md.push_str(&format!("- {}\n", super::retention::line(case, p)));
+    for l in super::retention::lines(case) {
+        md.push_str(&format!("- {l}\n"));
     }
     if !sealed.is_empty() {
         md.push_str("\n## Versleuteld op dit apparaat, niet leesbaar\n\n");

@@ -104,10 +104,60 @@ pub fn schedule(case: &Case) -> Vec<Planned> {
     retention::schedule(case.state(), closed)
 }
 
+/// The schedule in Dutch, one line per organisation and term (the parts it covers named in the
+/// line), the soonest first: "OBS De Wilgen (school): 2 jaar na het afsluiten — vernietigd op
+/// 29 november 2028: wat zichtbaar is voor professionals en ouders, interne notities van OBS De
+/// Wilgen, … Bron: …".
+pub fn lines(case: &Case) -> Vec<String> {
+    let plan = schedule(case);
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    for p in &plan {
+        let head = term_text(case, p);
+        let part = part_label(case, &p.descriptor);
+        match groups.iter_mut().find(|(h, _)| *h == head) {
+            Some((_, parts)) => parts.push(part),
+            None => groups.push((head, vec![part])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(head, parts)| {
+            let (what, source) = match head.split_once(". Bron: ") {
+                Some((w, s)) => (w.to_string(), format!(" Bron: {s}")),
+                None => (head.clone(), String::new()),
+            };
+            let parts = parts
+                .iter()
+                .enumerate()
+                .map(|(i, p)| if i == 0 { p.clone() } else { lower_first(p) })
+                .collect::<Vec<_>>()
+                .join("; ");
+            format!("{what}. {parts}.{source}")
+        })
+        .collect()
+}
+
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
 /// One line of the schedule in Dutch, for a person: "Interne notities van GGD JGZ (zorgverlener
 /// (WGBO)): 20 jaar na het afsluiten — vernietigd op 29 november 2046. Bron: …".
 pub fn line(case: &Case, p: &Planned) -> String {
-    let what = part_label(case, &p.descriptor);
+    format!(
+        "{} — {}",
+        part_label(case, &p.descriptor),
+        term_text(case, p)
+    )
+}
+
+/// Whose a part is and its term, in Dutch: "OBS De Wilgen (school): 2 jaar na het afsluiten —
+/// vernietigd op 29 november 2028. Bron: …".
+fn term_text(case: &Case, p: &Planned) -> String {
     let whose = match (&p.controller, p.organisation.as_str()) {
         (_, "") => "geen organisatie: blijft bij wie het schreef".to_string(),
         (Some(c), o) => format!("{o} ({})", c.label()),
@@ -132,7 +182,7 @@ pub fn line(case: &Case, p: &Planned) -> String {
             format!(": {when}{date}. Bron: {}", t.source)
         }
     };
-    format!("{what} — {whose}{term}")
+    format!("{whose}{term}")
 }
 
 fn capital(s: &str) -> String {
