@@ -2698,4 +2698,21 @@ fn closing_the_case_in_the_app_shows_what_is_destroyed_when() {
     assert!(files[1].ends_with(".pdf"), "{files:?}");
     let pdf = pdf_text(&std::fs::read(out.join(&files[1])).unwrap());
     assert!(pdf.contains("Inzage"), "{pdf}");
+
+    // The log in words: Dutch dates and roles, why in a sentence, no ids.
+    click(&ui, "Logboek");
+    let log = rows(&api.get_log());
+    assert!(!log.is_empty());
+    for r in &log {
+        // "29 november 2026 14:05", not "2026-11-29 14:05".
+        assert!(!r.when.contains('-'), "{}", r.when);
+        assert!(!r.who.contains("(ib-er"), "{}", r.who);
+        assert!(!r.basis.contains("vaste lezer van dit deel"), "{}", r.basis);
+    }
+    assert!(
+        log.iter()
+            .any(|r| r.basis == "mocht dit lezen door zijn of haar rol in het MDO"),
+        "{:?}",
+        log.iter().map(|r| r.basis.to_string()).collect::<Vec<_>>()
+    );
 }
