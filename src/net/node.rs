@@ -299,12 +299,12 @@ pub async fn serve(
 pub const RETRY: &str = "niet bereikbaar; opnieuw proberen over ";
 
 /// The first wait before dialling a remembered peer again, and the longest.
-const REDIAL_FIRST: Duration = Duration::from_secs(1);
+const REDIAL_FIRST: Duration = Duration::from_millis(500);
 const REDIAL_LONGEST: Duration = Duration::from_secs(300);
 
 /// Keeps a link with remembered `peer`: dials it (at the address the store remembers now: a
 /// later session may have learned a newer one), keeps the connection while it lasts, and after it
-/// drops or when the peer cannot be reached waits — 1 s, 2 s, 4 s … up to 5 minutes, with
+/// drops or when the peer cannot be reached waits — 0.5 s, 1 s, 2 s … up to 5 minutes, with
 /// jitter (`backon`) — and dials again; a link that held resets the wait. While the peer itself
 /// holds a live connection with this node, nothing is dialled. Ends when the endpoint closes.
 /// Each failed attempt is reported, with when the next one comes, so the sync line can say so.
