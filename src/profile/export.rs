@@ -89,20 +89,30 @@ pub fn paper(case: &Case, meeting: Option<&str>, kind: &CompartmentKind) -> Resu
 /// Where a PDF goes when the person gave no path: their home folder, named after the child
 /// and the day.
 pub fn default_pdf_path(case: &Case) -> PathBuf {
-    let info = case.info();
-    let home = std::env::var_os("HOME")
+    home_dir().join(format!("{}.pdf", file_stem("verslag", case)))
+}
+
+/// The person's home folder (where an export goes when no place was given).
+pub fn home_dir() -> PathBuf {
+    std::env::var_os("HOME")
         .or_else(|| std::env::var_os("USERPROFILE"))
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("."));
-    let safe: String = info
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// "MDO-verslag-Noor-Visser-2026-11-29": what an export of `what` is called, after the child
+/// and the day.
+pub fn file_stem(what: &str, case: &Case) -> String {
+    let safe: String = case
+        .info()
         .child
         .chars()
         .map(|c| if c.is_alphanumeric() { c } else { '-' })
         .collect();
-    home.join(format!(
-        "MDO-verslag-{safe}-{}.pdf",
+    format!(
+        "MDO-{what}-{safe}-{}",
         crate::core::model::format_date(case.today())
-    ))
+    )
 }
 
 impl Session {

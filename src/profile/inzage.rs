@@ -265,21 +265,10 @@ pub fn compose(case: &Case, log: &[LogEntry], exported_by: &str, today: &str) ->
         md.push_str("Nog niets.\n");
     }
     for e in log {
-        let when = e.when();
-        let (day, clock) = when.split_once(' ').unwrap_or((when.as_str(), ""));
         md.push_str(&format!(
-            "- {} {clock}: {} ({}{}) — {}{}{}\n",
-            long_date(day),
-            e.name,
-            e.role
-                .parse::<crate::core::model::Role>()
-                .map(|r| r.label().to_string())
-                .unwrap_or_else(|_| e.role.clone()),
-            if e.organisation.is_empty() {
-                String::new()
-            } else {
-                format!(", {}", e.organisation)
-            },
+            "- {}: {} — {}{}{}\n",
+            words::when(e),
+            words::who(e),
             e.action.label(),
             if e.compartment.is_empty() {
                 String::new()
@@ -289,7 +278,7 @@ pub fn compose(case: &Case, log: &[LogEntry], exported_by: &str, today: &str) ->
             if e.basis.is_empty() {
                 String::new()
             } else {
-                format!(" — grond: {}", e.basis)
+                format!(", {}", words::why(&e.basis, Some(case)))
             },
         ));
     }
@@ -317,13 +306,7 @@ impl Session {
             path: dir.to_path_buf(),
             source,
         })?;
-        let safe: String = case
-            .info()
-            .child
-            .chars()
-            .map(|c| if c.is_alphanumeric() { c } else { '-' })
-            .collect();
-        let base = dir.join(format!("MDO-inzage-{safe}-{today}"));
+        let base = dir.join(super::export::file_stem("inzage", case));
         let pdf = base.with_extension("pdf");
         let json = base.with_extension("json");
         let bytes = crate::pdf::render(
@@ -374,5 +357,63 @@ fn section_label(section: &crate::core::model::Section) -> String {
         ("ondersteuning", who) => format!("ondersteuningsbehoefte ({who})"),
         (other, "") => other.to_string(),
         (circle, t) => format!("{circle} — {}", slot(t)),
+    }
+}
+
+/// An access-log entry in words a parent understands — one place for the app's Logboek, a
+/// parent's *Wie heeft wat gelezen?* and the inzage.
+pub mod words {
+    use crate::core::case::Case;
+    use crate::core::membership::Basis;
+    use crate::core::model::{Role, long_date};
+    use crate::store::LogEntry;
+
+    /// "29 november 2026 14:05".
+    pub fn when(e: &LogEntry) -> String {
+        let when = e.when();
+        match when.split_once(' ') {
+            Some((day, clock)) => format!("{} {clock}", long_date(day)),
+            None => long_date(&when),
+        }
+    }
+
+    /// "Monique de Vries (intern begeleider, OBS De Wilgen)": the role's name, not its id.
+    pub fn who(e: &LogEntry) -> String {
+        let role = e
+            .role
+            .parse::<Role>()
+            .map(|r| r.label().to_string())
+            .unwrap_or_else(|_| e.role.clone());
+        if e.organisation.is_empty() {
+            format!("{} ({role})", e.name)
+        } else {
+            format!("{} ({role}, {})", e.name, e.organisation)
+        }
+    }
+
+    /// Why someone could read it, without raw ids: "vaste lezer van dit deel" → "mocht dit lezen
+    /// door zijn of haar rol in het MDO"; "toestemming c79d…" → "met toestemming, waarvoor: …";
+    /// "wettelijke grondslag …" → "op grond van de wet: <grond>".
+    pub fn why(basis: &str, case: Option<&Case>) -> String {
+        let record = |id: &str| case.and_then(|c| c.state().consents.get(id.trim()));
+        if basis == "vaste lezer van dit deel" {
+            "mocht dit lezen door zijn of haar rol in het MDO".into()
+        } else if basis == "deelnemer" {
+            "als deelnemer aan het MDO".into()
+        } else if let Some(id) = basis.strip_prefix("toestemming ") {
+            match record(id) {
+                Some(r) => format!("met toestemming, waarvoor: {}", r.spec.purpose),
+                None => "met toestemming".into(),
+            }
+        } else if let Some(id) = basis.strip_prefix("wettelijke grondslag ") {
+            match record(id).map(|r| &r.spec.basis) {
+                Some(Basis::Legal { ground, .. }) => {
+                    format!("op grond van de wet: {}", ground.label())
+                }
+                _ => "op grond van de wet".into(),
+            }
+        } else {
+            basis.to_string()
+        }
     }
 }

@@ -915,6 +915,10 @@ fn a_parent_gets_her_inzage_as_pdf_and_json() {
         assert!(pdf.contains(want), "'{want}' in\n{pdf}");
     }
     assert!(!pdf.contains("slaapt slecht"));
+    // Why someone could read it, in words, as in the app's Logboek (no "vaste lezer", no ids).
+    let flat = pdf.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains("door zijn of haar rol in het MDO"), "{pdf}");
+    assert!(!flat.contains("vaste lezer van dit deel"), "{pdf}");
     // The export is logged (NEN 7513).
     let log = mother.json(&["log", &case]);
     assert!(

@@ -128,10 +128,7 @@ impl Backend {
         let p = self.session.as_mut().ok_or("eerst ontgrendelen")?;
         let case = self.open.as_ref().ok_or("geen casus open")?;
         let dir = if dir.trim().is_empty() {
-            profile::export::default_pdf_path(case)
-                .parent()
-                .map(std::path::Path::to_path_buf)
-                .unwrap_or_else(|| PathBuf::from("."))
+            profile::export::home_dir()
         } else {
             PathBuf::from(dir.trim())
         };
