@@ -3,7 +3,8 @@
 //! agreement, arrow, meeting and support-route record with who may read it, the consent records
 //! with each person's answer, the closings and the retention of every part — with this device's
 //! access log (who read, changed, shared or exported what, and why), as a PDF a person can read and
-//! a JSON a program can. What this device holds only as ciphertext is named, not opened.
+//! a JSON a program can. What this device cannot read is not named either: the name of a part
+//! can itself be what is kept from a reader (a school's safety track; AVG art. 23, UAVG art. 41).
 //! The export itself is logged (NEN 7513).
 
 use std::collections::BTreeMap;
@@ -54,14 +55,6 @@ pub fn compose(case: &Case, log: &[LogEntry], exported_by: &str, today: &str) ->
         .into_iter()
         .map(|(_, k)| (k.descriptor(), k.label()))
         .collect();
-    // What this device holds only as ciphertext: the parts whose readers do not include it.
-    let access = case.access();
-    let sealed: Vec<String> = st
-        .keys
-        .iter()
-        .filter(|(c, _)| !access.reader_devices(st, **c).contains(&case.device()))
-        .map(|(_, k)| k.descriptor.clone())
-        .collect();
     let items = case.items();
     let agreements = case.agreements();
     let arrows = case.arrows();
@@ -92,7 +85,6 @@ pub fn compose(case: &Case, log: &[LogEntry], exported_by: &str, today: &str) ->
         "closings": st.closings.iter().map(|(on, by, what, why)| json!({"on": on, "by": name(by), "what": what, "reason": why})).collect::<Vec<_>>(),
         "participants": members,
         "readable_parts": readable.iter().map(|(d, l)| json!({"compartment": d, "label": l})).collect::<Vec<_>>(),
-        "encrypted_parts_not_readable_here": sealed,
         "items": items,
         "agreements": agreements,
         "arrows": arrows,
@@ -252,13 +244,6 @@ pub fn compose(case: &Case, log: &[LogEntry], exported_by: &str, today: &str) ->
     md.push_str("\n## Bewaren en vernietigen\n\n");
     for l in super::retention::lines(case) {
         md.push_str(&format!("- {l}\n"));
-    }
-    if !sealed.is_empty() {
-        md.push_str("\n## Versleuteld op dit apparaat, niet leesbaar\n\n");
-        md.push_str("Van deze delen bewaart dit apparaat alleen versleutelde tekst; wie ze schreef, kan er inzage in geven.\n\n");
-        for d in &sealed {
-            md.push_str(&format!("- {}\n", super::retention::part_label(case, d)));
-        }
     }
     md.push_str("\n## Wie heeft wat gelezen of gewijzigd (dit apparaat)\n\n");
     if log.is_empty() {

@@ -94,14 +94,27 @@ pub fn set_term(case: &mut Case, p: &Profile, years: u32, reason: &str) -> Resul
     Ok(())
 }
 
-/// The schedule of a case: every compartment with its controller, term and date.
+/// The schedule of a case as this device shows it: every part it can read, with its controller,
+/// term and date. Parts it cannot read are left out — their very name can be what is kept from
+/// this reader (a school's safety track from the parents; AVG art. 23, UAVG art. 41); each
+/// organisation's own devices show its parts.
 pub fn schedule(case: &Case) -> Vec<Planned> {
-    let closed = case
-        .state()
-        .closed
-        .as_ref()
-        .and_then(|c| parse_date(&c.on).ok());
-    retention::schedule(case.state(), closed)
+    let st = case.state();
+    let closed = st.closed.as_ref().and_then(|c| parse_date(&c.on).ok());
+    let access = case.access();
+    let mine = |descriptor: &str| {
+        crate::core::compartment::CompartmentKind::parse(descriptor)
+            .map(|k| {
+                access
+                    .reader_devices(st, k.id(case.id))
+                    .contains(&case.device())
+            })
+            .unwrap_or(false)
+    };
+    retention::schedule(st, closed)
+        .into_iter()
+        .filter(|p| mine(&p.descriptor))
+        .collect()
 }
 
 /// The schedule in Dutch, one line per organisation and term (the parts it covers named in the
