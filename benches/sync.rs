@@ -188,7 +188,6 @@ fn latency(rt: &tokio::runtime::Runtime, edits: usize) -> String {
     let wake = Wake::default();
     let ep_chair = rt.block_on(endpoint(&chair));
     let at = addr(&ep_chair);
-    let at_text = net::address_of(&ep_chair)[0].clone();
     rt.spawn(net::serve(
         ep_chair.clone(),
         NetConfig::default(),
@@ -207,7 +206,7 @@ fn latency(rt: &tokio::runtime::Runtime, edits: usize) -> String {
             net::sync_with(&ep, p, at.clone(), Some(vec![id]))
                 .await
                 .unwrap();
-            p.lock().await.remember_peer(&at, &at_text).unwrap();
+            p.lock().await.remember_peer(&at).unwrap();
             ep
         });
         let tx = tx.clone();

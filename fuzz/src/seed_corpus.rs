@@ -146,6 +146,7 @@ fn membership_seeds() -> std::io::Result<()> {
         case: c.id,
         node: [7; 32],
         addrs: vec!["127.0.0.1:4000".parse().map_err(std::io::Error::other)?],
+        relay: Some("https://relay.example.nl/".parse().map_err(std::io::Error::other)?),
         secret: [9; 16],
         expiry: 1_800_000_000,
     };
@@ -163,7 +164,8 @@ fn membership_seeds() -> std::io::Result<()> {
     fs::create_dir_all("corpus/sync_msg")?;
     use mdo::core::sync::Msg;
     let seeds = [
-        Msg::Hello { version: 1, cases: vec![c.id] },
+        Msg::Hello { version: mdo::core::sync::VERSION, cases: vec![c.id] },
+        Msg::Addrs { entries: vec![(mdo::crypto::DeviceId([7; 32]), "ab@127.0.0.1:4000,http://10.0.0.1:3340/".into())] },
         Msg::OpSummary { case: c.id, count: 3, fingerprint: [7; 32] },
         Msg::OpHave { case: c.id, ids: c.log().heads() },
         Msg::Op { case: c.id, bytes: entries[0].1.clone() },

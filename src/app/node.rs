@@ -116,7 +116,7 @@ fn run(
             let p = profile.lock().await;
             net::serving_endpoint(p.device(), bind, &cfg, p.last_port()).await?
         };
-        let addrs = net::address_of(&ep);
+        let addrs = vec![net::format_peer(&net::own_addr(&ep, &cfg).await)];
         profile.lock().await.set_node_addrs(&addrs)?;
         on(NodeEvent::Listening(addrs));
         let report = on.clone();

@@ -106,7 +106,8 @@ pub(crate) fn join(
     let bind = addr(bind)?;
     let s = open(dir)?;
     s.participant_only("join a case as a participant; a case names it with `mdo storage add`")?;
-    let cfg = net::NetConfig::from_settings(&s.store().settings()?, lan)?;
+    // Without a relay of its own, the device answers through the inviter's (the ticket's).
+    let cfg = net::NetConfig::from_settings(&s.store().settings()?, lan)?.for_ticket(&t);
     let name = name.unwrap_or_else(|| s.me().name.clone());
     let profile = Arc::new(Mutex::new(s.into_store()));
     let case = t.case;

@@ -270,13 +270,33 @@ fn home(cli_home: Option<PathBuf>) -> Result<PathBuf> {
     Ok(PathBuf::from(base).join(".mdo"))
 }
 
-/// The passphrase (from `MDO_PASSPHRASE` or the terminal), wiped from memory when dropped.
+/// The passphrase (from `MDO_PASSPHRASE`, the file `MDO_PASSPHRASE_FILE` names — a service's
+/// credential, e.g. systemd's `LoadCredential=`, see docs/deployment.md — or the terminal),
+/// wiped from memory when dropped.
 pub(crate) fn passphrase(confirm: bool) -> Result<Zeroizing<String>> {
     if let Ok(p) = std::env::var("MDO_PASSPHRASE") {
         return Ok(Zeroizing::new(p));
     }
+    if let Some(path) = std::env::var_os("MDO_PASSPHRASE_FILE") {
+        let text = Zeroizing::new(std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "reading the passphrase from {} (MDO_PASSPHRASE_FILE)",
+                Path::new(&path).display()
+            )
+        })?);
+        let p = Zeroizing::new(text.trim_end_matches(['\n', '\r']).to_string());
+        if p.is_empty() {
+            bail!(
+                "the passphrase file {} (MDO_PASSPHRASE_FILE) is empty",
+                Path::new(&path).display()
+            );
+        }
+        return Ok(p);
+    }
     if !std::io::stdin().is_terminal() {
-        bail!("no passphrase: set MDO_PASSPHRASE for scripts, or run in a terminal to be asked");
+        bail!(
+            "no passphrase: set MDO_PASSPHRASE or MDO_PASSPHRASE_FILE for scripts and services, or run in a terminal to be asked"
+        );
     }
     let p = Zeroizing::new(
         rpassword::prompt_password("Wachtwoordzin: ").context("reading the passphrase")?,

@@ -43,7 +43,9 @@ pub(crate) fn serve(dir: &Path, out: &Out, bind: &str, storage: bool, lan: bool)
             let p = profile.lock().await;
             net::serving_endpoint(p.device(), bind, &cfg, p.last_port()).await?
         };
-        let addrs = net::address_of(&ep);
+        // Where it is reached (direct and, with a relay, there): stored for invites and for
+        // the peers this device tells; printed for whoever types it.
+        let addrs = vec![net::format_peer(&net::own_addr(&ep, &cfg).await)];
         profile.lock().await.set_node_addrs(&addrs)?;
         out.print(json!({ "node": ep.id().to_string(), "device": device, "addrs": addrs, "storage": storage }), || {
             format!(
@@ -137,7 +139,14 @@ pub(crate) fn sync(
         let mut total = mdo::core::sync::Stats::default();
         let mut reached = 0;
         for text in &peers {
-            let peer = cfg.dial(net::parse_peer(text)?);
+            let mut peer = net::parse_peer(text)?;
+            // A bare device id: where this device last heard it is reached, if anywhere.
+            if peer.ip_addrs().next().is_none()
+                && let Some(known) = profile.lock().await.peer_addr(net::device_of(peer.id))?
+            {
+                peer = mdo::store::peers::merge(&peer, &known);
+            }
+            let peer = cfg.dial(peer);
             // A second round carries the key work the first one caused (keys handed to the peer).
             for round in 0..2 {
                 let s = match net::sync_with(&ep, &profile, peer.clone(), cases.clone()).await {
@@ -149,7 +158,7 @@ pub(crate) fn sync(
                 };
                 if round == 0 {
                     reached += 1;
-                    profile.lock().await.remember_peer(&peer, text)?;
+                    profile.lock().await.remember_peer(&peer)?;
                 }
                 total.ops_sent += s.ops_sent;
                 total.ops_received += s.ops_received;

@@ -18,8 +18,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use mdo_crypto::{CaseId, ChunkId, CompartmentId, DeviceId, OpId};
 
-/// Protocol version (the ALPN is `mdo/sync/1`).
-pub const VERSION: u16 = 1;
+/// Protocol version (the ALPN is `mdo/sync/1`). Version 2 added [`Msg::Addrs`].
+pub const VERSION: u16 = 2;
+/// Most entries in one [`Msg::Addrs`].
+pub const MAX_ADDRS: usize = 64;
+/// Longest address text in one [`Msg::Addrs`] entry, in bytes.
+pub const MAX_ADDR_TEXT: usize = 1024;
 /// Largest frame: one chunk envelope of the largest payload plus framing. Accepted only once a
 /// case is open in the session (see [`Session::max_frame`]).
 pub const MAX_FRAME: usize = (64 << 20) + (1 << 20);
@@ -100,6 +104,15 @@ pub enum Msg {
     Want {
         /// Cases.
         cases: Vec<CaseId>,
+    },
+    /// Sent once, right after the hello (before [`Msg::Want`]): where devices are reached — this
+    /// side's own node first, then the other devices of the cases both hellos name, as far as
+    /// this side knows them. A device that moved (restarted on another port, went home behind a
+    /// relay) is found again by whoever hears it, directly or through a storage peer. Text form
+    /// `NODE-ID@ADDR,ADDR,…` (`store::peers`); the shell checks and keeps what it can use.
+    Addrs {
+        /// (device, address text).
+        entries: Vec<(DeviceId, String)>,
     },
     /// The session is refused or ended, with a reason for the log.
     Refuse {
@@ -251,6 +264,14 @@ impl Msg {
                 w.len(cases.len());
                 cases.iter().for_each(|c| w.raw(&c.0));
             }
+            Msg::Addrs { entries } => {
+                w.u8(12);
+                w.len(entries.len());
+                for (d, a) in entries {
+                    w.raw(&d.0);
+                    w.bytes(a.as_bytes());
+                }
+            }
         }
         let body = (w.0.len() - 4) as u32;
         w.0[..4].copy_from_slice(&body.to_le_bytes());
@@ -342,6 +363,24 @@ impl Msg {
                 let cases = (0..n).map(|_| case(&mut r)).collect::<Result<_, _>>()?;
                 Msg::Want { cases }
             }
+            12 => {
+                let n = r.count(36)?;
+                if n > MAX_ADDRS {
+                    return Err(DecodeError(format!("{n} addresses")));
+                }
+                let mut entries = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let d = DeviceId(r.arr()?);
+                    let text = r.bytes()?;
+                    if text.len() > MAX_ADDR_TEXT {
+                        return Err(DecodeError("an address of more than 1024 bytes".into()));
+                    }
+                    let text = String::from_utf8(text)
+                        .map_err(|_| DecodeError("an address that is not text".into()))?;
+                    entries.push((d, text));
+                }
+                Msg::Addrs { entries }
+            }
             t => return Err(DecodeError(format!("unknown message tag {t}"))),
         };
         if !r.0.is_empty() {
@@ -382,6 +421,14 @@ pub trait Replica {
     fn chunk(&self, case: CaseId, id: ChunkId) -> Option<Vec<u8>>;
     /// Stores a chunk from the peer (signature verified by the store). An error is reported.
     fn store_chunk(&mut self, case: CaseId, bytes: &[u8]) -> Result<(), String>;
+    /// Where devices are reached, to tell `peer` ([`Msg::Addrs`]): this device's own node first,
+    /// then other devices of `cases` (the cases both sides named) it knows — never a device of a
+    /// case the peer is not in. None by default.
+    fn addresses(&self, _peer: DeviceId, _cases: &[CaseId]) -> Vec<(DeviceId, String)> {
+        Vec::new()
+    }
+    /// What `peer` told of where devices are reached. Ignored by default.
+    fn learn_addresses(&mut self, _peer: DeviceId, _entries: Vec<(DeviceId, String)>) {}
 }
 
 /// What a session did, for the summary line and the log.
@@ -438,6 +485,7 @@ pub struct Session {
     cases: BTreeMap<CaseId, CaseState>,
     hello_received: bool,
     want_received: bool,
+    addrs_received: bool,
     offered: Vec<CaseId>,
     /// A device restored from its recovery phrase, asking a peer for the cases it holds with this
     /// device: it takes up the cases the peer's hello offers ([`Session::start_restoring`]).
@@ -462,6 +510,7 @@ impl Session {
                 cases: BTreeMap::new(),
                 hello_received: false,
                 want_received: false,
+                addrs_received: false,
                 offered: offered.clone(),
                 restoring: false,
                 stats: Stats::default(),
@@ -486,6 +535,7 @@ impl Session {
                 cases: BTreeMap::new(),
                 hello_received: false,
                 want_received: false,
+                addrs_received: false,
                 offered: Vec::new(),
                 restoring: true,
                 stats: Stats::default(),
@@ -552,6 +602,18 @@ impl Session {
                     }
                 }
                 out.insert(0, Msg::Want { cases: wanted });
+                let open: Vec<CaseId> = self.cases.keys().copied().collect();
+                let mut entries = replica.addresses(self.peer, &open);
+                entries.truncate(MAX_ADDRS);
+                entries.retain(|(_, a)| a.len() <= MAX_ADDR_TEXT);
+                out.insert(0, Msg::Addrs { entries });
+            }
+            Msg::Addrs { entries } => {
+                if !self.hello_received || self.addrs_received || self.want_received {
+                    return Err(SyncError::Protocol("addresses out of turn".into()));
+                }
+                self.addrs_received = true;
+                replica.learn_addresses(self.peer, entries);
             }
             Msg::Want { cases } => {
                 if !self.hello_received || self.want_received {
@@ -729,6 +791,9 @@ mod tests {
         chunks: BTreeMap<CompartmentId, Vec<(ChunkId, Vec<u8>)>>,
         /// Compartments the peer may read (None: all).
         peer_reads: Option<BTreeSet<CompartmentId>>,
+        /// Addresses this side tells, and what it heard (from whom).
+        tells: Vec<(DeviceId, String)>,
+        heard: Vec<(DeviceId, DeviceId, String)>,
     }
 
     const CASE: CaseId = CaseId([1; 16]);
@@ -779,6 +844,17 @@ mod tests {
                 v.push((id, bytes.to_vec()));
             }
             Ok(())
+        }
+        fn addresses(&self, _: DeviceId, cases: &[CaseId]) -> Vec<(DeviceId, String)> {
+            let mut t = self.tells.clone();
+            if cases.is_empty() {
+                t.truncate(1);
+            }
+            t
+        }
+        fn learn_addresses(&mut self, peer: DeviceId, entries: Vec<(DeviceId, String)>) {
+            self.heard
+                .extend(entries.into_iter().map(|(d, a)| (peer, d, a)));
         }
     }
 
@@ -843,14 +919,15 @@ mod tests {
         assert_eq!(a.ops, b.ops);
         assert_eq!(a.chunk_ids(CASE, comp_of(b"\x01")).len(), 2);
         assert_eq!(b.chunk_ids(CASE, comp_of(b"\x02")).len(), 1);
-        // In sync: no ops or chunks travel, a handful of small frames.
+        // In sync: no ops or chunks travel, a handful of small frames (the two address frames
+        // are per session, not per case).
         let (sa, sb, frames, bytes) = run(&mut a, &mut b);
         assert_eq!(
             sa.ops_sent + sb.ops_sent + sa.chunks_sent + sb.chunks_sent,
             0
         );
         assert!(
-            frames <= 14 && bytes < 650,
+            frames <= 16 && bytes < 650,
             "{frames} frames, {bytes} bytes"
         );
     }
@@ -955,7 +1032,10 @@ mod tests {
                 &mut b,
             )
             .unwrap();
-        assert_eq!(out, vec![Msg::Want { cases: vec![] }]);
+        assert_eq!(
+            out,
+            vec![Msg::Addrs { entries: vec![] }, Msg::Want { cases: vec![] }]
+        );
         assert_eq!(s.max_frame(), MAX_HELLO_FRAME);
         for m in [
             Msg::Op {
@@ -1021,6 +1101,52 @@ mod tests {
         assert_eq!(out, vec![Msg::Done { case: CASE }]);
     }
 
+    /// Each side tells the other once where it and the devices of their shared cases are
+    /// reached, before anything else of the session; a second telling ends the session.
+    #[test]
+    fn each_side_tells_where_devices_are_reached_once() {
+        let (da, db) = (DeviceId([0xA; 32]), DeviceId([0xB; 32]));
+        let mut a = Mem {
+            tells: vec![
+                (da, "a@10.0.0.1:1".into()),
+                (DeviceId([0xC; 32]), "c@10.0.0.3:3".into()),
+            ],
+            ..Mem::default()
+        };
+        let mut b = Mem {
+            tells: vec![(db, "b@10.0.0.2:2".into())],
+            ..Mem::default()
+        };
+        run(&mut a, &mut b);
+        assert_eq!(a.heard, vec![(db, db, "b@10.0.0.2:2".to_string())]);
+        assert_eq!(
+            b.heard,
+            vec![
+                (da, da, "a@10.0.0.1:1".to_string()),
+                (da, DeviceId([0xC; 32]), "c@10.0.0.3:3".to_string())
+            ]
+        );
+        // The first answer to a hello starts with the addresses.
+        let (mut s, _) = Session::start(db, vec![CASE], &a);
+        let out = s
+            .handle(
+                Msg::Hello {
+                    version: VERSION,
+                    cases: vec![CASE],
+                },
+                &mut a,
+            )
+            .unwrap();
+        assert!(matches!(out[0], Msg::Addrs { .. }));
+        assert!(matches!(out[1], Msg::Want { .. }));
+        let again = Msg::Addrs { entries: vec![] };
+        s.handle(again.clone(), &mut a).unwrap();
+        assert!(s.handle(again, &mut a).is_err(), "twice");
+        // Before the hello: out of turn.
+        let (mut s, _) = Session::start(db, vec![CASE], &a);
+        assert!(s.handle(Msg::Addrs { entries: vec![] }, &mut a).is_err());
+    }
+
     #[test]
     fn codec_round_trips_and_is_strict() {
         let msgs = vec![
@@ -1058,6 +1184,16 @@ mod tests {
             Msg::Refuse {
                 reason: "onbekend apparaat".into(),
             },
+            Msg::Addrs {
+                entries: vec![
+                    (
+                        DeviceId([5; 32]),
+                        "abc@10.0.0.2:4100,http://10.0.0.1:3340/".into(),
+                    ),
+                    (DeviceId([6; 32]), String::new()),
+                ],
+            },
+            Msg::Addrs { entries: vec![] },
         ];
         for m in msgs {
             let f = m.encode();
@@ -1077,6 +1213,15 @@ mod tests {
         evil.extend_from_slice(&[1; 16]);
         evil.extend_from_slice(&u32::MAX.to_le_bytes());
         assert!(Msg::decode(&evil).is_err());
+        // Too many addresses, or one too long.
+        let many = Msg::Addrs {
+            entries: vec![(DeviceId([1; 32]), "x".into()); MAX_ADDRS + 1],
+        };
+        assert!(Msg::decode(&many.encode()[4..]).is_err());
+        let long = Msg::Addrs {
+            entries: vec![(DeviceId([1; 32]), "x".repeat(MAX_ADDR_TEXT + 1))],
+        };
+        assert!(Msg::decode(&long.encode()[4..]).is_err());
     }
 
     #[test]
@@ -1114,12 +1259,12 @@ mod tests {
         assert_eq!(
             s2.handle(
                 Msg::Hello {
-                    version: 2,
+                    version: 1,
                     cases: vec![]
                 },
                 &mut a
             ),
-            Err(SyncError::Version(2))
+            Err(SyncError::Version(1))
         );
         s.handle(Msg::OpsDone { case: CASE }, &mut a).unwrap();
         assert!(

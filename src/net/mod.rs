@@ -46,7 +46,9 @@ pub enum NetError {
         reason: String,
     },
     /// A peer address could not be read.
-    #[error("'{0}' is not a peer address: write NODE-ID@IP:PORT (the serving device prints it)")]
+    #[error(
+        "'{0}' is not a peer address: write NODE-ID@IP:PORT (the serving device prints it), or NODE-ID@IP:PORT,RELAY-URL"
+    )]
     BadPeer(String),
     /// The peer could not be reached.
     #[error("cannot reach peer {peer}: {reason}")]
@@ -108,12 +110,23 @@ impl NetConfig {
         })
     }
 
+    /// The relay map of `url`: a relay behind TLS (`https://`) is also asked for this device's
+    /// public address (QUIC address discovery, which the deployment guide turns on with TLS); a
+    /// plain-HTTP relay (`http://`, a test network or a relay behind a TLS proxy) only relays.
+    fn relay_config(url: &iroh::RelayUrl) -> iroh::RelayConfig {
+        if url.scheme() == "https" {
+            iroh::RelayConfig::from(url.clone())
+        } else {
+            iroh::RelayConfig::new(url.clone(), None)
+        }
+    }
+
     fn relay_mode(&self) -> RelayMode {
         match (&self.relay, self.public_relays) {
-            (Some(url), false) => RelayMode::custom([url.clone()]),
+            (Some(url), false) => RelayMode::Custom(iroh::RelayMap::from(Self::relay_config(url))),
             (Some(url), true) => {
                 let map = iroh::defaults::prod::default_relay_map();
-                map.extend(&iroh::RelayMap::from(url.clone()));
+                map.extend(&iroh::RelayMap::from(Self::relay_config(url)));
                 RelayMode::Custom(map)
             }
             (None, true) => RelayMode::Default,
@@ -121,13 +134,42 @@ impl NetConfig {
         }
     }
 
-    /// The address to dial for `addr`: with a self-hosted relay, the peer is also sought there.
+    /// Whether this configuration uses any relay.
+    pub fn uses_relay(&self) -> bool {
+        self.relay.is_some() || self.public_relays
+    }
+
+    /// The configuration for answering invite `t`: a device that has no relay of its own uses
+    /// the inviter's (the ticket carries it), so a joiner who cannot reach the inviter directly
+    /// (a parent at home behind NAT) still can join.
+    pub fn for_ticket(&self, t: &ticket::Ticket) -> NetConfig {
+        let mut cfg = self.clone();
+        if cfg.relay.is_none()
+            && let Some(url) = &t.relay
+        {
+            cfg.relay = Some(url.clone());
+        }
+        cfg
+    }
+
+    /// The address to dial for `addr`: with a self-hosted relay, a peer whose remembered
+    /// address names no relay is also sought there (the devices of a region share one).
     pub fn dial(&self, addr: EndpointAddr) -> EndpointAddr {
         match &self.relay {
             Some(url) if addr.relay_urls().next().is_none() => addr.with_relay_url(url.clone()),
             _ => addr,
         }
     }
+}
+
+/// What the endpoint measures of the network: nothing without a relay; with one, the relay's
+/// latency over HTTP(S) — without it no home relay is chosen, and a relay without QUIC address
+/// discovery (a plain-HTTP one) would never be used. No captive-portal check (it asks port 80 of
+/// whatever host).
+fn net_report(cfg: &NetConfig) -> NetReportConfig {
+    let mut r = NetReportConfig::minimal();
+    r.https_probes = cfg.uses_relay();
+    r
 }
 
 /// A device's endpoint, bound to `bind` (e.g. `127.0.0.1:0` in tests, `0.0.0.0:0` on a LAN),
@@ -151,7 +193,7 @@ pub async fn endpoint(
         .clear_ip_transports()
         .bind_addr(bind)
         .map_err(|e| err(e.to_string()))?
-        .net_report_config(NetReportConfig::minimal())
+        .net_report_config(net_report(cfg))
         .transport_config(transport_config())
         .alpns(vec![ALPN.to_vec(), ALPN_JOIN.to_vec()]);
     if cfg.lan {
@@ -189,7 +231,32 @@ pub fn device_of(id: iroh::EndpointId) -> DeviceId {
     DeviceId(*id.as_bytes())
 }
 
-/// `NODE-ID@IP:PORT` of a bound endpoint (its first bound socket).
+/// How long a node waits at its start for its relay, so that the address it hands out (in
+/// invites, to peers) names it; after that it hands out the configured relay anyway.
+pub const RELAY_WAIT: Duration = Duration::from_secs(10);
+
+/// Where this endpoint can be reached: its direct addresses (each interface's, when bound to
+/// all of them) and, with a relay, the relay — waited for up to [`RELAY_WAIT`].
+pub async fn own_addr(ep: &Endpoint, cfg: &NetConfig) -> EndpointAddr {
+    if cfg.uses_relay() {
+        let _ = tokio::time::timeout(RELAY_WAIT, ep.online()).await;
+    }
+    let mut addr = ep.addr();
+    if addr.ip_addrs().next().is_none() {
+        for s in ep.bound_sockets() {
+            addr = addr.with_ip_addr(s);
+        }
+    }
+    if addr.relay_urls().next().is_none()
+        && let Some(url) = &cfg.relay
+    {
+        addr = addr.with_relay_url(url.clone());
+    }
+    addr
+}
+
+/// `NODE-ID@IP:PORT` of a bound endpoint, one per bound socket (what a person types; the node
+/// stores [`own_addr`] in full).
 pub fn address_of(ep: &Endpoint) -> Vec<String> {
     ep.bound_sockets()
         .into_iter()
@@ -197,15 +264,15 @@ pub fn address_of(ep: &Endpoint) -> Vec<String> {
         .collect()
 }
 
-/// Parses `NODE-ID@IP:PORT`, or a bare `NODE-ID` (found on the local network with `--lan`).
+/// The text form of a peer's address (`NODE-ID@ADDR,ADDR,…`; [`crate::store::peers::format`]).
+pub fn format_peer(addr: &EndpointAddr) -> String {
+    crate::store::peers::format(addr)
+}
+
+/// Parses `NODE-ID@IP:PORT` (what `mdo serve` prints), several addresses separated by commas
+/// with relay URLs among them, or a bare `NODE-ID` (found on the local network with `--lan`).
 pub fn parse_peer(s: &str) -> Result<EndpointAddr, NetError> {
-    let Some((id, addr)) = s.trim().split_once('@') else {
-        let id: iroh::EndpointId = s.trim().parse().map_err(|_| NetError::BadPeer(s.into()))?;
-        return Ok(EndpointAddr::new(id));
-    };
-    let id: iroh::EndpointId = id.parse().map_err(|_| NetError::BadPeer(s.into()))?;
-    let addr: SocketAddr = addr.parse().map_err(|_| NetError::BadPeer(s.into()))?;
-    Ok(EndpointAddr::new(id).with_ip_addr(addr))
+    crate::store::peers::parse(s).ok_or_else(|| NetError::BadPeer(s.into()))
 }
 
 /// How long a peer may take for the QUIC/TLS handshake, and for its hello once a session starts.
@@ -322,9 +389,12 @@ async fn run_session_as(
             replica_cases = Some(match cases {
                 Some(c) => c,
                 None => {
-                    let mut c = held.clone();
+                    // The held cases the peer is a device of (from the index: a storage peer
+                    // holds thousands, and reads no other case's log for this session), and
+                    // the accepted ones not held yet.
+                    let mut c = guard.cases_of_device(peer).map_err(|e| e.to_string())?;
                     for a in guard.accepted_cases().map_err(|e| e.to_string())? {
-                        if !c.contains(&a) {
+                        if !c.contains(&a) && !held.contains(&a) {
                             c.push(a);
                         }
                     }
@@ -333,7 +403,11 @@ async fn run_session_as(
             });
         }
         let mut replica = StoreReplica::new(&mut guard);
-        replica.prepare();
+        match &replica_cases {
+            Some(cases) => replica.prepare_for(cases),
+            // Restoring: whatever the peer offers may be a case held here already.
+            None => replica.prepare(),
+        }
         let (session, hello) = match replica_cases {
             Some(cases) => Session::start(peer, cases, &replica),
             None => Session::start_restoring(peer),
@@ -461,6 +535,9 @@ pub fn ticket_addr(t: &ticket::Ticket) -> Result<EndpointAddr, NetError> {
     let mut addr = EndpointAddr::new(id);
     for a in &t.addrs {
         addr = addr.with_ip_addr(*a);
+    }
+    if let Some(url) = &t.relay {
+        addr = addr.with_relay_url(url.clone());
     }
     Ok(addr)
 }

@@ -121,11 +121,7 @@ async fn push(
 /// Whether `peer` is a device (participant's or storage peer's) of a case this node holds.
 async fn is_partner(profile: &Mutex<Profile>, peer: DeviceId) -> bool {
     let p = profile.lock().await;
-    p.case_ids().unwrap_or_default().into_iter().any(|c| {
-        p.case_devices(c)
-            .map(|d| d.contains(&peer))
-            .unwrap_or(false)
-    })
+    p.cases_of_device(peer).is_ok_and(|c| !c.is_empty())
 }
 
 /// Answers every session a peer opens on `conn` until it closes. A partner's connection is

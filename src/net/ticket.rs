@@ -1,6 +1,9 @@
 //! Invite tickets: one line the inviter hands over (read aloud, mailed, or as a QR code in the
-//! app): the case, the inviting node and its direct addresses, a one-time secret and the expiry.
-//! `mdo1` ‖ hex( case 16 ‖ node 32 ‖ secret 16 ‖ expiry i64 LE ‖ n u8 ‖ n × (4|6 ‖ IP ‖ port u16 LE) ).
+//! app): the case, the inviting node, its direct addresses and its relay, a one-time secret and
+//! the expiry.
+//! `mdo2` ‖ hex( case 16 ‖ node 32 ‖ secret 16 ‖ expiry i64 LE ‖ n u8 ‖ n × (4|6 ‖ IP ‖ port u16 LE)
+//! ‖ r u8 ‖ r × (len u8 ‖ relay URL) ), r 0 or 1. The older `mdo1` form (no relay part) is still
+//! read.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -13,8 +16,11 @@ pub struct Ticket {
     pub case: CaseId,
     /// The inviting node (= device) id.
     pub node: [u8; 32],
-    /// Where it listens.
+    /// Where it listens (at most [`MAX_ADDRS`]).
     pub addrs: Vec<SocketAddr>,
+    /// The relay where it can be reached when its direct addresses cannot (the organisation's
+    /// own relay, issue 18).
+    pub relay: Option<iroh::RelayUrl>,
     /// The one-time secret.
     pub secret: [u8; 16],
     /// Unix seconds after which the invite is refused.
@@ -26,6 +32,7 @@ impl std::fmt::Debug for Ticket {
         f.debug_struct("Ticket")
             .field("case", &self.case)
             .field("addrs", &self.addrs)
+            .field("relay", &self.relay)
             .field("expiry", &self.expiry)
             .finish_non_exhaustive()
     }
@@ -33,8 +40,13 @@ impl std::fmt::Debug for Ticket {
 
 /// A ticket that cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("not an MDO invite ticket ({0}); copy the whole line that starts with mdo1")]
+#[error("not an MDO invite ticket ({0}); copy the whole line that starts with mdo")]
 pub struct TicketError(pub String);
+
+/// Most direct addresses in a ticket.
+pub const MAX_ADDRS: usize = 16;
+/// Longest relay URL in a ticket, in bytes.
+pub const MAX_RELAY_URL: usize = 200;
 
 impl Ticket {
     /// The single-line form.
@@ -44,8 +56,8 @@ impl Ticket {
         b.extend_from_slice(&self.node);
         b.extend_from_slice(&self.secret);
         b.extend_from_slice(&self.expiry.to_le_bytes());
-        b.push(self.addrs.len().min(16) as u8);
-        for a in self.addrs.iter().take(16) {
+        b.push(self.addrs.len().min(MAX_ADDRS) as u8);
+        for a in self.addrs.iter().take(MAX_ADDRS) {
             match a.ip() {
                 IpAddr::V4(ip) => {
                     b.push(4);
@@ -58,7 +70,20 @@ impl Ticket {
             }
             b.extend_from_slice(&a.port().to_le_bytes());
         }
-        format!("mdo1{}", hex::encode(b))
+        match self
+            .relay
+            .as_ref()
+            .map(|u| u.as_str())
+            .filter(|u| u.len() <= MAX_RELAY_URL)
+        {
+            Some(url) => {
+                b.push(1);
+                b.push(url.len() as u8);
+                b.extend_from_slice(url.as_bytes());
+            }
+            None => b.push(0),
+        }
+        format!("mdo2{}", hex::encode(b))
     }
 
     /// Parses the single-line form strictly.
@@ -66,9 +91,10 @@ impl Ticket {
         let bad = |r: &str| TicketError(r.into());
         // A QR code carries the ticket in capitals (its compact alphanumeric mode).
         let t = s.trim();
-        let h = match t.get(..4) {
-            Some(p) if p.eq_ignore_ascii_case("mdo1") => &t[4..],
-            _ => return Err(bad("it does not start with mdo1")),
+        let (h, v2) = match t.get(..4) {
+            Some(p) if p.eq_ignore_ascii_case("mdo2") => (&t[4..], true),
+            Some(p) if p.eq_ignore_ascii_case("mdo1") => (&t[4..], false),
+            _ => return Err(bad("it does not start with mdo2")),
         };
         let b = hex::decode(h).map_err(|_| bad("it is damaged"))?;
         if b.len() < 73 {
@@ -83,6 +109,9 @@ impl Ticket {
         let mut e = [0u8; 8];
         e.copy_from_slice(&b[64..72]);
         let n = b[72] as usize;
+        if n > MAX_ADDRS {
+            return Err(bad("it names too many addresses"));
+        }
         let mut rest = &b[73..];
         let mut addrs = Vec::with_capacity(n.min(16));
         for _ in 0..n {
@@ -101,6 +130,28 @@ impl Ticket {
             addrs.push(SocketAddr::new(ip, port));
             rest = &rest[len + 2..];
         }
+        let mut relay = None;
+        if v2 {
+            match rest.first() {
+                Some(0) => rest = &rest[1..],
+                Some(1) if rest.len() >= 2 => {
+                    let len = rest[1] as usize;
+                    let text = rest
+                        .get(2..2 + len)
+                        .and_then(|u| std::str::from_utf8(u).ok())
+                        .ok_or_else(|| bad("its relay is damaged"))?;
+                    let url: iroh::RelayUrl =
+                        text.parse().map_err(|_| bad("its relay is damaged"))?;
+                    // Only the form `encode` writes: one ticket, one text.
+                    if url.as_str() != text || len > MAX_RELAY_URL {
+                        return Err(bad("its relay is damaged"));
+                    }
+                    relay = Some(url);
+                    rest = &rest[2 + len..];
+                }
+                _ => return Err(bad("it is cut short")),
+            }
+        }
         if !rest.is_empty() {
             return Err(bad("it has trailing characters"));
         }
@@ -108,6 +159,7 @@ impl Ticket {
             case: CaseId(case),
             node,
             addrs,
+            relay,
             secret,
             expiry: i64::from_le_bytes(e),
         })
@@ -187,11 +239,12 @@ mod tests {
                 "127.0.0.1:4000".parse().unwrap(),
                 "[::1]:5000".parse().unwrap(),
             ],
+            relay: Some("https://relay.swv-example.nl/".parse().unwrap()),
             secret: [3; 16],
             expiry: 1_800_000_000,
         };
         let s = t.encode();
-        assert!(s.starts_with("mdo1"));
+        assert!(s.starts_with("mdo2"));
         assert_eq!(Ticket::decode(&s).unwrap(), t);
         assert_eq!(Ticket::decode(&format!("  {s}\n")).unwrap(), t);
         for cut in 4..s.len() {
@@ -204,6 +257,65 @@ mod tests {
             "the secret is not printed"
         );
         assert_eq!(Ticket::decode(&s.to_ascii_uppercase()).unwrap(), t);
+        // Without a relay.
+        let plain = Ticket {
+            relay: None,
+            ..t.clone()
+        };
+        assert_eq!(Ticket::decode(&plain.encode()).unwrap(), plain);
+    }
+
+    /// A ticket of the first form (no relay part), as earlier versions wrote it, is still read;
+    /// a relay in a form `encode` would not write, or too many addresses, is refused.
+    #[test]
+    fn the_first_form_is_still_read_and_odd_relays_are_refused() {
+        let t = Ticket {
+            case: CaseId([1; 16]),
+            node: [2; 32],
+            addrs: vec!["127.0.0.1:4000".parse().unwrap()],
+            relay: None,
+            secret: [3; 16],
+            expiry: 1_800_000_000,
+        };
+        let v2 = t.encode();
+        // The first form: the same bytes without the relay byte.
+        let v1 = format!("mdo1{}", &v2[4..v2.len() - 2]);
+        assert_eq!(Ticket::decode(&v1).unwrap(), t);
+        assert!(Ticket::decode(&format!("{v1}00")).is_err());
+        // A relay URL that parses to another text (no trailing slash) is refused.
+        let body = &v2[4..v2.len() - 2];
+        let url = "https://relay.example.nl";
+        let odd = format!(
+            "mdo2{body}01{:02x}{}",
+            url.len(),
+            hex::encode(url.as_bytes())
+        );
+        assert!(Ticket::decode(&odd).is_err());
+        let url = "https://relay.example.nl/";
+        let ok = format!(
+            "mdo2{body}01{:02x}{}",
+            url.len(),
+            hex::encode(url.as_bytes())
+        );
+        assert_eq!(
+            Ticket::decode(&ok).unwrap().relay.unwrap().as_str(),
+            "https://relay.example.nl/"
+        );
+        // Seventeen addresses.
+        let many = Ticket {
+            addrs: (0..17u16)
+                .map(|p| SocketAddr::from(([127, 0, 0, 1], 4000 + p)))
+                .collect(),
+            ..t.clone()
+        };
+        let mut b = hex::decode(&many.encode()[4..]).unwrap();
+        b[72] = 17;
+        b.pop();
+        b.push(4);
+        b.extend_from_slice(&[127, 0, 0, 1]);
+        b.extend_from_slice(&4016u16.to_le_bytes());
+        b.push(0);
+        assert!(Ticket::decode(&format!("mdo2{}", hex::encode(b))).is_err());
     }
 
     /// The QR code decodes (with an independent reader, rqrr) to the ticket.
@@ -216,6 +328,7 @@ mod tests {
                 "192.168.1.20:41641".parse().unwrap(),
                 "[fe80::1]:41641".parse().unwrap(),
             ],
+            relay: Some("https://relay.swv-example.nl/".parse().unwrap()),
             secret: [5; 16],
             expiry: 1_800_000_000,
         };

@@ -64,12 +64,21 @@ impl Session {
             }
         }
         let p = self.store_mut();
-        let addrs: Vec<SocketAddr> = p
+        // Where this device's node is reached: its direct addresses and its relay (the node
+        // stores them when it starts, [`net::own_addr`]).
+        let known: Vec<iroh::EndpointAddr> = p
             .node_addrs()?
             .iter()
-            .filter_map(|a| a.split_once('@').and_then(|(_, s)| s.parse().ok()))
+            .filter_map(|a| net::parse_peer(a).ok())
             .collect();
-        if addrs.is_empty() {
+        let addrs: Vec<SocketAddr> = known
+            .iter()
+            .flat_map(|a| a.ip_addrs().copied())
+            .filter(|a| !a.ip().is_unspecified())
+            .take(net::ticket::MAX_ADDRS)
+            .collect();
+        let relay = known.iter().find_map(|a| a.relay_urls().next().cloned());
+        if addrs.is_empty() && relay.is_none() {
             return Err("dit apparaat is nog niet bereikbaar: start eerst `mdo serve` of open de app; een uitnodiging vertelt het nieuwe apparaat waar het dit apparaat vindt".into());
         }
         let (secret, expiry) = p.create_invite(
@@ -85,6 +94,7 @@ impl Session {
             case,
             node: p.device().device_id().0,
             addrs,
+            relay,
             secret,
             expiry,
         })
@@ -144,7 +154,7 @@ pub fn join_once(
         return (session, Err(e));
     }
     let (cfg, rt) = match network(&session, lan) {
-        Ok(x) => x,
+        Ok((cfg, rt)) => (cfg.for_ticket(t), rt),
         Err(e) => return (session, Err(e)),
     };
     let name = session.me().name.clone();
@@ -178,11 +188,19 @@ pub async fn join_round(
     let answer = net::request_join(ep, peer.clone(), t, &identity, name).await?;
     let mut stats = Stats::default();
     if let JoinAnswer::Accepted { member } = &answer {
-        if let Some(a) = t.addrs.first() {
-            profile
-                .lock()
-                .await
-                .remember_peer(&peer, &format!("{}@{a}", peer.id))?;
+        {
+            let mut p = profile.lock().await;
+            p.remember_peer(&peer)?;
+            // The inviter's relay becomes this device's relay when it has none: its organisation
+            // runs it for the devices of its cases, and this device is reached there from now
+            // on (decision, docs/deployment.md "Devices and the relay").
+            if let Some(url) = &t.relay {
+                let mut s = p.settings()?;
+                if s.relay.is_none() && !s.public_relays {
+                    s.relay = Some(url.to_string());
+                    p.set_settings(&s)?;
+                }
+            }
         }
         stats = net::sync_with(ep, profile, peer.clone(), Some(vec![t.case])).await?;
         // Admitted as another device of an existing participant: this profile is that person.

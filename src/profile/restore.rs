@@ -80,7 +80,7 @@ pub fn fetch_cases(
         };
         let r = async {
             let mut stats = net::restore_from(&ep, &profile, addr.clone()).await?;
-            profile.lock().await.remember_peer(&addr, peer.trim())?;
+            profile.lock().await.remember_peer(&addr)?;
             let cases = profile.lock().await.case_ids()?;
             let made = super::keys::key_work(&mut *profile.lock().await, &cases)?;
             if made > 0 {

@@ -31,6 +31,7 @@ use crate::core::model::{Date, Role};
 pub mod accesslog;
 pub mod bundle;
 pub mod invites;
+pub mod peers;
 pub mod replica;
 pub mod settings;
 pub use accesslog::{AccessAction, LogEntry};
@@ -1005,7 +1006,13 @@ impl Profile {
         let tx = self
             .db
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        for table in ["ops", "chunks", "cases"] {
+        for table in [
+            "ops",
+            "chunks",
+            "cases",
+            "case_devices",
+            "case_devices_stale",
+        ] {
             tx.execute(
                 &format!("DELETE FROM {table} WHERE case_id = ?1"),
                 params![case.0.to_vec()],
@@ -1025,26 +1032,57 @@ impl Profile {
         )?)
     }
 
-    /// Remembers a peer reached at `addr` (`NODE-ID@IP:PORT`), for `mdo sync` without `--peer`.
-    pub fn remember_peer(&mut self, peer: &iroh::EndpointAddr, addr: &str) -> Result<()> {
-        self.db.execute(
-            "INSERT OR REPLACE INTO peers(device, addr) VALUES (?1, ?2)",
-            params![peer.id.as_bytes().to_vec(), addr],
-        )?;
+    /// The tag under which `device` is indexed: a keyed hash (the key derived from this
+    /// device's own secret), so the index on disk does not list device ids per case.
+    fn device_tag(&self, device: DeviceId) -> [u8; 32] {
+        let key = self.device.derive_local_key("case-devices-index");
+        *blake3::keyed_hash(key.expose(), &device.0).as_bytes()
+    }
+
+    /// Brings the index of devices per case up to date for the cases whose ops changed since
+    /// (each derived once from its log).
+    fn fresh_index(&self) -> Result<()> {
+        let stale: Vec<Vec<u8>> = {
+            let mut st = self.db.prepare("SELECT case_id FROM case_devices_stale")?;
+            st.query_map([], |r| r.get(0))?
+                .collect::<std::result::Result<_, _>>()?
+        };
+        for raw in stale {
+            let Ok(id) = <[u8; 16]>::try_from(raw.as_slice()) else {
+                continue;
+            };
+            let devices = self.case_devices(CaseId(id))?;
+            self.db
+                .execute("DELETE FROM case_devices WHERE case_id = ?1", params![raw])?;
+            for d in devices {
+                self.db.execute(
+                    "INSERT OR IGNORE INTO case_devices(case_id, device_tag) VALUES (?1, ?2)",
+                    params![raw, self.device_tag(d).to_vec()],
+                )?;
+            }
+            self.db.execute(
+                "DELETE FROM case_devices_stale WHERE case_id = ?1",
+                params![raw],
+            )?;
+        }
         Ok(())
     }
 
-    /// Remembered peers: (device, address).
-    pub fn known_peers(&self) -> Result<Vec<(DeviceId, String)>> {
-        let mut st = self.db.prepare("SELECT device, addr FROM peers")?;
-        let rows = st.query_map([], |r| {
-            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?))
+    /// The cases held here of which `device` is a device (an active participant's, or a storage
+    /// peer), from the index: what a session with that device is about, without reading every
+    /// case's log (a storage peer holds thousands).
+    pub fn cases_of_device(&self, device: DeviceId) -> Result<Vec<CaseId>> {
+        self.fresh_index()?;
+        let mut st = self
+            .db
+            .prepare("SELECT case_id FROM case_devices WHERE device_tag = ?1")?;
+        let rows = st.query_map(params![self.device_tag(device).to_vec()], |r| {
+            r.get::<_, Vec<u8>>(0)
         })?;
         let mut out = Vec::new();
         for r in rows {
-            let (d, a) = r?;
-            if let Ok(d) = <[u8; 32]>::try_from(d.as_slice()) {
-                out.push((DeviceId(d), a));
+            if let Ok(id) = <[u8; 16]>::try_from(r?.as_slice()) {
+                out.push(CaseId(id));
             }
         }
         Ok(out)
@@ -1080,11 +1118,11 @@ impl Profile {
 
     /// The port this device's node listened on last time (from [`Self::node_addrs`]).
     pub fn last_port(&self) -> Option<u16> {
-        self.node_addrs()
-            .ok()?
-            .iter()
-            .find_map(|a| a.rsplit(':').next()?.parse::<u16>().ok())
-            .filter(|p| *p != 0)
+        self.own_addr()
+            .ok()??
+            .ip_addrs()
+            .map(|a| a.port())
+            .find(|p| *p != 0)
     }
 
     /// Where this device's node last listened.
@@ -1211,6 +1249,11 @@ fn insert_op(
         "INSERT OR IGNORE INTO ops(id, case_id, bytes) VALUES (?1, ?2, ?3)",
         params![op.id.0.to_vec(), case.0.to_vec(), sealed],
     )?;
+    // Who the case's devices are may have changed: indexed again when next asked.
+    tx.execute(
+        "INSERT OR IGNORE INTO case_devices_stale(case_id) VALUES (?1)",
+        params![case.0.to_vec()],
+    )?;
     Ok(n == 1)
 }
 
@@ -1273,6 +1316,11 @@ fn open_db(path: &Path) -> Result<Connection> {
              id BLOB NOT NULL UNIQUE, case_id BLOB NOT NULL, bytes BLOB NOT NULL);
          CREATE INDEX IF NOT EXISTS ops_by_case ON ops(case_id, seq);
          CREATE TABLE IF NOT EXISTS peers (device BLOB PRIMARY KEY, addr TEXT NOT NULL);
+         CREATE TABLE IF NOT EXISTS heard_peers (device BLOB PRIMARY KEY, addr TEXT NOT NULL);
+         CREATE TABLE IF NOT EXISTS case_devices (case_id BLOB NOT NULL, device_tag BLOB NOT NULL,
+             PRIMARY KEY (case_id, device_tag));
+         CREATE INDEX IF NOT EXISTS case_devices_by_device ON case_devices(device_tag);
+         CREATE TABLE IF NOT EXISTS case_devices_stale (case_id BLOB PRIMARY KEY);
          CREATE TABLE IF NOT EXISTS invites (hash BLOB PRIMARY KEY, case_id BLOB NOT NULL,
              grant_ BLOB NOT NULL, state TEXT NOT NULL, joiner BLOB, code TEXT);
          CREATE TABLE IF NOT EXISTS access_log (
@@ -1304,5 +1352,14 @@ fn open_db(path: &Path) -> Result<Connection> {
         }
         Some(_) => {}
     }
+    // The index of devices per case (issue 18) came after schema 1: a store made before it has
+    // every case marked for indexing once.
+    db.execute_batch(
+        "INSERT OR IGNORE INTO case_devices_stale(case_id)
+             SELECT case_id FROM cases
+             WHERE NOT EXISTS (SELECT 1 FROM meta WHERE key = 'case_devices_index');
+         INSERT OR IGNORE INTO meta(key, value) VALUES ('case_devices_index', x'01');",
+    )
+    .map_err(corrupt)?;
     Ok(db)
 }

@@ -145,9 +145,78 @@ impl<'a> StoreReplica<'a> {
             self.rights(c);
         }
     }
+
+    /// Derives the rights of `cases` only (those a session is about): what [`Self::prepare`]
+    /// does for every held case.
+    pub fn prepare_for(&mut self, cases: &[CaseId]) {
+        for c in cases {
+            self.rights(*c);
+        }
+    }
+}
+
+impl StoreReplica<'_> {
+    /// The devices (participants' active ones and storage peers) of `case`, as derived now.
+    fn devices_of(&self, case: CaseId) -> Vec<DeviceId> {
+        self.rights_ref(case)
+            .map(|(st, _)| {
+                st.members
+                    .values()
+                    .filter(|m| m.is_active())
+                    .flat_map(|m| m.devices.iter().copied())
+                    .chain(st.storage_peers.keys().copied())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
 }
 
 impl Replica for StoreReplica<'_> {
+    fn addresses(&self, peer: DeviceId, cases: &[CaseId]) -> Vec<(DeviceId, String)> {
+        let me = self.profile.device().device_id();
+        let mut out = Vec::new();
+        if let Ok(Some(own)) = self.profile.own_addr() {
+            out.push((me, super::peers::format(&own)));
+        }
+        // Only devices of the cases both sides named: the peer is a device of each of them.
+        let mut devices = std::collections::BTreeSet::new();
+        for c in cases {
+            devices.extend(self.devices_of(*c));
+        }
+        devices.remove(&me);
+        devices.remove(&peer);
+        for d in devices {
+            if let Ok(Some(a)) = self.profile.peer_addr(d)
+                && (a.ip_addrs().next().is_some() || a.relay_urls().next().is_some())
+            {
+                out.push((d, super::peers::format(&a)));
+            }
+        }
+        out
+    }
+
+    fn learn_addresses(&mut self, peer: DeviceId, entries: Vec<(DeviceId, String)>) {
+        let me = self.profile.device().device_id();
+        let cases: Vec<CaseId> = self.rights.keys().copied().collect();
+        for (d, text) in entries.into_iter().take(crate::core::sync::MAX_ADDRS) {
+            let Some(addr) = super::peers::parse(&text) else {
+                continue;
+            };
+            if d == me || DeviceId(*addr.id.as_bytes()) != d {
+                continue;
+            }
+            // The peer speaks for itself, and for devices of a case it is a device of too.
+            let vouched = d == peer
+                || cases.iter().any(|c| {
+                    let devices = self.devices_of(*c);
+                    devices.contains(&peer) && devices.contains(&d)
+                });
+            if vouched {
+                let _ = self.profile.learn_peer(&addr);
+            }
+        }
+    }
+
     fn may_sync(&self, case: CaseId, peer: DeviceId) -> bool {
         self.rights_ref(case).is_some_and(|(st, _)| {
             st.member_of(peer).is_some_and(|m| m.is_active())

@@ -634,3 +634,53 @@ fn no_demo_plaintext_anywhere_in_the_profile() {
         }
     }
 }
+
+/// A service reads its passphrase from a file (`MDO_PASSPHRASE_FILE`, e.g. a systemd
+/// credential): a trailing newline is not part of it; an empty file or a wrong passphrase is
+/// an error that says so.
+#[test]
+fn a_service_reads_its_passphrase_from_a_file() {
+    let m = Mdo::new();
+    m.init("Opslag SWV", "directeur", "SWV");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("passphrase");
+    let with = |content: &str| {
+        std::fs::write(&file, content).unwrap();
+        m.cmd()
+            .env_remove("MDO_PASSPHRASE")
+            .env("MDO_PASSPHRASE_FILE", &file)
+            .args(["--json", "whoami"])
+            .output()
+            .unwrap()
+    };
+    let ok = with(&format!("{}\n", crate::support::PASS));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let said = |o: &std::process::Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
+    let empty = with("\n");
+    assert!(!empty.status.success());
+    assert!(said(&empty).contains("is empty"), "{}", said(&empty));
+    let wrong = with("niet het goede wachtwoord\n");
+    assert!(!wrong.status.success());
+    let missing = m
+        .cmd()
+        .env_remove("MDO_PASSPHRASE")
+        .env("MDO_PASSPHRASE_FILE", dir.path().join("nergens"))
+        .args(["whoami"])
+        .output()
+        .unwrap();
+    assert!(
+        said(&missing).contains("MDO_PASSPHRASE_FILE"),
+        "{}",
+        said(&missing)
+    );
+}

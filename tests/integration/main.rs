@@ -19,6 +19,7 @@ mod membership_props;
 mod merge;
 mod net_attacks;
 mod net_faults;
+mod net_relay;
 mod net_sync;
 mod props;
 mod sharing;

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{Mdo, Noor, PASS, noor_profiles, texts};
+use crate::support::{Mdo, Noor, PASS, ip, mdo_in, noor_profiles, texts};
 
 /// A pair of network namespaces `a` (10.R.N.1) and `b` (10.R.N.2) joined by a veth pair.
 struct Link {
@@ -24,22 +24,6 @@ struct Link {
 }
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
-
-fn ip(args: &[&str]) -> Result<(), String> {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .map_err(|e| format!("cannot run `ip`: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "`ip {}` failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
-}
 
 impl Link {
     /// Creates the namespaces, or says why it cannot.
@@ -119,16 +103,6 @@ fn link_or_skip(test: &str) -> Option<Link> {
             None
         }
     }
-}
-
-/// `mdo ARGS` inside namespace `ns`.
-fn mdo_in(m: &Mdo, ns: &str, args: &[&str]) -> Command {
-    let mut c = Command::new("ip");
-    c.args(["netns", "exec", ns, env!("CARGO_BIN_EXE_mdo")])
-        .args(args)
-        .env("MDO_HOME", m.dir())
-        .env("MDO_PASSPHRASE", PASS);
-    c
 }
 
 struct Node(Child);

@@ -1049,3 +1049,63 @@ fn a_node_reconnects_by_itself_after_its_peer_restarts() {
     // that it arrives without anyone doing anything.
     eventually_sees_within(&teacher, &case, "na de herstart", 120);
 }
+
+/// Where the remembered chair is reached, as the mother's profile keeps it.
+fn remembered(m: &Mdo, device: &str) -> String {
+    let p = mdo::store::Profile::open(m.dir(), crate::support::PASS).unwrap();
+    p.known_peers()
+        .unwrap()
+        .into_iter()
+        .find(|(d, _)| d.to_hex() == device)
+        .map(|(_, a)| a)
+        .unwrap_or_default()
+}
+
+/// A device that moved is found again through a partner (issue 18): the chair's node restarts
+/// on another port (its old one is taken), so the address the mother remembers is stale. The
+/// chair syncs once with the jeugdarts' node, which hears where the chair is now; the mother
+/// syncs with the jeugdarts and hears it from her, since the chair is a device of a case they
+/// share. Her next `mdo sync`, with no address given and the jeugdarts' node gone, reaches the
+/// chair at its new address.
+#[test]
+fn a_moved_node_is_found_again_through_a_partner() {
+    let Noor {
+        chair,
+        mother,
+        arts,
+        case,
+        ..
+    } = noor_profiles();
+    let chair_device = chair.json(&["whoami"])["device"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (node, addr) = serve(&chair);
+    mother.json(&["sync", &case, "--peer", &addr]);
+    arts.json(&["sync", &case, "--peer", &addr]);
+    let old_port = addr.rsplit(':').next().unwrap().to_string();
+    assert!(remembered(&mother, &chair_device).contains(&format!(":{old_port}")));
+
+    // The chair's node stops; something else takes its port; it starts on another one.
+    drop(node);
+    let _squatter = std::net::UdpSocket::bind(format!("127.0.0.1:{old_port}")).unwrap();
+    let (_node, moved) = serve(&chair);
+    let new_port = moved.rsplit(':').next().unwrap().to_string();
+    assert_ne!(new_port, old_port);
+    crate::support::add_item(&chair, &case, "vragen", "na de verhuizing");
+
+    // The chair tells the jeugdarts' node where it is now; the jeugdarts tells the mother.
+    let (arts_node, arts_addr) = serve(&arts);
+    chair.json(&["sync", &case, "--peer", &arts_addr]);
+    assert!(remembered(&arts, &chair_device).contains(&format!(":{new_port}")));
+    mother.json(&["sync", &case, "--peer", &arts_addr]);
+    let now = remembered(&mother, &chair_device);
+    assert!(now.contains(&format!(":{new_port}")), "{now}");
+    drop(arts_node);
+
+    // No address given, the jeugdarts gone: the chair is reached where it is now.
+    crate::support::add_item(&chair, &case, "vragen", "gevonden");
+    let s = mother.json(&["sync", &case]);
+    assert!(s["peers"].as_u64().unwrap() >= 1, "{s}");
+    assert!(texts(&mother, &case).contains(&"gevonden".to_string()));
+}

@@ -326,3 +326,30 @@ pub fn chair_and_colleague(name: &str, role: &str) -> (Mdo, Mdo, String) {
     ]);
     (chair, other, case)
 }
+
+/// `ip ARGS` (iproute2), or why it failed.
+pub fn ip(args: &[&str]) -> Result<(), String> {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run `ip`: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "`ip {}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// `mdo ARGS` of profile `m` inside network namespace `ns`.
+pub fn mdo_in(m: &Mdo, ns: &str, args: &[&str]) -> Command {
+    let mut c = Command::new("ip");
+    c.args(["netns", "exec", ns, env!("CARGO_BIN_EXE_mdo")])
+        .args(args)
+        .env("MDO_HOME", m.dir())
+        .env("MDO_PASSPHRASE", PASS);
+    c
+}

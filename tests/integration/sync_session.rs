@@ -345,3 +345,51 @@ fn chunks_of_strangers_or_unknown_epochs_are_neither_stored_nor_forwarded() {
     let (a, b) = session(&mut chair, &mut mother, id);
     assert_eq!((a.chunks_sent, b.chunks_received), (1, 1), "{b:?}");
 }
+
+/// The index of devices per case (what a session with a device is about, issue 18) follows
+/// the membership log: a participant's device is in the cases it takes part in, and out of one
+/// it was removed from; a stranger is in none. On disk the index lists no device id.
+#[test]
+fn the_index_of_devices_per_case_follows_the_log() {
+    use mdo::core::membership::Action;
+    let (d1, mut chair) = profile("Monique", Role::IbEr, "OBS");
+    let (_d2, mother) = profile("Sanne", Role::Ouder, "");
+    let (_d3, teacher) = profile("Jeroen", Role::Leerkracht, "OBS");
+    let (_d4, stranger) = profile("X", Role::Leerkracht, "Y");
+    let mut one = case_with(&chair, &mother, "ouder", "", true);
+    chair.commit(&mut one).unwrap();
+    let mut two = case_with(&chair, &teacher, "leerkracht", "OBS", false);
+    chair.commit(&mut two).unwrap();
+    let of = |p: &Profile, who: &Profile| {
+        let mut c = p.cases_of_device(who.device().device_id()).unwrap();
+        c.sort();
+        c
+    };
+    assert_eq!(of(&chair, &mother), vec![one.id]);
+    assert_eq!(of(&chair, &teacher), vec![two.id]);
+    let mut both = vec![one.id, two.id];
+    both.sort();
+    assert_eq!(of(&chair, &chair), both);
+    assert!(of(&chair, &stranger).is_empty());
+    // The mother is removed from the first case: out of the index.
+    one.membership(
+        chair.device(),
+        Action::RemoveMember {
+            member: mother.me().person.clone(),
+            reason: "verhuisd".into(),
+        },
+    )
+    .unwrap();
+    chair.commit(&mut one).unwrap();
+    assert!(of(&chair, &mother).is_empty());
+    // After reopening the profile, the same.
+    drop(chair);
+    let chair = Profile::open(d1.path(), "pw").unwrap();
+    assert_eq!(of(&chair, &teacher), vec![two.id]);
+    // No device id of a participant lies on disk in the clear (the index holds keyed tags).
+    let id = teacher.device().device_id().0;
+    for f in std::fs::read_dir(d1.path()).unwrap() {
+        let bytes = std::fs::read(f.unwrap().path()).unwrap();
+        assert!(!bytes.windows(32).any(|w| w == id));
+    }
+}
