@@ -265,9 +265,11 @@ fn home(cli_home: Option<PathBuf>) -> Result<PathBuf> {
     if let Some(h) = cli_home {
         return Ok(h);
     }
-    let base = std::env::var_os("HOME")
+    // $HOME, or on Windows the user's profile folder (C:\Users\NAME).
+    let base = std::env::home_dir()
+        .filter(|h| !h.as_os_str().is_empty())
         .ok_or_else(|| anyhow!("set --home DIR or MDO_HOME: no home directory known"))?;
-    Ok(PathBuf::from(base).join(".mdo"))
+    Ok(base.join(".mdo"))
 }
 
 /// The passphrase (from `MDO_PASSPHRASE`, the file `MDO_PASSPHRASE_FILE` names — a service's

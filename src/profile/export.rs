@@ -94,9 +94,8 @@ pub fn default_pdf_path(case: &Case) -> PathBuf {
 
 /// The person's home folder (where an export goes when no place was given).
 pub fn home_dir() -> PathBuf {
-    std::env::var_os("HOME")
-        .or_else(|| std::env::var_os("USERPROFILE"))
-        .map(PathBuf::from)
+    std::env::home_dir()
+        .filter(|h| !h.as_os_str().is_empty())
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
