@@ -109,8 +109,10 @@ pub(crate) fn join(
     // Without a relay of its own, the device answers through the inviter's (the ticket's).
     let cfg = net::NetConfig::from_settings(&s.store().settings()?, lan)?.for_ticket(&t);
     let name = name.unwrap_or_else(|| s.me().name.clone());
+    let had_relay = s.store().settings()?.relay.is_some();
     let profile = Arc::new(Mutex::new(s.into_store()));
     let case = t.case;
+    let relay_of = profile.clone();
     let (member, stats) = runtime()?.block_on(async move {
         let ep = {
             let p = profile.lock().await;
@@ -119,7 +121,7 @@ pub(crate) fn join(
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(wait_secs);
         let mut shown = false;
         let (member, stats) = loop {
-            match join_round(&ep, &profile, &cfg, &t, &name).await? {
+            match join_round(&ep, &profile, &cfg, &t, &name, shown).await? {
                 (JoinAnswer::Accepted { member }, stats) => break (member, stats),
                 (JoinAnswer::Refused { reason }, _) => anyhow::bail!("the invite was refused: {reason}"),
                 (JoinAnswer::Pending { code }, _) => {
@@ -146,5 +148,12 @@ pub(crate) fn join(
         || format!("aangesloten bij zaak {} als {member}: {} ops en {} stukken ontvangen", &case.to_hex()[..8], stats.ops_received, stats.chunks_received),
     )
     ;
+    let now = relay_of.blocking_lock().settings()?.relay;
+    if !had_relay && let Some(url) = now {
+        eprintln!(
+            "mdo: {}: {url} (wijzigen: mdo settings set relay URL, of off)",
+            mdo::profile::invite::RELAY_ADOPTED
+        );
+    }
     Ok(())
 }

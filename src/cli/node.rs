@@ -108,7 +108,10 @@ pub(crate) fn sync(
     };
     // Whom to reach: the given peer, or every remembered peer that is a device of the case(s).
     let peers: Vec<String> = match peer {
-        Some(p) => vec![p],
+        Some(p) => {
+            net::parse_peer(&p)?;
+            vec![p]
+        }
         None => {
             let wanted = match &cases {
                 Some(c) => c.clone(),
@@ -118,11 +121,17 @@ pub(crate) fn sync(
             for c in wanted {
                 devices.extend(p.case_devices(c)?);
             }
-            p.known_peers()?
-                .into_iter()
-                .filter(|(d, _)| devices.contains(d))
-                .map(|(_, a)| a)
-                .collect()
+            // Where each was reached, and where partners said it is now.
+            let mut out = Vec::new();
+            for (d, a) in p.known_peers()? {
+                if devices.contains(&d) {
+                    out.push(match p.dial_addr(d)? {
+                        Some(addr) => net::format_peer(&addr),
+                        None => a,
+                    });
+                }
+            }
+            out
         }
     };
     if peers.is_empty() {
@@ -139,7 +148,11 @@ pub(crate) fn sync(
         let mut total = mdo::core::sync::Stats::default();
         let mut reached = 0;
         for text in &peers {
-            let mut peer = net::parse_peer(text)?;
+            // A remembered address that no longer reads is skipped, not fatal for the others.
+            let Ok(mut peer) = net::parse_peer(text) else {
+                tracing::warn!("a remembered peer's address cannot be read; skipped");
+                continue;
+            };
             // A bare device id: where this device last heard it is reached, if anywhere.
             if peer.ip_addrs().next().is_none()
                 && let Some(known) = profile.lock().await.peer_addr(net::device_of(peer.id))?

@@ -225,6 +225,11 @@ pub async fn serve(
         report: Arc::new(on_done),
     };
     let live = Live::default();
+    // The index of devices per case first (after a bulk import or an upgrade it may cover
+    // thousands of cases): a peer's first session would otherwise wait for it.
+    if let Err(e) = profile.lock().await.fresh_index() {
+        tracing::warn!("the index of devices per case could not be brought up to date: {e}");
+    }
     // Dial the remembered peers, and again — with backoff — whenever the link drops or the peer
     // is not there: whoever of them runs a node gets live updates, also after either side
     // restarted, without anyone doing anything.
@@ -328,20 +333,34 @@ async fn redial(
             return;
         }
         if !live.has(peer) {
-            let text = profile
-                .lock()
-                .await
-                .known_peers()
-                .unwrap_or_default()
-                .into_iter()
-                .find(|(d, _)| *d == peer)
-                .map(|(_, a)| a);
-            let Some(addr) = text.and_then(|t| parse_peer(&t).ok()) else {
+            let (text, heard) = {
+                let p = profile.lock().await;
+                let text = p
+                    .known_peers()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .find(|(d, _)| *d == peer)
+                    .map(|(_, a)| a);
+                (text, p.dial_addr(peer).ok().flatten())
+            };
+            // No longer remembered: stop. Remembered but unreadable: wait, it may be rewritten.
+            let Some(text) = text else {
                 return;
             };
-            match tokio::time::timeout(Duration::from_secs(5), ep.connect(cfg.dial(addr), ALPN))
-                .await
-            {
+            // Where it was reached, and where partners said it is now.
+            let dial = parse_peer(&text).map(|a| {
+                cfg.dial(match &heard {
+                    Some(h) => crate::store::peers::merge(&a, h),
+                    None => a,
+                })
+            });
+            let attempt = async {
+                match dial {
+                    Ok(addr) => ep.connect(addr, ALPN).await.map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                }
+            };
+            match tokio::time::timeout(Duration::from_secs(5), attempt).await {
                 Ok(Ok(conn)) => {
                     let r = push(&conn, &profile).await;
                     after(&profile, peer, r, &on_done).await;

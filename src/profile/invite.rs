@@ -138,6 +138,16 @@ pub(super) fn network(
     Ok((cfg, rt))
 }
 
+/// What the joining device says when it took the inviter's relay as its own (`join_round`).
+pub const RELAY_ADOPTED: &str = "Dit apparaat gebruikt nu de relay uit de uitnodiging";
+
+/// Whether `t` names a relay that this profile now uses because of it.
+pub fn relay_adopted(session: &Session, t: &Ticket) -> Option<String> {
+    let url = t.relay.as_ref()?.to_string();
+    let s = session.store().settings().ok()?;
+    (s.relay.as_deref() == Some(url.as_str())).then_some(url)
+}
+
 /// One round of joining with ticket `t`, on a network endpoint of its own that is closed again
 /// afterwards (the app's join: it asks again each second while the answer is pending).
 /// `bind`: the local address. The session goes to the async side for the round and is
@@ -147,6 +157,7 @@ pub fn join_once(
     t: &Ticket,
     bind: SocketAddr,
     lan: bool,
+    code_compared: bool,
 ) -> (Session, Result<(JoinAnswer, Stats)>) {
     if let Err(e) = session
         .participant_only("join a case as a participant; a case names it with `mdo storage add`")
@@ -164,7 +175,7 @@ pub fn join_once(
             let p = profile.lock().await;
             net::endpoint(p.device(), bind, &cfg).await?
         };
-        let r = join_round(&ep, &profile, &cfg, t, &name).await;
+        let r = join_round(&ep, &profile, &cfg, t, &name, code_compared).await;
         ep.close().await;
         r
     });
@@ -176,12 +187,19 @@ pub fn join_once(
 /// app share: ask the inviter; when accepted, remember the inviter, sync the case, do this
 /// device's key work and sync once more if it made keys. A pending answer carries the code the
 /// inviter must confirm: the caller shows it and asks again; a refusal says why.
+///
+/// `code_compared`: an earlier round showed the code and the person compared it with the
+/// inviter. Only then does a device without a relay of its own take the inviter's relay as its
+/// own (decision, docs/deployment.md "Devices and the relay": a ticket that skipped the
+/// comparison — or came from an impostor — never changes where this device goes); the caller
+/// says so ([`RELAY_ADOPTED`]).
 pub async fn join_round(
     ep: &iroh::Endpoint,
     profile: &Mutex<Profile>,
     cfg: &NetConfig,
     t: &Ticket,
     name: &str,
+    code_compared: bool,
 ) -> Result<(JoinAnswer, Stats)> {
     let identity = profile.lock().await.device().public_identity().clone();
     let peer = cfg.dial(net::ticket_addr(t)?);
@@ -191,10 +209,10 @@ pub async fn join_round(
         {
             let mut p = profile.lock().await;
             p.remember_peer(&peer)?;
-            // The inviter's relay becomes this device's relay when it has none: its organisation
-            // runs it for the devices of its cases, and this device is reached there from now
-            // on (decision, docs/deployment.md "Devices and the relay").
-            if let Some(url) = &t.relay {
+            // The inviter's relay becomes this device's relay when it has none and the code
+            // was compared: the inviter's organisation runs it for the devices of its cases, and
+            // this device is reached there from now on.
+            if let Some(url) = t.relay.as_ref().filter(|_| code_compared) {
                 let mut s = p.settings()?;
                 if s.relay.is_none() && !s.public_relays {
                     s.relay = Some(url.to_string());

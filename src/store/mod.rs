@@ -256,6 +256,8 @@ pub struct Profile {
     today: Date,
     now: i64,
     fixed_clock: bool,
+    /// Rights derived per case by sync sessions, reused while the case's ops stay the same.
+    rights_cache: BTreeMap<CaseId, replica::CachedRights>,
 }
 
 /// The participant id of the person whose (first) device is `device`: the same on their own
@@ -402,6 +404,7 @@ impl Profile {
             today,
             now,
             fixed_clock: false,
+            rights_cache: BTreeMap::new(),
         })
     }
 
@@ -454,6 +457,7 @@ impl Profile {
             today,
             now,
             fixed_clock: false,
+            rights_cache: BTreeMap::new(),
         })
     }
 
@@ -1006,13 +1010,7 @@ impl Profile {
         let tx = self
             .db
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        for table in [
-            "ops",
-            "chunks",
-            "cases",
-            "case_devices",
-            "case_devices_stale",
-        ] {
+        for table in ["ops", "chunks", "cases", "case_devices", "case_index_stale"] {
             tx.execute(
                 &format!("DELETE FROM {table} WHERE case_id = ?1"),
                 params![case.0.to_vec()],
@@ -1040,32 +1038,64 @@ impl Profile {
     }
 
     /// Brings the index of devices per case up to date for the cases whose ops changed since
-    /// (each derived once from its log).
-    fn fresh_index(&self) -> Result<()> {
-        let stale: Vec<Vec<u8>> = {
-            let mut st = self.db.prepare("SELECT case_id FROM case_devices_stale")?;
-            st.query_map([], |r| r.get(0))?
+    /// (each derived once from its log). A node does this when it starts
+    /// ([`crate::net::serve`]), so that its first session does not wait for it.
+    pub fn fresh_index(&self) -> Result<usize> {
+        let stale: Vec<(Vec<u8>, i64)> = {
+            let mut st = self
+                .db
+                .prepare("SELECT case_id, gen FROM case_index_stale")?;
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<std::result::Result<_, _>>()?
         };
-        for raw in stale {
+        let n = stale.len();
+        for (raw, generation) in stale {
             let Ok(id) = <[u8; 16]>::try_from(raw.as_slice()) else {
                 continue;
             };
             let devices = self.case_devices(CaseId(id))?;
-            self.db
-                .execute("DELETE FROM case_devices WHERE case_id = ?1", params![raw])?;
-            for d in devices {
-                self.db.execute(
-                    "INSERT OR IGNORE INTO case_devices(case_id, device_tag) VALUES (?1, ?2)",
-                    params![raw, self.device_tag(d).to_vec()],
-                )?;
-            }
-            self.db.execute(
-                "DELETE FROM case_devices_stale WHERE case_id = ?1",
-                params![raw],
+            self.write_index(CaseId(id), &devices, generation)?;
+        }
+        Ok(n)
+    }
+
+    /// Writes the index of `case` (its devices as derived with the ops of generation `gen`)
+    /// and clears its mark, unless an op arrived since (the generation moved on).
+    pub(super) fn write_index(
+        &self,
+        case: CaseId,
+        devices: &[DeviceId],
+        generation: i64,
+    ) -> Result<()> {
+        let tx = self.db.unchecked_transaction()?;
+        tx.execute(
+            "DELETE FROM case_devices WHERE case_id = ?1",
+            params![case.0.to_vec()],
+        )?;
+        for d in devices {
+            tx.execute(
+                "INSERT OR IGNORE INTO case_devices(case_id, device_tag) VALUES (?1, ?2)",
+                params![case.0.to_vec(), self.device_tag(*d).to_vec()],
             )?;
         }
+        tx.execute(
+            "DELETE FROM case_index_stale WHERE case_id = ?1 AND gen = ?2",
+            params![case.0.to_vec(), generation],
+        )?;
+        tx.commit()?;
         Ok(())
+    }
+
+    /// The generation of `case`'s index mark, if it is marked.
+    pub(super) fn index_gen(&self, case: CaseId) -> Result<Option<i64>> {
+        Ok(self
+            .db
+            .query_row(
+                "SELECT gen FROM case_index_stale WHERE case_id = ?1",
+                params![case.0.to_vec()],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 
     /// The cases held here of which `device` is a device (an active participant's, or a storage
@@ -1249,9 +1279,11 @@ fn insert_op(
         "INSERT OR IGNORE INTO ops(id, case_id, bytes) VALUES (?1, ?2, ?3)",
         params![op.id.0.to_vec(), case.0.to_vec(), sealed],
     )?;
-    // Who the case's devices are may have changed: indexed again when next asked.
+    // Who the case's devices are may have changed: indexed again when next asked. The
+    // generation tells an indexer that read the case before this op not to clear the mark.
     tx.execute(
-        "INSERT OR IGNORE INTO case_devices_stale(case_id) VALUES (?1)",
+        "INSERT INTO case_index_stale(case_id, gen) VALUES (?1, 1)
+             ON CONFLICT(case_id) DO UPDATE SET gen = gen + 1",
         params![case.0.to_vec()],
     )?;
     Ok(n == 1)
@@ -1320,7 +1352,9 @@ fn open_db(path: &Path) -> Result<Connection> {
          CREATE TABLE IF NOT EXISTS case_devices (case_id BLOB NOT NULL, device_tag BLOB NOT NULL,
              PRIMARY KEY (case_id, device_tag));
          CREATE INDEX IF NOT EXISTS case_devices_by_device ON case_devices(device_tag);
-         CREATE TABLE IF NOT EXISTS case_devices_stale (case_id BLOB PRIMARY KEY);
+         CREATE TABLE IF NOT EXISTS case_index_stale (case_id BLOB PRIMARY KEY,
+             gen INTEGER NOT NULL);
+         DROP TABLE IF EXISTS case_devices_stale;
          CREATE TABLE IF NOT EXISTS invites (hash BLOB PRIMARY KEY, case_id BLOB NOT NULL,
              grant_ BLOB NOT NULL, state TEXT NOT NULL, joiner BLOB, code TEXT);
          CREATE TABLE IF NOT EXISTS access_log (
@@ -1355,8 +1389,8 @@ fn open_db(path: &Path) -> Result<Connection> {
     // The index of devices per case (issue 18) came after schema 1: a store made before it has
     // every case marked for indexing once.
     db.execute_batch(
-        "INSERT OR IGNORE INTO case_devices_stale(case_id)
-             SELECT case_id FROM cases
+        "INSERT OR IGNORE INTO case_index_stale(case_id, gen)
+             SELECT case_id, 1 FROM cases
              WHERE NOT EXISTS (SELECT 1 FROM meta WHERE key = 'case_devices_index');
          INSERT OR IGNORE INTO meta(key, value) VALUES ('case_devices_index', x'01');",
     )

@@ -18,8 +18,11 @@ use super::{Profile, Result};
 pub const MAX_PEER_IPS: usize = 8;
 /// Most relays kept per peer.
 pub const MAX_PEER_RELAYS: usize = 2;
-/// Longest address text accepted from a peer, in bytes.
+/// Longest address text accepted from a peer, in bytes. What [`merge`] keeps always fits: 8
+/// addresses of at most 47 bytes, 2 relays of at most [`MAX_RELAY_URL`], the id.
 pub const MAX_ADDR_TEXT: usize = 1024;
+/// Longest relay URL kept, in bytes (as in an invite ticket).
+pub const MAX_RELAY_URL: usize = 200;
 
 /// The text form of `addr`: `NODE-ID@ADDR,ADDR,…`, or a bare `NODE-ID` when no address is
 /// known. [`parse`] reads it back.
@@ -71,7 +74,10 @@ pub fn merge(newer: &EndpointAddr, older: &EndpointAddr) -> EndpointAddr {
     }
     let mut relays: Vec<iroh::RelayUrl> = Vec::new();
     for u in newer.relay_urls().chain(older.relay_urls()) {
-        if !relays.contains(u) && relays.len() < MAX_PEER_RELAYS {
+        if !relays.contains(u)
+            && relays.len() < MAX_PEER_RELAYS
+            && u.as_str().len() <= MAX_RELAY_URL
+        {
             relays.push(u.clone());
         }
     }
@@ -100,27 +106,35 @@ impl Profile {
         Ok(())
     }
 
-    /// Takes in addresses heard of a device (from itself or a partner): a remembered peer is
-    /// updated in place; any other device's addresses are kept apart, to pass on and to dial it
-    /// by when this device is asked to, never to dial it on its own. Returns whether anything
-    /// changed.
+    /// What a peer said of itself: updates what this device remembers of it, or keeps it
+    /// apart when this device does not remember it. Returns whether anything changed.
     pub fn learn_peer(&mut self, heard: &EndpointAddr) -> Result<bool> {
         let device = heard.id.as_bytes().to_vec();
-        let (table, old) = match self.addr_in("peers", &device)? {
-            Some(old) => ("peers", old),
-            None => (
-                "heard_peers",
-                self.addr_in("heard_peers", &device)?
-                    .unwrap_or_else(|| EndpointAddr::new(heard.id)),
-            ),
-        };
-        let merged = merge(heard, &old);
-        if format(&merged) == format(&old) {
+        match self.addr_in("peers", &device)? {
+            Some(old) => self.put_addr("peers", heard, &old),
+            None => self.hear_of_peer(heard),
+        }
+    }
+
+    /// What a partner said of another device: kept apart (`heard_peers`), to pass on and to
+    /// dial it by when this device is asked to — never written over what this device remembers
+    /// itself, never dialled on its own.
+    pub fn hear_of_peer(&mut self, heard: &EndpointAddr) -> Result<bool> {
+        let device = heard.id.as_bytes().to_vec();
+        let old = self
+            .addr_in("heard_peers", &device)?
+            .unwrap_or_else(|| EndpointAddr::new(heard.id));
+        self.put_addr("heard_peers", heard, &old)
+    }
+
+    fn put_addr(&mut self, table: &str, heard: &EndpointAddr, old: &EndpointAddr) -> Result<bool> {
+        let merged = merge(heard, old);
+        if format(&merged) == format(old) {
             return Ok(false);
         }
         self.db.execute(
             &format!("INSERT OR REPLACE INTO {table}(device, addr) VALUES (?1, ?2)"),
-            params![device, format(&merged)],
+            params![heard.id.as_bytes().to_vec(), format(&merged)],
         )?;
         Ok(true)
     }
@@ -135,6 +149,17 @@ impl Profile {
             )
             .optional()?;
         Ok(text.and_then(|t| parse(&t)))
+    }
+
+    /// Where to dial `device`: what this device remembers of it (first), and what it heard of
+    /// it from partners. A wrong hint costs a failed path; it never displaces what worked.
+    pub fn dial_addr(&self, device: DeviceId) -> Result<Option<EndpointAddr>> {
+        let remembered = self.addr_in("peers", &device.0)?;
+        let heard = self.addr_in("heard_peers", &device.0)?;
+        Ok(match (remembered, heard) {
+            (Some(r), Some(h)) => Some(merge(&r, &h)),
+            (r, h) => r.or(h),
+        })
     }
 
     /// What is known of where `device` is reached: remembered, else heard.
@@ -227,5 +252,13 @@ mod tests {
         );
         // Nothing new: the same.
         assert_eq!(merge(&old, &old), old);
+        // Long relay URLs are not kept: whatever is merged always reads back.
+        let long: iroh::RelayUrl = format!("https://{}.example.nl", "a".repeat(300))
+            .parse()
+            .unwrap();
+        let worst = (0..4).fold(new.clone(), |x, _| x.with_relay_url(long.clone()));
+        let m = merge(&worst, &worst);
+        assert!(m.relay_urls().all(|u| u.as_str().len() <= MAX_RELAY_URL));
+        assert_eq!(parse(&format(&m)), Some(m));
     }
 }

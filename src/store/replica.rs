@@ -2,6 +2,7 @@
 //! the case's membership log as this device derives it (re-derived as the peer's ops arrive).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use mdo_crypto::{CaseId, ChunkId, CompartmentId, DeviceId, OpId};
 use rusqlite::{OptionalExtension, params};
@@ -20,7 +21,7 @@ pub const MAX_OPS_PER_DEVICE_PER_SESSION: usize = 256;
 /// ops taken from each device.
 #[derive(Debug, Default)]
 pub struct Rights {
-    rights: BTreeMap<CaseId, (State, Access)>,
+    rights: BTreeMap<CaseId, Arc<(State, Access)>>,
     logs: BTreeMap<CaseId, Log>,
     taken: BTreeMap<(CaseId, DeviceId), usize>,
 }
@@ -28,7 +29,7 @@ pub struct Rights {
 /// A profile seen by one sync session.
 pub struct StoreReplica<'a> {
     profile: &'a mut Profile,
-    rights: BTreeMap<CaseId, (State, Access)>,
+    rights: BTreeMap<CaseId, Arc<(State, Access)>>,
     logs: BTreeMap<CaseId, Log>,
     taken: BTreeMap<(CaseId, DeviceId), usize>,
 }
@@ -59,24 +60,50 @@ impl<'a> StoreReplica<'a> {
         }
     }
 
+    /// The case's log, derived from the stored ops (every op decrypted and its signature
+    /// checked).
+    fn derive_log(&self, case: CaseId) -> Option<Log> {
+        let mut log = Log::new(case, self.profile.today());
+        for bytes in self.profile.ops_of(case).ok()? {
+            if let Ok(op) = Op::parse(&bytes) {
+                let _ = log.insert(op);
+            }
+        }
+        Some(log)
+    }
+
+    /// Who may do what in `case`: derived in this session, else as the profile derived it last
+    /// if no op of the case changed since and it is the same day (a storage peer's idle re-sync
+    /// of thousands of cases then reads no log), else derived from the log now.
     fn rights(&mut self, case: CaseId) -> Option<&(State, Access)> {
         if !self.rights.contains_key(&case) {
-            let mut log = Log::new(case, self.profile.today());
-            for bytes in self.profile.ops_of(case).ok()? {
-                if let Ok(op) = Op::parse(&bytes) {
-                    let _ = log.insert(op);
+            let today = self.profile.today();
+            let mark = self.profile.ops_mark(case).ok()?;
+            let cached = self
+                .profile
+                .rights_cache
+                .get(&case)
+                .filter(|c| c.mark == mark && c.today == today)
+                .map(|c| c.rights.clone());
+            let rights = match cached {
+                Some(r) => r,
+                None => {
+                    let log = self.derive_log(case)?;
+                    let state = log.state().clone();
+                    let access = access::resolve(&state, today);
+                    self.logs.insert(case, log);
+                    let r = Arc::new((state, access));
+                    self.profile.cache_rights(case, mark, r.clone());
+                    r
                 }
-            }
-            let state = log.state().clone();
-            let access = access::resolve(&state, self.profile.today());
-            self.rights.insert(case, (state, access));
-            self.logs.insert(case, log);
+            };
+            self.rights.insert(case, rights);
         }
-        self.rights.get(&case)
+        self.rights.get(&case).map(|r| &**r)
     }
 
     fn rights_ref(&self, case: CaseId) -> Option<&(State, Access)> {
-        self.rights.get(&case)
+        self.rights.get(&case).map(|r| &**r)
     }
 
     /// Whether a chunk by `author` in `compartment` under `epoch` belongs to the case as its log
@@ -155,6 +182,44 @@ impl<'a> StoreReplica<'a> {
     }
 }
 
+/// Rights a profile derived for a case, kept while the node runs: valid as long as the case's
+/// ops are the same (count and last sequence number) and it is the same day.
+#[derive(Debug)]
+pub(super) struct CachedRights {
+    mark: (i64, i64),
+    today: crate::core::model::Date,
+    rights: Arc<(State, Access)>,
+}
+
+/// Most cases whose rights a profile keeps derived (a storage peer's node: about 10 KB each).
+pub const RIGHTS_CACHE: usize = 20_000;
+
+impl Profile {
+    /// (number of ops, last sequence number) of `case`: changes whenever an op is stored.
+    fn ops_mark(&self, case: CaseId) -> rusqlite::Result<(i64, i64)> {
+        self.db.query_row(
+            "SELECT COUNT(*), IFNULL(MAX(seq), 0) FROM ops WHERE case_id = ?1",
+            params![case.0.to_vec()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+    }
+
+    fn cache_rights(&mut self, case: CaseId, mark: (i64, i64), rights: Arc<(State, Access)>) {
+        if self.rights_cache.len() >= RIGHTS_CACHE && !self.rights_cache.contains_key(&case) {
+            self.rights_cache.clear();
+        }
+        let today = self.today();
+        self.rights_cache.insert(
+            case,
+            CachedRights {
+                mark,
+                today,
+                rights,
+            },
+        );
+    }
+}
+
 impl StoreReplica<'_> {
     /// The devices (participants' active ones and storage peers) of `case`, as derived now.
     fn devices_of(&self, case: CaseId) -> Vec<DeviceId> {
@@ -172,47 +237,92 @@ impl StoreReplica<'_> {
 }
 
 impl Replica for StoreReplica<'_> {
+    /// This device's own address, then where the *organisations'* devices of the shared cases
+    /// are reached — storage peers and professionals' devices, whose addresses belong to their
+    /// organisation. A parent's or child's device is never passed on: its address is where a
+    /// family lives (its home IP), which a partner would otherwise learn without ever meeting
+    /// that device (decision, docs/threat-model.md). Nothing at all to a peer that shares no
+    /// case with this device (a stranger, a joiner before its case opens).
     fn addresses(&self, peer: DeviceId, cases: &[CaseId]) -> Vec<(DeviceId, String)> {
         let me = self.profile.device().device_id();
         let mut out = Vec::new();
+        // Only the cases the peer really is a device of (a restoring session opens what the
+        // peer's hello names).
+        let shared: Vec<CaseId> = cases
+            .iter()
+            .copied()
+            .filter(|c| self.devices_of(*c).contains(&peer))
+            .collect();
+        if shared.is_empty() {
+            return out;
+        }
         if let Ok(Some(own)) = self.profile.own_addr() {
             out.push((me, super::peers::format(&own)));
         }
-        // Only devices of the cases both sides named: the peer is a device of each of them.
         let mut devices = std::collections::BTreeSet::new();
-        for c in cases {
-            devices.extend(self.devices_of(*c));
+        for c in &shared {
+            if let Some((st, _)) = self.rights_ref(*c) {
+                devices.extend(st.storage_peers.keys().copied());
+                for m in st.members.values() {
+                    if m.is_active() && m.role.is_professional() {
+                        devices.extend(m.devices.iter().copied());
+                    }
+                }
+            }
         }
         devices.remove(&me);
         devices.remove(&peer);
         for d in devices {
+            if out.len() >= crate::core::sync::MAX_ADDRS {
+                break;
+            }
             if let Ok(Some(a)) = self.profile.peer_addr(d)
-                && (a.ip_addrs().next().is_some() || a.relay_urls().next().is_some())
+                && a.ip_addrs().next().is_some()
             {
-                out.push((d, super::peers::format(&a)));
+                // Direct addresses only: a relay is passed on by the device itself.
+                let direct = a
+                    .ip_addrs()
+                    .fold(iroh::EndpointAddr::new(a.id), |x, ip| x.with_ip_addr(*ip));
+                out.push((d, super::peers::format(&direct)));
             }
         }
         out
     }
 
+    /// What the peer said: its own address updates what this device remembers of it (a peer
+    /// speaks for itself); what it says of others is kept apart as a hint (`heard_peers`), only
+    /// for devices of a case both are devices of, direct addresses only — a relay named by a
+    /// third party is dropped, so no partner can make this device contact a server of its
+    /// choosing. Nothing from a peer that shares no case with this device.
     fn learn_addresses(&mut self, peer: DeviceId, entries: Vec<(DeviceId, String)>) {
         let me = self.profile.device().device_id();
-        let cases: Vec<CaseId> = self.rights.keys().copied().collect();
+        // Devices of the cases the peer shares with this device, derived once.
+        let mut partners = std::collections::BTreeSet::new();
+        for c in self.rights.keys().copied().collect::<Vec<_>>() {
+            let devices = self.devices_of(c);
+            if devices.contains(&peer) {
+                partners.extend(devices);
+            }
+        }
+        if !partners.contains(&peer) {
+            return;
+        }
         for (d, text) in entries.into_iter().take(crate::core::sync::MAX_ADDRS) {
             let Some(addr) = super::peers::parse(&text) else {
                 continue;
             };
-            if d == me || DeviceId(*addr.id.as_bytes()) != d {
+            if d == me || DeviceId(*addr.id.as_bytes()) != d || !partners.contains(&d) {
                 continue;
             }
-            // The peer speaks for itself, and for devices of a case it is a device of too.
-            let vouched = d == peer
-                || cases.iter().any(|c| {
-                    let devices = self.devices_of(*c);
-                    devices.contains(&peer) && devices.contains(&d)
-                });
-            if vouched {
+            if d == peer {
                 let _ = self.profile.learn_peer(&addr);
+            } else {
+                let direct = addr
+                    .ip_addrs()
+                    .fold(iroh::EndpointAddr::new(addr.id), |x, ip| {
+                        x.with_ip_addr(*ip)
+                    });
+                let _ = self.profile.hear_of_peer(&direct);
             }
         }
     }
@@ -266,6 +376,11 @@ impl Replica for StoreReplica<'_> {
             ));
         }
         self.rights(case);
+        if !self.logs.contains_key(&case)
+            && let Some(log) = self.derive_log(case)
+        {
+            self.logs.insert(case, log);
+        }
         let Some(log) = self.logs.get_mut(&case) else {
             return Err(format!("case {case} could not be read on this device"));
         };
@@ -298,7 +413,27 @@ impl Replica for StoreReplica<'_> {
         let _ = log.insert(op);
         let state = log.state().clone();
         let access = access::resolve(&state, self.profile.today());
-        self.rights.insert(case, (state, access));
+        let in_log = log.all().count() as i64;
+        let rights = Arc::new((state, access));
+        // The index of devices per case, from the log in hand (no second derivation), if the
+        // log holds every op stored of the case (another process may have added one).
+        if let Ok(Some(generation)) = self.profile.index_gen(case)
+            && let Ok(mark) = self.profile.ops_mark(case)
+        {
+            if mark.0 == in_log {
+                let st = &rights.0;
+                let devices: Vec<DeviceId> = st
+                    .members
+                    .values()
+                    .filter(|m| m.is_active())
+                    .flat_map(|m| m.devices.iter().copied())
+                    .chain(st.storage_peers.keys().copied())
+                    .collect();
+                let _ = self.profile.write_index(case, &devices, generation);
+            }
+            self.profile.cache_rights(case, mark, rights.clone());
+        }
+        self.rights.insert(case, rights);
         Ok(())
     }
 

@@ -1050,14 +1050,13 @@ fn a_node_reconnects_by_itself_after_its_peer_restarts() {
     eventually_sees_within(&teacher, &case, "na de herstart", 120);
 }
 
-/// Where the remembered chair is reached, as the mother's profile keeps it.
+/// Where `m` would dial `device`: what it remembers and what partners told it.
 fn remembered(m: &Mdo, device: &str) -> String {
     let p = mdo::store::Profile::open(m.dir(), crate::support::PASS).unwrap();
-    p.known_peers()
+    let d = mdo::crypto::DeviceId::from_hex(device).unwrap();
+    p.dial_addr(d)
         .unwrap()
-        .into_iter()
-        .find(|(d, _)| d.to_hex() == device)
-        .map(|(_, a)| a)
+        .map(|a| mdo::net::format_peer(&a))
         .unwrap_or_default()
 }
 

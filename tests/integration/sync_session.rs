@@ -393,3 +393,139 @@ fn the_index_of_devices_per_case_follows_the_log() {
         assert!(!bytes.windows(32).any(|w| w == id));
     }
 }
+
+/// Rights a profile derived in one session are reused in the next only while the case's ops
+/// stay the same (issue 18): the chair removes the mother between two sessions of the same
+/// long-lived profile (as a node keeps it), and nothing written after the removal reaches her.
+#[test]
+fn rights_kept_between_sessions_follow_a_removal() {
+    use mdo::core::membership::Action;
+    let (_d1, mut chair) = profile("Monique", Role::IbEr, "OBS");
+    let (_d2, mut mother) = profile("Sanne", Role::Ouder, "");
+    let me = chair.me().clone();
+    let mut case = case_with(&chair, &mother, "ouder", "", true);
+    case.add_item(&me, Section::Vragen, "voor", Audience::Parents, None, 1)
+        .unwrap();
+    chair.commit(&mut case).unwrap();
+    let id = case.id;
+    let (sent, _) = session(&mut chair, &mut mother, id);
+    assert!(sent.chunks_sent > 0);
+    // Idle: the kept rights answer, nothing moves.
+    let (a, b) = session(&mut chair, &mut mother, id);
+    assert_eq!(a.ops_sent + b.ops_sent + a.chunks_sent + b.chunks_sent, 0);
+    case.membership(
+        chair.device(),
+        Action::RemoveMember {
+            member: mother.me().person.clone(),
+            reason: "geen gezag meer".into(),
+        },
+    )
+    .unwrap();
+    case.add_item(&me, Section::Vragen, "na", Audience::Parents, None, 2)
+        .unwrap();
+    chair.commit(&mut case).unwrap();
+    let (a, _) = session(&mut chair, &mut mother, id);
+    assert_eq!(a.chunks_sent, 0, "nothing new reaches a removed parent");
+    let (theirs, _) = mother.load_case(id).unwrap();
+    let texts: Vec<String> = theirs.items().into_iter().map(|i| i.data.text).collect();
+    assert!(texts.contains(&"voor".to_string()) && !texts.contains(&"na".to_string()));
+}
+
+/// What a session tells of where devices are reached (issue 18, after the adversarial review):
+/// an organisation's devices are passed on to partners of a shared case, a parent's never; what
+/// a partner says of another device is a hint kept apart — direct addresses only, never a relay
+/// of its choosing, never written over what this device remembers; a stranger is told nothing
+/// and heard out in nothing.
+#[test]
+fn addresses_travel_for_organisations_only_and_hints_never_displace_what_worked() {
+    use mdo::core::sync::Replica;
+    let (_d1, mut chair) = profile("Monique", Role::IbEr, "OBS");
+    let (_d2, mut mother) = profile("Sanne", Role::Ouder, "");
+    let (_d3, mut teacher) = profile("Jeroen", Role::Leerkracht, "OBS");
+    let (_d4, mut stranger) = profile("X", Role::Leerkracht, "Y");
+    let mut case = case_with(&chair, &mother, "ouder", "", true);
+    let who = teacher.me().clone();
+    case.add_participant(
+        chair.device(),
+        ParticipantData {
+            id: who.person.clone(),
+            name: who.name.clone(),
+            role: "leerkracht".into(),
+            organisation: "OBS".into(),
+            custody: false,
+            chair: false,
+            devices: vec![],
+        },
+        Some(teacher.device().public_identity().clone()),
+    )
+    .unwrap();
+    chair.commit(&mut case).unwrap();
+    let id = case.id;
+    let addr_of = |p: &Profile, port: u16| {
+        let key = iroh::SecretKey::from_bytes(p.device().seed().expose().expose());
+        iroh::EndpointAddr::new(key.public())
+            .with_ip_addr(std::net::SocketAddr::from(([10, 0, 0, port as u8], port)))
+    };
+    for (p, port) in [
+        (&mut chair, 1),
+        (&mut mother, 2),
+        (&mut teacher, 3),
+        (&mut stranger, 4),
+    ] {
+        let own = addr_of(p, port);
+        p.set_node_addrs(&[mdo::net::format_peer(&own)]).unwrap();
+    }
+    let (t_addr, m_addr) = (addr_of(&teacher, 3), addr_of(&mother, 2));
+    chair.remember_peer(&t_addr).unwrap();
+    chair.remember_peer(&m_addr).unwrap();
+    // A device hears addresses once it holds the case's log: from its second session on.
+    for _ in 0..2 {
+        session(&mut chair, &mut teacher, id);
+        session(&mut chair, &mut mother, id);
+    }
+    let dev = |p: &Profile| p.device().device_id();
+    // The mother heard where the teacher (a professional) is; the teacher never hears of the
+    // mother, and nobody tells the stranger anything.
+    assert_eq!(
+        mother.dial_addr(dev(&teacher)).unwrap(),
+        Some(t_addr.clone())
+    );
+    session(&mut chair, &mut teacher, id);
+    assert!(teacher.dial_addr(dev(&mother)).unwrap().is_none());
+    session(&mut chair, &mut stranger, id);
+    assert!(stranger.dial_addr(dev(&chair)).unwrap().is_none());
+    assert!(stranger.dial_addr(dev(&teacher)).unwrap().is_none());
+
+    // A partner (the mother's device, as a bad actor) tells the chair false things about the
+    // teacher, with a relay of her choosing: a hint beside what the chair remembers, no relay.
+    let claim = format!("{}@10.9.9.9:9,https://evil.example.nl/", t_addr.id);
+    {
+        let mut r = StoreReplica::new(&mut chair);
+        r.prepare_for(&[id]);
+        r.learn_addresses(dev(&mother), vec![(dev(&teacher), claim.clone())]);
+    }
+    let remembered = chair.known_peers().unwrap();
+    let t_text = &remembered
+        .iter()
+        .find(|(d, _)| *d == dev(&teacher))
+        .unwrap()
+        .1;
+    assert!(
+        !t_text.contains("10.9.9.9"),
+        "the remembered row is the teacher's own"
+    );
+    let dial = chair.dial_addr(dev(&teacher)).unwrap().unwrap();
+    assert!(dial.ip_addrs().any(|a| a.port() == 3), "what worked stays");
+    assert!(dial.relay_urls().next().is_none(), "no third party's relay");
+    // A stranger's word counts for nothing, not even about itself.
+    {
+        let mut r = StoreReplica::new(&mut chair);
+        r.prepare_for(&[id]);
+        let s = addr_of(&stranger, 4);
+        r.learn_addresses(
+            dev(&stranger),
+            vec![(dev(&stranger), mdo::net::format_peer(&s))],
+        );
+    }
+    assert!(chair.dial_addr(dev(&stranger)).unwrap().is_none());
+}

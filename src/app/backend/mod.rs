@@ -88,6 +88,8 @@ pub struct Backend {
     sync: SyncState,
     /// A join in progress on this device (waiting for the inviter to confirm the code).
     joining: Option<crate::net::ticket::Ticket>,
+    /// The joining device showed the code to compare: the inviter's relay may become its own.
+    join_code_shown: bool,
     /// Why the next item in the safety track is kept from the parents, and its review date
     /// (typed under *voor wie?* when the safety track is chosen).
     withhold: Option<profile::write::Withhold>,
@@ -117,6 +119,7 @@ impl Backend {
                 node: None,
                 sync: SyncState::default(),
                 joining: None,
+                join_code_shown: false,
                 withhold: None,
                 meeting: None,
             },

@@ -151,20 +151,34 @@ impl Backend {
         use crate::store::invites::JoinAnswer;
         let t = self.joining.clone().ok_or("geen uitnodiging")?;
         let session = self.session.take().ok_or("eerst ontgrendelen")?;
-        let (session, answer) = profile::invite::join_once(session, &t, self.bind, false);
+        let had_relay = session.store().settings()?.relay.is_some();
+        let (session, answer) =
+            profile::invite::join_once(session, &t, self.bind, false, self.join_code_shown);
         self.session = Some(session);
         let (answer, _) = answer?;
         match answer {
             JoinAnswer::Accepted { .. } => {
                 self.joining = None;
+                self.join_code_shown = false;
                 let mut u = vec![Update::JoinCode(String::new())];
                 u.extend(self.open_case(t.case)?);
-                u.push(Update::Notice(
-                    "Aangesloten: de casus staat nu ook op dit apparaat.".into(),
-                ));
+                let relay = self
+                    .session
+                    .as_ref()
+                    .and_then(|s| profile::invite::relay_adopted(s, &t))
+                    .filter(|_| !had_relay);
+                u.push(Update::Notice(match relay {
+                    Some(url) => format!(
+                        "Aangesloten: de casus staat nu ook op dit apparaat. {} ({}); zo is dit apparaat ook thuis bereikbaar.",
+                        profile::invite::RELAY_ADOPTED,
+                        url.trim_end_matches('/')
+                    ),
+                    None => "Aangesloten: de casus staat nu ook op dit apparaat.".into(),
+                }));
                 Ok(u)
             }
             JoinAnswer::Pending { code } => {
+                self.join_code_shown = true;
                 if let Some(tx) = self.myself.clone() {
                     std::thread::spawn(move || {
                         std::thread::sleep(std::time::Duration::from_secs(1));
@@ -297,6 +311,7 @@ impl Backend {
     pub(super) fn join(&mut self, text: String) -> Result<Vec<Update>, Error> {
         let t = crate::net::ticket::Ticket::decode(text.trim())?;
         self.joining = Some(t);
+        self.join_code_shown = false;
         self.join_round()
     }
 
