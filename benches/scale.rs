@@ -9,6 +9,9 @@
 //!   serving process's CPU per session, per case; baseline in the same run: a session of a
 //!   device that shares no case with it (connect, hello, nothing else), so the difference is what
 //!   the cases cost;
+//! - the same **per case in the node's first round** after it started, when it derives each
+//!   case's rights from the log once (what every session cost per case before the node kept
+//!   them, and — before the index of devices per case — for every case it held);
 //! - **a day**: 5 % of the cases get three edits each by their chair, then every device syncs
 //!   twice — CPU of the serving process and of all devices together.
 //!
@@ -358,6 +361,7 @@ struct Row {
     idle_ms: f64,
     idle_per_case_ms: f64,
     idle_all_s: f64,
+    cold_per_case_ms: f64,
     day_server_s: f64,
     day_devices_s: f64,
     day_moved: usize,
@@ -375,15 +379,19 @@ fn measure(n: usize, d: usize) -> Row {
     let server = serve(&w.storage_dir);
     let pid = server.child.id().to_string();
     let all: Vec<usize> = (0..d).collect();
-    // Converge first (nothing should move: every copy was made in the setup).
-    let (_, first_moved, ..) = sync_all(&rt, &mut w.devices, &all, &server);
+    // The first round after the node started: nothing moves (every copy was made in the setup),
+    // and the node derives each case's rights from its log once (decrypting and checking every
+    // op) — what every session cost per case before the node kept them.
+    let c0 = cpu_of(&pid);
+    let (sessions0, first_moved, ..) = sync_all(&rt, &mut w.devices, &all, &server);
+    let cold_all_s = cpu_of(&pid) - c0;
     eprintln!("  first round moved {first_moved} ops and chunks");
 
     // Baseline in the same run: a device that shares no case with the storage peer.
     let stranger_dir = tempfile::tempdir().unwrap();
     let stranger = profile(stranger_dir.path(), "Vreemde", Role::IbEr, "X");
     let mut strangers = vec![stranger];
-    let rounds = 20;
+    let rounds = 100;
     let c0 = cpu_of(&pid);
     for _ in 0..rounds {
         sync_all(&rt, &mut strangers, &[0], &server);
@@ -398,6 +406,8 @@ fn measure(n: usize, d: usize) -> Row {
     let idle_ms = idle_all_s * 1000.0 / sessions as f64;
     let cases_per_device = w.held.iter().sum::<usize>() as f64 / d as f64;
     let idle_per_case_ms = (idle_ms - empty_ms).max(0.0) / cases_per_device;
+    let cold_ms = cold_all_s * 1000.0 / sessions0 as f64;
+    let cold_per_case_ms = (cold_ms - empty_ms).max(0.0) / cases_per_device;
 
     // A day: 5 % of the cases get three edits by their chair; every device syncs twice.
     let edited = (n * DAY_PERCENT / 100).max(1);
@@ -435,6 +445,7 @@ fn measure(n: usize, d: usize) -> Row {
         idle_ms,
         idle_per_case_ms,
         idle_all_s,
+        cold_per_case_ms,
         day_server_s,
         day_devices_s: dev1 + dev2,
         day_moved: m1 + m2,
@@ -460,12 +471,12 @@ fn main() {
         std::thread::sleep(Duration::from_millis(200));
     }
     println!(
-        "\n| cases | devices | cases per device | disk per case | serving process: peak / now | empty session (baseline) | idle re-sync per session | per case | idle re-sync, all devices | a day: serving process | a day: all devices | moved on the day |"
+        "\n| cases | devices | cases per device | disk per case | serving process: peak / now | empty session (baseline) | idle re-sync per session | per case | per case, rights not kept yet | idle re-sync, all devices | a day: serving process | a day: all devices | moved on the day |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for r in &rows {
         println!(
-            "| {} | {} | {:.1} | {:.1} KB | {:.0} / {:.0} MB | {:.2} ms | {:.2} ms ({:.1} ×) | {:.3} ms | {:.1} s | {:.1} s | {:.1} s | {} |",
+            "| {} | {} | {:.1} | {:.1} KB | {:.0} / {:.0} MB | {:.2} ms | {:.2} ms ({:.1} ×) | {:.3} ms | {:.3} ms | {:.1} s | {:.1} s | {:.1} s | {} |",
             r.cases,
             r.devices,
             r.cases_per_device,
@@ -476,6 +487,7 @@ fn main() {
             r.idle_ms,
             r.idle_ms / r.empty_ms.max(0.001),
             r.idle_per_case_ms,
+            r.cold_per_case_ms,
             r.idle_all_s,
             r.day_server_s,
             r.day_devices_s,
