@@ -1127,14 +1127,7 @@ impl Profile {
                 let _ = log.insert(op);
             }
         }
-        let st = log.state();
-        Ok(st
-            .members
-            .values()
-            .filter(|m| m.is_active())
-            .flat_map(|m| m.devices.iter().copied())
-            .chain(st.storage_peers.keys().copied())
-            .collect())
+        Ok(log.state().sync_devices())
     }
 
     /// Remembers where this device's node listens (`mdo serve` sets it; invites use it).

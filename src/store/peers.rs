@@ -91,6 +91,12 @@ pub fn merge(newer: &EndpointAddr, older: &EndpointAddr) -> EndpointAddr {
     out
 }
 
+/// `addr` without its relays: what a device passes on, or keeps, of what it heard of another.
+pub fn direct_only(addr: &EndpointAddr) -> EndpointAddr {
+    addr.ip_addrs()
+        .fold(EndpointAddr::new(addr.id), |x, ip| x.with_ip_addr(*ip))
+}
+
 impl Profile {
     /// Remembers `peer` (dialled by `mdo sync`, the node, a join), merged with what was
     /// remembered of it before ([`merge`]).

@@ -224,14 +224,7 @@ impl StoreReplica<'_> {
     /// The devices (participants' active ones and storage peers) of `case`, as derived now.
     fn devices_of(&self, case: CaseId) -> Vec<DeviceId> {
         self.rights_ref(case)
-            .map(|(st, _)| {
-                st.members
-                    .values()
-                    .filter(|m| m.is_active())
-                    .flat_map(|m| m.devices.iter().copied())
-                    .chain(st.storage_peers.keys().copied())
-                    .collect()
-            })
+            .map(|(st, _)| st.sync_devices())
             .unwrap_or_default()
     }
 }
@@ -280,10 +273,7 @@ impl Replica for StoreReplica<'_> {
                 && a.ip_addrs().next().is_some()
             {
                 // Direct addresses only: a relay is passed on by the device itself.
-                let direct = a
-                    .ip_addrs()
-                    .fold(iroh::EndpointAddr::new(a.id), |x, ip| x.with_ip_addr(*ip));
-                out.push((d, super::peers::format(&direct)));
+                out.push((d, super::peers::format(&super::peers::direct_only(&a))));
             }
         }
         out
@@ -317,12 +307,7 @@ impl Replica for StoreReplica<'_> {
             if d == peer {
                 let _ = self.profile.learn_peer(&addr);
             } else {
-                let direct = addr
-                    .ip_addrs()
-                    .fold(iroh::EndpointAddr::new(addr.id), |x, ip| {
-                        x.with_ip_addr(*ip)
-                    });
-                let _ = self.profile.hear_of_peer(&direct);
+                let _ = self.profile.hear_of_peer(&super::peers::direct_only(&addr));
             }
         }
     }
@@ -421,14 +406,7 @@ impl Replica for StoreReplica<'_> {
             && let Ok(mark) = self.profile.ops_mark(case)
         {
             if mark.0 == in_log {
-                let st = &rights.0;
-                let devices: Vec<DeviceId> = st
-                    .members
-                    .values()
-                    .filter(|m| m.is_active())
-                    .flat_map(|m| m.devices.iter().copied())
-                    .chain(st.storage_peers.keys().copied())
-                    .collect();
+                let devices = rights.0.sync_devices();
                 let _ = self.profile.write_index(case, &devices, generation);
             }
             self.profile.cache_rights(case, mark, rights.clone());

@@ -250,6 +250,17 @@ pub struct State {
 }
 
 impl State {
+    /// The devices that sync the case: every active participant's devices and the storage
+    /// peers (what a session, the index of devices per case and a node's partners go by).
+    pub fn sync_devices(&self) -> Vec<DeviceId> {
+        self.members
+            .values()
+            .filter(|m| m.is_active())
+            .flat_map(|m| m.devices.iter().copied())
+            .chain(self.storage_peers.keys().copied())
+            .collect()
+    }
+
     pub(super) fn new(case: CaseId) -> Self {
         Self {
             case,
