@@ -92,6 +92,49 @@ pub(crate) enum CaseCmd {
         #[arg(long)]
         reason: Option<String>,
     },
+    /// Destroy what your organisation holds in the case whose retention term has ended: every
+    /// copy that syncs drops the keys, then the text (issue 17).
+    Destroy {
+        /// Case.
+        case: String,
+        /// The legal exceptions your organisation weighed, in words.
+        #[arg(long, default_value = "")]
+        exceptions: String,
+    },
+    /// Ask an organisation to destroy everything it holds about the child in this case (a
+    /// parent with gezag, the child from 12; each of them signs the same request).
+    RequestDestruction {
+        /// Case.
+        case: String,
+        /// The organisation.
+        #[arg(long)]
+        org: String,
+    },
+    /// Answer a destruction request to your organisation: --grant destroys at once on every
+    /// copy that syncs; --refuse keeps it. Name the legal ground and say why.
+    AnswerDestruction {
+        /// Case.
+        case: String,
+        /// Request id.
+        request: String,
+        /// Grant (destroy).
+        #[arg(long, conflicts_with = "refuse", required_unless_present = "refuse")]
+        grant: bool,
+        /// Refuse.
+        #[arg(long)]
+        refuse: bool,
+        /// The legal ground (a refusal: BW 7:455 lid 2, Jeugdwet 7.3.9, AVG art. 17 lid 3).
+        #[arg(long)]
+        ground: String,
+        /// Why, in words the requester reads.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Destruction requests and what was destroyed, in Dutch.
+    Destruction {
+        /// Case.
+        case: String,
+    },
     /// Record an OPP, deskundigenadvies, TLV or arrangement.
     Route {
         /// Case.
@@ -256,6 +299,55 @@ pub(crate) fn run(dir: &Path, out: &Out, c: CaseCmd) -> Result<()> {
                         None => "de casus loopt; de termijnen beginnen bij het afsluiten".into(),
                     }];
                     lines.extend(mdo::profile::retention::lines(&case));
+                    lines.join("\n")
+                },
+            );
+            Ok(())
+        }
+        CaseCmd::Destroy { case, exceptions } => edit(dir, out, &case, |case, p| {
+            let gone = mdo::profile::destruction::destroy_due(case, p, &exceptions)?;
+            Ok(format!("{} deel/delen vernietigd", gone.len()))
+        }),
+        CaseCmd::RequestDestruction { case, org } => edit(dir, out, &case, |case, p| {
+            mdo::profile::destruction::request(case, p, &org)
+        }),
+        CaseCmd::AnswerDestruction {
+            case,
+            request,
+            grant,
+            refuse: _,
+            ground,
+            reason,
+        } => edit(dir, out, &case, |case, p| {
+            let gone =
+                mdo::profile::destruction::answer(case, p, &request, grant, &ground, &reason)?;
+            Ok(if grant {
+                format!("toegekend; {} deel/delen vernietigd", gone.len())
+            } else {
+                "afgewezen".into()
+            })
+        }),
+        CaseCmd::Destruction { case } => {
+            let mut s = open(dir)?;
+            let case = super::load(&mut s, &case)?;
+            let requests = mdo::profile::destruction::requests(&case, s.store());
+            let tombstones = mdo::profile::destruction::tombstones(&case, s.store());
+            let (ops_with_keys, chunks) = s.store().destroyed_left(case.id)?;
+            out.print(
+                json!({
+                    "requests": requests,
+                    "destroyed": tombstones,
+                    "shredded_here": s.store().shredded(case.id)?.len(),
+                    "left_of_destroyed": { "ops_with_keys": ops_with_keys, "chunks": chunks },
+                    "chunks_stored": s.store().chunks_of(case.id)?.len(),
+                }),
+                || {
+                    let mut lines: Vec<String> =
+                        requests.iter().map(|r| format!("{}: {}", r.id, r.text)).collect();
+                    lines.extend(tombstones.iter().cloned());
+                    if lines.is_empty() {
+                        lines.push("geen verzoeken; niets vernietigd".into());
+                    }
                     lines.join("\n")
                 },
             );

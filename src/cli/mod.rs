@@ -449,6 +449,12 @@ pub(crate) fn warn_rejected(report: &mdo::store::LoadReport) {
     for (op, reason) in &report.ops_rejected {
         eprintln!("mdo: warning: membership op {op} was refused: {reason}");
     }
+    if !report.shredded.is_empty() {
+        eprintln!(
+            "mdo: note: {} part(s) of the case were destroyed on this copy (keys and text wiped)",
+            report.shredded.len()
+        );
+    }
     if report.ops_pending > 0 {
         eprintln!(
             "mdo: note: {} membership op(s) wait for earlier ops that have not arrived yet",

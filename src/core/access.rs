@@ -300,6 +300,10 @@ pub fn resolve(st: &State, today: Date) -> Access {
     let minor = st.birthdate.is_none_or(|b| age_on(b, today) < 18);
     let mut out = BTreeMap::new();
     for kind in compartments(st) {
+        // A destroyed compartment has no audience: no reader, no writer, no key (issue 17).
+        if st.destroyed.contains_key(&kind.id(st.case)) {
+            continue;
+        }
         let mut readers = BTreeMap::new();
         let mut writers = BTreeSet::new();
         for m in st.members.values() {

@@ -419,6 +419,11 @@ pub trait Replica {
     fn chunk_ids(&self, case: CaseId, compartment: CompartmentId) -> Vec<ChunkId>;
     /// A chunk's bytes.
     fn chunk(&self, case: CaseId, id: ChunkId) -> Option<Vec<u8>>;
+    /// Whether this device refuses every chunk of a compartment (it was destroyed): never asked
+    /// for, whatever the peer offers. None by default.
+    fn refuses(&self, _case: CaseId, _compartment: CompartmentId) -> bool {
+        false
+    }
     /// Stores a chunk from the peer (signature verified by the store). An error is reported.
     fn store_chunk(&mut self, case: CaseId, bytes: &[u8]) -> Result<(), String>;
     /// Where devices are reached, to tell `peer` ([`Msg::Addrs`]): this device's own node first,
@@ -700,6 +705,9 @@ impl Session {
                 self.state(case)?;
                 let mut have = Vec::new();
                 for (c, count, f) in entries {
+                    if replica.refuses(case, c) {
+                        continue; // destroyed here: never asked for again
+                    }
                     let mine = replica.chunk_ids(case, c);
                     if mine.len() as u32 != count || fingerprint(mine.iter().map(|i| &i.0)) != f {
                         have.push((c, mine));

@@ -16,6 +16,8 @@
 //! * [`restore`] — a profile brought back from its recovery phrase, and its cases fetched again;
 //! * [`retention`] — closing a case and reopening it, an organisation's own retention term, and
 //!   what will be destroyed when;
+//! * [`destruction`] — destroying what an organisation holds (end of term, or a granted request
+//!   of a parent or the child), on every copy that syncs, and what a person sees of it;
 //! * [`traject`] — the traject of meetings: closing, the verslag set as final, views, the
 //!   support route, drafts;
 //! * [`invite`] — invites, the inviter's confirmation and the one join client;
@@ -42,6 +44,7 @@ use crate::core::model::{Date, Role};
 use crate::store::{AccessAction, CommitReport, LoadReport, Profile};
 
 pub mod consent;
+pub mod destruction;
 mod error;
 pub mod export;
 pub mod invite;

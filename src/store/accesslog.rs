@@ -136,6 +136,8 @@ pub enum AccessAction {
     Consent,
     /// Changed the participants.
     Membership,
+    /// Destroyed a part of the case (issue 17).
+    Destroy,
 }
 
 impl AccessAction {
@@ -148,6 +150,7 @@ impl AccessAction {
             AccessAction::Export => "exporteren",
             AccessAction::Consent => "toestemming",
             AccessAction::Membership => "deelnemers",
+            AccessAction::Destroy => "vernietigen",
         }
     }
 }

@@ -30,11 +30,13 @@ use crate::core::model::{Date, Role};
 
 pub mod accesslog;
 pub mod bundle;
+pub mod destroy;
 pub mod invites;
 pub mod peers;
 pub mod replica;
 pub mod settings;
 pub use accesslog::{AccessAction, LogEntry};
+pub use destroy::Shredded;
 
 /// File name of the key file inside the profile directory.
 pub const KEY_FILE: &str = "identity.key";
@@ -59,6 +61,12 @@ struct Stored {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
+    /// A chunk of a destroyed compartment (issue 17).
+    #[error("chunk {chunk} belongs to a part of the case that was destroyed: it is not stored")]
+    Destroyed {
+        /// The chunk.
+        chunk: String,
+    },
     /// No profile in the directory.
     #[error("no MDO profile in {0}: create one with `mdo init --name NAME --role ROLE --org ORG`")]
     NoProfile(PathBuf),
@@ -233,6 +241,8 @@ pub struct LoadReport {
     pub ops_pending: usize,
     /// Problems with keys addressed to this device.
     pub key_problems: Vec<String>,
+    /// Compartments destroyed on this copy while loading (descriptors; issue 17).
+    pub shredded: Vec<String>,
 }
 
 /// What a commit wrote.
@@ -244,6 +254,8 @@ pub struct CommitReport {
     pub chunks: Vec<String>,
     /// Compartments compacted into a snapshot.
     pub compacted: usize,
+    /// Compartments destroyed on this copy by this commit (descriptors; issue 17).
+    pub shredded: Vec<String>,
 }
 
 /// An open profile: this device's identity and its database.
@@ -647,6 +659,10 @@ impl Profile {
             .collect();
         report.ops_pending = case.log().pending();
         case.take_new_ops();
+        // A destruction this copy has not carried out yet (an op imported, or stored by another
+        // process): keys and chunks go before anything is read.
+        let state = case.state().clone();
+        report.shredded = self.carry_out_destruction(id, &state)?.compartments;
         report.key_problems = case.unlock(&self.device);
         let access = case.access();
         let rings = case.take_waiting();
@@ -810,6 +826,14 @@ impl Profile {
         accesslog::append(&tx, &self.device, &entries)?;
         tx.commit()?;
         accesslog::update_witness(&self.dir, &self.db, &self.device)?;
+        if ops
+            .iter()
+            .any(|o| matches!(o.body.action, crate::core::membership::Action::Destroy { .. }))
+        {
+            let state = case.state().clone();
+            report.shredded = self.carry_out_destruction(case.id, &state)?.compartments;
+            case.forget_destroyed();
+        }
         if report.compacted > 0 {
             // Give the pages of the replaced chunks back; not part of the durable write.
             let _ = self.checkpoint();
@@ -914,6 +938,33 @@ impl Profile {
                 format!("deelnemer {member} verwijderd"),
             ),
             A::Create { .. } => (AccessAction::Membership, "zaak aangemaakt".into()),
+            A::Destroy {
+                organisation,
+                compartments,
+                ..
+            } => (
+                AccessAction::Destroy,
+                format!(
+                    "besluit: {} deel/delen van {organisation} vernietigen",
+                    compartments.len()
+                ),
+            ),
+            A::RequestDestruction {
+                request,
+                organisation,
+            } => (
+                AccessAction::Membership,
+                format!("verzoek {request} aan {organisation} om te vernietigen ondertekend"),
+            ),
+            A::AnswerDestruction {
+                request, granted, ..
+            } => (
+                AccessAction::Membership,
+                format!(
+                    "verzoek {request} om te vernietigen {}",
+                    if *granted { "toegekend" } else { "afgewezen" }
+                ),
+            ),
             A::Keys => (AccessAction::Share, String::new()),
             other => (AccessAction::Membership, format!("{other:?}")),
         };
@@ -921,19 +972,12 @@ impl Profile {
             out.push(self.entry(case, access, action, None, &detail));
         }
         let st = case.state();
-        for w in &op.body.keys.wrapped {
-            let Ok(w) = mdo_crypto::WrappedKeys::from_bytes(&w.0) else {
-                continue;
-            };
-            let to = st
-                .device_owner
-                .get(&w.recipient())
-                .cloned()
-                .unwrap_or_default();
+        for w in op.bundles() {
+            let to = st.device_owner.get(&w.to).cloned().unwrap_or_default();
             if to == self.me.person {
                 continue;
             }
-            for (c, e) in w.entries() {
+            for (c, e) in &w.entries {
                 let basis = access
                     .reads(*c, &to)
                     .map(|b| b.describe())
@@ -990,9 +1034,23 @@ impl Profile {
     }
 
     /// Stores a membership op that arrived from elsewhere after checking its form and
-    /// signature (rights are checked when the log is replayed). Returns false if known.
+    /// signature (rights are checked when the log is replayed), without the keys of
+    /// compartments destroyed on this copy. Returns false if known.
     pub fn store_op(&mut self, bytes: &[u8]) -> Result<bool> {
         let op = Op::parse(bytes).map_err(|e| CoreError::Log(e.into()))?;
+        let op = self.strip_shredded(op)?;
+        self.insert_parsed(&op)
+    }
+
+    /// [`Self::store_op`] for an op already parsed; returns the op as stored (without the keys
+    /// of compartments destroyed here).
+    pub(crate) fn store_op_parsed(&mut self, op: Op) -> Result<Op> {
+        let op = self.strip_shredded(op)?;
+        self.insert_parsed(&op)?;
+        Ok(op)
+    }
+
+    fn insert_parsed(&mut self, op: &Op) -> Result<bool> {
         let tx = self
             .db
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -1000,7 +1058,7 @@ impl Profile {
             "INSERT OR IGNORE INTO cases(case_id, created) VALUES (?1, strftime('%s','now'))",
             params![op.body.case.0.to_vec()],
         )?;
-        let n = insert_op(&tx, &self.device, op.body.case, &op)?;
+        let n = insert_op(&tx, &self.device, op.body.case, op)?;
         tx.commit()?;
         Ok(n)
     }
@@ -1010,7 +1068,14 @@ impl Profile {
         let tx = self
             .db
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        for table in ["ops", "chunks", "cases", "case_devices", "case_index_stale"] {
+        for table in [
+            "ops",
+            "chunks",
+            "cases",
+            "case_devices",
+            "case_index_stale",
+            "shredded",
+        ] {
             tx.execute(
                 &format!("DELETE FROM {table} WHERE case_id = ?1"),
                 params![case.0.to_vec()],
@@ -1205,6 +1270,11 @@ impl Profile {
     pub fn store_envelope(&mut self, bytes: &[u8]) -> Result<bool> {
         let env = Envelope::parse(bytes)?;
         env.verify_signature()?;
+        if self.is_shredded(env.case, env.compartment)? {
+            return Err(StoreError::Destroyed {
+                chunk: env.id.to_hex(),
+            });
+        }
         let tx = self.db.transaction()?;
         tx.execute(
             "INSERT OR IGNORE INTO cases(case_id, created) VALUES (?1, strftime('%s','now'))",
@@ -1319,6 +1389,10 @@ fn open_db(path: &Path) -> Result<Connection> {
         .map_err(corrupt)?;
     db.pragma_update(None, "synchronous", "FULL")
         .map_err(corrupt)?;
+    // Deleted content is overwritten, not left in free pages: what a destruction (issue 17) or a
+    // compaction deletes does not stay readable in the file.
+    db.pragma_update(None, "secure_delete", "ON")
+        .map_err(corrupt)?;
     let check: String = db
         .query_row("PRAGMA quick_check", [], |r| r.get(0))
         .map_err(corrupt)?;
@@ -1351,7 +1425,9 @@ fn open_db(path: &Path) -> Result<Connection> {
          CREATE TABLE IF NOT EXISTS invites (hash BLOB PRIMARY KEY, case_id BLOB NOT NULL,
              grant_ BLOB NOT NULL, state TEXT NOT NULL, joiner BLOB, code TEXT);
          CREATE TABLE IF NOT EXISTS access_log (
-             seq INTEGER PRIMARY KEY AUTOINCREMENT, bytes BLOB NOT NULL, hash BLOB NOT NULL);",
+             seq INTEGER PRIMARY KEY AUTOINCREMENT, bytes BLOB NOT NULL, hash BLOB NOT NULL);
+         CREATE TABLE IF NOT EXISTS shredded (case_id BLOB NOT NULL, compartment BLOB NOT NULL,
+             PRIMARY KEY (case_id, compartment));",
     )
     .map_err(corrupt)?;
     let version: Option<i64> = db

@@ -113,7 +113,8 @@ impl<'a> StoreReplica<'a> {
     /// quarantined: the log arrives before the chunks in every session, and a chunk refused for
     /// a log this device lacks is asked for again in the next session.
     fn belongs(st: &State, compartment: CompartmentId, author: DeviceId, epoch: u32) -> bool {
-        st.device_owner.contains_key(&author)
+        !st.destroyed.contains_key(&compartment)
+            && st.device_owner.contains_key(&author)
             && st
                 .keys
                 .get(&compartment)
@@ -392,11 +393,18 @@ impl Replica for StoreReplica<'_> {
             ));
         }
         *taken += 1;
-        self.profile.store_op(bytes).map_err(|e| e.to_string())?;
+        // An op from a peer that had not learnt of a destruction this device carried out is
+        // stored without the destroyed compartments' keys (`Profile::store_op`).
+        let op = self.profile.store_op_parsed(op).map_err(|e| e.to_string())?;
         // The log grows by one op (linear in the ops that arrive), instead of being derived
         // again from everything stored.
         let _ = log.insert(op);
         let state = log.state().clone();
+        // A destruction in this op (or one it let apply): keys, then chunks, before any chunk
+        // of the session is listed or taken.
+        if let Err(e) = self.profile.carry_out_destruction(case, &state) {
+            return Err(format!("a destruction could not be carried out: {e}"));
+        }
         let access = access::resolve(&state, self.profile.today());
         let in_log = log.all().count() as i64;
         let rights = Arc::new((state, access));
@@ -472,6 +480,15 @@ impl Replica for StoreReplica<'_> {
             .ok()?
     }
 
+    fn refuses(&self, case: CaseId, compartment: CompartmentId) -> bool {
+        self.rights_ref(case)
+            .is_some_and(|(st, _)| st.destroyed.contains_key(&compartment))
+            || self
+                .profile
+                .is_shredded(case, compartment)
+                .unwrap_or(true)
+    }
+
     fn store_chunk(&mut self, case: CaseId, bytes: &[u8]) -> Result<(), String> {
         let env = mdo_crypto::Envelope::parse(bytes).map_err(|e| e.to_string())?;
         if env.case != case {
@@ -490,6 +507,12 @@ impl Replica for StoreReplica<'_> {
             return Err(format!(
                 "chunk {}: its author {} is no device of this case; not stored",
                 env.id, env.author
+            ));
+        }
+        if st.destroyed.contains_key(&env.compartment) {
+            return Err(format!(
+                "chunk {}: its part of the case was destroyed; not stored",
+                env.id
             ));
         }
         if !Self::belongs(st, env.compartment, env.author, env.epoch) {

@@ -57,9 +57,11 @@ fn planted_key_op(
                 epoch,
                 commitment: Blob(key.commitment().to_vec()),
                 link,
+                link_hash: None,
                 closing: Vec::new(),
             }],
             wrapped,
+            refs: Vec::new(),
         },
     };
     (Op::sign(by, body).unwrap(), key)
@@ -283,6 +285,7 @@ fn a_key_its_maker_may_no_longer_read_is_rotated_away() {
                 epoch: latest + 1,
                 commitment: Blob(key.commitment().to_vec()),
                 link: Some(Blob(link.to_bytes().to_vec())),
+                link_hash: None,
                 closing: Vec::new(),
             }],
             wrapped: wrap_to_all(&[&key], &to)
@@ -290,6 +293,7 @@ fn a_key_its_maker_may_no_longer_read_is_rotated_away() {
                 .into_iter()
                 .map(|w| Blob(w.to_bytes()))
                 .collect(),
+            refs: Vec::new(),
         },
     };
     let op = Op::sign(&b.ma.dev, body).unwrap();

@@ -10,6 +10,7 @@
 mod cli;
 mod cli_sharing;
 mod crash;
+mod destruction;
 mod hardening;
 mod leak;
 mod leak_flows;

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::support::{Mdo, Noor, noor_profiles, texts};
 
-struct Server(Child);
+pub(crate) struct Server(pub(crate) Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -30,7 +30,7 @@ fn serve_on(m: &Mdo, bind: &str) -> (Server, String) {
 }
 
 /// Starts `mdo --json serve ARGS` and returns it with the line it printed.
-fn start_node(m: &Mdo, args: &[&str]) -> (Server, Value) {
+pub(crate) fn start_node(m: &Mdo, args: &[&str]) -> (Server, Value) {
     let mut child = m
         .cmd()
         .args(["--json", "serve"])

@@ -422,9 +422,11 @@ fn forged_replayed_and_unauthorized_ops_are_rejected_and_change_nothing() {
                 epoch: 1,
                 commitment: mdo::core::membership::Blob(next.commitment().to_vec()),
                 link: Some(mdo::core::membership::Blob(link.to_bytes().to_vec())),
+                link_hash: None,
                 closing: vec![],
             }],
             wrapped: vec![],
+            refs: Vec::new(),
         },
     };
     let evil = Op::sign(&n2.lotte.dev, body).unwrap();

@@ -23,12 +23,12 @@ impl Case {
         let mut problems = Vec::new();
         let st = self.log.state();
         let mut keys = Vec::new();
-        for w in self
-            .log
-            .bundles()
-            .iter()
-            .filter(|w| w.recipient() == device.device_id())
-        {
+        // A destroyed compartment's keys are never taken up again, even from an op in memory
+        // that still carries them (issue 17).
+        for w in self.log.bundles().iter().filter(|w| {
+            w.recipient() == device.device_id()
+                && !w.entries().iter().any(|(c, _)| st.destroyed.contains_key(c))
+        }) {
             match w.unwrap(device) {
                 Ok(ks) => keys.extend(ks),
                 Err(e) => problems.push(format!("key bundle: {e}")),
@@ -86,6 +86,17 @@ impl Case {
         problems
     }
 
+    /// Forgets the documents and keys of destroyed compartments held in memory (after this
+    /// device made or learnt a destruction).
+    pub fn forget_destroyed(&mut self) {
+        let gone: Vec<CompartmentId> = self.log.state().destroyed.keys().copied().collect();
+        for c in gone {
+            self.compartments.remove(&c);
+            self.waiting.remove(&c);
+            self.stored.remove(&c);
+        }
+    }
+
     fn keyring_mut(&mut self, id: CompartmentId) -> Option<&mut Keyring> {
         match self.compartments.get_mut(&id) {
             Some(c) => Some(&mut c.keys),
@@ -139,7 +150,7 @@ impl Case {
     /// Creates, rotates and hands out compartment keys so that exactly the devices entitled
     /// today hold the latest key of every compartment this device holds (see
     /// [`access::plan_keys`]). Returns whether an op was made. One HPKE encapsulation per
-    /// recipient device carries all its keys.
+    /// recipient device and compartment carries its keys.
     pub fn maintain_keys(&mut self, device: &DeviceSecret) -> Result<bool, CoreError> {
         let access = self.access();
         let st = self.log.state();
@@ -161,6 +172,7 @@ impl Case {
                 epoch: 0,
                 commitment: Blob(key.commitment().to_vec()),
                 link: None,
+                link_hash: None,
                 closing: Vec::new(),
             });
             for d in access.reader_devices(st, *c) {
@@ -197,6 +209,7 @@ impl Case {
                 epoch: key.epoch(),
                 commitment: Blob(key.commitment().to_vec()),
                 link: Some(Blob(link.to_bytes().to_vec())),
+                link_hash: None,
                 closing,
             });
             for d in access.reader_devices(st, *c) {
@@ -212,21 +225,29 @@ impl Case {
                 per_device.entry(*d).or_default().push(key.clone());
             }
         }
-        // Devices that get the same keys (all remaining readers, after a removal) share one
-        // call that spreads the encapsulations over the cores.
+        // One bundle per device and compartment (format 2): destroying one compartment then
+        // drops no other compartment's key (issue 17). Devices that get the same keys (all
+        // remaining readers, after a removal) share one call that spreads the encapsulations
+        // over the cores.
         type Group = (Vec<EpochKey>, Vec<PublicIdentity>);
         let mut groups: BTreeMap<Vec<(CompartmentId, u32)>, Group> = BTreeMap::new();
         for (d, keys) in per_device {
             let Some(id) = st.identities.get(&d) else {
                 continue;
             };
-            let sig: Vec<(CompartmentId, u32)> =
-                keys.iter().map(|k| (k.compartment(), k.epoch())).collect();
-            groups
-                .entry(sig)
-                .or_insert_with(|| (keys, Vec::new()))
-                .1
-                .push(id.clone());
+            let mut by_compartment: BTreeMap<CompartmentId, Vec<EpochKey>> = BTreeMap::new();
+            for k in keys {
+                by_compartment.entry(k.compartment()).or_default().push(k);
+            }
+            for keys in by_compartment.into_values() {
+                let sig: Vec<(CompartmentId, u32)> =
+                    keys.iter().map(|k| (k.compartment(), k.epoch())).collect();
+                groups
+                    .entry(sig)
+                    .or_insert_with(|| (keys, Vec::new()))
+                    .1
+                    .push(id.clone());
+            }
         }
         let mut wrapped = Vec::new();
         for (keys, to) in groups.values() {
@@ -242,7 +263,11 @@ impl Case {
         self.log.append(
             device,
             Action::Keys,
-            KeyUpdate { epochs, wrapped },
+            KeyUpdate {
+                epochs,
+                wrapped,
+                refs: Vec::new(),
+            },
             self.now,
             self.today,
         )?;

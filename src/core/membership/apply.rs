@@ -811,6 +811,189 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
                 },
             );
         }
+        Action::Destroy {
+            organisation,
+            compartments,
+            ground,
+            exceptions,
+        } => {
+            let author = st.author(op)?;
+            let org = organisation.trim();
+            // The controller decides: a professional of the organisation whose compartments
+            // they are (AVG art. 4(7); BW 7:455; Jeugdwet 7.3.9).
+            if !(author.role.is_professional()
+                && author.organisation.trim().eq_ignore_ascii_case(org))
+            {
+                return Err(Rejection::Invalid(
+                    "only a professional of the organisation destroys what it holds".into(),
+                ));
+            }
+            let by = author.id.clone();
+            let planned = crate::core::retention::schedule(
+                st,
+                st.closed
+                    .as_ref()
+                    .and_then(|c| parse_date(&c.on).ok()),
+            );
+            let mut ids = Vec::new();
+            for d in compartments {
+                let kind = crate::core::compartment::CompartmentKind::parse(d)
+                    .ok_or_else(|| Rejection::Invalid(format!("unknown compartment {d}")))?;
+                let id = kind.id(st.case);
+                if !st.keys.contains_key(&id) {
+                    return Err(Rejection::Invalid(format!("{d} has no keys in this case")));
+                }
+                if st.destroyed.contains_key(&id) {
+                    return Err(Rejection::Invalid(format!("{d} was destroyed already")));
+                }
+                if !crate::core::retention::owner_of(st, &kind).eq_ignore_ascii_case(org) {
+                    return Err(Rejection::Invalid(format!(
+                        "{d} is not {org}'s: only its controller destroys it"
+                    )));
+                }
+                if matches!(ground, super::op::DestroyGround::Retention) {
+                    let due = planned
+                        .iter()
+                        .find(|p| p.descriptor == *d)
+                        .and_then(|p| p.destroy_on);
+                    match due {
+                        Some(due) if op.date >= due => {}
+                        Some(due) => {
+                            return Err(Rejection::Invalid(format!(
+                                "{d} is kept until {}",
+                                crate::core::model::format_date(due)
+                            )));
+                        }
+                        None => {
+                            return Err(Rejection::Invalid(format!(
+                                "{d} has no retention term that ended (is the case closed?)"
+                            )));
+                        }
+                    }
+                }
+                ids.push((id, d.clone()));
+            }
+            let request = match ground {
+                super::op::DestroyGround::Retention => None,
+                super::op::DestroyGround::Request { request } => {
+                    let r = st.destruction_requests.get_mut(request).ok_or_else(|| {
+                        Rejection::Invalid(format!("no destruction request {request}"))
+                    })?;
+                    if !r.organisation.eq_ignore_ascii_case(org)
+                        || !r.answer.as_ref().is_some_and(|a| a.granted)
+                    {
+                        return Err(Rejection::Invalid(format!(
+                            "destruction request {request} was not granted by {org}"
+                        )));
+                    }
+                    r.carried_out = Some(op.body.date.clone());
+                    Some(request.clone())
+                }
+            };
+            for (id, descriptor) in ids {
+                st.destroyed.insert(
+                    id,
+                    super::state::Tombstone {
+                        descriptor,
+                        organisation: org.to_string(),
+                        on: op.body.date.clone(),
+                        by: by.clone(),
+                        request: request.clone(),
+                        exceptions: exceptions.trim().to_string(),
+                        op: op.id,
+                    },
+                );
+            }
+        }
+        Action::RequestDestruction {
+            request,
+            organisation,
+        } => {
+            let author = st.author(op)?;
+            let who = author.id.clone();
+            // The people whose consent the age rules require ask for destruction (law.md
+            // "who can request destruction": under 12 the parents with gezag, BW 7:465 lid 1;
+            // 12–15 the child and the parents with gezag; from 16 the young person alone).
+            let (required, _) = crate::core::access::required_consenters(st, op.date);
+            if !required.contains(&who) {
+                return Err(Rejection::Invalid(
+                    "only the child (from 12) or a parent with gezag asks for destruction".into(),
+                ));
+            }
+            let org = organisation.trim();
+            let known_org = st.members.values().any(|m| {
+                m.role.is_professional() && m.organisation.trim().eq_ignore_ascii_case(org)
+            });
+            if !known_org {
+                return Err(Rejection::Invalid(format!(
+                    "no organisation {org} in this case"
+                )));
+            }
+            let r = st
+                .destruction_requests
+                .entry(request.clone())
+                .or_insert_with(|| super::state::DestructionRequest {
+                    id: request.clone(),
+                    organisation: org.to_string(),
+                    opened: op.body.date.clone(),
+                    signed: Vec::new(),
+                    answer: None,
+                    carried_out: None,
+                });
+            if !r.organisation.eq_ignore_ascii_case(org) {
+                return Err(Rejection::Invalid(format!(
+                    "request {request} is to another organisation"
+                )));
+            }
+            if r.answer.is_some() {
+                return Err(Rejection::Invalid(format!(
+                    "request {request} was answered already"
+                )));
+            }
+            if !r.signed.iter().any(|(p, _)| *p == who) {
+                r.signed.push((who, op.body.date.clone()));
+            }
+        }
+        Action::AnswerDestruction {
+            request,
+            granted,
+            ground,
+            reason,
+        } => {
+            let author = st.author(op)?;
+            let by = author.id.clone();
+            let author_org = author.organisation.trim().to_string();
+            let professional = author.role.is_professional();
+            let (required, absent) = crate::core::access::required_consenters(st, op.date);
+            let r = st.destruction_requests.get_mut(request).ok_or_else(|| {
+                Rejection::Invalid(format!("no destruction request {request}"))
+            })?;
+            if !(professional && author_org.eq_ignore_ascii_case(&r.organisation)) {
+                return Err(Rejection::Invalid(
+                    "only the organisation asked answers a destruction request".into(),
+                ));
+            }
+            if r.answer.is_some() {
+                return Err(Rejection::Invalid(format!(
+                    "request {request} was answered already"
+                )));
+            }
+            // A grant needs every signature the request needs on the day of the answer.
+            let complete =
+                absent.is_empty() && required.iter().all(|p| r.signed.iter().any(|(s, _)| s == p));
+            if *granted && !complete {
+                return Err(Rejection::Invalid(format!(
+                    "request {request} does not have every signature it needs yet"
+                )));
+            }
+            r.answer = Some(super::state::DestructionAnswer {
+                granted: *granted,
+                ground: ground.trim().to_string(),
+                reason: reason.trim().to_string(),
+                by,
+                on: op.body.date.clone(),
+            });
+        }
         Action::Keys => {}
     }
     if op.body.keys.is_empty() {

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use mdo_crypto::{CompartmentId, DeviceId, EpochLink, WrappedKeys};
+use mdo_crypto::{CompartmentId, DeviceId, WrappedKeys};
 
 use super::error::Rejection;
 use super::op::Op;
@@ -42,6 +42,12 @@ pub(super) fn apply_keys(
     };
     let mut fresh: BTreeMap<CompartmentId, (String, EpochInfo)> = BTreeMap::new();
     for ne in &op.body.keys.epochs {
+        if st.destroyed.contains_key(&ne.compartment) {
+            return Err(Rejection::Invalid(format!(
+                "a new key for {}, which was destroyed",
+                ne.descriptor
+            )));
+        }
         let kind = CompartmentKind::parse(&ne.descriptor)
             .ok_or_else(|| Rejection::Invalid(format!("unknown compartment {}", ne.descriptor)))?;
         if kind.id(st.case) != ne.compartment {
@@ -97,10 +103,15 @@ pub(super) fn apply_keys(
     }
     let mut bundles = Vec::new();
     let mut handed: Vec<(CompartmentId, u32, DeviceId)> = Vec::new();
-    for w in &op.body.keys.wrapped {
-        let w = WrappedKeys::from_bytes(&w.0).map_err(|e| Rejection::Invalid(e.to_string()))?;
-        let to = w.recipient();
-        for (c, e) in w.entries() {
+    for view in op.bundles() {
+        let to = view.to;
+        if let Some((c, _)) = view.entries.iter().find(|(c, _)| st.destroyed.contains_key(c)) {
+            return Err(Rejection::Invalid(format!(
+                "a key of {}, which was destroyed",
+                label(st, *c)
+            )));
+        }
+        for (c, e) in &view.entries {
             let readers = readers_of(st, *c);
             if !readers.contains(&to) {
                 return Err(Rejection::RecipientNotEntitled {
@@ -132,15 +143,9 @@ pub(super) fn apply_keys(
                 }
             }
         }
-        bundles.push(w);
+        bundles.extend(view.bundle);
     }
-    for ne in &op.body.keys.epochs {
-        if let Some(l) = &ne.link
-            && let Ok(link) = EpochLink::from_bytes(&l.0)
-        {
-            st.links.push(link);
-        }
-    }
+    st.links.extend(op.links());
     for (c, (descriptor, info)) in fresh {
         st.keys
             .entry(c)

@@ -52,10 +52,11 @@ pub use dag::{Log, MAX_CLOCK_SKEW_DAYS};
 pub use derive::Inserted;
 pub use error::{ConsentRule, LogError, Rejection};
 pub use op::{
-    Action, Basis, Blob, ConsentSpec, KeyUpdate, MAX_OP_LEN, MemberSpec, NewEpoch, OP_MAGIC,
-    OP_VERSION, Op, OpBody, OpError, Recipient, SIG_CONTEXT,
+    Action, Basis, Blob, BundleRef, BundleView, ConsentSpec, DestroyGround, KeyUpdate, MAX_OP_LEN,
+    MemberSpec, NewEpoch, OP_MAGIC, OP_VERSION, OP_VERSION_1, Op, OpBody, OpError, Recipient,
+    SIG_CONTEXT,
 };
 pub use state::{
-    AnswerState, CompartmentKeys, ConsentRecord, EpochInfo, Member, MemberStatus, PersonAnswer,
-    Release, State, Withdrawal,
+    AnswerState, CompartmentKeys, ConsentRecord, DestructionAnswer, DestructionRequest, EpochInfo,
+    Member, MemberStatus, PersonAnswer, Release, State, Tombstone, Withdrawal,
 };

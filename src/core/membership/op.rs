@@ -16,8 +16,13 @@ use crate::core::model::{ConsentCategory, ConsentHow, Date, LegalGround, Role, p
 
 /// Magic bytes of an op.
 pub const OP_MAGIC: &[u8; 4] = b"MDOP";
-/// Current op format version.
-pub const OP_VERSION: u8 = 1;
+/// Current op format version: 2 carries key material beside the signed body (issue 17), so a
+/// device can drop the keys of a destroyed compartment and still verify the op.
+pub const OP_VERSION: u8 = 2;
+/// The first format: key material inside the signed body (still read).
+pub const OP_VERSION_1: u8 = 1;
+/// Most detached blobs (bundles and links) one op carries.
+const MAX_DETACHED: usize = 8192;
 /// Largest op accepted (a rotation carrying bundles for a few hundred devices fits).
 pub const MAX_OP_LEN: usize = 4 << 20;
 /// Signature context of ops.
@@ -293,8 +298,59 @@ pub enum Action {
         /// Why.
         reason: String,
     },
+    /// Destroys compartments of one organisation in this case (issue 17): every device that
+    /// learns of it drops their keys, then their chunks, and never takes either back. The op is
+    /// the tombstone: it carries no content. Signed by a professional of that organisation, the
+    /// controller of those compartments (`core::retention::owner_of`).
+    Destroy {
+        /// The organisation (controller).
+        organisation: String,
+        /// The compartments' descriptors.
+        compartments: Vec<String>,
+        /// Why.
+        ground: DestroyGround,
+        /// The legal exceptions the controller weighed, in words (BW 7:455 lid 2, Jeugdwet
+        /// 7.3.9, AVG art. 17 lid 3).
+        #[serde(default)]
+        exceptions: String,
+    },
+    /// A request to destroy what one organisation holds about the child in this case (AVG art.
+    /// 17; BW 7:455; Jeugdwet 7.3.9), by a person whose signature it needs (the same people as a
+    /// consent: `core::access::required_consenters`). The first op opens the request; the same
+    /// request id by another required person adds their signature. It names no content.
+    RequestDestruction {
+        /// Request id.
+        request: String,
+        /// The organisation asked.
+        organisation: String,
+    },
+    /// The organisation's answer to a destruction request: granted (carried out with a
+    /// [`Action::Destroy`] naming the request) or refused, with the legal ground and why.
+    AnswerDestruction {
+        /// Request id.
+        request: String,
+        /// Granted.
+        granted: bool,
+        /// The legal ground (a refusal: BW 7:455 lid 2, Jeugdwet 7.3.9 lid 2, AVG art. 17 lid 3).
+        ground: String,
+        /// Why, in words the requester reads.
+        reason: String,
+    },
     /// Only a key update.
     Keys,
+}
+
+/// Why compartments are destroyed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "ground", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum DestroyGround {
+    /// The end of the retention term (`core::retention::schedule`).
+    Retention,
+    /// A granted destruction request.
+    Request {
+        /// Its id.
+        request: String,
+    },
 }
 
 /// A new epoch of a compartment key, announced in an op.
@@ -309,13 +365,34 @@ pub struct NewEpoch {
     pub epoch: u32,
     /// [`mdo_crypto::EpochKey::commitment`] of the key.
     pub commitment: Blob,
-    /// The previous key encrypted under this one (epoch > 0).
-    #[serde(default)]
+    /// The previous key encrypted under this one (epoch > 0). Format 1 carries it here; format
+    /// 2 carries it beside the signed body and only its hash here ([`NewEpoch::link_hash`]).
+    /// [`Op::sign`] moves it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<Blob>,
+    /// BLAKE3 of the link carried beside the body (format 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_hash: Option<Blob>,
     /// Chunks of the previous epochs by writers who lose their write right with this rotation
     /// that stay part of the history.
     #[serde(default)]
     pub closing: Vec<ChunkId>,
+}
+
+/// A key bundle carried beside the signed body (format 2): to whom, which compartment and
+/// epochs, and the BLAKE3 hash of the [`WrappedKeys`] bytes. One compartment per bundle, so that
+/// destroying one compartment drops no other compartment's key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleRef {
+    /// The recipient device.
+    pub to: DeviceId,
+    /// The compartment.
+    pub compartment: CompartmentId,
+    /// The epochs, in the bundle's order.
+    pub epochs: Vec<u32>,
+    /// BLAKE3 of the bundle.
+    pub hash: Blob,
 }
 
 /// Keys carried by an op.
@@ -325,16 +402,32 @@ pub struct KeyUpdate {
     /// New epochs.
     #[serde(default)]
     pub epochs: Vec<NewEpoch>,
-    /// [`WrappedKeys`] bundles, each to one device.
-    #[serde(default)]
+    /// [`WrappedKeys`] bundles, each to one device. Format 1 carries them here; for format 2
+    /// [`Op::sign`] moves them beside the body and leaves [`KeyUpdate::refs`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub wrapped: Vec<Blob>,
+    /// The bundles carried beside the body (format 2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refs: Vec<BundleRef>,
 }
 
 impl KeyUpdate {
     /// Nothing in it.
     pub fn is_empty(&self) -> bool {
-        self.epochs.is_empty() && self.wrapped.is_empty()
+        self.epochs.is_empty() && self.wrapped.is_empty() && self.refs.is_empty()
     }
+}
+
+/// One key bundle of an op as every device sees it: to whom and for what, from the signed body;
+/// the bundle itself if this copy of the op still carries it.
+#[derive(Debug, Clone)]
+pub struct BundleView {
+    /// The recipient device.
+    pub to: DeviceId,
+    /// (compartment, epoch) of each key.
+    pub entries: Vec<(CompartmentId, u32)>,
+    /// The bundle (absent once the compartment was destroyed on this device).
+    pub bundle: Option<WrappedKeys>,
 }
 
 /// The signed content of an op.
@@ -392,54 +485,139 @@ pub enum OpError {
 }
 
 /// A parsed op whose signature has been verified.
+///
+/// Wire format 2 (format 1 is the first 4 fields, with the keys inside the body):
+///
+/// ```text
+/// "MDOP" ‖ version (1) ‖ body length (u32 LE) ‖ body (JSON) ‖ signature (64)
+///        ‖ n (u16 LE) ‖ n × (length (u32 LE) ‖ bundle or link)
+/// ```
+///
+/// The signature covers the header and the body; the id is BLAKE3 of the signed part and the
+/// signature, so it does not change when key material is dropped. Each detached blob must be
+/// one the body names by hash; any of them may be missing (dropped with a destroyed compartment).
 #[derive(Debug, Clone)]
 pub struct Op {
-    /// BLAKE3 of its bytes.
+    /// BLAKE3 of its signed bytes and signature.
     pub id: OpId,
     /// Content.
     pub body: OpBody,
     /// Date of `body.date`.
     pub date: Date,
-    /// The bytes as signed.
+    /// The bytes as stored and sent (with the key material this copy carries).
     pub bytes: Vec<u8>,
+    /// Format version.
+    pub version: u8,
+    /// Key material carried beside the body (format 2): each blob with its BLAKE3 hash.
+    detached: Vec<([u8; 32], Vec<u8>)>,
 }
 
 impl Op {
-    /// Builds and signs an op (its form is checked as [`Op::parse`] would; the signature just
-    /// made is not verified again).
-    pub fn sign(author: &DeviceSecret, body: OpBody) -> Result<Op, OpError> {
+    /// Builds and signs an op in format 2 (its form is checked as [`Op::parse`] would; the
+    /// signature just made is not verified again). Key material given inside the body (bundles
+    /// in `keys.wrapped`, links in `NewEpoch::link`) is moved beside it: each bundle must hold
+    /// keys of one compartment.
+    pub fn sign(author: &DeviceSecret, mut body: OpBody) -> Result<Op, OpError> {
         if body.author != author.device_id() {
             return Err(OpError::Malformed(
                 "the author is not the signing device".into(),
             ));
         }
-        let date = check_form(&body)?;
-        let json = serde_json::to_vec(&body).map_err(|e| OpError::Malformed(e.to_string()))?;
-        let too_large = OpError::TooLarge {
-            len: json.len() + HEADER_LEN + SIG_LEN,
-            max: MAX_OP_LEN,
-        };
-        if json.len() + HEADER_LEN + SIG_LEN > MAX_OP_LEN {
-            return Err(too_large);
+        let mut detached: Vec<([u8; 32], Vec<u8>)> = Vec::new();
+        for w in std::mem::take(&mut body.keys.wrapped) {
+            let parsed = WrappedKeys::from_bytes(&w.0)?;
+            let compartment = match parsed.entries() {
+                [(c, _), rest @ ..] if rest.iter().all(|(x, _)| x == c) => *c,
+                _ => {
+                    return Err(OpError::Malformed(
+                        "a key bundle holds keys of one compartment".into(),
+                    ));
+                }
+            };
+            let hash = *blake3::hash(&w.0).as_bytes();
+            body.keys.refs.push(BundleRef {
+                to: parsed.recipient(),
+                compartment,
+                epochs: parsed.entries().iter().map(|(_, e)| *e).collect(),
+                hash: Blob(hash.to_vec()),
+            });
+            detached.push((hash, w.0));
         }
-        let len = u32::try_from(json.len()).map_err(|_| too_large)?;
+        for e in &mut body.keys.epochs {
+            if let Some(l) = e.link.take() {
+                let hash = *blake3::hash(&l.0).as_bytes();
+                e.link_hash = Some(Blob(hash.to_vec()));
+                detached.push((hash, l.0));
+            }
+        }
+        let date = check_form(&body, OP_VERSION)?;
+        check_detached(&body, &detached)?;
+        let json = serde_json::to_vec(&body).map_err(|e| OpError::Malformed(e.to_string()))?;
         let mut bytes = Vec::with_capacity(HEADER_LEN + json.len() + SIG_LEN);
         bytes.extend_from_slice(OP_MAGIC);
         bytes.push(OP_VERSION);
+        let len = u32::try_from(json.len()).map_err(|_| OpError::TooLarge {
+            len: json.len(),
+            max: MAX_OP_LEN,
+        })?;
         bytes.extend_from_slice(&len.to_le_bytes());
         bytes.extend_from_slice(&json);
         let sig = author.sign(SIG_CONTEXT, &bytes);
         bytes.extend_from_slice(&sig);
-        Ok(Op {
-            id: OpId(*blake3::hash(&bytes).as_bytes()),
+        let id = OpId(*blake3::hash(&bytes).as_bytes());
+        let op = Op {
+            id,
             body,
             date,
             bytes,
-        })
+            version: OP_VERSION,
+            detached,
+        };
+        let op = op.rebuilt();
+        if op.bytes.len() > MAX_OP_LEN {
+            return Err(OpError::TooLarge {
+                len: op.bytes.len(),
+                max: MAX_OP_LEN,
+            });
+        }
+        Ok(op)
+    }
+
+    /// The signed part and signature (what the id hashes).
+    fn signed_len(&self) -> usize {
+        match self.version {
+            OP_VERSION_1 => self.bytes.len(),
+            _ => {
+                let len = u32::from_le_bytes([
+                    self.bytes[5],
+                    self.bytes[6],
+                    self.bytes[7],
+                    self.bytes[8],
+                ]) as usize;
+                HEADER_LEN + len + SIG_LEN
+            }
+        }
+    }
+
+    /// The op with `bytes` written again from the signed part and `detached`.
+    fn rebuilt(mut self) -> Op {
+        if self.version == OP_VERSION_1 {
+            return self;
+        }
+        let n = self.signed_len();
+        self.bytes.truncate(n);
+        self.bytes
+            .extend_from_slice(&(self.detached.len() as u16).to_le_bytes());
+        for (_, b) in &self.detached {
+            self.bytes.extend_from_slice(&(b.len() as u32).to_le_bytes());
+            self.bytes.extend_from_slice(b);
+        }
+        self
     }
 
     /// Parses and verifies an op from outside bytes: size, magic, version, strict JSON, form
-    /// (dates, limits, key bundles) and the author's signature.
+    /// (dates, limits, key bundles), the key material beside the body and the author's
+    /// signature.
     pub fn parse(bytes: &[u8]) -> Result<Op, OpError> {
         if bytes.len() > MAX_OP_LEN {
             return Err(OpError::TooLarge {
@@ -456,23 +634,34 @@ impl Op {
         if &bytes[..4] != OP_MAGIC {
             return Err(OpError::Malformed("not a membership op (bad magic)".into()));
         }
-        if bytes[4] != OP_VERSION {
+        let version = bytes[4];
+        if version != OP_VERSION && version != OP_VERSION_1 {
             return Err(OpError::Malformed(format!(
-                "op format version {} (this MDO reads {OP_VERSION}); update MDO",
-                bytes[4]
+                "op format version {version} (this MDO reads {OP_VERSION_1} and {OP_VERSION}); update MDO"
             )));
         }
         let len = u32::from_le_bytes([bytes[5], bytes[6], bytes[7], bytes[8]]) as usize;
-        if HEADER_LEN + len + SIG_LEN != bytes.len() {
+        let signed_end = HEADER_LEN
+            .checked_add(len)
+            .and_then(|x| x.checked_add(SIG_LEN))
+            .ok_or_else(|| OpError::Malformed("body length".into()))?;
+        let exact = version == OP_VERSION_1;
+        if (exact && signed_end != bytes.len()) || signed_end > bytes.len() {
             return Err(OpError::Malformed(format!(
                 "body length {len} does not match the op's {} bytes",
                 bytes.len()
             )));
         }
-        let (signed, sig) = bytes.split_at(HEADER_LEN + len);
+        let (signed, sig) = bytes[..signed_end].split_at(HEADER_LEN + len);
         let body: OpBody = serde_json::from_slice(&signed[HEADER_LEN..])
             .map_err(|e| OpError::Malformed(e.to_string()))?;
-        let date = check_form(&body)?;
+        let date = check_form(&body, version)?;
+        let detached = if exact {
+            Vec::new()
+        } else {
+            read_detached(&bytes[signed_end..])?
+        };
+        check_detached(&body, &detached)?;
         let sig: [u8; 64] = sig
             .try_into()
             .map_err(|_| OpError::Malformed("signature length".into()))?;
@@ -480,15 +669,189 @@ impl Op {
             .verify(SIG_CONTEXT, signed, &sig)
             .map_err(|_| OpError::BadSignature)?;
         Ok(Op {
-            id: OpId(*blake3::hash(bytes).as_bytes()),
+            id: OpId(*blake3::hash(&bytes[..signed_end]).as_bytes()),
             body,
             date,
             bytes: bytes.to_vec(),
+            version,
+            detached,
         })
+    }
+
+    /// Every key bundle of the op: to whom and for what (from the signed body), with the bundle
+    /// where this copy still carries it.
+    pub fn bundles(&self) -> Vec<BundleView> {
+        if self.version == OP_VERSION_1 {
+            return self
+                .body
+                .keys
+                .wrapped
+                .iter()
+                .filter_map(|w| WrappedKeys::from_bytes(&w.0).ok())
+                .map(|w| BundleView {
+                    to: w.recipient(),
+                    entries: w.entries().to_vec(),
+                    bundle: Some(w),
+                })
+                .collect();
+        }
+        self.body
+            .keys
+            .refs
+            .iter()
+            .map(|r| BundleView {
+                to: r.to,
+                entries: r.epochs.iter().map(|e| (r.compartment, *e)).collect(),
+                bundle: self
+                    .blob(&r.hash.0)
+                    .and_then(|b| WrappedKeys::from_bytes(b).ok()),
+            })
+            .collect()
+    }
+
+    /// The epoch links this copy carries.
+    pub fn links(&self) -> Vec<EpochLink> {
+        self.body
+            .keys
+            .epochs
+            .iter()
+            .filter_map(|e| match (&e.link, &e.link_hash) {
+                (Some(l), _) => Some(l.0.as_slice()),
+                (None, Some(h)) => self.blob(&h.0),
+                (None, None) => None,
+            })
+            .filter_map(|b| EpochLink::from_bytes(b).ok())
+            .collect()
+    }
+
+    fn blob(&self, hash: &[u8]) -> Option<&[u8]> {
+        self.detached
+            .iter()
+            .find(|(h, _)| h.as_slice() == hash)
+            .map(|(_, b)| b.as_slice())
+    }
+
+    /// The compartments whose key material this copy carries.
+    pub fn material_of(&self) -> std::collections::BTreeSet<CompartmentId> {
+        let mut out = std::collections::BTreeSet::new();
+        for b in self.bundles() {
+            if b.bundle.is_some() {
+                out.extend(b.entries.iter().map(|(c, _)| *c));
+            }
+        }
+        out.extend(self.links().iter().map(|l| l.compartment()));
+        out
+    }
+
+    /// The op without the key material of `compartments` (bundles and links), or `None` if it
+    /// carries none of it. A format-1 op cannot drop anything (its keys are signed): `Err` with
+    /// the compartments it still holds keys of.
+    pub fn without_material(
+        &self,
+        compartments: &std::collections::BTreeSet<CompartmentId>,
+    ) -> Result<Option<Op>, Vec<CompartmentId>> {
+        let held: Vec<CompartmentId> = self
+            .material_of()
+            .intersection(compartments)
+            .copied()
+            .collect();
+        if held.is_empty() {
+            return Ok(None);
+        }
+        if self.version == OP_VERSION_1 {
+            return Err(held);
+        }
+        let mut drop: HashSet<[u8; 32]> = HashSet::new();
+        for r in &self.body.keys.refs {
+            if compartments.contains(&r.compartment)
+                && let Ok(h) = <[u8; 32]>::try_from(r.hash.0.as_slice())
+            {
+                drop.insert(h);
+            }
+        }
+        for e in &self.body.keys.epochs {
+            if compartments.contains(&e.compartment)
+                && let Some(h) = &e.link_hash
+                && let Ok(h) = <[u8; 32]>::try_from(h.0.as_slice())
+            {
+                drop.insert(h);
+            }
+        }
+        let mut op = self.clone();
+        op.detached.retain(|(h, _)| !drop.contains(h));
+        Ok(Some(op.rebuilt()))
     }
 }
 
-fn check_form(b: &OpBody) -> Result<Date, OpError> {
+/// Reads the detached blobs after the signature (format 2).
+fn read_detached(mut rest: &[u8]) -> Result<Vec<([u8; 32], Vec<u8>)>, OpError> {
+    let bad = |s: &str| OpError::Malformed(s.to_string());
+    if rest.len() < 2 {
+        return Err(bad("the key material's count is missing"));
+    }
+    let n = u16::from_le_bytes([rest[0], rest[1]]) as usize;
+    rest = &rest[2..];
+    if n > MAX_DETACHED {
+        return Err(bad("too much key material in one op"));
+    }
+    let mut out = Vec::with_capacity(n.min(256));
+    for _ in 0..n {
+        if rest.len() < 4 {
+            return Err(bad("key material cut short"));
+        }
+        let len = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+        rest = &rest[4..];
+        if len > rest.len() {
+            return Err(bad("key material cut short"));
+        }
+        let (b, r) = rest.split_at(len);
+        out.push((*blake3::hash(b).as_bytes(), b.to_vec()));
+        rest = r;
+    }
+    if !rest.is_empty() {
+        return Err(bad("bytes after the key material"));
+    }
+    Ok(out)
+}
+
+/// Every detached blob is one the body names by hash (once), and is what the body says: a
+/// bundle to that device for that compartment and those epochs, or that compartment's link.
+fn check_detached(body: &OpBody, detached: &[([u8; 32], Vec<u8>)]) -> Result<(), OpError> {
+    let bad = |s: String| OpError::Malformed(s);
+    let mut seen = HashSet::new();
+    for (h, b) in detached {
+        if !seen.insert(*h) {
+            return Err(bad("a key blob is carried twice".into()));
+        }
+        if let Some(r) = body.keys.refs.iter().find(|r| r.hash.0 == h) {
+            let w = WrappedKeys::from_bytes(b)?;
+            let entries: Vec<(CompartmentId, u32)> =
+                r.epochs.iter().map(|e| (r.compartment, *e)).collect();
+            if w.case() != body.case || w.recipient() != r.to || w.entries() != entries.as_slice()
+            {
+                return Err(bad("a key bundle is not the one the op names".into()));
+            }
+        } else if let Some(e) = body
+            .keys
+            .epochs
+            .iter()
+            .find(|e| e.link_hash.as_ref().is_some_and(|x| x.0 == h))
+        {
+            let link = EpochLink::from_bytes(b)?;
+            if link.case() != body.case
+                || link.compartment() != e.compartment
+                || link.newer_epoch() != e.epoch
+            {
+                return Err(bad("an epoch link is not the one the op names".into()));
+            }
+        } else {
+            return Err(bad("key material the op does not name".into()));
+        }
+    }
+    Ok(())
+}
+
+fn check_form(b: &OpBody, version: u8) -> Result<Date, OpError> {
     let bad = |s: String| OpError::Malformed(s);
     let date = parse_date(&b.date).map_err(|e| bad(e.to_string()))?;
     if b.parents.len() > MAX_PARENTS {
@@ -577,6 +940,48 @@ fn check_form(b: &OpBody) -> Result<Date, OpError> {
                 "a retention term names an organisation, at most 100 years and why".into(),
             ));
         }
+        Action::Destroy {
+            organisation,
+            compartments,
+            ground,
+            exceptions,
+        } => {
+            if organisation.trim().is_empty()
+                || !text_ok(organisation)
+                || compartments.is_empty()
+                || compartments.len() > 256
+                || compartments.iter().any(|c| !text_ok(c))
+                || !text_ok(exceptions)
+            {
+                return Err(bad(
+                    "a destruction names an organisation and its compartments".into(),
+                ));
+            }
+            if let DestroyGround::Request { request } = ground
+                && !id_ok(request)
+            {
+                return Err(bad("request id".into()));
+            }
+        }
+        Action::RequestDestruction {
+            request,
+            organisation,
+        } if !id_ok(request) || organisation.trim().is_empty() || !text_ok(organisation) => {
+            return Err(bad("a destruction request has an id and an organisation".into()));
+        }
+        Action::AnswerDestruction {
+            request,
+            ground,
+            reason,
+            ..
+        } if !id_ok(request)
+            || ground.trim().is_empty()
+            || reason.trim().is_empty()
+            || !text_ok(ground)
+            || !text_ok(reason) =>
+        {
+            return Err(bad("an answer names its legal ground and says why".into()));
+        }
         Action::Withdraw { note, .. }
         | Action::RemoveMember { reason: note, .. }
         | Action::Answer { note, .. }
@@ -587,8 +992,15 @@ fn check_form(b: &OpBody) -> Result<Date, OpError> {
         }
         _ => {}
     }
-    if b.keys.epochs.len() > 4096 || b.keys.wrapped.len() > 4096 {
+    if b.keys.epochs.len() > 4096 || b.keys.wrapped.len() > 4096 || b.keys.refs.len() > 4096 {
         return Err(bad("too many keys in one op".into()));
+    }
+    let v1 = version == OP_VERSION_1;
+    if v1 && (!b.keys.refs.is_empty() || b.keys.epochs.iter().any(|e| e.link_hash.is_some())) {
+        return Err(bad("a format-1 op carries its keys inside".into()));
+    }
+    if !v1 && (!b.keys.wrapped.is_empty() || b.keys.epochs.iter().any(|e| e.link.is_some())) {
+        return Err(bad("a format-2 op carries its keys beside the body".into()));
     }
     let mut seen = HashSet::new();
     for e in &b.keys.epochs {
@@ -598,9 +1010,9 @@ fn check_form(b: &OpBody) -> Result<Date, OpError> {
         if e.commitment.0.len() != 32 || e.closing.len() > 100_000 || !text_ok(&e.descriptor) {
             return Err(bad("new epoch entry".into()));
         }
-        match (&e.link, e.epoch) {
-            (None, 0) => {}
-            (Some(l), n) if n > 0 => {
+        match (&e.link, &e.link_hash, e.epoch) {
+            (None, None, 0) => {}
+            (Some(l), None, n) if n > 0 => {
                 let link = EpochLink::from_bytes(&l.0).map_err(|e| bad(e.to_string()))?;
                 if link.case() != b.case || link.compartment() != e.compartment {
                     return Err(bad("epoch link of another compartment".into()));
@@ -609,6 +1021,7 @@ fn check_form(b: &OpBody) -> Result<Date, OpError> {
                     return Err(bad("epoch link of another epoch".into()));
                 }
             }
+            (None, Some(h), n) if n > 0 && h.0.len() == 32 => {}
             _ => return Err(bad("epoch 0 has no link and later epochs need one".into())),
         }
     }
@@ -616,6 +1029,16 @@ fn check_form(b: &OpBody) -> Result<Date, OpError> {
         let w = WrappedKeys::from_bytes(&w.0).map_err(|e| bad(e.to_string()))?;
         if w.case() != b.case {
             return Err(bad("key bundle of another case".into()));
+        }
+    }
+    let mut hashes = HashSet::new();
+    for r in &b.keys.refs {
+        if r.hash.0.len() != 32
+            || r.epochs.is_empty()
+            || r.epochs.len() > mdo_crypto::wrap::MAX_KEYS
+            || !hashes.insert(r.hash.0.clone())
+        {
+            return Err(bad("key bundle reference".into()));
         }
     }
     Ok(date)

@@ -96,6 +96,58 @@ pub struct Closure {
     pub reason: String,
 }
 
+/// What a destruction op left of a compartment (issue 17): content-free, kept for good.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Tombstone {
+    /// The compartment's descriptor.
+    pub descriptor: String,
+    /// The organisation that decided (the controller).
+    pub organisation: String,
+    /// Date (`YYYY-MM-DD`).
+    pub on: String,
+    /// Who decided (participant id).
+    pub by: String,
+    /// The request it carried out, if any (else the end of the retention term).
+    pub request: Option<String>,
+    /// The legal exceptions weighed.
+    pub exceptions: String,
+    /// The destruction op.
+    #[serde(skip)]
+    pub op: OpId,
+}
+
+/// A destruction request (issue 17) and its answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DestructionRequest {
+    /// Request id.
+    pub id: String,
+    /// The organisation asked.
+    pub organisation: String,
+    /// Date it was opened (`YYYY-MM-DD`).
+    pub opened: String,
+    /// Who signed it, with the date (participant id, `YYYY-MM-DD`).
+    pub signed: Vec<(String, String)>,
+    /// The answer.
+    pub answer: Option<DestructionAnswer>,
+    /// Carried out: the date of the destruction op.
+    pub carried_out: Option<String>,
+}
+
+/// An organisation's answer to a destruction request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DestructionAnswer {
+    /// Granted.
+    pub granted: bool,
+    /// The legal ground.
+    pub ground: String,
+    /// Why.
+    pub reason: String,
+    /// Who answered (participant id).
+    pub by: String,
+    /// Date (`YYYY-MM-DD`).
+    pub on: String,
+}
+
 /// An organisation's own retention term for what it holds in the case (issue 17).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RetentionSetting {
@@ -247,6 +299,10 @@ pub struct State {
     pub closings: Vec<(String, String, &'static str, String)>,
     /// Organisations' own retention terms, by organisation.
     pub retention: BTreeMap<String, RetentionSetting>,
+    /// Destroyed compartments (issue 17).
+    pub destroyed: BTreeMap<CompartmentId, Tombstone>,
+    /// Destruction requests by id.
+    pub destruction_requests: BTreeMap<String, DestructionRequest>,
 }
 
 impl State {
@@ -278,6 +334,8 @@ impl State {
             closed: None,
             closings: Vec::new(),
             retention: BTreeMap::new(),
+            destroyed: BTreeMap::new(),
+            destruction_requests: BTreeMap::new(),
         }
     }
 

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::core::model::{AgeBand, ConsentCategory, ConsentHow, Date, Role};
-use mdo_crypto::{CaseId, DeviceSecret, OpId};
+use mdo_crypto::{CaseId, CompartmentId, DeviceSecret, OpId};
 
 const TODAY: Date = time::macros::date!(2026 - 11 - 23);
 
@@ -62,7 +62,7 @@ fn parse_refuses_every_malformation() {
     magic[0] = b'X';
     assert!(matches!(Op::parse(&magic), Err(OpError::Malformed(_))));
     let mut version = good.clone();
-    version[4] = 2;
+    version[4] = 3;
     assert!(
         Op::parse(&version)
             .unwrap_err()
@@ -525,4 +525,148 @@ fn recipients_parse() {
             .unwrap_err()
             .contains("member list")
     );
+}
+
+/// A key op in format 2 with bundles for two compartments, a link, and the body it signs.
+fn keys_op() -> (DeviceSecret, Op, CompartmentId, CompartmentId) {
+    let dev = DeviceSecret::generate().unwrap();
+    let case = CaseId([9; 16]);
+    let (a, b) = (CompartmentId([1; 16]), CompartmentId([2; 16]));
+    let ka = mdo_crypto::EpochKey::generate(case, a).unwrap();
+    let (ka1, link) = ka.rotate().unwrap();
+    let kb = mdo_crypto::EpochKey::generate(case, b).unwrap();
+    let to = dev.public_identity().clone();
+    let body = OpBody {
+        case,
+        author: dev.device_id(),
+        parents: vec![OpId([3; 32])],
+        time: 0,
+        date: "2026-11-23".into(),
+        action: Action::Keys,
+        keys: KeyUpdate {
+            epochs: vec![NewEpoch {
+                descriptor: "parents".into(),
+                compartment: a,
+                epoch: 1,
+                commitment: Blob(ka1.commitment().to_vec()),
+                link: Some(Blob(link.to_bytes().to_vec())),
+                link_hash: None,
+                closing: vec![],
+            }],
+            wrapped: vec![
+                Blob(mdo_crypto::wrap_keys(&[&ka1], &to).unwrap().to_bytes()),
+                Blob(mdo_crypto::wrap_keys(&[&kb], &to).unwrap().to_bytes()),
+            ],
+            refs: vec![],
+        },
+    };
+    let op = Op::sign(&dev, body).unwrap();
+    (dev, op, a, b)
+}
+
+#[test]
+fn format_2_key_material_is_detachable_and_the_op_still_verifies() {
+    let (dev, op, a, b) = keys_op();
+    assert_eq!(op.version, OP_VERSION);
+    // The signed body names the bundles by hash; the material travels beside it.
+    assert!(op.body.keys.wrapped.is_empty() && op.body.keys.refs.len() == 2);
+    assert!(op.body.keys.epochs[0].link.is_none());
+    let parsed = Op::parse(&op.bytes).unwrap();
+    assert_eq!(parsed.id, op.id);
+    assert_eq!(parsed.links().len(), 1);
+    assert!(parsed.bundles().iter().all(|v| v.bundle.is_some()));
+    assert_eq!(parsed.material_of(), [a, b].into_iter().collect());
+
+    // Dropping compartment a: same id, still verifies, a's bundle and link gone, b's kept.
+    let gone = [a].into_iter().collect();
+    let stripped = parsed.without_material(&gone).unwrap().unwrap();
+    assert!(stripped.bytes.len() < parsed.bytes.len());
+    let again = Op::parse(&stripped.bytes).unwrap();
+    assert_eq!(again.id, op.id, "the id does not change with the material");
+    assert!(again.links().is_empty());
+    assert_eq!(again.material_of(), [b].into_iter().collect());
+    let views = again.bundles();
+    assert_eq!(views.len(), 2, "who got which key stays known");
+    let va = views.iter().find(|v| v.entries[0].0 == a).unwrap();
+    assert!(va.bundle.is_none());
+    let vb = views.iter().find(|v| v.entries[0].0 == b).unwrap();
+    assert_eq!(vb.bundle.as_ref().unwrap().unwrap(&dev).unwrap().len(), 1);
+    assert!(again.without_material(&gone).unwrap().is_none(), "nothing more to drop");
+
+    // Material the body does not name, or altered material, is refused.
+    let mut extra = stripped.bytes.clone();
+    let n = extra.len();
+    let count_at = again_count_offset(&again);
+    extra[count_at] += 1;
+    extra.extend_from_slice(&4u32.to_le_bytes());
+    extra.extend_from_slice(b"junk");
+    assert!(n < extra.len());
+    assert!(Op::parse(&extra).is_err());
+    let mut flipped = parsed.bytes.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 1;
+    assert!(Op::parse(&flipped).is_err(), "a bundle that is not the one named");
+    // The signed part still cannot change.
+    let mut body = parsed.bytes.clone();
+    body[20] ^= 1;
+    assert!(Op::parse(&body).is_err());
+}
+
+fn again_count_offset(op: &Op) -> usize {
+    let len = u32::from_le_bytes([op.bytes[5], op.bytes[6], op.bytes[7], op.bytes[8]]) as usize;
+    9 + len + 64
+}
+
+#[test]
+fn a_format_1_op_is_still_read_but_cannot_drop_its_keys() {
+    let dev = DeviceSecret::generate().unwrap();
+    let case = CaseId([9; 16]);
+    let a = CompartmentId([1; 16]);
+    let k = mdo_crypto::EpochKey::generate(case, a).unwrap();
+    let w = mdo_crypto::wrap_keys(&[&k], dev.public_identity()).unwrap();
+    let json = serde_json::json!({
+        "case": case, "author": dev.device_id(), "parents": [OpId([3; 32])], "time": 0,
+        "date": "2026-11-23", "action": {"op": "keys"},
+        "keys": {"epochs": [], "wrapped": [hex::encode(w.to_bytes())]}
+    });
+    let json = serde_json::to_vec(&json).unwrap();
+    let mut bytes = OP_MAGIC.to_vec();
+    bytes.push(OP_VERSION_1);
+    bytes.extend_from_slice(&(json.len() as u32).to_le_bytes());
+    bytes.extend_from_slice(&json);
+    let sig = dev.sign(SIG_CONTEXT, &bytes);
+    bytes.extend_from_slice(&sig);
+    let op = Op::parse(&bytes).unwrap();
+    assert_eq!(op.version, OP_VERSION_1);
+    assert_eq!(op.id, OpId(*blake3::hash(&bytes).as_bytes()));
+    assert!(op.bundles()[0].bundle.is_some());
+    let gone = [a].into_iter().collect();
+    assert_eq!(op.without_material(&gone).unwrap_err(), vec![a]);
+    // Bytes after a format-1 op are refused (its length is exact).
+    let mut extra = bytes.clone();
+    extra.extend_from_slice(&[0, 0]);
+    assert!(Op::parse(&extra).is_err());
+}
+
+#[test]
+fn a_bundle_holds_keys_of_one_compartment_in_format_2() {
+    let dev = DeviceSecret::generate().unwrap();
+    let case = CaseId([9; 16]);
+    let ka = mdo_crypto::EpochKey::generate(case, CompartmentId([1; 16])).unwrap();
+    let kb = mdo_crypto::EpochKey::generate(case, CompartmentId([2; 16])).unwrap();
+    let both = mdo_crypto::wrap_keys(&[&ka, &kb], dev.public_identity()).unwrap();
+    let body = OpBody {
+        case,
+        author: dev.device_id(),
+        parents: vec![OpId([3; 32])],
+        time: 0,
+        date: "2026-11-23".into(),
+        action: Action::Keys,
+        keys: KeyUpdate {
+            epochs: vec![],
+            wrapped: vec![Blob(both.to_bytes())],
+            refs: vec![],
+        },
+    };
+    assert!(Op::sign(&dev, body).is_err());
 }
