@@ -130,6 +130,12 @@ pub(crate) enum CaseCmd {
         #[arg(long)]
         reason: String,
     },
+    /// Who read or changed what in the whole case: this device's log and what the
+    /// professionals' devices shared, as far as you may read it; tampering is shown.
+    Log {
+        /// Case.
+        case: String,
+    },
     /// Destruction requests and what was destroyed, in Dutch.
     Destruction {
         /// Case.
@@ -327,6 +333,20 @@ pub(crate) fn run(dir: &Path, out: &Out, c: CaseCmd) -> Result<()> {
                 "afgewezen".into()
             })
         }),
+        CaseCmd::Log { case } => {
+            let mut s = open(dir)?;
+            let case = super::load(&mut s, &case)?;
+            let log = mdo::profile::caselog::case_log(&case, s.store())?;
+            out.print(json!(log), || {
+                let mut lines = vec![mdo::profile::caselog::coverage(&log)];
+                for p in &log.problems {
+                    lines.push(format!("LET OP: {p}"));
+                }
+                lines.extend(log.rows.iter().map(|r| r.sentence.clone()));
+                lines.join("\n")
+            });
+            Ok(())
+        }
         CaseCmd::Destruction { case } => {
             let mut s = open(dir)?;
             let case = super::load(&mut s, &case)?;
@@ -342,8 +362,10 @@ pub(crate) fn run(dir: &Path, out: &Out, c: CaseCmd) -> Result<()> {
                     "chunks_stored": s.store().chunks_of(case.id)?.len(),
                 }),
                 || {
-                    let mut lines: Vec<String> =
-                        requests.iter().map(|r| format!("{}: {}", r.id, r.text)).collect();
+                    let mut lines: Vec<String> = requests
+                        .iter()
+                        .map(|r| format!("{}: {}", r.id, r.text))
+                        .collect();
                     lines.extend(tombstones.iter().cloned());
                     if lines.is_empty() {
                         lines.push("geen verzoeken; niets vernietigd".into());

@@ -135,6 +135,10 @@ pub fn compartments(st: &State) -> BTreeSet<CompartmentKind> {
     for m in st.members.values().filter(|m| m.is_active()) {
         if m.role.is_professional() {
             let o = m.organisation.clone();
+            // The shared access log of each professional (issue 17).
+            if m.role != Role::Privacy {
+                out.insert(CompartmentKind::Log(m.id.clone()));
+            }
             out.insert(CompartmentKind::Organisation(o.clone()));
             out.insert(CompartmentKind::Safety(o.clone()));
             for c in ConsentCategory::ALL {
@@ -168,6 +172,11 @@ pub fn in_audience(
         return false;
     }
     let band = band.unwrap_or(AgeBand::Onder12);
+    // The privacy officer reads no content: only the access logs of its organisation
+    // (`log_readers`) and its own notes.
+    if m.role == Role::Privacy {
+        return matches!(kind, CompartmentKind::Author(p) if &m.id == p);
+    }
     let pro = m.role.is_professional();
     // Enforcement and safety-domain roles, and the jongerenwerker, have no base access to the
     // shared case: they read their own organisation's compartments and what a consent or legal
@@ -203,7 +212,33 @@ pub fn in_audience(
             parents || matches!(m.role, Role::Netwerk | Role::Pleegouder)
         }
         CompartmentKind::Shared(_) => false,
+        // The access logs have their own readers (`log_readers`).
+        CompartmentKind::Log(_) => false,
     }
+}
+
+/// Who reads the shared access log of professional `owner` (issue 17; NEN 7513, AVG art. 15):
+/// the owner; the people whose data it is — the parents with gezag while the child is under 16,
+/// the child from 12 (in a child-appropriate form), the young person from 16 —; and the privacy
+/// officers of the owner's organisation. Only the owner writes it.
+pub fn log_readers(st: &State, owner: &str, band: Option<AgeBand>) -> BTreeSet<String> {
+    let band = band.unwrap_or(AgeBand::Onder12);
+    let org = st
+        .members
+        .get(owner)
+        .map(|m| m.organisation.clone())
+        .unwrap_or_default();
+    st.members
+        .values()
+        .filter(|m| m.is_active())
+        .filter(|m| {
+            m.id == owner
+                || (m.is_custody_parent() && band != AgeBand::Vanaf16)
+                || (m.role == Role::Kind && band != AgeBand::Onder12)
+                || (m.role == Role::Privacy && !org.is_empty() && m.organisation == org)
+        })
+        .map(|m| m.id.clone())
+        .collect()
 }
 
 /// The professionals whose organisation takes part in the MDO on `valid` records: the
@@ -306,6 +341,23 @@ pub fn resolve(st: &State, today: Date) -> Access {
         }
         let mut readers = BTreeMap::new();
         let mut writers = BTreeSet::new();
+        if let CompartmentKind::Log(owner) = &kind {
+            for r in log_readers(st, owner, band) {
+                readers.insert(r, ReadBasis::Audience);
+            }
+            if st.members.get(owner).is_some_and(|m| m.is_active()) {
+                writers.insert(owner.clone());
+            }
+            out.insert(
+                kind.id(st.case),
+                CompartmentAccess {
+                    kind,
+                    readers,
+                    writers,
+                },
+            );
+            continue;
+        }
         for m in st.members.values() {
             if in_audience(&kind, m, band, at_table.contains(&m.id), minor) {
                 readers.insert(m.id.clone(), ReadBasis::Audience);
@@ -336,7 +388,7 @@ pub fn resolve(st: &State, today: Date) -> Access {
             for m in st
                 .members
                 .values()
-                .filter(|m| m.is_active() && still_entitled(r, m))
+                .filter(|m| m.is_active() && m.role != Role::Privacy && still_entitled(r, m))
             {
                 if r.spec.recipients.iter().any(|x| x.covers(m)) {
                     readers

@@ -76,7 +76,9 @@ pub fn default_for(me: &Me, writing: Writing<'_>) -> CompartmentKind {
             return CompartmentKind::Safety(me.organisation.clone());
         }
         Role::Leerplichtambtenaar => return CompartmentKind::Safety(me.organisation.clone()),
-        Role::Jongerenwerker => return CompartmentKind::Author(me.person.clone()),
+        Role::Jongerenwerker | Role::Privacy => {
+            return CompartmentKind::Author(me.person.clone());
+        }
         Role::Ouder | Role::Voogd => return CompartmentKind::Shared(Audience::Parents),
         Role::Pleegouder => return CompartmentKind::Shared(Audience::Network),
         Role::Kind => return CompartmentKind::Shared(Audience::Child),
@@ -94,6 +96,10 @@ pub fn default_for(me: &Me, writing: Writing<'_>) -> CompartmentKind {
 pub fn choices(me: &Me) -> Vec<CompartmentKind> {
     let org = me.organisation.clone();
     let mut out = vec![CompartmentKind::Author(me.person.clone())];
+    if me.role == Role::Privacy {
+        // Reads the access logs only; writes nothing but own notes.
+        return out;
+    }
     if me.role.is_professional() {
         if me.role.is_medical() {
             out.push(CompartmentKind::Category(
@@ -241,6 +247,9 @@ pub fn voor(kind: &CompartmentKind) -> String {
             format!("{}: {o} en wie er toestemming voor heeft", c.label())
         }
         CompartmentKind::Author(_) => "alleen voor mij".into(),
+        CompartmentKind::Log(_) => {
+            "logboek: voor ouders met gezag, het kind vanaf 12 en de privacyfunctionaris".into()
+        }
     }
 }
 

@@ -48,6 +48,10 @@ pub enum CompartmentKind {
     Safety(String),
     /// The private notes of one author (participant id).
     Author(String),
+    /// The access log of one professional (participant id), shared with the people whose data
+    /// it is and the organisation's privacy officer (issue 17). Its chunks carry log batches,
+    /// not Automerge changes (`core::sharedlog`).
+    Log(String),
 }
 
 impl CompartmentKind {
@@ -83,7 +87,7 @@ impl CompartmentKind {
             }
             CompartmentKind::Category(..) => Audience::Organisation,
             CompartmentKind::Safety(_) => Audience::Safety,
-            CompartmentKind::Author(_) => Audience::Author,
+            CompartmentKind::Author(_) | CompartmentKind::Log(_) => Audience::Author,
         }
     }
 
@@ -95,6 +99,7 @@ impl CompartmentKind {
             CompartmentKind::Category(c, o) => format!("category:{}:{o}", c.id()),
             CompartmentKind::Safety(o) => format!("safety:{o}"),
             CompartmentKind::Author(p) => format!("author:{p}"),
+            CompartmentKind::Log(p) => format!("log:{p}"),
         }
     }
 
@@ -115,6 +120,9 @@ impl CompartmentKind {
         }
         if let Some(p) = s.strip_prefix("author:") {
             return Some(CompartmentKind::Author(p.to_string()));
+        }
+        if let Some(p) = s.strip_prefix("log:") {
+            return Some(CompartmentKind::Log(p.to_string()));
         }
         match s.parse::<Audience>().ok()? {
             Audience::Author | Audience::Organisation | Audience::Safety | Audience::Medical => {
@@ -173,6 +181,7 @@ impl CompartmentKind {
             CompartmentKind::Category(c, o) => format!("{} ({o}; met toestemming)", c.label()),
             CompartmentKind::Safety(o) => format!("veiligheidsspoor ({o})"),
             CompartmentKind::Author(p) => format!("alleen de schrijver ({p})"),
+            CompartmentKind::Log(p) => format!("wie heeft wat gelezen of gewijzigd ({p})"),
         }
     }
 }

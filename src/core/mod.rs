@@ -14,6 +14,7 @@ pub mod invitation;
 pub mod membership;
 pub mod model;
 pub mod retention;
+pub mod sharedlog;
 pub mod sync;
 pub mod traject;
 pub mod verslag;

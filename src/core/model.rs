@@ -90,6 +90,9 @@ kebab_enum!(
         Jeugdbeschermer = "jeugdbeschermer" / "jeugdbeschermer",
         /// Police.
         Politie = "politie" / "politie",
+        /// The organisation's privacy officer (functionaris gegevensbescherming, AVG art. 37-39):
+        /// reads its organisation's access logs of the case, never its content (issue 17).
+        Privacy = "privacy" / "privacyfunctionaris",
     }
 );
 

@@ -49,6 +49,9 @@ impl Controller {
             Role::Jeugdbeschermer => Controller::Jeugdbescherming,
             Role::Schoolmaatschappelijkwerker | Role::Jongerenwerker => Controller::Welzijn,
             Role::Leerplichtambtenaar | Role::Politie => Controller::Overheid,
+            // The privacy officer checks the controller; the organisation's other roles say
+            // what kind of controller it is.
+            Role::Privacy => return None,
             Role::Ouder | Role::Voogd | Role::Pleegouder | Role::Kind | Role::Netwerk => {
                 return None;
             }
@@ -227,7 +230,7 @@ pub fn owner_of(st: &State, kind: &CompartmentKind) -> String {
         | CompartmentKind::Safety(o)
         | CompartmentKind::Category(_, o) => o.clone(),
         CompartmentKind::Shared(_) => st.organiser.clone(),
-        CompartmentKind::Author(person) => st
+        CompartmentKind::Author(person) | CompartmentKind::Log(person) => st
             .members
             .get(person)
             .filter(|m| m.role.is_professional())

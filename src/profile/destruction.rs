@@ -39,12 +39,16 @@ fn my_org(p: &Profile) -> Result<String> {
 }
 
 /// The compartments `organisation` is the controller of in this case that are not destroyed
-/// yet (descriptors).
-pub fn held_by(st: &State, organisation: &str) -> Vec<String> {
+/// yet (descriptors). With `logs` false the access logs of its professionals are left out: a
+/// request destroys the dossier, not the record of who read it (NEN 7513; Besluit elektronische
+/// gegevensverwerking door zorgaanbieders art. 5: log lines at least 5 years) — at the end of
+/// the retention term they go with the rest.
+pub fn held_by(st: &State, organisation: &str, logs: bool) -> Vec<String> {
     st.keys
         .iter()
         .filter(|(c, _)| !st.destroyed.contains_key(c))
         .filter_map(|(_, k)| CompartmentKind::parse(&k.descriptor))
+        .filter(|k| logs || !matches!(k, CompartmentKind::Log(_)))
         .filter(|k| retention::owner_of(st, k).eq_ignore_ascii_case(organisation))
         .map(|k| k.descriptor())
         .collect()
@@ -57,7 +61,7 @@ pub fn due(case: &Case, p: &Profile) -> Vec<String> {
     };
     let st = case.state();
     let closed = st.closed.as_ref().and_then(|c| parse_date(&c.on).ok());
-    let held: BTreeSet<String> = held_by(st, &org).into_iter().collect();
+    let held: BTreeSet<String> = held_by(st, &org, true).into_iter().collect();
     retention::schedule(st, closed)
         .into_iter()
         .filter(|pl| held.contains(&pl.descriptor))
@@ -175,7 +179,7 @@ pub fn answer(
             )));
         }
     }
-    let held = held_by(st, &org);
+    let held = held_by(st, &org, false);
     case.membership(
         p.device(),
         Action::AnswerDestruction {

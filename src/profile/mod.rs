@@ -23,6 +23,8 @@
 //! * [`invite`] — invites, the inviter's confirmation and the one join client;
 //! * [`export`] — what leaves the encrypted store: the verslag as Markdown or PDF, the
 //!   compartments as Automerge files, ciphertext bundles; each export is logged (NEN 7513);
+//! * [`caselog`] — who read or changed what in the whole case, from every device's shared
+//!   access log, in plain Dutch (NEN 7513, AVG art. 15);
 //! * [`inzage`] — everything this copy holds about the child, with its access log, as a PDF and
 //!   a JSON (AVG art. 15);
 //! * [`keys`] — the key work a device owes after ops arrived;
@@ -43,6 +45,7 @@ use crate::core::case::{Case, Me};
 use crate::core::model::{Date, Role};
 use crate::store::{AccessAction, CommitReport, LoadReport, Profile};
 
+pub mod caselog;
 pub mod consent;
 pub mod destruction;
 mod error;

@@ -215,6 +215,14 @@ pub fn part_label(case: &Case, descriptor: &str) -> String {
         Some(K::Organisation(o)) => format!("Interne notities van {o}"),
         Some(K::Category(c, o)) => format!("{} van {o}", capital(c.label())),
         Some(K::Safety(o)) => format!("Veiligheidsspoor van {o}"),
+        Some(K::Log(person)) => format!(
+            "Wie heeft wat gelezen of gewijzigd: {}",
+            case.participants()
+                .into_iter()
+                .find(|x| x.id == person)
+                .map(|x| x.name)
+                .unwrap_or_else(|| "een deelnemer".into())
+        ),
         Some(K::Author(person)) => format!(
             "Eigen aantekeningen van {}",
             case.participants()

@@ -35,6 +35,7 @@ pub mod invites;
 pub mod peers;
 pub mod replica;
 pub mod settings;
+mod sharedlog;
 pub use accesslog::{AccessAction, LogEntry};
 pub use destroy::Shredded;
 
@@ -687,6 +688,11 @@ impl Profile {
                     continue;
                 }
             };
+            if matches!(kind, CompartmentKind::Log(_)) {
+                self.load_log(&mut case, &access, cid, &ring, rows, &mut report)?;
+                case.restore_waiting(ring);
+                continue;
+            }
             let mut doc = CompartmentDoc::new();
             let mut applied: Vec<(ChunkId, Vec<ChunkId>)> = Vec::new();
             let mut residual = 0usize;
@@ -768,6 +774,79 @@ impl Profile {
         Ok((case, report))
     }
 
+    /// Reads the access-log batches of one log compartment (issue 17): each chunk opened with
+    /// the compartment's keys and read as a batch; a chunk that does not open or is not a batch
+    /// is marked rejected and named as damaged, like one rejected before.
+    fn load_log(
+        &mut self,
+        case: &mut Case,
+        access: &access::Access,
+        cid: CompartmentId,
+        ring: &mdo_crypto::Keyring,
+        rows: Vec<(Vec<u8>, Vec<u8>, u32, Vec<u8>)>,
+        report: &mut LoadReport,
+    ) -> Result<()> {
+        use crate::core::sharedlog::{Batch, Found};
+        let id = case.id;
+        for (cid_bytes, author, epoch, bytes) in rows {
+            let (Ok(chunk), Ok(author)) = (
+                <[u8; 32]>::try_from(cid_bytes.as_slice()),
+                <[u8; 32]>::try_from(author.as_slice()),
+            ) else {
+                return Err(self.corrupt("a chunk or author id has the wrong length"));
+            };
+            let (chunk, author) = (ChunkId(chunk), DeviceId(author));
+            case.note_stored(cid, chunk, author);
+            if let Err(e) = access::may_merge(case.state(), access, cid, author, chunk, epoch) {
+                report.refused.push((chunk.to_hex(), e.to_string()));
+                case.shared_log_damaged.push((chunk, Some(author)));
+                continue;
+            }
+            let opened = envelope::open(&bytes, ring)
+                .map_err(CoreError::from)
+                .and_then(|o| {
+                    let batch = Batch::decode(&o.payload)
+                        .map_err(|e| CoreError::BadChunk(e.to_string()))?;
+                    Ok((Batch::hash(&o.payload), batch))
+                });
+            match opened {
+                Ok((hash, batch)) => case.shared_log.push(Found {
+                    device: author,
+                    chunk,
+                    hash,
+                    batch,
+                }),
+                Err(CoreError::Crypto(mdo_crypto::CryptoError::UnknownEpoch { .. })) => {}
+                Err(e) => {
+                    self.db.execute(
+                        "UPDATE chunks SET rejected = ?1 WHERE id = ?2",
+                        params![e.to_string(), chunk.0.to_vec()],
+                    )?;
+                    report.rejected.push((chunk.to_hex(), e.to_string()));
+                    case.shared_log_damaged.push((chunk, Some(author)));
+                }
+            }
+        }
+        let mut st = self.db.prepare(
+            "SELECT id, author FROM chunks WHERE case_id = ?1 AND compartment = ?2 AND rejected IS NOT NULL",
+        )?;
+        let damaged: Vec<(Vec<u8>, Vec<u8>)> = st
+            .query_map(params![id.0.to_vec(), cid.0.to_vec()], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect::<std::result::Result<_, _>>()?;
+        for (c, a) in damaged {
+            if let Ok(c) = <[u8; 32]>::try_from(c.as_slice()) {
+                let c = ChunkId(c);
+                if !case.shared_log_damaged.iter().any(|(x, _)| *x == c) {
+                    let a = <[u8; 32]>::try_from(a.as_slice()).ok().map(DeviceId);
+                    case.shared_log_damaged.push((c, a));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Persists everything new in `case` in one durable transaction: first the key work the
     /// rights of today require (creation, rotation after a removal/withdrawal/expiry, handouts),
     /// then the membership ops, one chunk per changed compartment, the access-log entries, and
@@ -824,12 +903,15 @@ impl Profile {
             report.compacted += 1;
         }
         accesslog::append(&tx, &self.device, &entries)?;
+        sharedlog::publish(&tx, &self.device, case, &entries)?;
         tx.commit()?;
         accesslog::update_witness(&self.dir, &self.db, &self.device)?;
-        if ops
-            .iter()
-            .any(|o| matches!(o.body.action, crate::core::membership::Action::Destroy { .. }))
-        {
+        if ops.iter().any(|o| {
+            matches!(
+                o.body.action,
+                crate::core::membership::Action::Destroy { .. }
+            )
+        }) {
             let state = case.state().clone();
             report.shredded = self.carry_out_destruction(case.id, &state)?.compartments;
             case.forget_destroyed();
@@ -1017,6 +1099,7 @@ impl Profile {
             .db
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         accesslog::append(&tx, &self.device, &entries)?;
+        sharedlog::publish(&tx, &self.device, case, &entries)?;
         tx.commit()?;
         accesslog::update_witness(&self.dir, &self.db, &self.device)?;
         Ok(())

@@ -395,7 +395,10 @@ impl Replica for StoreReplica<'_> {
         *taken += 1;
         // An op from a peer that had not learnt of a destruction this device carried out is
         // stored without the destroyed compartments' keys (`Profile::store_op`).
-        let op = self.profile.store_op_parsed(op).map_err(|e| e.to_string())?;
+        let op = self
+            .profile
+            .store_op_parsed(op)
+            .map_err(|e| e.to_string())?;
         // The log grows by one op (linear in the ops that arrive), instead of being derived
         // again from everything stored.
         let _ = log.insert(op);
@@ -483,10 +486,7 @@ impl Replica for StoreReplica<'_> {
     fn refuses(&self, case: CaseId, compartment: CompartmentId) -> bool {
         self.rights_ref(case)
             .is_some_and(|(st, _)| st.destroyed.contains_key(&compartment))
-            || self
-                .profile
-                .is_shredded(case, compartment)
-                .unwrap_or(true)
+            || self.profile.is_shredded(case, compartment).unwrap_or(true)
     }
 
     fn store_chunk(&mut self, case: CaseId, bytes: &[u8]) -> Result<(), String> {

@@ -96,8 +96,13 @@ fn a_granted_destruction_reaches_an_offline_parent_and_storage_peer_and_is_never
     chair.json(&["sync", &case, "--peer", &addr]);
     mother.json(&["sync", &case, "--peer", &addr]);
     assert!(texts(&mother, &case).contains(&"tekent graag".to_string()));
-    let held = destruction(&storage, &case)["chunks_stored"].as_u64().unwrap();
-    assert!(held >= 2, "the storage peer holds the case's chunks: {held}");
+    let held = destruction(&storage, &case)["chunks_stored"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        held >= 2,
+        "the storage peer holds the case's chunks: {held}"
+    );
 
     // The mother asks the school to destroy what it holds; the request reaches the chair
     // through the storage peer.
@@ -164,7 +169,10 @@ fn a_granted_destruction_reaches_an_offline_parent_and_storage_peer_and_is_never
     assert!(c["shredded_here"].as_u64().unwrap() >= 2, "{c}");
     let tomb = c["destroyed"][0].as_str().unwrap();
     assert!(tomb.starts_with("Vernietigd op"), "{tomb}");
-    assert!(tomb.contains("OBS De Wilgen") && tomb.contains("op verzoek"), "{tomb}");
+    assert!(
+        tomb.contains("OBS De Wilgen") && tomb.contains("op verzoek"),
+        "{tomb}"
+    );
     // Nothing new can be written there.
     let err = chair.fails(&[
         "item",
@@ -213,13 +221,7 @@ fn a_granted_destruction_reaches_an_offline_parent_and_storage_peer_and_is_never
     // The stale backup offers what it held. Through a bundle file: every chunk of the
     // destroyed parts is refused, its ops are known (and their keys not taken back).
     let bundle = stale.dir().join("oud.mdob");
-    stale.json(&[
-        "bundle",
-        "export",
-        &case,
-        "--out",
-        bundle.to_str().unwrap(),
-    ]);
+    stale.json(&["bundle", "export", &case, "--out", bundle.to_str().unwrap()]);
     let imported = mother.json(&["bundle", "import", bundle.to_str().unwrap()]);
     assert!(imported["refused"].as_u64().unwrap() >= 1, "{imported}");
     assert_eq!(imported["new"], 0, "{imported}");
@@ -255,7 +257,13 @@ fn destruction_at_the_end_of_the_term_only_by_the_controller_and_only_when_due()
     // While the case runs nothing is due.
     let err = chair.fails(&["case", "destroy", &case]);
     assert!(err.contains("bewaartermijn"), "{err}");
-    chair.json(&["case", "close", &case, "--reason", "Noor gaat naar een andere school"]);
+    chair.json(&[
+        "case",
+        "close",
+        &case,
+        "--reason",
+        "Noor gaat naar een andere school",
+    ]);
     let plan = chair.json(&["case", "retention", &case]);
     let dates: Vec<String> = plan["parts"]
         .as_array()

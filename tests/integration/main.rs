@@ -23,6 +23,7 @@ mod net_faults;
 mod net_relay;
 mod net_sync;
 mod props;
+mod shared_log;
 mod sharing;
 mod support;
 mod sync_session;

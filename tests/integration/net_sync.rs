@@ -20,7 +20,7 @@ impl Drop for Server {
 }
 
 /// Starts `mdo serve` on loopback and returns it with its address.
-fn serve(m: &Mdo) -> (Server, String) {
+pub(crate) fn serve(m: &Mdo) -> (Server, String) {
     serve_on(m, "127.0.0.1:0")
 }
 

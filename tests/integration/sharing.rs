@@ -357,9 +357,10 @@ fn forged_replayed_and_unauthorized_ops_are_rejected_and_change_nothing() {
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x20;
     assert!(Op::parse(&bytes).is_err());
-    let len = bytes.len();
     bytes[mid] ^= 0x20;
-    bytes[len - 1] ^= 1;
+    // The signature's last byte (format 2: the key material follows the signature).
+    let body = u32::from_le_bytes([bytes[5], bytes[6], bytes[7], bytes[8]]) as usize;
+    bytes[9 + body + 64 - 1] ^= 1;
     assert!(matches!(
         Op::parse(&bytes),
         Err(mdo::core::membership::OpError::BadSignature)

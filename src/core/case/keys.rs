@@ -27,7 +27,10 @@ impl Case {
         // that still carries them (issue 17).
         for w in self.log.bundles().iter().filter(|w| {
             w.recipient() == device.device_id()
-                && !w.entries().iter().any(|(c, _)| st.destroyed.contains_key(c))
+                && !w
+                    .entries()
+                    .iter()
+                    .any(|(c, _)| st.destroyed.contains_key(c))
         }) {
             match w.unwrap(device) {
                 Ok(ks) => keys.extend(ks),

@@ -65,6 +65,10 @@ pub struct Case {
     /// Every stored chunk per compartment with its author device (for closing sets).
     stored: BTreeMap<CompartmentId, Vec<(ChunkId, DeviceId)>>,
     seq: u32,
+    /// Access-log batches of the case this device can read (issue 17; `core::sharedlog`).
+    pub shared_log: Vec<crate::core::sharedlog::Found>,
+    /// Chunks of access logs that did not open or verify here, with the device they name.
+    pub shared_log_damaged: Vec<(ChunkId, Option<DeviceId>)>,
 }
 
 impl Case {
@@ -81,6 +85,8 @@ impl Case {
             now,
             stored: BTreeMap::new(),
             seq: 0,
+            shared_log: Vec::new(),
+            shared_log_damaged: Vec::new(),
         }
     }
 

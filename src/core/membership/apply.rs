@@ -831,9 +831,7 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
             let by = author.id.clone();
             let planned = crate::core::retention::schedule(
                 st,
-                st.closed
-                    .as_ref()
-                    .and_then(|c| parse_date(&c.on).ok()),
+                st.closed.as_ref().and_then(|c| parse_date(&c.on).ok()),
             );
             let mut ids = Vec::new();
             for d in compartments {
@@ -965,9 +963,10 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
             let author_org = author.organisation.trim().to_string();
             let professional = author.role.is_professional();
             let (required, absent) = crate::core::access::required_consenters(st, op.date);
-            let r = st.destruction_requests.get_mut(request).ok_or_else(|| {
-                Rejection::Invalid(format!("no destruction request {request}"))
-            })?;
+            let r = st
+                .destruction_requests
+                .get_mut(request)
+                .ok_or_else(|| Rejection::Invalid(format!("no destruction request {request}")))?;
             if !(professional && author_org.eq_ignore_ascii_case(&r.organisation)) {
                 return Err(Rejection::Invalid(
                     "only the organisation asked answers a destruction request".into(),
@@ -979,8 +978,10 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
                 )));
             }
             // A grant needs every signature the request needs on the day of the answer.
-            let complete =
-                absent.is_empty() && required.iter().all(|p| r.signed.iter().any(|(s, _)| s == p));
+            let complete = absent.is_empty()
+                && required
+                    .iter()
+                    .all(|p| r.signed.iter().any(|(s, _)| s == p));
             if *granted && !complete {
                 return Err(Rejection::Invalid(format!(
                     "request {request} does not have every signature it needs yet"

@@ -105,7 +105,11 @@ pub(super) fn apply_keys(
     let mut handed: Vec<(CompartmentId, u32, DeviceId)> = Vec::new();
     for view in op.bundles() {
         let to = view.to;
-        if let Some((c, _)) = view.entries.iter().find(|(c, _)| st.destroyed.contains_key(c)) {
+        if let Some((c, _)) = view
+            .entries
+            .iter()
+            .find(|(c, _)| st.destroyed.contains_key(c))
+        {
             return Err(Rejection::Invalid(format!(
                 "a key of {}, which was destroyed",
                 label(st, *c)

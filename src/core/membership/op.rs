@@ -609,7 +609,8 @@ impl Op {
         self.bytes
             .extend_from_slice(&(self.detached.len() as u16).to_le_bytes());
         for (_, b) in &self.detached {
-            self.bytes.extend_from_slice(&(b.len() as u32).to_le_bytes());
+            self.bytes
+                .extend_from_slice(&(b.len() as u32).to_le_bytes());
             self.bytes.extend_from_slice(b);
         }
         self
@@ -827,8 +828,7 @@ fn check_detached(body: &OpBody, detached: &[([u8; 32], Vec<u8>)]) -> Result<(),
             let w = WrappedKeys::from_bytes(b)?;
             let entries: Vec<(CompartmentId, u32)> =
                 r.epochs.iter().map(|e| (r.compartment, *e)).collect();
-            if w.case() != body.case || w.recipient() != r.to || w.entries() != entries.as_slice()
-            {
+            if w.case() != body.case || w.recipient() != r.to || w.entries() != entries.as_slice() {
                 return Err(bad("a key bundle is not the one the op names".into()));
             }
         } else if let Some(e) = body
@@ -967,7 +967,9 @@ fn check_form(b: &OpBody, version: u8) -> Result<Date, OpError> {
             request,
             organisation,
         } if !id_ok(request) || organisation.trim().is_empty() || !text_ok(organisation) => {
-            return Err(bad("a destruction request has an id and an organisation".into()));
+            return Err(bad(
+                "a destruction request has an id and an organisation".into()
+            ));
         }
         Action::AnswerDestruction {
             request,

@@ -591,7 +591,10 @@ fn format_2_key_material_is_detachable_and_the_op_still_verifies() {
     assert!(va.bundle.is_none());
     let vb = views.iter().find(|v| v.entries[0].0 == b).unwrap();
     assert_eq!(vb.bundle.as_ref().unwrap().unwrap(&dev).unwrap().len(), 1);
-    assert!(again.without_material(&gone).unwrap().is_none(), "nothing more to drop");
+    assert!(
+        again.without_material(&gone).unwrap().is_none(),
+        "nothing more to drop"
+    );
 
     // Material the body does not name, or altered material, is refused.
     let mut extra = stripped.bytes.clone();
@@ -605,7 +608,10 @@ fn format_2_key_material_is_detachable_and_the_op_still_verifies() {
     let mut flipped = parsed.bytes.clone();
     let last = flipped.len() - 1;
     flipped[last] ^= 1;
-    assert!(Op::parse(&flipped).is_err(), "a bundle that is not the one named");
+    assert!(
+        Op::parse(&flipped).is_err(),
+        "a bundle that is not the one named"
+    );
     // The signed part still cannot change.
     let mut body = parsed.bytes.clone();
     body[20] ^= 1;

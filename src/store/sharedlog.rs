@@ -1,0 +1,109 @@
+//! Publishing this device's access-log entries about a case into its person's log compartment
+//! (issue 17; the format and the checks are in `core::sharedlog`). Every entry this device logs
+//! about a case — views, changes, key shares, exports, consents, destructions — goes, in the same
+//! transaction as the local log, into one sealed batch that syncs like any chunk to the people
+//! whose data it is and the organisation's privacy officer. Only a professional's device
+//! publishes (decision in `docs/sharing-rules.md`: a parent's own reads are not shown to the
+//! other parent or to the school).
+
+use mdo_crypto::DeviceSecret;
+use mdo_crypto::envelope;
+use rusqlite::{OptionalExtension, params};
+
+use super::{LogEntry, Result};
+use crate::core::case::{Case, CompartmentKind};
+use crate::core::model::Role;
+use crate::core::sharedlog::{Batch, SharedEntry, zero};
+
+fn head_key(case: &Case) -> String {
+    format!("loghead:{}", case.id.to_hex())
+}
+
+/// The next sequence number and the hash to link to: as this profile wrote them last, else
+/// from the batches of this device the case holds (a profile restored from its phrase).
+fn head(tx: &rusqlite::Transaction<'_>, case: &Case) -> Result<(u64, String)> {
+    let stored: Option<Vec<u8>> = tx
+        .query_row(
+            "SELECT value FROM meta WHERE key = ?1",
+            params![head_key(case)],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(v) = stored
+        && let Some((n, h)) = String::from_utf8_lossy(&v).split_once(' ')
+        && let Ok(n) = n.parse::<u64>()
+    {
+        return Ok((n, h.to_string()));
+    }
+    let me = case.device();
+    Ok(case
+        .shared_log
+        .iter()
+        .filter(|f| f.device == me)
+        .max_by_key(|f| f.batch.next())
+        .map(|f| (f.batch.next(), f.hash.clone()))
+        .unwrap_or((1, zero())))
+}
+
+/// Seals `entries` as this device's next batch in its person's log compartment and stores it
+/// (inside `tx`, with the local log). Nothing when this device's person keeps no shared log (a
+/// parent, the child, the privacy officer) or holds no key of it yet (before its first key work:
+/// those entries stay in the local log only).
+pub(super) fn publish(
+    tx: &rusqlite::Transaction<'_>,
+    device: &DeviceSecret,
+    case: &Case,
+    entries: &[LogEntry],
+) -> Result<()> {
+    let Some(me) = case.my_member() else {
+        return Ok(());
+    };
+    if entries.is_empty() || !me.role.is_professional() || me.role == Role::Privacy {
+        return Ok(());
+    }
+    let kind = CompartmentKind::Log(me.id.clone());
+    let id = kind.id(case.id);
+    let Some(key) = case.keyring(id).and_then(|r| r.latest()) else {
+        return Ok(());
+    };
+    let (seq, prev) = head(tx, case)?;
+    let batch = Batch {
+        seq,
+        prev,
+        entries: entries
+            .iter()
+            .map(|e| SharedEntry {
+                time: e.time,
+                person: e.person.clone(),
+                name: e.name.clone(),
+                role: e.role.clone(),
+                organisation: e.organisation.clone(),
+                action: e.action.label().to_string(),
+                part: e.compartment.clone(),
+                basis: e.basis.clone(),
+                detail: e.detail.clone(),
+            })
+            .collect(),
+    };
+    let payload = batch.encode();
+    let sealed = envelope::seal(device, key, &[], &payload)?;
+    tx.execute(
+        "INSERT OR IGNORE INTO chunks(id, case_id, compartment, epoch, author, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            sealed.id.0.to_vec(),
+            case.id.0.to_vec(),
+            id.0.to_vec(),
+            key.epoch(),
+            device.device_id().0.to_vec(),
+            sealed.bytes
+        ],
+    )?;
+    tx.execute(
+        "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)",
+        params![
+            head_key(case),
+            format!("{} {}", batch.next(), Batch::hash(&payload)).into_bytes()
+        ],
+    )?;
+    Ok(())
+}
