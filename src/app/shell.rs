@@ -327,6 +327,24 @@ fn show_case(api: &Api, v: &CaseView) {
     api.set_closed_text(v.closed.as_str().into());
     api.set_retention_lines(strings(v.retention.iter().map(String::as_str)));
     api.set_sets_retention(v.sets_retention);
+    api.set_destroyed_lines(strings(v.destroyed.iter().map(String::as_str)));
+    api.set_destroy_due(strings(v.destroy_due.iter().map(String::as_str)));
+    api.set_request_orgs(strings(v.request_orgs.iter().map(String::as_str)));
+    api.set_refusal_grounds(strings(
+        crate::profile::destruction::REFUSAL_GROUNDS.iter().copied(),
+    ));
+    api.set_destruction_requests(model(
+        v.destruction_requests
+            .iter()
+            .map(|r| DestructionRow {
+                id: r.id.as_str().into(),
+                organisation: r.organisation.as_str().into(),
+                text: r.text.as_str().into(),
+                can_sign: r.can_sign,
+                can_answer: r.can_answer,
+            })
+            .collect(),
+    ));
     api.set_route_kind_ids(strings(RouteKind::ALL.iter().map(|k| k.id())));
     api.set_route_kind_labels(strings(RouteKind::ALL.iter().map(|k| k.label())));
     api.set_routes(model(
@@ -487,17 +505,22 @@ pub fn apply(ui: &AppWindow, updates: Vec<Update>) {
                     })
                     .collect(),
             )),
-            Update::Log(rows) => api.set_log(model(
-                rows.into_iter()
-                    .map(|r| LogRow {
-                        when: r.when.into(),
-                        who: r.who.into(),
-                        action: r.action.into(),
-                        what: r.what.into(),
-                        basis: r.basis.into(),
-                    })
-                    .collect(),
-            )),
+            Update::Log(rows, problems, coverage) => {
+                api.set_log_problems(strings(problems.iter().map(String::as_str)));
+                api.set_log_coverage(coverage.as_str().into());
+                api.set_log(model(
+                    rows.into_iter()
+                        .map(|r| LogRow {
+                            sentence: r.sentence.into(),
+                            when: r.when.into(),
+                            who: r.who.into(),
+                            action: r.action.into(),
+                            what: r.what.into(),
+                            basis: r.basis.into(),
+                        })
+                        .collect(),
+                ))
+            }
         }
     }
 }
@@ -740,6 +763,19 @@ pub fn wire(ui: &AppWindow, send: impl Fn(Cmd) + Clone + 'static) {
     api.on_remove_arrow(move |id| s(Cmd::RemoveArrow(id.into())));
     let s = send.clone();
     api.on_export_inzage(move |dir| s(Cmd::ExportInzage(dir.into())));
+    let s = send.clone();
+    api.on_destroy_now(move |exceptions| s(Cmd::DestroyDue(exceptions.into())));
+    let s = send.clone();
+    api.on_request_destruction(move |org| s(Cmd::RequestDestruction(org.into())));
+    let s = send.clone();
+    api.on_answer_destruction(move |request, granted, ground, reason| {
+        s(Cmd::AnswerDestruction {
+            request: request.into(),
+            granted,
+            ground: ground.into(),
+            reason: reason.into(),
+        })
+    });
     let s = send.clone();
     api.on_close_case(move |reason| s(Cmd::CloseCase(reason.into())));
     let s = send.clone();

@@ -456,6 +456,14 @@ pub struct CaseView {
     pub retention: Vec<String>,
     /// Whether this person may set their organisation's own retention term (a professional).
     pub sets_retention: bool,
+    /// What was destroyed, one line per decision (issue 17).
+    pub destroyed: Vec<String>,
+    /// Parts of this person's organisation whose term ended (labels): they may be destroyed.
+    pub destroy_due: Vec<String>,
+    /// Destruction requests, as this person reads them.
+    pub destruction_requests: Vec<crate::profile::destruction::RequestView>,
+    /// The organisations this person may ask for destruction.
+    pub request_orgs: Vec<String>,
     /// Records of the support route.
     pub routes: Vec<RouteView>,
     /// Participants to choose from: (id, "name (role)").
@@ -1480,6 +1488,13 @@ pub fn case_view(case: &Case, me: &Me, meeting: Option<&str>) -> CaseView {
             .unwrap_or_default(),
         retention: crate::profile::retention::lines(case),
         sets_retention: me.role.is_professional() && !me.organisation.trim().is_empty(),
+        destroyed: crate::profile::destruction::tombstones(case, me),
+        destroy_due: crate::profile::destruction::due(case, me)
+            .iter()
+            .map(|d| crate::profile::retention::part_label(case, d))
+            .collect(),
+        destruction_requests: crate::profile::destruction::requests(case, me),
+        request_orgs: crate::profile::destruction::request_orgs(case, me),
         phase_history: case
             .phase_history()
             .into_iter()

@@ -350,8 +350,8 @@ pub(crate) fn run(dir: &Path, out: &Out, c: CaseCmd) -> Result<()> {
         CaseCmd::Destruction { case } => {
             let mut s = open(dir)?;
             let case = super::load(&mut s, &case)?;
-            let requests = mdo::profile::destruction::requests(&case, s.store());
-            let tombstones = mdo::profile::destruction::tombstones(&case, s.store());
+            let requests = mdo::profile::destruction::requests(&case, s.store().me());
+            let tombstones = mdo::profile::destruction::tombstones(&case, s.store().me());
             let (ops_with_keys, chunks) = s.store().destroyed_left(case.id)?;
             out.print(
                 json!({

@@ -497,6 +497,40 @@ pub fn required_consenters(st: &State, today: Date) -> (Vec<String>, Vec<String>
     (need, absent)
 }
 
+/// Who signs a destruction request on `today` (issue 17), and who is needed but absent: under 12
+/// the parents with gezag (and those whose gezag is not checked yet; BW 7:465 lid 1); from 12
+/// the child or young person alone — a parent's signature is not needed and cannot block the
+/// child's right (Jeugdwet 7.3.15, BW 7:465; `docs/retention-sources.md`). A parent's interest is
+/// weighed by the organisation as "aanmerkelijk belang van een ander" (BW 7:455 lid 2).
+pub fn destruction_signers(st: &State, today: Date) -> (Vec<String>, Vec<String>) {
+    let band = st.band(today).unwrap_or(AgeBand::Onder12);
+    if band == AgeBand::Onder12 {
+        let parents: Vec<String> = st
+            .custody_parents()
+            .into_iter()
+            .chain(st.custody_unknown())
+            .collect();
+        let absent = if parents.is_empty() {
+            vec!["een ouder met gezag (geen ouder met gezag in de zaak)".to_string()]
+        } else {
+            Vec::new()
+        };
+        return (parents, absent);
+    }
+    let children: Vec<String> = st
+        .members
+        .values()
+        .filter(|m| m.is_active() && m.role == Role::Kind)
+        .map(|m| m.id.clone())
+        .collect();
+    let absent = if children.is_empty() {
+        vec!["het kind/de jongere (nog geen deelnemer)".to_string()]
+    } else {
+        Vec::new()
+    };
+    (children, absent)
+}
+
 /// The status of consent record `r` on `today`.
 pub fn consent_status(st: &State, r: &ConsentRecord, today: Date) -> ConsentStatus {
     let mut review = None;
@@ -664,6 +698,9 @@ pub fn plan_keys(
         let readers = access.reader_devices(st, *c);
         match st.latest(*c) {
             None => {
+                // A log's first key is made by a reader (its owner): an admin who makes a key
+                // knows it, and a chair does not read the other professionals' logs.
+                let admin = admin && !matches!(a.kind, CompartmentKind::Log(_));
                 if !readers.is_empty() && (readers.contains(&me) || admin) {
                     plan.create.push((*c, a.kind.clone()));
                 }
@@ -678,6 +715,7 @@ pub fn plan_keys(
                 // may create the first key of a compartment it does not read (by design).
                 let maker_may_know = readers.contains(&e.by)
                     || (e.epoch == 0
+                        && !matches!(a.kind, CompartmentKind::Log(_))
                         && st.member_of(e.by).is_some_and(|m| m.admin && m.is_active()));
                 if !e.holders.is_subset(&readers) || !maker_may_know {
                     plan.rotate.push(*c);

@@ -47,7 +47,8 @@ pub fn is_enforcement(role: Role) -> bool {
 /// name (a gemeente's leerplicht next to its jeugd- en gezinscoach) (`docs/sharing-rules.md`,
 /// **decision** "no base access"). They do not chair a case.
 pub fn no_base_access(role: Role) -> bool {
-    is_enforcement(role) || role == Role::Jongerenwerker
+    // The privacy officer reads access logs only: it chairs nothing and records no consent.
+    is_enforcement(role) || role == Role::Jongerenwerker || role == Role::Privacy
 }
 
 /// The compartment a new text of `me` goes to unless the writer chooses another one.

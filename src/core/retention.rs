@@ -267,7 +267,32 @@ pub fn schedule(st: &State, closed_on: Option<Date>) -> Vec<Planned> {
             } else {
                 st.retention.get(&org_key(&organisation))
             };
-            let minimum = minimum_for(&kind, controller);
+            let (minimum, min_source) = match &kind {
+                // The MDO file shared by everyone at the table holds what a jeugdarts or a
+                // jeugdhulpverlener wrote there too: it is kept as long as the longest minimum of
+                // the organisations at the table (decision, docs/sharing-rules.md §6b).
+                CompartmentKind::Shared(_) => (
+                    st.members
+                        .values()
+                        .filter(|m| m.role.is_professional())
+                        .filter_map(|m| Controller::of_role(m.role))
+                        .filter_map(Controller::statutory_minimum)
+                        .max()
+                        .max(minimum_for(&kind, controller)),
+                    "de langste wettelijke termijn van de organisaties aan tafel (BW art. 7:454 lid 3, Jeugdwet art. 7.3.8 lid 3; besluit MDO)",
+                ),
+                // Who read what is kept at least 5 years from the line (Besluit elektronische
+                // gegevensverwerking door zorgaanbieders art. 5; Stcrt. 2019, 38007) — for every
+                // organisation (decision).
+                CompartmentKind::Log(_) => (
+                    Some(minimum_for(&kind, controller).unwrap_or(0).max(5)),
+                    "het logboek ten minste 5 jaar (Besluit elektronische gegevensverwerking door zorgaanbieders art. 5; besluit MDO)",
+                ),
+                _ => (
+                    minimum_for(&kind, controller),
+                    "BW art. 7:454 lid 3, Jeugdwet art. 7.3.8 lid 3",
+                ),
+            };
             let term = match (&kind, controller) {
                 (_, None) => None,
                 (CompartmentKind::Author(_), Some(_)) => term(
@@ -292,10 +317,7 @@ pub fn schedule(st: &State, closed_on: Option<Date>) -> Vec<Planned> {
                     && t.years < min
                 {
                     t.years = min;
-                    t.source = format!(
-                        "{}; ten minste {min} jaar (BW art. 7:454 lid 3, Jeugdwet art. 7.3.8 lid 3)",
-                        t.source
-                    );
+                    t.source = format!("{}; ten minste {min} jaar ({min_source})", t.source);
                     t.statutory = true;
                 }
                 t

@@ -84,6 +84,8 @@ fn child_verb(action: &str) -> &'static str {
 fn part_words(part: &str) -> String {
     if part.is_empty() {
         "de casus".to_string()
+    } else if part.starts_with("een deel ") {
+        part.to_string()
     } else {
         format!("het deel ‘{part}’")
     }
@@ -93,19 +95,37 @@ fn part_words(part: &str) -> String {
 /// screen is a raw id.
 fn named(text: &str, case: &Case) -> String {
     let st = case.state();
-    let mut out = text.to_string();
     let people = case.participants();
-    for id in st.members.keys() {
-        if out.contains(id.as_str()) {
+    // Whole words only: a short id ("ib") never garbles a Dutch word.
+    let mut out = String::new();
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if st.members.contains_key(word.as_str()) {
             let name = people
                 .iter()
-                .find(|p| &p.id == id)
+                .find(|p| p.id == *word)
                 .map(|p| p.name.clone())
-                .or_else(|| st.members.get(id).map(|m| m.role.label().to_string()))
+                .or_else(|| {
+                    st.members
+                        .get(word.as_str())
+                        .map(|m| m.role.label().to_string())
+                })
                 .unwrap_or_else(|| "een deelnemer".into());
-            out = out.replace(id.as_str(), &name);
+            out.push_str(&name);
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for ch in text.chars() {
+        if ch.is_ascii_alphanumeric() || ch == '-' {
+            word.push(ch);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(ch);
         }
     }
+    flush(&mut word, &mut out);
     for (id, r) in &st.consents {
         let raw = format!("toestemming {id}");
         if out.contains(&raw) {
@@ -131,7 +151,12 @@ fn row(e: &SharedEntry, here: bool, case: &Case, child: bool) -> Row {
     let when = words::when(&as_log);
     let who = words::who(&as_log);
     let why = words::why(&e.basis, Some(case));
-    let part = named(&e.part, case);
+    // A part that no longer exists is named by its id in this device's own log: say what it is.
+    let part = if e.part.len() == 32 && e.part.bytes().all(|c| c.is_ascii_hexdigit()) {
+        "een deel dat niet meer bestaat".to_string()
+    } else {
+        named(&e.part, case)
+    };
     let detail = named(&e.detail, case);
     let day = when.rsplit_once(' ').map(|(d, _)| d).unwrap_or(&when);
     let sentence = if child {
@@ -140,7 +165,18 @@ fn row(e: &SharedEntry, here: bool, case: &Case, child: bool) -> Row {
         } else {
             format!(" ({})", e.organisation)
         };
-        format!("{}{org} {} op {day}.", e.name, child_verb(&e.action))
+        let because = if e.basis.starts_with("toestemming") {
+            "omdat jij of je ouders toestemming gaven"
+        } else if e.basis.starts_with("wettelijke grondslag") {
+            "omdat de wet het toestaat"
+        } else {
+            "omdat die persoon meedoet aan jouw overleg"
+        };
+        format!(
+            "{}{org} {} op {day}. Dat mocht {because}.",
+            e.name,
+            child_verb(&e.action)
+        )
     } else {
         match e.action.as_str() {
             "inzien" | "wijzigen" => format!(
@@ -208,7 +244,8 @@ pub fn case_log(case: &Case, p: &Profile) -> Result<CaseLog> {
     let me = case.device();
     let child = p.me().role == Role::Kind
         && case
-            .age_band(case.today())
+            .state()
+            .band(case.today())
             .is_some_and(|b| b != AgeBand::Vanaf16);
     let mut out = CaseLog::default();
     match p.access_log(Some(case.id)) {

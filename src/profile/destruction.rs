@@ -2,8 +2,8 @@
 //!
 //! * [`destroy_due`] — a professional destroys what its organisation holds in the case once the
 //!   retention term has ended (`core::retention::schedule`);
-//! * [`request`] — a parent with gezag or the child (the people a consent needs:
-//!   `core::access::required_consenters`) asks an organisation to destroy what it holds; each of
+//! * [`request`] — under 12 the parents with gezag, from 12 the child
+//!   (`core::access::destruction_signers`) ask an organisation to destroy what it holds; each of
 //!   them signs the same request;
 //! * [`answer`] — the organisation grants (and carries it out at once) or refuses, with the legal
 //!   ground and a reason the requester reads;
@@ -15,7 +15,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::core::case::Case;
+use crate::core::case::{Case, Me};
 use crate::core::compartment::CompartmentKind;
 use crate::core::membership::{Action, DestroyGround, DestructionRequest, State};
 use crate::core::model::{format_date, long_date, parse_date};
@@ -28,8 +28,31 @@ use super::{Error, Result};
 /// extendable by two months with notice.
 pub const ANSWER_MONTHS: u32 = 1;
 
+/// The legal ground of a grant, in words.
+pub const GRANT_GROUND: &str =
+    "verzoek van de betrokkene (AVG art. 17 lid 1; BW art. 7:455 lid 1; Jeugdwet art. 7.3.9)";
+
+/// The grounds on which a request may be refused, in words (BW 7:455 lid 2; Jeugdwet 7.3.9
+/// lid 2; AVG art. 12 lid 5, 17 lid 3, 23 lid 1 onder i with UAVG art. 41). That the retention
+/// term still runs is no ground ([`NO_GROUND`]).
+pub const REFUSAL_GROUNDS: [&str; 6] = [
+    "bewaren is van aanmerkelijk belang voor een ander dan het kind, bijvoorbeeld een broer, zus of ouder (BW art. 7:455 lid 2; Jeugdwet art. 7.3.9 lid 2)",
+    "een wet verbiedt vernietigen — noem de wet in de toelichting (BW art. 7:455 lid 2; Jeugdwet art. 7.3.9 lid 2; AVG art. 17 lid 3 onder b)",
+    "nodig voor een wettelijke plicht of een publieke taak van onze organisatie (AVG art. 17 lid 3 onder b)",
+    "nodig voor een lopende of verwachte klacht of rechtszaak (AVG art. 17 lid 3 onder e)",
+    "nodig om het kind of anderen te beschermen (AVG art. 23 lid 1 onder i; UAVG art. 41)",
+    "het verzoek is kennelijk ongegrond of buitensporig (AVG art. 12 lid 5)",
+];
+
+/// What a professional reads beside a request: the running term is no ground to refuse
+/// (Rechtbank Noord-Holland 21 mei 2021, ECLI:NL:RBNHO:2021:4235, for the Jeugdwet).
+pub const NO_GROUND: &str = "Dat de bewaartermijn nog loopt, is geen reden om te weigeren.";
+
 fn my_org(p: &Profile) -> Result<String> {
-    let me = p.me();
+    org_of(p.me())
+}
+
+fn org_of(me: &Me) -> Result<String> {
     if !me.role.is_professional() || me.organisation.trim().is_empty() {
         return Err(Error::Said(
             "alleen een professional van de organisatie vernietigt wat die bewaart".into(),
@@ -39,29 +62,32 @@ fn my_org(p: &Profile) -> Result<String> {
 }
 
 /// The compartments `organisation` is the controller of in this case that are not destroyed
-/// yet (descriptors). With `logs` false the access logs of its professionals are left out: a
-/// request destroys the dossier, not the record of who read it (NEN 7513; Besluit elektronische
-/// gegevensverwerking door zorgaanbieders art. 5: log lines at least 5 years) — at the end of
-/// the retention term they go with the rest.
-pub fn held_by(st: &State, organisation: &str, logs: bool) -> Vec<String> {
+/// yet (descriptors). For a request (`for_request`) the access logs of its professionals and the
+/// MDO file shared by everyone at the table are left out: a request destroys the organisation's
+/// own dossier, not the record of who read it (NEN 7513; Besluit elektronische
+/// gegevensverwerking door zorgaanbieders art. 5: log lines at least 5 years) and not what other
+/// organisations wrote with it — both go at the end of their terms.
+pub fn held_by(st: &State, organisation: &str, for_request: bool) -> Vec<String> {
     st.keys
         .iter()
         .filter(|(c, _)| !st.destroyed.contains_key(c))
         .filter_map(|(_, k)| CompartmentKind::parse(&k.descriptor))
-        .filter(|k| logs || !matches!(k, CompartmentKind::Log(_)))
-        .filter(|k| retention::owner_of(st, k).eq_ignore_ascii_case(organisation))
+        .filter(|k| {
+            !for_request || !matches!(k, CompartmentKind::Log(_) | CompartmentKind::Shared(_))
+        })
+        .filter(|k| retention::owner_of(st, k) == organisation)
         .map(|k| k.descriptor())
         .collect()
 }
 
 /// What this person's organisation may destroy today because its term ended (descriptors).
-pub fn due(case: &Case, p: &Profile) -> Vec<String> {
-    let Ok(org) = my_org(p) else {
+pub fn due(case: &Case, me: &Me) -> Vec<String> {
+    let Ok(org) = org_of(me) else {
         return Vec::new();
     };
     let st = case.state();
     let closed = st.closed.as_ref().and_then(|c| parse_date(&c.on).ok());
-    let held: BTreeSet<String> = held_by(st, &org, true).into_iter().collect();
+    let held: BTreeSet<String> = held_by(st, &org, false).into_iter().collect();
     retention::schedule(st, closed)
         .into_iter()
         .filter(|pl| held.contains(&pl.descriptor))
@@ -74,7 +100,7 @@ pub fn due(case: &Case, p: &Profile) -> Vec<String> {
 /// `exceptions`: what the organisation weighed (may be empty). Returns what was destroyed.
 pub fn destroy_due(case: &mut Case, p: &Profile, exceptions: &str) -> Result<Vec<String>> {
     let org = my_org(p)?;
-    let due = due(case, p);
+    let due = due(case, p.me());
     if due.is_empty() {
         return Err(Error::Said(
             "er is niets van uw organisatie waarvan de bewaartermijn verstreken is".into(),
@@ -97,10 +123,10 @@ pub fn destroy_due(case: &mut Case, p: &Profile, exceptions: &str) -> Result<Vec
 pub fn request(case: &mut Case, p: &Profile, organisation: &str) -> Result<String> {
     let st = case.state();
     let me = p.me().person.clone();
-    let (required, _) = crate::core::access::required_consenters(st, case.today());
+    let (required, _) = crate::core::access::destruction_signers(st, case.today());
     if !required.contains(&me) {
         return Err(Error::Said(
-            "om vernietiging vragen de ouders met gezag, en vanaf 12 jaar ook het kind zelf; vanaf 16 jaar de jongere alleen".into(),
+            "om vernietiging vragen de ouders met gezag zolang het kind jonger is dan 12; vanaf 12 jaar vraagt het kind het zelf".into(),
         ));
     }
     let org = organisation.trim();
@@ -113,7 +139,7 @@ pub fn request(case: &mut Case, p: &Profile, organisation: &str) -> Result<Strin
     let open = st
         .destruction_requests
         .values()
-        .find(|r| r.organisation.eq_ignore_ascii_case(&known) && r.answer.is_none());
+        .find(|r| r.organisation == known && r.answer.is_none());
     if let Some(r) = open
         && r.signed.iter().any(|(s, _)| *s == me)
     {
@@ -156,7 +182,7 @@ pub fn answer(
         .destruction_requests
         .get(id)
         .ok_or_else(|| Error::Said(format!("er is geen verzoek {id}")))?;
-    if !r.organisation.eq_ignore_ascii_case(&org) {
+    if r.organisation != org {
         return Err(Error::Said(format!(
             "dit verzoek is aan {}, niet aan uw organisatie",
             r.organisation
@@ -165,6 +191,12 @@ pub fn answer(
     if r.answer.is_some() {
         return Err(Error::Said("dit verzoek is al beantwoord".into()));
     }
+    // A grant's ground is the request itself unless another is named.
+    let ground = if granted && ground.trim().is_empty() {
+        GRANT_GROUND
+    } else {
+        ground
+    };
     if ground.trim().is_empty() || reason.trim().is_empty() {
         return Err(Error::Said(
             "noem de wettelijke grond en schrijf op waarom; de aanvrager leest het".into(),
@@ -179,7 +211,7 @@ pub fn answer(
             )));
         }
     }
-    let held = held_by(st, &org, false);
+    let held = held_by(st, &org, true);
     case.membership(
         p.device(),
         Action::AnswerDestruction {
@@ -211,7 +243,7 @@ fn missing_signatures(
     r: &DestructionRequest,
     today: crate::core::model::Date,
 ) -> Vec<String> {
-    let (required, absent) = crate::core::access::required_consenters(st, today);
+    let (required, absent) = crate::core::access::destruction_signers(st, today);
     required
         .into_iter()
         .filter(|p| !r.signed.iter().any(|(s, _)| s == p))
@@ -220,7 +252,7 @@ fn missing_signatures(
 }
 
 /// One destruction request as a person reads it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RequestView {
     /// Request id.
     pub id: String,
@@ -241,16 +273,41 @@ fn name_of(case: &Case, id: &str) -> String {
         .into_iter()
         .find(|x| x.id == id)
         .map(|x| x.name)
-        .unwrap_or_else(|| id.to_string())
+        .or_else(|| {
+            case.state()
+                .members
+                .get(id)
+                .map(|m| m.role.label().to_string())
+        })
+        .unwrap_or_else(|| "een deelnemer".into())
+}
+
+/// The organisations this person may ask for destruction (none if their signature is not one
+/// a request needs).
+pub fn request_orgs(case: &Case, me: &Me) -> Vec<String> {
+    let st = case.state();
+    let (required, _) = crate::core::access::destruction_signers(st, case.today());
+    if !required.contains(&me.person) {
+        return Vec::new();
+    }
+    let mut orgs: Vec<String> = st
+        .members
+        .values()
+        .filter(|m| m.is_active() && m.role.is_professional() && !m.organisation.trim().is_empty())
+        .map(|m| m.organisation.trim().to_string())
+        .collect();
+    orgs.sort();
+    orgs.dedup();
+    orgs
 }
 
 /// Every destruction request of the case, as this person reads it.
-pub fn requests(case: &Case, p: &Profile) -> Vec<RequestView> {
+pub fn requests(case: &Case, who: &Me) -> Vec<RequestView> {
     let st = case.state();
-    let me = &p.me().person;
-    let my_org = p.me().organisation.trim().to_string();
-    let professional = p.me().role.is_professional();
-    let (required, _) = crate::core::access::required_consenters(st, case.today());
+    let me = &who.person;
+    let my_org = who.organisation.trim().to_string();
+    let professional = who.role.is_professional();
+    let (required, _) = crate::core::access::destruction_signers(st, case.today());
     st.destruction_requests
         .values()
         .map(|r| {
@@ -264,23 +321,26 @@ pub fn requests(case: &Case, p: &Profile) -> Vec<RequestView> {
                 .iter()
                 .map(|m| name_of(case, m))
                 .collect();
+            let deadline = parse_date(&r.opened)
+                .map(|d| add_months(d, ANSWER_MONTHS))
+                .map(|d| long_date(&format_date(d)))
+                .unwrap_or_default();
             let (state, tail) = match &r.answer {
                 None => {
-                    let deadline = parse_date(&r.opened)
-                        .map(|d| add_months(d, ANSWER_MONTHS))
-                        .map(|d| long_date(&format_date(d)))
-                        .unwrap_or_default();
-                    let wait = if missing.is_empty() {
-                        format!(
-                            "{} moet uiterlijk {deadline} antwoorden (dat mag met twee maanden worden verlengd als zij dat laten weten).",
-                            r.organisation
-                        )
-                    } else {
-                        format!(
-                            "Het verzoek is pas compleet als ook {} het ondertekent.",
+                    let mut wait = format!(
+                        "{} moet uiterlijk {deadline} antwoorden. Is het verzoek ingewikkeld, dan mag {} dit met hoogstens twee maanden verlengen; dat moeten zij vóór {deadline} laten weten, met de reden.",
+                        r.organisation, r.organisation
+                    );
+                    if !missing.is_empty() {
+                        wait.push_str(&format!(
+                            " Het verzoek is pas compleet als ook {} het ondertekent.",
                             missing.join(" en ")
-                        )
-                    };
+                        ));
+                    }
+                    if professional && r.organisation == my_org {
+                        wait.push(' ');
+                        wait.push_str(NO_GROUND);
+                    }
                     ("open".to_string(), wait)
                 }
                 Some(a) if a.granted => {
@@ -302,7 +362,7 @@ pub fn requests(case: &Case, p: &Profile) -> Vec<RequestView> {
                 Some(a) => (
                     "afgewezen".to_string(),
                     format!(
-                        "Afgewezen op {} door {}: {} (grond: {}).",
+                        "Afgewezen op {} door {}: {} (grond: {}). Bent u het er niet mee eens? U kunt een klacht indienen bij de Autoriteit Persoonsgegevens of naar de rechter gaan (AVG art. 12 lid 4).",
                         long_date(&a.on),
                         name_of(case, &a.by),
                         a.reason,
@@ -323,7 +383,8 @@ pub fn requests(case: &Case, p: &Profile) -> Vec<RequestView> {
                     && !r.signed.iter().any(|(s, _)| s == me),
                 can_answer: r.answer.is_none()
                     && professional
-                    && r.organisation.eq_ignore_ascii_case(&my_org),
+                    && who.role != crate::core::model::Role::Privacy
+                    && r.organisation == my_org,
             }
         })
         .collect()
@@ -332,17 +393,17 @@ pub fn requests(case: &Case, p: &Profile) -> Vec<RequestView> {
 /// What was destroyed, one line per decision, in Dutch. The parts are named only to the
 /// organisation's own professionals: for anyone else a part's name can be what was kept from
 /// them (a safety track; same decision as the retention schedule, docs/sharing-rules.md §6a).
-pub fn tombstones(case: &Case, p: &Profile) -> Vec<String> {
+pub fn tombstones(case: &Case, me: &Me) -> Vec<String> {
     let st = case.state();
-    let my_org = p.me().organisation.trim().to_string();
-    let professional = p.me().role.is_professional();
-    let mut groups: Vec<((String, String, String, Option<String>), Vec<String>)> = Vec::new();
+    let my_org = me.organisation.trim().to_string();
+    let professional = me.role.is_professional();
+    let mut groups: Vec<((String, String, String, bool), Vec<String>)> = Vec::new();
     for t in st.destroyed.values() {
         let key = (
             t.organisation.clone(),
             t.on.clone(),
             t.by.clone(),
-            t.request.clone(),
+            t.request.is_some(),
         );
         let part = super::retention::part_label(case, &t.descriptor);
         match groups.iter_mut().find(|(k, _)| *k == key) {
@@ -353,11 +414,12 @@ pub fn tombstones(case: &Case, p: &Profile) -> Vec<String> {
     groups
         .into_iter()
         .map(|((org, on, by, request), parts)| {
-            let why = match request {
-                Some(r) => format!("op verzoek ({r})"),
-                None => "omdat de bewaartermijn voorbij was".to_string(),
+            let why = if request {
+                "op verzoek"
+            } else {
+                "omdat de bewaartermijn voorbij was"
             };
-            let what = if professional && org.eq_ignore_ascii_case(&my_org) {
+            let what = if professional && org == my_org {
                 parts.join("; ")
             } else if parts.len() == 1 {
                 "1 deel".to_string()

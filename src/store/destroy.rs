@@ -65,10 +65,24 @@ impl Profile {
         if gone.is_empty() {
             return Ok(op);
         }
-        Ok(match op.without_material(&gone) {
-            Ok(Some(stripped)) => stripped,
-            _ => op,
-        })
+        match op.without_material(&gone) {
+            Ok(Some(stripped)) => Ok(stripped),
+            Ok(None) => Ok(op),
+            // A first-format op signs its keys: it cannot drop them. One already stored stays
+            // as it is (a known op changes nothing); a new one is not taken in.
+            Err(_) => {
+                let known: bool = self.db.query_row(
+                    "SELECT EXISTS(SELECT 1 FROM ops WHERE id = ?1)",
+                    params![op.id.0.to_vec()],
+                    |r| r.get(0),
+                )?;
+                if known {
+                    Ok(op)
+                } else {
+                    Err(super::StoreError::DestroyedKeys { op: op.id.to_hex() })
+                }
+            }
+        }
     }
 
     /// What this copy still stores of the compartments shredded here: (ops that still carry
@@ -111,6 +125,17 @@ impl Profile {
             .copied()
             .collect();
         if pending.is_empty() {
+            // Chunks of destroyed parts that came in by another door (an app that kept the
+            // case open while another process shredded it) go too.
+            for c in st.destroyed.keys() {
+                out.chunks_deleted += self.db.execute(
+                    "DELETE FROM chunks WHERE case_id = ?1 AND compartment = ?2",
+                    params![case.0.to_vec(), c.0.to_vec()],
+                )?;
+            }
+            if out.chunks_deleted > 0 {
+                self.checkpoint()?;
+            }
             return Ok(out);
         }
         let gone: BTreeSet<CompartmentId> = st.destroyed.keys().copied().collect();

@@ -62,6 +62,14 @@ struct Stored {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
+    /// A first-format op that carries keys of a destroyed compartment (issue 17).
+    #[error(
+        "membership op {op} carries keys of a part of the case that was destroyed, in the first op format that cannot drop them: it is not stored"
+    )]
+    DestroyedKeys {
+        /// The op.
+        op: String,
+    },
     /// A chunk of a destroyed compartment (issue 17).
     #[error("chunk {chunk} belongs to a part of the case that was destroyed: it is not stored")]
     Destroyed {
@@ -688,8 +696,8 @@ impl Profile {
                     continue;
                 }
             };
-            if matches!(kind, CompartmentKind::Log(_)) {
-                self.load_log(&mut case, &access, cid, &ring, rows, &mut report)?;
+            if let CompartmentKind::Log(owner) = &kind {
+                self.load_log(&mut case, &access, (cid, owner), &ring, rows, &mut report)?;
                 case.restore_waiting(ring);
                 continue;
             }
@@ -781,7 +789,7 @@ impl Profile {
         &mut self,
         case: &mut Case,
         access: &access::Access,
-        cid: CompartmentId,
+        (cid, owner): (CompartmentId, &str),
         ring: &mdo_crypto::Keyring,
         rows: Vec<(Vec<u8>, Vec<u8>, u32, Vec<u8>)>,
         report: &mut LoadReport,
@@ -797,6 +805,18 @@ impl Profile {
             };
             let (chunk, author) = (ChunkId(chunk), DeviceId(author));
             case.note_stored(cid, chunk, author);
+            // Only the owner's own devices write its log: a batch sealed by anyone else who
+            // holds the key (a reader) is not the owner's, whatever it claims — not even one a
+            // rotation carried over as history.
+            let owners = case.state().device_owner.get(&author).map(String::as_str) == Some(owner);
+            if !owners {
+                report.refused.push((
+                    chunk.to_hex(),
+                    "a batch of an access log not written by its owner's device".into(),
+                ));
+                case.shared_log_damaged.push((chunk, Some(author)));
+                continue;
+            }
             if let Err(e) = access::may_merge(case.state(), access, cid, author, chunk, epoch) {
                 report.refused.push((chunk.to_hex(), e.to_string()));
                 case.shared_log_damaged.push((chunk, Some(author)));
@@ -807,6 +827,11 @@ impl Profile {
                 .and_then(|o| {
                     let batch = Batch::decode(&o.payload)
                         .map_err(|e| CoreError::BadChunk(e.to_string()))?;
+                    if batch.entries.iter().any(|e| e.person != owner) {
+                        return Err(CoreError::BadChunk(
+                            "an access-log batch names someone other than its owner".into(),
+                        ));
+                    }
                     Ok((Batch::hash(&o.payload), batch))
                 });
             match opened {
@@ -855,7 +880,18 @@ impl Profile {
     pub fn commit(&mut self, case: &mut Case) -> Result<CommitReport> {
         case.maintain_keys(&self.device)?;
         let sealed = case.seal_pending(&self.device)?;
-        let ops = case.take_new_ops();
+        // A part destroyed on this copy (by another process while this case was open) takes
+        // nothing new, and no key of it is stored again.
+        let gone = self.shredded(case.id)?;
+        if let Some(s) = sealed.iter().find(|s| gone.contains(&s.compartment)) {
+            return Err(StoreError::Destroyed {
+                chunk: s.envelope.id.to_hex(),
+            });
+        }
+        let mut ops = Vec::new();
+        for op in case.take_new_ops() {
+            ops.push(self.strip_shredded(op)?);
+        }
         let mut report = CommitReport::default();
         let mut snapshots: Vec<(CompartmentId, SealedEnvelope, Vec<ChunkId>)> = Vec::new();
         for s in &sealed {
@@ -971,20 +1007,26 @@ impl Profile {
             A::Grant { record } => (
                 AccessAction::Consent,
                 format!(
-                    "toestemming {} vastgelegd: {} aan {}",
+                    "toestemming {} vastgelegd: {} voor {}",
                     record.id,
                     record
                         .categories
                         .iter()
-                        .map(|c| c.id())
+                        .map(|c| c.label())
                         .collect::<Vec<_>>()
-                        .join(","),
+                        .join(", "),
                     record
                         .recipients
                         .iter()
-                        .map(|r| r.describe())
+                        .map(|r| match r {
+                            crate::core::membership::Recipient::Member(id) => id.clone(),
+                            crate::core::membership::Recipient::Role(role) => {
+                                format!("iedere {}", role.label())
+                            }
+                            crate::core::membership::Recipient::Organisation(o) => o.clone(),
+                        })
                         .collect::<Vec<_>>()
-                        .join(",")
+                        .join(", ")
                 ),
             ),
             // Each person's answer and the doctor's release are consent acts of their own
@@ -1048,7 +1090,46 @@ impl Profile {
                 ),
             ),
             A::Keys => (AccessAction::Share, String::new()),
-            other => (AccessAction::Membership, format!("{other:?}")),
+            // Every other act in words, without its free text (a reason can name what is kept
+            // from a reader of the log).
+            A::AddDevice { member, .. } => (
+                AccessAction::Membership,
+                format!("apparaat toegevoegd voor {member}"),
+            ),
+            A::RemoveDevice { member, .. } => (
+                AccessAction::Membership,
+                format!("apparaat van {member} ingetrokken"),
+            ),
+            A::SetRole { member, role, .. } => (
+                AccessAction::Membership,
+                format!("rol van {member} gewijzigd in {}", role.label()),
+            ),
+            A::SetCustody { member, .. } => (
+                AccessAction::Membership,
+                format!("gezag van {member} vastgelegd"),
+            ),
+            A::SetBirthdate { .. } => (AccessAction::Membership, "geboortedatum verbeterd".into()),
+            A::Confirm { member } => (
+                AccessAction::Membership,
+                format!("deelname van {member} bevestigd"),
+            ),
+            A::AddStoragePeer { organisation, .. } => (
+                AccessAction::Membership,
+                format!("opslagpunt van {organisation} toegevoegd"),
+            ),
+            A::RemoveStoragePeer { .. } => {
+                (AccessAction::Membership, "opslagpunt verwijderd".into())
+            }
+            A::Close { .. } => (AccessAction::Membership, "casus afgesloten".into()),
+            A::Reopen { .. } => (AccessAction::Membership, "casus heropend".into()),
+            A::SetRetention {
+                organisation,
+                years,
+                ..
+            } => (
+                AccessAction::Membership,
+                format!("bewaartermijn van {organisation} ingesteld op {years} jaar"),
+            ),
         };
         if !matches!(op.body.action, A::Keys) {
             out.push(self.entry(case, access, action, None, &detail));
@@ -1137,6 +1218,29 @@ impl Profile {
         let tx = self
             .db
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // A copy of a known op: what key material it adds (not of a shredded part: `op` was
+        // stripped of those) completes the stored copy.
+        let known: Option<Vec<u8>> = tx
+            .query_row(
+                "SELECT bytes FROM ops WHERE id = ?1",
+                params![op.id.0.to_vec()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(sealed) = known {
+            if let Ok(bytes) = open_local(&self.device, OP_PURPOSE, &op.id.0, &sealed)
+                && let Ok(stored) = Op::parse(&bytes)
+                && let Some(merged) = stored.with_material_of(op)
+            {
+                let sealed = seal_local(&self.device, OP_PURPOSE, &op.id.0, &merged.bytes)?;
+                tx.execute(
+                    "UPDATE ops SET bytes = ?1 WHERE id = ?2",
+                    params![sealed, op.id.0.to_vec()],
+                )?;
+                tx.commit()?;
+            }
+            return Ok(false);
+        }
         tx.execute(
             "INSERT OR IGNORE INTO cases(case_id, created) VALUES (?1, strftime('%s','now'))",
             params![op.body.case.0.to_vec()],

@@ -371,6 +371,11 @@ impl Replica for StoreReplica<'_> {
             return Err(format!("case {case} could not be read on this device"));
         };
         if log.get(&op.id).is_some() {
+            // A copy of a known op can complete its key material (a relay may have dropped
+            // some); nothing else changes.
+            self.profile
+                .store_op_parsed(op)
+                .map_err(|e| e.to_string())?;
             return Ok(());
         }
         // Junk signed by a key that is no device of this case (now or before) is neither stored

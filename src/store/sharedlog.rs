@@ -45,6 +45,63 @@ fn head(tx: &rusqlite::Transaction<'_>, case: &Case) -> Result<(u64, String)> {
         .unwrap_or((1, zero())))
 }
 
+/// What the log's readers may be told of `entries` (privacy by construction: nothing is written
+/// into the log compartment that names a part its readers may not read). A line about a part
+/// that every reader of the log may read is kept whole; about a safety track it is left out
+/// (a parent must not learn of one from the log: UAVG art. 41, AVG art. 23; docs/sharing-rules.md
+/// §6c); about any other part the log's readers do not all read, the part is not named and the
+/// details are dropped ("een deel dat niet voor iedereen zichtbaar is"). The privacy officer
+/// reads no content and does not count here.
+fn for_log_readers(
+    case: &Case,
+    log: mdo_crypto::CompartmentId,
+    entries: &[LogEntry],
+) -> Vec<SharedEntry> {
+    let access = case.access();
+    let st = case.state();
+    let readers: Vec<&String> = access
+        .compartments
+        .get(&log)
+        .map(|a| {
+            a.readers
+                .keys()
+                .filter(|r| st.members.get(*r).is_none_or(|m| m.role != Role::Privacy))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for e in entries {
+        let mut part = e.compartment.clone();
+        let mut detail = e.detail.clone();
+        if !part.is_empty() {
+            let target = access
+                .compartments
+                .values()
+                .find(|a| a.kind.label() == part);
+            match target {
+                Some(a) if readers.iter().all(|r| a.readers.contains_key(*r)) => {}
+                Some(a) if matches!(a.kind, CompartmentKind::Safety(_)) => continue,
+                _ => {
+                    part = "een deel dat niet voor iedereen zichtbaar is".into();
+                    detail.clear();
+                }
+            }
+        }
+        out.push(SharedEntry {
+            time: e.time,
+            person: e.person.clone(),
+            name: e.name.clone(),
+            role: e.role.clone(),
+            organisation: e.organisation.clone(),
+            action: e.action.label().to_string(),
+            part,
+            basis: e.basis.clone(),
+            detail,
+        });
+    }
+    out
+}
+
 /// Seals `entries` as this device's next batch in its person's log compartment and stores it
 /// (inside `tx`, with the local log). Nothing when this device's person keeps no shared log (a
 /// parent, the child, the privacy officer) or holds no key of it yet (before its first key work:
@@ -66,25 +123,20 @@ pub(super) fn publish(
     let Some(key) = case.keyring(id).and_then(|r| r.latest()) else {
         return Ok(());
     };
+    let shredded: bool = tx.query_row(
+        "SELECT EXISTS(SELECT 1 FROM shredded WHERE case_id = ?1 AND compartment = ?2)",
+        params![case.id.0.to_vec(), id.0.to_vec()],
+        |r| r.get(0),
+    )?;
+    if shredded {
+        return Ok(());
+    }
+    let entries = for_log_readers(case, id, entries);
+    if entries.is_empty() {
+        return Ok(());
+    }
     let (seq, prev) = head(tx, case)?;
-    let batch = Batch {
-        seq,
-        prev,
-        entries: entries
-            .iter()
-            .map(|e| SharedEntry {
-                time: e.time,
-                person: e.person.clone(),
-                name: e.name.clone(),
-                role: e.role.clone(),
-                organisation: e.organisation.clone(),
-                action: e.action.label().to_string(),
-                part: e.compartment.clone(),
-                basis: e.basis.clone(),
-                detail: e.detail.clone(),
-            })
-            .collect(),
-    };
+    let batch = Batch { seq, prev, entries };
     let payload = batch.encode();
     let sealed = envelope::seal(device, key, &[], &payload)?;
     tx.execute(

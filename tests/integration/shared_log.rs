@@ -55,6 +55,23 @@ fn a_parent_sees_who_read_what_on_the_schools_and_the_ggds_devices_and_tampering
         arts_id,
         ..
     } = noor_profiles();
+    // The IB-er also writes in the school's safety track: the parents must not learn of it from
+    // the log (UAVG art. 41).
+    chair.json(&[
+        "item",
+        "add",
+        &case,
+        "--section",
+        "notitie",
+        "--text",
+        "zorgmelding overwogen",
+        "--audience",
+        "safety",
+        "--withhold-reason",
+        "veiligheid van Noor; eerst overleg met Veilig Thuis",
+        "--review",
+        "2027-01-15",
+    ]);
     let (_server, addr) = serve(&chair);
     let (_arts_node, arts_addr) = serve(&arts);
     arts.json(&["sync", &case, "--peer", &addr]);
@@ -99,6 +116,51 @@ fn a_parent_sees_who_read_what_on_the_schools_and_the_ggds_devices_and_tampering
     let out = mother.run(&["case", "log", &case]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("andere apparaten vastlegden"), "{text}");
+
+    // Nothing in what the mother's copy holds of the logs names the safety track.
+    assert!(!log.to_string().contains("veiligheid"), "{log}");
+
+    // A reader cannot write in someone else's log: the mother seals a batch in the jeugdarts'
+    // log with the key she holds, claiming a read by the jeugdarts; it is refused and shown.
+    let forged_id = {
+        use mdo::core::sharedlog::{Batch, SharedEntry, zero};
+        let mut s = mdo::profile::Session::open(mother.dir(), crate::support::PASS).unwrap();
+        let id = s.resolve(&case).unwrap();
+        let (c, _) = s.load(id).unwrap();
+        let comp = CompartmentKind::Log(arts_id.clone()).id(id);
+        let key = c.keyring(comp).unwrap().latest().unwrap().clone();
+        let forged = Batch {
+            seq: 1,
+            prev: zero(),
+            entries: vec![SharedEntry {
+                time: 1,
+                person: arts_id.clone(),
+                name: "Anouk".into(),
+                role: "jeugdarts".into(),
+                organisation: "GGD JGZ".into(),
+                action: "exporteren".into(),
+                part: "professionals en ouders".into(),
+                basis: String::new(),
+                detail: "verzonnen".into(),
+            }],
+        };
+        let sealed =
+            mdo_crypto::envelope::seal(s.store().device(), &key, &[], &forged.encode()).unwrap();
+        s.store_mut().store_envelope(&sealed.bytes).unwrap();
+        sealed.id
+    };
+    let log = case_log(&mother, &case);
+    assert!(!log.to_string().contains("verzonnen"), "{log}");
+    assert!(
+        log["problems"].to_string().contains("Sanne"),
+        "the forged batch is named as damaged, from the mother's device: {log}"
+    );
+    assert_eq!(log["problems"].as_array().unwrap().len(), 1, "{log}");
+    // Taken out again for what follows.
+    rusqlite::Connection::open(db_of(&mother))
+        .unwrap()
+        .execute("DELETE FROM chunks WHERE id = ?1", [forged_id.0.to_vec()])
+        .unwrap();
 
     // The professionals do not read each other's log: the IB-er sees no read by the jeugdarts.
     let chair_log = case_log(&chair, &case);

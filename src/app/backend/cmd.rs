@@ -322,6 +322,21 @@ pub enum Cmd {
         /// Why.
         reason: String,
     },
+    /// Destroy what my organisation holds whose term ended (after the user confirmed).
+    DestroyDue(String),
+    /// Ask an organisation to destroy what it holds (or sign the open request to it).
+    RequestDestruction(String),
+    /// Answer a destruction request to my organisation.
+    AnswerDestruction {
+        /// Request id.
+        request: String,
+        /// Granted.
+        granted: bool,
+        /// Legal ground.
+        ground: String,
+        /// Why.
+        reason: String,
+    },
     /// Record an OPP, deskundigenadvies, TLV or arrangement.
     AddRoute {
         /// Kind id.
@@ -442,7 +457,8 @@ pub enum Update {
     /// Something done that the user should know (empty clears it).
     Notice(String),
     /// The access log of this copy, newest first.
-    Log(Vec<LogRow>),
+    /// The log: rows (newest first), what does not fit (in words), whose logs are in.
+    Log(Vec<LogRow>, Vec<String>, String),
     /// The sync state line ("offline", "gesynchroniseerd met 2 apparaten · …").
     Sync(String),
     /// An invite to hand to the new device: the ticket and its QR code.
@@ -474,6 +490,8 @@ pub struct DeviceRow {
 /// One access-log entry as the Logboek shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogRow {
+    /// The whole line as a sentence for the person reading it.
+    pub sentence: String,
     /// "2026-11-23 14:05".
     pub when: String,
     /// "Monique de Vries (intern begeleider, OBS De Wilgen)".

@@ -252,6 +252,21 @@ impl Backend {
             Cmd::CloseCase(reason) => self.close_case(reason),
             Cmd::ReopenCase(reason) => self.reopen_case(reason),
             Cmd::SetRetention { years, reason } => self.set_retention(years, reason),
+            Cmd::DestroyDue(exceptions) => self.edit(|case, p| {
+                crate::profile::destruction::destroy_due(case, p, &exceptions).map(|_| ())
+            }),
+            Cmd::RequestDestruction(org) => {
+                self.edit(|case, p| crate::profile::destruction::request(case, p, &org).map(|_| ()))
+            }
+            Cmd::AnswerDestruction {
+                request,
+                granted,
+                ground,
+                reason,
+            } => self.edit(|case, p| {
+                crate::profile::destruction::answer(case, p, &request, granted, &ground, &reason)
+                    .map(|_| ())
+            }),
             Cmd::AddRoute {
                 kind,
                 text,

@@ -234,8 +234,8 @@ fn arrows_chain_reorder_and_refusals() {
     // The log shows the opening of the case.
     let u = b.handle(Cmd::ShowLog);
     assert!(
-        u.iter().any(|u| matches!(u, Update::Log(rows)
-            if rows.iter().any(|r| r.action == "inzien"))),
+        u.iter().any(|u| matches!(u, Update::Log(rows, ..)
+            if rows.iter().any(|r| r.action == "bekeken"))),
         "{u:?}"
     );
 }

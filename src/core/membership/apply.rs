@@ -783,9 +783,10 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
         } => {
             let author = st.author(op)?;
             let org = organisation.trim();
-            // The controller sets its own term: one of its professionals, for its own
-            // organisation only.
+            // The controller sets its own term: one of its professionals (not its privacy
+            // officer, who advises), for its own organisation only.
             if !(author.role.is_professional()
+                && author.role != crate::core::model::Role::Privacy
                 && author.organisation.trim().eq_ignore_ascii_case(org))
             {
                 return Err(Rejection::Invalid(
@@ -819,15 +820,20 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
         } => {
             let author = st.author(op)?;
             let org = organisation.trim();
+            let author_medical = author.role.is_medical();
             // The controller decides: a professional of the organisation whose compartments
-            // they are (AVG art. 4(7); BW 7:455; Jeugdwet 7.3.9).
+            // they are (AVG art. 4(7); BW 7:455; Jeugdwet 7.3.9) — not its privacy officer, who
+            // advises (AVG art. 39).
+            // Organisation names are compared exactly, as reading rights compare them.
             if !(author.role.is_professional()
-                && author.organisation.trim().eq_ignore_ascii_case(org))
+                && author.role != crate::core::model::Role::Privacy
+                && author.organisation.trim() == org)
             {
                 return Err(Rejection::Invalid(
                     "only a professional of the organisation destroys what it holds".into(),
                 ));
             }
+            let on_request = matches!(ground, super::op::DestroyGround::Request { .. });
             let by = author.id.clone();
             let planned = crate::core::retention::schedule(
                 st,
@@ -844,7 +850,32 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
                 if st.destroyed.contains_key(&id) {
                     return Err(Rejection::Invalid(format!("{d} was destroyed already")));
                 }
-                if !crate::core::retention::owner_of(st, &kind).eq_ignore_ascii_case(org) {
+                // Medical and GGZ information is destroyed by its holder: a medical professional
+                // (WGBO art. 7:455: the hulpverlener).
+                if let crate::core::compartment::CompartmentKind::Category(c, _) = &kind
+                    && c.needs_release()
+                    && !author_medical
+                {
+                    return Err(Rejection::Invalid(format!(
+                        "{d} is destroyed by a medical professional of {org}"
+                    )));
+                }
+                // A request destroys the organisation's own dossier: not the access logs (the
+                // record of who read what, kept at least 5 years) and not the MDO file shared
+                // by every organisation at the table (it goes at the end of its term, which
+                // covers every contributor's minimum: `core::retention::schedule`).
+                if on_request
+                    && matches!(
+                        kind,
+                        crate::core::compartment::CompartmentKind::Log(_)
+                            | crate::core::compartment::CompartmentKind::Shared(_)
+                    )
+                {
+                    return Err(Rejection::Invalid(format!(
+                        "{d} is not destroyed on a request"
+                    )));
+                }
+                if crate::core::retention::owner_of(st, &kind) != org {
                     return Err(Rejection::Invalid(format!(
                         "{d} is not {org}'s: only its controller destroys it"
                     )));
@@ -877,8 +908,9 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
                     let r = st.destruction_requests.get_mut(request).ok_or_else(|| {
                         Rejection::Invalid(format!("no destruction request {request}"))
                     })?;
-                    if !r.organisation.eq_ignore_ascii_case(org)
+                    if r.organisation != org
                         || !r.answer.as_ref().is_some_and(|a| a.granted)
+                        || r.carried_out.is_some()
                     {
                         return Err(Rejection::Invalid(format!(
                             "destruction request {request} was not granted by {org}"
@@ -909,19 +941,19 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
         } => {
             let author = st.author(op)?;
             let who = author.id.clone();
-            // The people whose consent the age rules require ask for destruction (law.md
-            // "who can request destruction": under 12 the parents with gezag, BW 7:465 lid 1;
-            // 12–15 the child and the parents with gezag; from 16 the young person alone).
-            let (required, _) = crate::core::access::required_consenters(st, op.date);
+            // Under 12 the parents with gezag ask (BW 7:465 lid 1); from 12 the child or young
+            // person alone (Jeugdwet 7.3.15; `core::access::destruction_signers`).
+            let (required, _) = crate::core::access::destruction_signers(st, op.date);
             if !required.contains(&who) {
                 return Err(Rejection::Invalid(
                     "only the child (from 12) or a parent with gezag asks for destruction".into(),
                 ));
             }
             let org = organisation.trim();
-            let known_org = st.members.values().any(|m| {
-                m.role.is_professional() && m.organisation.trim().eq_ignore_ascii_case(org)
-            });
+            let known_org = st
+                .members
+                .values()
+                .any(|m| m.role.is_professional() && m.organisation.trim() == org);
             if !known_org {
                 return Err(Rejection::Invalid(format!(
                     "no organisation {org} in this case"
@@ -938,7 +970,7 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
                     answer: None,
                     carried_out: None,
                 });
-            if !r.organisation.eq_ignore_ascii_case(org) {
+            if r.organisation != org {
                 return Err(Rejection::Invalid(format!(
                     "request {request} is to another organisation"
                 )));
@@ -961,13 +993,14 @@ pub(super) fn apply(st: &mut State, op: &Op, log: &Log) -> Result<Vec<WrappedKey
             let author = st.author(op)?;
             let by = author.id.clone();
             let author_org = author.organisation.trim().to_string();
-            let professional = author.role.is_professional();
-            let (required, absent) = crate::core::access::required_consenters(st, op.date);
+            let professional =
+                author.role.is_professional() && author.role != crate::core::model::Role::Privacy;
+            let (required, absent) = crate::core::access::destruction_signers(st, op.date);
             let r = st
                 .destruction_requests
                 .get_mut(request)
                 .ok_or_else(|| Rejection::Invalid(format!("no destruction request {request}")))?;
-            if !(professional && author_org.eq_ignore_ascii_case(&r.organisation)) {
+            if !(professional && author_org == r.organisation) {
                 return Err(Rejection::Invalid(
                     "only the organisation asked answers a destruction request".into(),
                 ));

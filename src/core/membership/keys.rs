@@ -75,7 +75,10 @@ pub(super) fn apply_keys(
                 epoch: ne.epoch,
             });
         }
-        let allowed = readers.contains(&author) || (ne.epoch == 0 && is_admin);
+        // An admin may make the first key of a compartment it does not read — not of an access
+        // log, which only its readers (its owner) key.
+        let allowed = readers.contains(&author)
+            || (ne.epoch == 0 && is_admin && !matches!(kind, CompartmentKind::Log(_)));
         if !allowed {
             return Err(Rejection::NotEntitled {
                 device: author.to_hex(),

@@ -315,9 +315,10 @@ pub enum Action {
         exceptions: String,
     },
     /// A request to destroy what one organisation holds about the child in this case (AVG art.
-    /// 17; BW 7:455; Jeugdwet 7.3.9), by a person whose signature it needs (the same people as a
-    /// consent: `core::access::required_consenters`). The first op opens the request; the same
-    /// request id by another required person adds their signature. It names no content.
+    /// 17; BW 7:455; Jeugdwet 7.3.9), by a person whose signature it needs (under 12 the parents
+    /// with gezag, from 12 the child: `core::access::destruction_signers`). The first op opens
+    /// the request; the same request id by another required person adds their signature. It
+    /// names no content.
     RequestDestruction {
         /// Request id.
         request: String,
@@ -744,6 +745,24 @@ impl Op {
         out
     }
 
+    /// This op with the key material `other` (a copy of the same op) carries and this one lacks,
+    /// or `None` if it adds nothing: a copy that arrived without some bundles (a relay that
+    /// dropped them) is completed by a later, whole copy.
+    pub fn with_material_of(&self, other: &Op) -> Option<Op> {
+        if other.id != self.id || self.version == OP_VERSION_1 {
+            return None;
+        }
+        let mut op = self.clone();
+        let mut added = false;
+        for (h, b) in &other.detached {
+            if !op.detached.iter().any(|(x, _)| x == h) {
+                op.detached.push((*h, b.clone()));
+                added = true;
+            }
+        }
+        added.then(|| op.rebuilt())
+    }
+
     /// The op without the key material of `compartments` (bundles and links), or `None` if it
     /// carries none of it. A format-1 op cannot drop anything (its keys are signed): `Err` with
     /// the compartments it still holds keys of.
@@ -819,24 +838,31 @@ fn read_detached(mut rest: &[u8]) -> Result<Vec<([u8; 32], Vec<u8>)>, OpError> {
 /// bundle to that device for that compartment and those epochs, or that compartment's link.
 fn check_detached(body: &OpBody, detached: &[([u8; 32], Vec<u8>)]) -> Result<(), OpError> {
     let bad = |s: String| OpError::Malformed(s);
+    let refs: std::collections::HashMap<&[u8], &BundleRef> = body
+        .keys
+        .refs
+        .iter()
+        .map(|r| (r.hash.0.as_slice(), r))
+        .collect();
+    let links: std::collections::HashMap<&[u8], &NewEpoch> = body
+        .keys
+        .epochs
+        .iter()
+        .filter_map(|e| e.link_hash.as_ref().map(|h| (h.0.as_slice(), e)))
+        .collect();
     let mut seen = HashSet::new();
     for (h, b) in detached {
         if !seen.insert(*h) {
             return Err(bad("a key blob is carried twice".into()));
         }
-        if let Some(r) = body.keys.refs.iter().find(|r| r.hash.0 == h) {
+        if let Some(r) = refs.get(h.as_slice()) {
             let w = WrappedKeys::from_bytes(b)?;
             let entries: Vec<(CompartmentId, u32)> =
                 r.epochs.iter().map(|e| (r.compartment, *e)).collect();
             if w.case() != body.case || w.recipient() != r.to || w.entries() != entries.as_slice() {
                 return Err(bad("a key bundle is not the one the op names".into()));
             }
-        } else if let Some(e) = body
-            .keys
-            .epochs
-            .iter()
-            .find(|e| e.link_hash.as_ref().is_some_and(|x| x.0 == h))
-        {
+        } else if let Some(e) = links.get(h.as_slice()) {
             let link = EpochLink::from_bytes(b)?;
             if link.case() != body.case
                 || link.compartment() != e.compartment
