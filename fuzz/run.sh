@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 secs=${1:-600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(chunk_payload membership_op bundle sync_msg invite)
+[ ${#targets[@]} -gt 0 ] || targets=(chunk_payload membership_op bundle sync_msg invite access_log)
 cargo run -q --bin seed_corpus || exit 1
 status=0
 for t in "${targets[@]}"; do

@@ -141,6 +141,65 @@ fn membership_seeds() -> std::io::Result<()> {
         entries.push((mdo::store::bundle::Kind::Op, op.bytes.clone()));
     }
     fs::write("corpus/bundle/ops", mdo::store::bundle::encode(c.id, &entries))?;
+    // Issue 17: the destruction ops' bodies, and a format-2 op with some key material dropped.
+    if let Some(last) = c.log().all().last() {
+        let bodies = [
+            Action::RequestDestruction { request: "vv-1".into(), organisation: "OBS".into() },
+            Action::AnswerDestruction {
+                request: "vv-1".into(),
+                granted: true,
+                ground: "AVG art. 17".into(),
+                reason: "op verzoek".into(),
+            },
+            Action::Destroy {
+                organisation: "OBS".into(),
+                compartments: vec!["organisation:OBS".into(), "parents".into()],
+                ground: mdo::core::membership::DestroyGround::Request { request: "vv-1".into() },
+                exceptions: String::new(),
+            },
+            Action::Destroy {
+                organisation: "OBS".into(),
+                compartments: vec!["log:chair".into()],
+                ground: mdo::core::membership::DestroyGround::Retention,
+                exceptions: "geen".into(),
+            },
+        ];
+        for (i, action) in bodies.into_iter().enumerate() {
+            let mut body = last.body.clone();
+            body.action = action;
+            let mut raw = vec![1u8];
+            raw.extend(serde_json::to_vec(&body).map_err(std::io::Error::other)?);
+            fs::write(format!("corpus/membership_op/destroy{i}"), raw)?;
+        }
+    }
+    for (i, op) in c.log().all().enumerate() {
+        let some = op.material_of();
+        if let Some(first) = some.iter().next()
+            && let Ok(Some(stripped)) = op.without_material(&[*first].into_iter().collect())
+        {
+            let mut raw = vec![0u8];
+            raw.extend_from_slice(&stripped.bytes);
+            fs::write(format!("corpus/membership_op/stripped{i}"), raw)?;
+        }
+    }
+    // The access log's batches (issue 17).
+    fs::create_dir_all("corpus/access_log")?;
+    let batch = mdo::core::sharedlog::Batch {
+        seq: 1,
+        prev: mdo::core::sharedlog::zero(),
+        entries: vec![mdo::core::sharedlog::SharedEntry {
+            time: 1_795_000_000,
+            person: "chair".into(),
+            name: "Monique".into(),
+            role: "ib-er".into(),
+            organisation: "OBS".into(),
+            action: "inzien".into(),
+            part: "professionals en ouders".into(),
+            basis: "vaste lezer van dit deel".into(),
+            detail: String::new(),
+        }],
+    };
+    fs::write("corpus/access_log/batch", batch.encode())?;
     fs::create_dir_all("corpus/invite")?;
     let ticket = mdo::net::ticket::Ticket {
         case: c.id,

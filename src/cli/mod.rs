@@ -480,12 +480,13 @@ pub(crate) struct Out {
 }
 
 impl Out {
+    /// Prints the result. A reader that went away (`mdo case log X | head`) is not an error of
+    /// ours: the rest is dropped quietly instead of a panic on a broken pipe.
     pub(crate) fn print(&self, value: Value, text: impl FnOnce() -> String) {
-        if self.json {
-            println!("{value}");
-        } else {
-            println!("{}", text());
-        }
+        use std::io::Write;
+        let line = if self.json { value.to_string() } else { text() };
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}").and_then(|()| out.flush());
     }
 }
 

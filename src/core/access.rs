@@ -698,9 +698,15 @@ pub fn plan_keys(
         let readers = access.reader_devices(st, *c);
         match st.latest(*c) {
             None => {
-                // A log's first key is made by a reader (its owner): an admin who makes a key
-                // knows it, and a chair does not read the other professionals' logs.
-                let admin = admin && !matches!(a.kind, CompartmentKind::Log(_));
+                // A log's first key is made by its owner's device only: an admin who makes a key
+                // knows it (a chair does not read the other professionals' logs), and readers
+                // making it at once would race.
+                if let CompartmentKind::Log(owner) = &a.kind {
+                    if st.member_of(me).is_some_and(|m| &m.id == owner) {
+                        plan.create.push((*c, a.kind.clone()));
+                    }
+                    continue;
+                }
                 if !readers.is_empty() && (readers.contains(&me) || admin) {
                     plan.create.push((*c, a.kind.clone()));
                 }

@@ -76,9 +76,13 @@ pub(super) fn apply_keys(
             });
         }
         // An admin may make the first key of a compartment it does not read — not of an access
-        // log, which only its readers (its owner) key.
-        let allowed = readers.contains(&author)
-            || (ne.epoch == 0 && is_admin && !matches!(kind, CompartmentKind::Log(_)));
+        // log, whose first key only its owner's device makes.
+        let allowed = match &kind {
+            CompartmentKind::Log(owner) if ne.epoch == 0 => {
+                st.member_of(author).is_some_and(|m| &m.id == owner)
+            }
+            _ => readers.contains(&author) || (ne.epoch == 0 && is_admin),
+        };
         if !allowed {
             return Err(Rejection::NotEntitled {
                 device: author.to_hex(),
