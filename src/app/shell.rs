@@ -508,6 +508,7 @@ pub fn apply(ui: &AppWindow, updates: Vec<Update>) {
             Update::Log(rows, problems, coverage) => {
                 api.set_log_problems(strings(problems.iter().map(String::as_str)));
                 api.set_log_coverage(coverage.as_str().into());
+                api.set_plain_log(strings(rows.iter().take(20).map(|r| r.sentence.as_str())));
                 api.set_log(model(
                     rows.into_iter()
                         .map(|r| LogRow {

@@ -375,7 +375,7 @@ pub fn requests(case: &Case, who: &Me) -> Vec<RequestView> {
                 organisation: r.organisation.clone(),
                 state,
                 text: format!(
-                    "Verzoek aan {} om alles te vernietigen wat zij in deze casus over het kind bewaren. Ondertekend door {signers}. {tail}",
+                    "Verzoek aan {} om te vernietigen wat zij zelf in deze casus over het kind bewaren (het gezamenlijke MDO-dossier en het logboek blijven tot hun bewaartermijn voorbij is). Ondertekend door {signers}. {tail}",
                     r.organisation
                 ),
                 can_sign: r.answer.is_none()

@@ -1061,7 +1061,7 @@ impl Profile {
                 AccessAction::Membership,
                 format!("deelnemer {member} verwijderd"),
             ),
-            A::Create { .. } => (AccessAction::Membership, "zaak aangemaakt".into()),
+            A::Create { .. } => (AccessAction::Membership, "casus aangemaakt".into()),
             A::Destroy {
                 organisation,
                 compartments,
@@ -1073,19 +1073,14 @@ impl Profile {
                     compartments.len()
                 ),
             ),
-            A::RequestDestruction {
-                request,
-                organisation,
-            } => (
+            A::RequestDestruction { organisation, .. } => (
                 AccessAction::Membership,
-                format!("verzoek {request} aan {organisation} om te vernietigen ondertekend"),
+                format!("verzoek aan {organisation} om te vernietigen ondertekend"),
             ),
-            A::AnswerDestruction {
-                request, granted, ..
-            } => (
+            A::AnswerDestruction { granted, .. } => (
                 AccessAction::Membership,
                 format!(
-                    "verzoek {request} om te vernietigen {}",
+                    "verzoek om te vernietigen {}",
                     if *granted { "toegekend" } else { "afgewezen" }
                 ),
             ),

@@ -2716,3 +2716,117 @@ fn closing_the_case_in_the_app_shows_what_is_destroyed_when() {
         log.iter().map(|r| r.basis.to_string()).collect::<Vec<_>>()
     );
 }
+
+/// Issue 17 in the app: the mother asks the school, on her own overview, to destroy what it holds;
+/// the chair answers in *Bewaren en vernietigen* through the confirmation dialog; the mother reads
+/// the answer and who read what — the school's reads among them — in plain Dutch.
+#[test]
+fn a_mother_asks_for_destruction_and_reads_the_answer_and_who_read_what() {
+    i_slint_backend_testing::init_no_event_loop();
+    let chair = tempfile::tempdir().unwrap();
+    let mother = Cli::new();
+    let case = chair_with_case(chair.path());
+    mother.json(&["init", "--name", "Sanne", "--role", "ouder", "--org", ""]);
+    let identity = mother.json(&["whoami"])["identity"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    Cli::json_at(
+        chair.path(),
+        &[
+            "participant",
+            "add",
+            &case,
+            "--name",
+            "Sanne Visser",
+            "--role",
+            "ouder",
+            "--custody",
+            "--identity",
+            &identity,
+        ],
+    );
+    Cli::json_at(
+        chair.path(),
+        &[
+            "item",
+            "add",
+            &case,
+            "--section",
+            "kind.plus",
+            "--text",
+            "tekent graag",
+        ],
+    );
+    Cli::json_at(chair.path(), &["case", "show", &case]);
+    let carry = |from: &std::path::Path, to: &std::path::Path| {
+        let bundle = from.join("noor.mdob");
+        Cli::json_at(
+            from,
+            &["bundle", "export", &case, "--out", bundle.to_str().unwrap()],
+        );
+        Cli::json_at(to, &["bundle", "import", bundle.to_str().unwrap()]);
+    };
+    carry(chair.path(), mother.home.path());
+
+    // The mother's app: her own overview offers the request; she asks the school.
+    {
+        let app = Threaded::new(mother.home.path());
+        let api = app.ui.global::<Api>();
+        unlock_and_open_first_case(&app);
+        app.pump("the request form", &|| {
+            labels(&api.get_request_orgs()).contains(&"OBS De Wilgen".to_string())
+        });
+        one(&app.ui, "Organisatie");
+        api.invoke_request_destruction("OBS De Wilgen".into());
+        app.pump("her request", &|| {
+            slint::Model::row_count(&api.get_destruction_requests()) == 1
+        });
+        let r = slint::Model::row_data(&api.get_destruction_requests(), 0).unwrap();
+        assert!(r.text.contains("uiterlijk"), "{}", r.text);
+        assert!(!r.can_answer);
+        // Who read what: the school's reads are there, in sentences.
+        api.invoke_show_log();
+        app.pump("the log", &|| {
+            labels(&api.get_plain_log())
+                .iter()
+                .any(|l| l.contains("Monique") && l.contains("bekeken"))
+        });
+        assert!(api.get_log_coverage().contains("ander apparaat"));
+    }
+    carry(mother.home.path(), chair.path());
+
+    // The chair's app: the request, the refusal grounds, the answer through the dialog.
+    {
+        let app = Threaded::new(chair.path());
+        let api = app.ui.global::<Api>();
+        unlock_and_open_first_case(&app);
+        app.pump("the request", &|| {
+            slint::Model::row_count(&api.get_destruction_requests()) == 1
+        });
+        let r = slint::Model::row_data(&api.get_destruction_requests(), 0).unwrap();
+        assert!(r.can_answer);
+        assert_eq!(slint::Model::row_count(&api.get_refusal_grounds()), 6);
+        api.set_tab("overzicht".into());
+        one(&app.ui, "Grond voor afwijzen");
+        // What "Toekennen en vernietigen" opens, confirmed with "Ja, vernietigen".
+        api.set_answer_reason("Op verzoek van de moeder".into());
+        api.set_confirm_kind("grant".into());
+        api.set_confirm_id(r.id.clone());
+        api.set_confirm_text("bevestigen".into());
+        one(&app.ui, "Ja, vernietigen").invoke_accessible_default_action();
+        app.pump("the tombstone", &|| {
+            labels(&api.get_destroyed_lines())
+                .iter()
+                .any(|l| l.starts_with("Vernietigd op") && l.contains("op verzoek"))
+        });
+        assert_eq!(api.get_error(), "");
+    }
+    carry(chair.path(), mother.home.path());
+
+    // The mother reads the answer; the shared file stays.
+    let d = mother.json(&["case", "destruction", &case]);
+    assert_eq!(d["requests"][0]["state"], "toegekend", "{d}");
+    let shown = mother.json(&["case", "show", &case]);
+    assert!(shown.to_string().contains("tekent graag"));
+}
