@@ -1487,7 +1487,9 @@ pub fn case_view(case: &Case, me: &Me, meeting: Option<&str>) -> CaseView {
             })
             .unwrap_or_default(),
         retention: crate::profile::retention::lines(case),
-        sets_retention: me.role.is_professional() && !me.organisation.trim().is_empty(),
+        sets_retention: me.role.is_professional()
+            && me.role != crate::core::model::Role::Privacy
+            && !me.organisation.trim().is_empty(),
         destroyed: crate::profile::destruction::tombstones(case, me),
         destroy_due: crate::profile::destruction::due(case, me)
             .iter()

@@ -590,7 +590,7 @@ mod tests {
         for r in Role::ALL {
             assert_eq!(r.id().parse::<Role>().unwrap(), *r);
         }
-        assert_eq!(Role::ALL.len(), 20);
+        assert_eq!(Role::ALL.len(), 21);
         for a in Audience::ALL {
             assert_eq!(a.id().parse::<Audience>().unwrap(), *a);
         }

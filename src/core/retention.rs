@@ -398,11 +398,12 @@ mod tests {
                 .unwrap_or_else(|| panic!("{descriptor} in {plan:?}"))
         };
         let date = |p: &Planned| p.destroy_on.map(format_date);
-        // The table's shared file: the organiser's (the school) — 2 years.
+        // The table's shared file: the organiser's (the school) — its 2 years, but never below
+        // the longest minimum at the table: the GGD's jeugdarts takes part, 20 years (issue 17).
         let parents = of("parents");
         assert_eq!(parents.organisation, "OBS De Wilgen");
         assert_eq!(parents.controller, Some(Controller::School));
-        assert_eq!(date(parents).as_deref(), Some("2028-11-28"));
+        assert_eq!(date(parents).as_deref(), Some("2046-11-28"));
         // The GGD is a WGBO controller: its parts would be kept 20 years (7:454 lid 3). (The
         // demo holds none on the chair's device; the CLI test has a real one.)
         assert_eq!(controller_of(c.state(), "GGD JGZ"), Some(Controller::Zorg));
@@ -443,10 +444,11 @@ mod tests {
             .is_err()
         );
         let plan = schedule(c.state(), Some(today));
+        // The school's own 5 years do not shorten the shared file below the GGD's minimum.
         let parents = plan.iter().find(|p| p.descriptor == "parents").unwrap();
         assert_eq!(
             parents.destroy_on.map(format_date).as_deref(),
-            Some("2031-11-28")
+            Some("2046-11-28")
         );
         assert!(
             parents

@@ -802,6 +802,8 @@ mod tests {
         /// Addresses this side tells, and what it heard (from whom).
         tells: Vec<(DeviceId, String)>,
         heard: Vec<(DeviceId, DeviceId, String)>,
+        /// Compartments destroyed here (issue 17).
+        refused: BTreeSet<CompartmentId>,
     }
 
     const CASE: CaseId = CaseId([1; 16]);
@@ -844,6 +846,9 @@ mod tests {
                 .flatten()
                 .find(|(i, _)| *i == id)
                 .map(|(_, b)| b.clone())
+        }
+        fn refuses(&self, _: CaseId, c: CompartmentId) -> bool {
+            self.refused.contains(&c)
         }
         fn store_chunk(&mut self, _: CaseId, bytes: &[u8]) -> Result<(), String> {
             let id = ChunkId(*blake3::hash(bytes).as_bytes());
@@ -907,6 +912,25 @@ mod tests {
         }
         assert!(sa.finished() && sb.finished());
         (sa.stats, sb.stats, frames, bytes)
+    }
+
+    /// A device that destroyed a compartment never asks for its chunks again, whatever a peer
+    /// that still holds them summarizes (issue 17).
+    #[test]
+    fn a_destroyed_compartment_is_never_asked_for_again() {
+        let mut a = Mem::default();
+        let mut b = Mem::default();
+        add_op(&mut a, b"op1");
+        add_chunk(&mut a, b"\x01old secret");
+        add_chunk(&mut a, b"\x02still shared");
+        b.refused.insert(comp_of(b"\x01"));
+        let (sa, _, _, _) = run(&mut a, &mut b);
+        assert_eq!(sa.chunks_sent, 1, "only the part that was not destroyed");
+        assert!(b.chunk_ids(CASE, comp_of(b"\x01")).is_empty());
+        assert_eq!(b.chunk_ids(CASE, comp_of(b"\x02")).len(), 1);
+        // And again: the peer still offers it, it is still not asked for.
+        let (sa, _, _, _) = run(&mut a, &mut b);
+        assert_eq!(sa.chunks_sent, 0);
     }
 
     #[test]

@@ -271,12 +271,27 @@ pub fn case_log(case: &Case, p: &Profile) -> Result<CaseLog> {
     }
     let verified = verify(case.shared_log.clone(), case.shared_log_damaged.clone());
     let mut devices = BTreeSet::new();
+    let st = case.state();
+    let people = case.participants();
     for (d, _, e) in &verified.entries {
         if *d == me {
             continue; // this device's own entries come from its local log
         }
         devices.insert(*d);
-        out.rows.push(row(e, false, case, child));
+        // Who it was, from the case (the batch's owner is checked on load): its role and
+        // organisation as the log of the case knows them, its name as the case shows it.
+        let mut e = e.clone();
+        if let Some(m) = st
+            .member_of(*d)
+            .or_else(|| st.device_owner.get(d).and_then(|id| st.members.get(id)))
+        {
+            e.role = m.role.id().to_string();
+            e.organisation = m.organisation.clone();
+            if let Some(p) = people.iter().find(|p| p.id == m.id) {
+                e.name = p.name.clone();
+            }
+        }
+        out.rows.push(row(&e, false, case, child));
     }
     out.devices = devices.len();
     for problem in verified.problems {

@@ -53,7 +53,11 @@ fn my_org(p: &Profile) -> Result<String> {
 }
 
 fn org_of(me: &Me) -> Result<String> {
-    if !me.role.is_professional() || me.organisation.trim().is_empty() {
+    // The privacy officer advises and decides nothing (AVG art. 39).
+    if !me.role.is_professional()
+        || me.role == crate::core::model::Role::Privacy
+        || me.organisation.trim().is_empty()
+    {
         return Err(Error::Said(
             "alleen een professional van de organisatie vernietigt wat die bewaart".into(),
         ));
@@ -80,6 +84,13 @@ pub fn held_by(st: &State, organisation: &str, for_request: bool) -> Vec<String>
         .collect()
 }
 
+fn is_medical_part(descriptor: &str) -> bool {
+    matches!(
+        CompartmentKind::parse(descriptor),
+        Some(CompartmentKind::Category(c, _)) if c.needs_release()
+    )
+}
+
 /// What this person's organisation may destroy today because its term ended (descriptors).
 pub fn due(case: &Case, me: &Me) -> Vec<String> {
     let Ok(org) = org_of(me) else {
@@ -87,7 +98,12 @@ pub fn due(case: &Case, me: &Me) -> Vec<String> {
     };
     let st = case.state();
     let closed = st.closed.as_ref().and_then(|c| parse_date(&c.on).ok());
-    let held: BTreeSet<String> = held_by(st, &org, false).into_iter().collect();
+    // Medical and GGZ parts are destroyed by a medical professional (BW 7:455): not offered to
+    // anyone else.
+    let held: BTreeSet<String> = held_by(st, &org, false)
+        .into_iter()
+        .filter(|d| me.role.is_medical() || !is_medical_part(d))
+        .collect();
     retention::schedule(st, closed)
         .into_iter()
         .filter(|pl| held.contains(&pl.descriptor))
@@ -212,6 +228,13 @@ pub fn answer(
         }
     }
     let held = held_by(st, &org, true);
+    // Everything the grant must carry out is checked before the answer is written: a grant is
+    // never recorded without its destruction.
+    if granted && !p.me().role.is_medical() && held.iter().any(|d| is_medical_part(d)) {
+        return Err(Error::Said(
+            "uw organisatie bewaart hier medische gegevens: een arts of andere medisch professional van uw organisatie beantwoordt dit verzoek (BW art. 7:455)".into(),
+        ));
+    }
     case.membership(
         p.device(),
         Action::AnswerDestruction {
@@ -269,6 +292,10 @@ pub struct RequestView {
 }
 
 fn name_of(case: &Case, id: &str) -> String {
+    if !case.state().members.contains_key(id) {
+        // Not a participant id: already words (who is still missing, in Dutch).
+        return id.to_string();
+    }
     case.participants()
         .into_iter()
         .find(|x| x.id == id)

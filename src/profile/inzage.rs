@@ -41,7 +41,14 @@ pub struct InzageFiles {
 
 /// Composes the inzage of `case` as this device holds it, with this device's access log `log`.
 /// `exported_by` names who asked for it; `today` is the date printed.
-pub fn compose(case: &Case, log: &[LogEntry], exported_by: &str, today: &str) -> Inzage {
+pub fn compose(
+    case: &Case,
+    log: &[LogEntry],
+    others: &super::caselog::CaseLog,
+    destruction: &[String],
+    exported_by: &str,
+    today: &str,
+) -> Inzage {
     let info = case.info();
     let names: BTreeMap<String, String> = case
         .participants()
@@ -94,6 +101,11 @@ pub fn compose(case: &Case, log: &[LogEntry], exported_by: &str, today: &str) ->
         "consents": st.consents.values().collect::<Vec<_>>(),
         "retention": plan,
         "access_log": log,
+        // What the professionals' devices shared of their logs (issue 17), as this person may
+        // read it, with what does not fit in their chains.
+        "access_log_others": others.rows.iter().filter(|r| !r.here).collect::<Vec<_>>(),
+        "access_log_problems": others.problems,
+        "destruction": destruction,
     });
 
     // The readable form.
@@ -267,6 +279,22 @@ pub fn compose(case: &Case, log: &[LogEntry], exported_by: &str, today: &str) ->
             },
         ));
     }
+    md.push_str("\n## Wie heeft wat gelezen of gewijzigd bij de anderen\n\n");
+    md.push_str(&super::caselog::coverage(others));
+    md.push('\n');
+    for p in &others.problems {
+        md.push_str(&format!("\n- Let op: {p}"));
+    }
+    for r in others.rows.iter().filter(|r| !r.here) {
+        md.push_str(&format!("\n- {}", r.sentence));
+    }
+    md.push('\n');
+    if !destruction.is_empty() {
+        md.push_str("\n## Vernietigd en verzoeken om te vernietigen\n\n");
+        for l in destruction {
+            md.push_str(&format!("- {l}\n"));
+        }
+    }
     Inzage { json, markdown: md }
 }
 
@@ -279,7 +307,13 @@ impl Session {
         let log = self.store().access_log(Some(case.id))?;
         let me = self.me();
         let by = format!("{} ({})", me.name, me.role.label());
-        let inzage = compose(case, &log, &by, &today);
+        let others = super::caselog::case_log(case, self.store())?;
+        let destruction: Vec<String> = super::destruction::requests(case, me)
+            .into_iter()
+            .map(|r| r.text)
+            .chain(super::destruction::tombstones(case, me))
+            .collect();
+        let inzage = compose(case, &log, &others, &destruction, &by, &today);
         let shown: Vec<_> = case
             .compartment_list()
             .into_iter()

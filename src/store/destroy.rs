@@ -180,19 +180,41 @@ impl Profile {
             )?;
             self.loaded.remove(&(case, *c));
         }
-        // 3. A content-free entry per compartment: what, by whose decision, on what ground.
+        // 3. A content-free entry per decision: what this device wiped, by whose decision, on
+        // what ground — the parts named only to the organisation's own professionals (a part's
+        // name can be what was kept from this reader: docs/sharing-rules.md §6b), no ids.
         let me = st.member_of(self.device.device_id());
-        let mut entries = Vec::new();
+        let insider = |org: &str| {
+            me.is_some_and(|m| m.role.is_professional() && m.organisation.trim() == org)
+        };
+        let mut groups: Vec<((String, String, bool), Vec<String>)> = Vec::new();
         for c in &pending {
             let Some(t) = st.destroyed.get(c) else {
                 continue;
             };
+            let key = (t.organisation.clone(), t.on.clone(), t.request.is_some());
             let part = crate::core::compartment::CompartmentKind::parse(&t.descriptor)
                 .map(|k| k.label())
-                .unwrap_or_else(|| t.descriptor.clone());
-            let ground = match &t.request {
-                Some(r) => format!("verzoek {r} toegekend"),
-                None => "bewaartermijn verstreken".to_string(),
+                .unwrap_or_else(|| "een deel".into());
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, v)) => v.push(part),
+                None => groups.push((key, vec![part])),
+            }
+            out.compartments.push(t.descriptor.clone());
+        }
+        let mut entries = Vec::new();
+        for ((org, on, request), parts) in groups {
+            let what = if insider(&org) {
+                parts.join("; ")
+            } else if parts.len() == 1 {
+                "1 deel".to_string()
+            } else {
+                format!("{} delen", parts.len())
+            };
+            let ground = if request {
+                "op verzoek"
+            } else {
+                "omdat de bewaartermijn voorbij was"
             };
             entries.push(LogEntry {
                 time: self.now,
@@ -202,11 +224,13 @@ impl Profile {
                 organisation: self.me.organisation.clone(),
                 case: case.to_hex(),
                 action: AccessAction::Destroy,
-                compartment: part,
-                basis: format!("besluit van {} ({})", t.organisation, t.by),
-                detail: format!("vernietigd op {}: {ground}", t.on),
+                compartment: String::new(),
+                basis: format!("besluit van {org}"),
+                detail: format!(
+                    "op dit apparaat gewist: {what} van {org}, vernietigd op {} {ground}",
+                    crate::core::model::long_date(&on)
+                ),
             });
-            out.compartments.push(t.descriptor.clone());
         }
         accesslog::append(&tx, &self.device, &entries)?;
         tx.commit()?;

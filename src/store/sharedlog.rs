@@ -46,46 +46,38 @@ fn head(tx: &rusqlite::Transaction<'_>, case: &Case) -> Result<(u64, String)> {
 }
 
 /// What the log's readers may be told of `entries` (privacy by construction: nothing is written
-/// into the log compartment that names a part its readers may not read). A line about a part
-/// that every reader of the log may read is kept whole; about a safety track it is left out
-/// (a parent must not learn of one from the log: UAVG art. 41, AVG art. 23; docs/sharing-rules.md
-/// §6c); about any other part the log's readers do not all read, the part is not named and the
-/// details are dropped ("een deel dat niet voor iedereen zichtbaar is"). The privacy officer
-/// reads no content and does not count here.
-fn for_log_readers(
-    case: &Case,
-    log: mdo_crypto::CompartmentId,
-    entries: &[LogEntry],
-) -> Vec<SharedEntry> {
+/// into the log compartment that names a part its readers may not read — now or later: a parent
+/// whose gezag is confirmed, a child who turns 12, get the key and its history). Decided by the
+/// part alone, not by who reads the log today: a line about the shared parts the parents and the
+/// child read by default (`parents`, `child`, `network`) is kept whole; about a **safety track**
+/// it is left out (a parent must not learn of one from the log: UAVG art. 41, AVG art. 23;
+/// docs/sharing-rules.md §6c); about any other part the part is not named, and the details and
+/// the basis (a consent's purpose can say what the part is) are dropped ("een deel dat niet voor
+/// iedereen zichtbaar is"); a key handed out for such a part is left out.
+fn for_log_readers(case: &Case, entries: &[LogEntry]) -> Vec<SharedEntry> {
+    use crate::core::model::Audience;
     let access = case.access();
-    let st = case.state();
-    let readers: Vec<&String> = access
-        .compartments
-        .get(&log)
-        .map(|a| {
-            a.readers
-                .keys()
-                .filter(|r| st.members.get(*r).is_none_or(|m| m.role != Role::Privacy))
-                .collect()
-        })
-        .unwrap_or_default();
     let mut out = Vec::new();
     for e in entries {
         let mut part = e.compartment.clone();
         let mut detail = e.detail.clone();
+        let mut basis = e.basis.clone();
         if !part.is_empty() {
-            let target = access
+            let kind = access
                 .compartments
                 .values()
-                .find(|a| a.kind.label() == part);
-            match target {
-                Some(a) if readers.iter().all(|r| a.readers.contains_key(*r)) => {}
-                Some(a) if matches!(a.kind, CompartmentKind::Safety(_)) => continue,
-                // A key handed out for a part not named tells the reader nothing: left out.
+                .find(|a| a.kind.label() == part)
+                .map(|a| &a.kind);
+            match kind {
+                Some(CompartmentKind::Shared(
+                    Audience::Parents | Audience::Child | Audience::Network,
+                )) => {}
+                Some(CompartmentKind::Safety(_)) => continue,
                 _ if e.action == super::AccessAction::Share => continue,
                 _ => {
                     part = "een deel dat niet voor iedereen zichtbaar is".into();
                     detail.clear();
+                    basis.clear();
                 }
             }
         }
@@ -97,7 +89,7 @@ fn for_log_readers(
             organisation: e.organisation.clone(),
             action: e.action.label().to_string(),
             part,
-            basis: e.basis.clone(),
+            basis,
             detail,
         });
     }
@@ -133,7 +125,7 @@ pub(super) fn publish(
     if shredded {
         return Ok(());
     }
-    let entries = for_log_readers(case, id, entries);
+    let entries = for_log_readers(case, entries);
     if entries.is_empty() {
         return Ok(());
     }

@@ -906,11 +906,24 @@ fn a_parent_gets_her_inzage_as_pdf_and_json() {
             .iter()
             .any(|p| p["name"] == "Sanne")
     );
+    // What the school's devices logged reaches her inzage too (issue 17), without parts she may
+    // not read.
+    assert!(
+        json["access_log_others"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["who"].as_str().unwrap().contains("Monique")),
+        "{}",
+        json["access_log_others"]
+    );
+    assert!(json["access_log_problems"].as_array().unwrap().is_empty());
     let pdf = crate::traject::pdftotext(&files[0]);
     for want in [
         "Inzage: Noor",
         "tekent graag",
         "Wie heeft wat gelezen of gewijzigd",
+        "bij de anderen",
         "Bewaren en vernietigen",
     ] {
         assert!(pdf.contains(want), "'{want}' in\n{pdf}");

@@ -117,8 +117,11 @@ fn a_parent_sees_who_read_what_on_the_schools_and_the_ggds_devices_and_tampering
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("andere apparaten vastlegden"), "{text}");
 
-    // Nothing in what the mother's copy holds of the logs names the safety track.
+    // Nothing in what the mother's copy holds of the logs names the safety track, or any part
+    // she may not read (decided by the part, not by who reads the log today: a reader who
+    // joins later gets the history too).
     assert!(!log.to_string().contains("veiligheid"), "{log}");
+    assert!(!log.to_string().contains("alle professionals"), "{log}");
 
     // A reader cannot write in someone else's log: the mother seals a batch in the jeugdarts'
     // log with the key she holds, claiming a read by the jeugdarts; it is refused and shown.
