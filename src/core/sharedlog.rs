@@ -229,8 +229,7 @@ pub fn verify(found: Vec<Found>, damaged: Vec<(ChunkId, Option<DeviceId>)>) -> V
     for (chunk, device) in damaged {
         out.problems.push(Problem::Damaged { chunk, device });
     }
-    out.entries
-        .sort_by(|a, b| (a.2.time, a.0, a.1).cmp(&(b.2.time, b.0, b.1)));
+    out.entries.sort_by_key(|e| (e.2.time, e.0, e.1));
     out
 }
 

@@ -316,7 +316,7 @@ pub fn case_log(case: &Case, p: &Profile) -> Result<CaseLog> {
             ),
         });
     }
-    out.rows.sort_by(|a, b| b.time.cmp(&a.time));
+    out.rows.sort_by_key(|r| std::cmp::Reverse(r.time));
     Ok(out)
 }
 

@@ -424,7 +424,9 @@ pub fn tombstones(case: &Case, me: &Me) -> Vec<String> {
     let st = case.state();
     let my_org = me.organisation.trim().to_string();
     let professional = me.role.is_professional();
-    let mut groups: Vec<((String, String, String, bool), Vec<String>)> = Vec::new();
+    // (organisation, date, who decided, on a request) → the parts.
+    type Decision = (String, String, String, bool);
+    let mut groups: Vec<(Decision, Vec<String>)> = Vec::new();
     for t in st.destroyed.values() {
         let key = (
             t.organisation.clone(),

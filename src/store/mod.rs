@@ -676,7 +676,7 @@ impl Profile {
         let access = case.access();
         let rings = case.take_waiting();
         for (cid, ring) in rings {
-            type Row = (Vec<u8>, Vec<u8>, u32, Vec<u8>);
+            type Row = ChunkRow;
             let rows: Vec<Row> = {
                 let mut st = self.db.prepare(
                     "SELECT id, author, epoch, bytes FROM chunks WHERE case_id = ?1 AND compartment = ?2 AND rejected IS NULL ORDER BY seq",
@@ -791,7 +791,7 @@ impl Profile {
         access: &access::Access,
         (cid, owner): (CompartmentId, &str),
         ring: &mdo_crypto::Keyring,
-        rows: Vec<(Vec<u8>, Vec<u8>, u32, Vec<u8>)>,
+        rows: Vec<ChunkRow>,
         report: &mut LoadReport,
     ) -> Result<()> {
         use crate::core::sharedlog::{Batch, Found};
@@ -1535,6 +1535,9 @@ fn insert_op(
 }
 
 const OP_PURPOSE: &str = "membership-op";
+
+/// A chunk row as loaded: (id, author, epoch, sealed bytes).
+type ChunkRow = (Vec<u8>, Vec<u8>, u32, Vec<u8>);
 
 fn insert_chunk(
     tx: &rusqlite::Transaction<'_>,

@@ -485,6 +485,9 @@ pub enum OpError {
     },
 }
 
+/// A blob of key material carried beside the signed body, with its BLAKE3 hash.
+type Detached = ([u8; 32], Vec<u8>);
+
 /// A parsed op whose signature has been verified.
 ///
 /// Wire format 2 (format 1 is the first 4 fields, with the keys inside the body):
@@ -510,7 +513,7 @@ pub struct Op {
     /// Format version.
     pub version: u8,
     /// Key material carried beside the body (format 2): each blob with its BLAKE3 hash.
-    detached: Vec<([u8; 32], Vec<u8>)>,
+    detached: Vec<Detached>,
 }
 
 impl Op {
@@ -524,7 +527,7 @@ impl Op {
                 "the author is not the signing device".into(),
             ));
         }
-        let mut detached: Vec<([u8; 32], Vec<u8>)> = Vec::new();
+        let mut detached: Vec<Detached> = Vec::new();
         for w in std::mem::take(&mut body.keys.wrapped) {
             let parsed = WrappedKeys::from_bytes(&w.0)?;
             let compartment = match parsed.entries() {
@@ -804,7 +807,7 @@ impl Op {
 }
 
 /// Reads the detached blobs after the signature (format 2).
-fn read_detached(mut rest: &[u8]) -> Result<Vec<([u8; 32], Vec<u8>)>, OpError> {
+fn read_detached(mut rest: &[u8]) -> Result<Vec<Detached>, OpError> {
     let bad = |s: &str| OpError::Malformed(s.to_string());
     if rest.len() < 2 {
         return Err(bad("the key material's count is missing"));
@@ -836,7 +839,7 @@ fn read_detached(mut rest: &[u8]) -> Result<Vec<([u8; 32], Vec<u8>)>, OpError> {
 
 /// Every detached blob is one the body names by hash (once), and is what the body says: a
 /// bundle to that device for that compartment and those epochs, or that compartment's link.
-fn check_detached(body: &OpBody, detached: &[([u8; 32], Vec<u8>)]) -> Result<(), OpError> {
+fn check_detached(body: &OpBody, detached: &[Detached]) -> Result<(), OpError> {
     let bad = |s: String| OpError::Malformed(s);
     let refs: std::collections::HashMap<&[u8], &BundleRef> = body
         .keys
