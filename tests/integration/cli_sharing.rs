@@ -5,14 +5,7 @@
 
 use serde_json::Value;
 
-use crate::support::{Mdo, Noor, consent_in, noor_profiles, texts, whoami};
-
-/// `from` exports the case, `to` imports it (and does its key work).
-fn carry(from: &Mdo, to: &Mdo, case: &str) -> Value {
-    let file = from.dir().join("bundle.mdob");
-    from.json(&["bundle", "export", case, "--out", file.to_str().unwrap()]);
-    to.json(&["bundle", "import", file.to_str().unwrap()])
-}
+use crate::support::{Mdo, Noor, carry, consent_in, noor_profiles, texts, whoami};
 
 #[test]
 fn consent_moves_a_medical_finding_to_the_ib_er_and_withdrawal_stops_new_ones() {

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::{Mdo, texts, whoami};
+use crate::support::{Mdo, carry, texts, whoami};
 
 fn copy_dir(from: &Path, to: &Path) {
     for e in std::fs::read_dir(from).unwrap() {
@@ -447,12 +447,6 @@ fn destruction_at_the_end_of_the_term_only_by_the_controller_and_only_when_due()
     assert!(tomb.contains("bewaartermijn voorbij"), "{tomb}");
     // The chair, a professional of the school, sees which parts.
     assert!(tomb.contains("Wat zichtbaar is"), "{tomb}");
-}
-
-fn carry(from: &Mdo, to: &Mdo, case: &str) -> Value {
-    let file = from.dir().join("bundle.mdob");
-    from.json(&["bundle", "export", case, "--out", file.to_str().unwrap()]);
-    to.json(&["bundle", "import", file.to_str().unwrap()])
 }
 
 /// From 12 the child asks for destruction herself; a parent's signature is neither needed nor

@@ -353,3 +353,11 @@ pub fn mdo_in(m: &Mdo, ns: &str, args: &[&str]) -> Command {
         .env("MDO_PASSPHRASE", PASS);
     c
 }
+
+/// Carries a case from one profile to another on a bundle file (as on a USB stick): the
+/// ciphertext and the ops, as after a sync.
+pub fn carry(from: &Mdo, to: &Mdo, case: &str) -> Value {
+    let file = from.dir().join("bundle.mdob");
+    from.json(&["bundle", "export", case, "--out", file.to_str().unwrap()]);
+    to.json(&["bundle", "import", file.to_str().unwrap()])
+}
