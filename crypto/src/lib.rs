@@ -41,7 +41,7 @@ pub use ids::{CaseId, ChunkId, CompartmentId, OpId};
 pub use keyfile::{KdfParams, KeyFile};
 pub use random::random_array;
 pub use secret::{Plaintext, Secret};
-pub use wrap::{WrappedKeys, wrap_keys, wrap_to_all};
+pub use wrap::{WrappedKeys, wrap_groups, wrap_groups_to_all, wrap_keys, wrap_to_all};
 
 /// Result type of this crate.
 pub type Result<T, E = CryptoError> = std::result::Result<T, E>;

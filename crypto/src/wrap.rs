@@ -41,8 +41,14 @@ type HpkeKem = X25519HkdfSha256;
 
 /// The HPKE `info` string of MDO key wrapping.
 pub const INFO: &[u8] = b"MDO 2026-11 compartment key wrap v1";
-/// Version byte of [`WrappedKeys::to_bytes`].
+/// Version byte of [`WrappedKeys::to_bytes`] for a bundle sealed by [`wrap_keys`] (single-shot
+/// HPKE: one encapsulation per bundle).
 pub const VERSION: u8 = 1;
+/// Version byte of a bundle made by [`wrap_groups`]: several bundles to one device share one
+/// encapsulation, each sealed under its own key from the HPKE exporter.
+pub const VERSION_GROUP: u8 = 2;
+/// The HPKE `info` string of [`wrap_groups`].
+pub const INFO_GROUP: &[u8] = b"MDO 2026-11 compartment key wrap v2 (groups)";
 
 /// An RNG that hands out one pre-drawn 32-byte ephemeral key seed (`ikmE`). The `hpke` crate
 /// draws exactly one `Nsk`-sized block per encapsulation; drawing ikm ourselves keeps OS-RNG
@@ -149,6 +155,7 @@ const WHAT: &str = "wrapped keys";
 /// A bundle of epoch keys of one case, wrapped to one device.
 #[derive(Clone, PartialEq, Eq)]
 pub struct WrappedKeys {
+    version: u8,
     case: CaseId,
     recipient: DeviceId,
     enc: [u8; 32],
@@ -188,6 +195,49 @@ fn aad(
 /// Wraps `keys` (all of one case, at most [`MAX_KEYS`], no (compartment, epoch) twice) to
 /// `recipient` with one HPKE encapsulation.
 pub fn wrap_keys(keys: &[&EpochKey], recipient: &PublicIdentity) -> Result<WrappedKeys> {
+    let (case, entries, plaintext) = check_keys(keys)?;
+    let recipient_id = recipient.device_id();
+    let aad = aad(&case, &recipient_id, recipient.x25519_public(), &entries);
+    let mut ikm: [u8; 32] = crate::random_array()?;
+    let res = hpke_base_seal_with_ikm(recipient.x25519_public(), INFO, &aad, &plaintext, &ikm);
+    ikm.zeroize();
+    let (enc, ciphertext) = res?;
+    Ok(WrappedKeys {
+        version: VERSION,
+        case,
+        recipient: recipient_id,
+        enc,
+        entries,
+        ciphertext,
+    })
+}
+
+fn aad_group(
+    case: &CaseId,
+    recipient: &DeviceId,
+    recipient_x25519: &[u8; 32],
+    enc: &[u8; 32],
+    entries: &[(CompartmentId, u32)],
+) -> Vec<u8> {
+    let mut a = Vec::with_capacity(16 + 16 + 32 + 32 + 32 + 1 + ENTRY_LEN * entries.len());
+    a.extend_from_slice(b"MDO-WRAP-AAD-v2\0");
+    a.extend_from_slice(&case.0);
+    a.extend_from_slice(&recipient.0);
+    a.extend_from_slice(recipient_x25519);
+    a.extend_from_slice(enc);
+    a.push(entries.len() as u8);
+    for (c, e) in entries {
+        a.extend_from_slice(&c.0);
+        a.extend_from_slice(&e.to_le_bytes());
+    }
+    a
+}
+
+/// The entries and the concatenated secrets of one bundle's keys, checked: one case, at most
+/// [`MAX_KEYS`], no (compartment, epoch) twice.
+type Checked = (CaseId, Vec<(CompartmentId, u32)>, Zeroizing<Vec<u8>>);
+
+fn check_keys(keys: &[&EpochKey]) -> Result<Checked> {
     let Some(first) = keys.first() else {
         return Err(CryptoError::Malformed {
             what: WHAT,
@@ -224,18 +274,117 @@ pub fn wrap_keys(keys: &[&EpochKey], recipient: &PublicIdentity) -> Result<Wrapp
         entries.push(entry);
         plaintext.extend_from_slice(k.secret().expose());
     }
+    Ok((case, entries, plaintext))
+}
+
+/// Wraps several groups of keys to one device with **one** HPKE encapsulation (RFC 9180 base
+/// mode, the suite of [`wrap_keys`]): each group becomes a bundle of its own, sealed with
+/// ChaCha20-Poly1305 under a key from the context's exporter (RFC 9180 §5.3) whose context is
+/// the bundle's associated data (case, recipient, its X25519 key, `enc` and the group's
+/// entries). So one bundle can be dropped — the keys of a destroyed compartment — while the
+/// others still open, at the cost of one X25519 agreement per device, not per bundle. The groups
+/// of one call must not share a (compartment, epoch): each exported key then seals exactly one
+/// message (the nonce is zero).
+pub fn wrap_groups(groups: &[Vec<&EpochKey>], recipient: &PublicIdentity) -> Result<Vec<WrappedKeys>> {
+    let checked: Vec<Checked> = groups.iter().map(|g| check_keys(g)).collect::<Result<_>>()?;
+    let Some((case, _, _)) = checked.first() else {
+        return Ok(Vec::new());
+    };
+    let case = *case;
+    let mut seen = std::collections::HashSet::new();
+    for (c, entries, _) in &checked {
+        if *c != case {
+            return Err(CryptoError::WrongCase {
+                expected: case.to_hex(),
+                found: c.to_hex(),
+            });
+        }
+        for e in entries {
+            if !seen.insert(*e) {
+                return Err(CryptoError::Malformed {
+                    what: WHAT,
+                    reason: "one key in two bundles of one encapsulation".into(),
+                });
+            }
+        }
+    }
+    let pk = <HpkeKem as Kem>::PublicKey::from_bytes(recipient.x25519_public())
+        .map_err(|_| CryptoError::InvalidPublicKey { what: "X25519" })?;
+    let mut rng = IkmRng {
+        ikm: Zeroizing::new(crate::random_array()?),
+        pos: 0,
+    };
+    let (enc, ctx) = hpke::setup_sender_with_rng::<ChaCha20Poly1305, HkdfSha256, HpkeKem>(
+        &OpModeS::Base,
+        &pk,
+        INFO_GROUP,
+        &mut rng,
+    )
+    .map_err(|_| CryptoError::InvalidPublicKey {
+        what: "X25519 (low-order point)",
+    })?;
+    if rng.pos != 32 {
+        return Err(CryptoError::Internal(
+            "hpke drew an unexpected amount of randomness",
+        ));
+    }
+    let mut enc_bytes = [0u8; 32];
+    enc_bytes.copy_from_slice(&enc.to_bytes());
     let recipient_id = recipient.device_id();
-    let aad = aad(&case, &recipient_id, recipient.x25519_public(), &entries);
-    let mut ikm: [u8; 32] = crate::random_array()?;
-    let res = hpke_base_seal_with_ikm(recipient.x25519_public(), INFO, &aad, &plaintext, &ikm);
-    ikm.zeroize();
-    let (enc, ciphertext) = res?;
-    Ok(WrappedKeys {
-        case,
-        recipient: recipient_id,
-        enc,
-        entries,
-        ciphertext,
+    let mut out = Vec::with_capacity(checked.len());
+    for (_, entries, plaintext) in checked {
+        let aad = aad_group(&case, &recipient_id, recipient.x25519_public(), &enc_bytes, &entries);
+        let mut k = Zeroizing::new([0u8; 32]);
+        ctx.export(&aad, k.as_mut())
+            .map_err(|_| CryptoError::Internal("HPKE export"))?;
+        let key = Secret::from_slice(k.as_ref()).ok_or(CryptoError::Internal("exported key"))?;
+        let ciphertext = crate::aead::seal(&key, &[0u8; crate::aead::NONCE_LEN], &aad, &plaintext)?;
+        out.push(WrappedKeys {
+            version: VERSION_GROUP,
+            case,
+            recipient: recipient_id,
+            enc: enc_bytes,
+            entries,
+            ciphertext,
+        });
+    }
+    Ok(out)
+}
+
+/// [`wrap_groups`] to every recipient (the same groups), on all cores for large sets. One
+/// vector of bundles per recipient, in recipient order.
+pub fn wrap_groups_to_all(
+    groups: &[Vec<&EpochKey>],
+    recipients: &[PublicIdentity],
+) -> Result<Vec<Vec<WrappedKeys>>> {
+    const PARALLEL_FROM: usize = 8;
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    if recipients.len() < PARALLEL_FROM || threads < 2 {
+        return recipients.iter().map(|r| wrap_groups(groups, r)).collect();
+    }
+    let per = recipients.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = recipients
+            .chunks(per)
+            .map(|chunk| {
+                s.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|r| wrap_groups(groups, r))
+                        .collect::<Result<Vec<_>>>()
+                })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(recipients.len());
+        for h in handles {
+            out.extend(
+                h.join()
+                    .map_err(|_| CryptoError::Internal("key-wrapping thread panicked"))??,
+            );
+        }
+        Ok(out)
     })
 }
 
@@ -292,13 +441,40 @@ impl WrappedKeys {
         if self.recipient != me.device_id() {
             return Err(CryptoError::UnwrapFailed);
         }
-        let aad = aad(
-            &self.case,
-            &self.recipient,
-            me.public_identity().x25519_public(),
-            &self.entries,
-        );
-        let pt = hpke_base_open(&me.x25519_secret(), &self.enc, INFO, &aad, &self.ciphertext)?;
+        let pt = if self.version == VERSION_GROUP {
+            let aad = aad_group(
+                &self.case,
+                &self.recipient,
+                me.public_identity().x25519_public(),
+                &self.enc,
+                &self.entries,
+            );
+            let sk = <HpkeKem as Kem>::PrivateKey::from_bytes(me.x25519_secret().expose())
+                .map_err(|_| CryptoError::UnwrapFailed)?;
+            let enc = <HpkeKem as Kem>::EncappedKey::from_bytes(&self.enc)
+                .map_err(|_| CryptoError::UnwrapFailed)?;
+            let ctx = hpke::setup_receiver::<ChaCha20Poly1305, HkdfSha256, HpkeKem>(
+                &OpModeR::Base,
+                &sk,
+                &enc,
+                INFO_GROUP,
+            )
+            .map_err(|_| CryptoError::UnwrapFailed)?;
+            let mut k = Zeroizing::new([0u8; 32]);
+            ctx.export(&aad, k.as_mut())
+                .map_err(|_| CryptoError::UnwrapFailed)?;
+            let key = Secret::from_slice(k.as_ref()).ok_or(CryptoError::UnwrapFailed)?;
+            crate::aead::open(&key, &[0u8; crate::aead::NONCE_LEN], &aad, &self.ciphertext)
+                .map_err(|_| CryptoError::UnwrapFailed)?
+        } else {
+            let aad = aad(
+                &self.case,
+                &self.recipient,
+                me.public_identity().x25519_public(),
+                &self.entries,
+            );
+            hpke_base_open(&me.x25519_secret(), &self.enc, INFO, &aad, &self.ciphertext)?
+        };
         if pt.len() != 32 * self.entries.len() {
             return Err(CryptoError::UnwrapFailed);
         }
@@ -316,7 +492,7 @@ impl WrappedKeys {
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out =
             Vec::with_capacity(FIXED_LEN + ENTRY_LEN * self.entries.len() + self.ciphertext.len());
-        out.push(VERSION);
+        out.push(self.version);
         out.extend_from_slice(&self.case.0);
         out.extend_from_slice(&self.recipient.0);
         out.extend_from_slice(&self.enc);
@@ -338,7 +514,7 @@ impl WrappedKeys {
                 got: 0,
             });
         }
-        if bytes[0] != VERSION {
+        if bytes[0] != VERSION && bytes[0] != VERSION_GROUP {
             return Err(CryptoError::UnsupportedVersion {
                 what: WHAT,
                 found: bytes[0],
@@ -392,6 +568,7 @@ impl WrappedKeys {
             })
             .collect();
         Ok(Self {
+            version: bytes[0],
             case: CaseId(case),
             recipient: DeviceId(recipient),
             enc,
@@ -404,6 +581,46 @@ impl WrappedKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn groups_share_one_encapsulation_and_each_opens_alone() {
+        let me = DeviceSecret::generate().unwrap();
+        let ks = keys(3);
+        let groups: Vec<Vec<&EpochKey>> = ks.iter().map(|k| vec![k]).collect();
+        let bundles = wrap_groups(&groups, me.public_identity()).unwrap();
+        assert_eq!(bundles.len(), 3);
+        assert!(bundles.windows(2).all(|w| w[0].enc == w[1].enc), "one encapsulation");
+        for (b, k) in bundles.iter().zip(&ks) {
+            let again = WrappedKeys::from_bytes(&b.to_bytes()).unwrap();
+            assert_eq!(&again, b);
+            let got = again.unwrap(&me).unwrap();
+            assert_eq!(got.len(), 1);
+            assert_eq!(got[0].secret().expose(), k.secret().expose());
+        }
+        // Dropping one bundle (a destroyed compartment) leaves the others opening.
+        assert!(bundles[2].unwrap(&me).is_ok());
+        // Altered, moved to another recipient or to other entries: refused.
+        let mut bad = bundles[0].to_bytes();
+        let last = bad.len() - 1;
+        bad[last] ^= 1;
+        assert!(WrappedKeys::from_bytes(&bad).unwrap().unwrap(&me).is_err());
+        let other = DeviceSecret::generate().unwrap();
+        assert!(bundles[0].unwrap(&other).is_err());
+        let mut swapped = bundles[0].clone();
+        swapped.entries = bundles[1].entries.clone();
+        assert!(swapped.unwrap(&me).is_err());
+        // One key in two groups of one encapsulation would reuse an exported key's nonce.
+        let twice = vec![vec![&ks[0]], vec![&ks[0]]];
+        assert!(wrap_groups(&twice, me.public_identity()).is_err());
+        // To many recipients, each its own encapsulation.
+        let many: Vec<PublicIdentity> = (0..9)
+            .map(|_| DeviceSecret::generate().unwrap().public_identity().clone())
+            .collect();
+        let all = wrap_groups_to_all(&groups, &many).unwrap();
+        assert_eq!(all.len(), 9);
+        assert!(all.iter().all(|v| v.len() == 3));
+        assert_ne!(all[0][0].enc, all[1][0].enc);
+    }
 
     fn keys(n: usize) -> Vec<EpochKey> {
         (0..n)
@@ -485,8 +702,8 @@ mod tests {
             Err(CryptoError::Truncated { .. })
         ));
         assert!(matches!(
-            WrappedKeys::from_bytes(&[2; 200]),
-            Err(CryptoError::UnsupportedVersion { found: 2, .. })
+            WrappedKeys::from_bytes(&[3; 200]),
+            Err(CryptoError::UnsupportedVersion { found: 3, .. })
         ));
         assert!(matches!(
             WrappedKeys::from_bytes(&[1; 50]),

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use mdo_crypto::{
-    CompartmentId, DeviceId, DeviceSecret, EpochKey, Keyring, PublicIdentity, wrap_to_all,
+    CompartmentId, DeviceId, DeviceSecret, EpochKey, Keyring, PublicIdentity, wrap_groups_to_all,
 };
 
 use super::Case;
@@ -153,7 +153,7 @@ impl Case {
     /// Creates, rotates and hands out compartment keys so that exactly the devices entitled
     /// today hold the latest key of every compartment this device holds (see
     /// [`access::plan_keys`]). Returns whether an op was made. One HPKE encapsulation per
-    /// recipient device and compartment carries its keys.
+    /// recipient device carries its keys, one bundle per compartment.
     pub fn maintain_keys(&mut self, device: &DeviceSecret) -> Result<bool, CoreError> {
         let access = self.access();
         let st = self.log.state();
@@ -229,11 +229,13 @@ impl Case {
             }
         }
         // One bundle per device and compartment (format 2): destroying one compartment then
-        // drops no other compartment's key (issue 17). Devices that get the same keys (all
-        // remaining readers, after a removal) share one call that spreads the encapsulations
-        // over the cores.
-        type Group = (Vec<EpochKey>, Vec<PublicIdentity>);
-        let mut groups: BTreeMap<Vec<(CompartmentId, u32)>, Group> = BTreeMap::new();
+        // drops no other compartment's key (issue 17). The bundles of one device share one HPKE
+        // encapsulation (`wrap_groups`), so this costs one X25519 agreement per device, as one
+        // bundle did. Devices that get the same keys (all remaining readers, after a removal)
+        // share one call that spreads the encapsulations over the cores.
+        type Groups = Vec<Vec<EpochKey>>;
+        let mut sets: BTreeMap<Vec<(CompartmentId, u32)>, (Groups, Vec<PublicIdentity>)> =
+            BTreeMap::new();
         for (d, keys) in per_device {
             let Some(id) = st.identities.get(&d) else {
                 continue;
@@ -242,25 +244,29 @@ impl Case {
             for k in keys {
                 by_compartment.entry(k.compartment()).or_default().push(k);
             }
-            for keys in by_compartment.into_values() {
-                let sig: Vec<(CompartmentId, u32)> =
-                    keys.iter().map(|k| (k.compartment(), k.epoch())).collect();
-                groups
-                    .entry(sig)
-                    .or_insert_with(|| (keys, Vec::new()))
-                    .1
-                    .push(id.clone());
-            }
+            let groups: Groups = by_compartment
+                .into_values()
+                .flat_map(|ks| {
+                    ks.chunks(mdo_crypto::wrap::MAX_KEYS)
+                        .map(<[EpochKey]>::to_vec)
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            let sig: Vec<(CompartmentId, u32)> = groups
+                .iter()
+                .flatten()
+                .map(|k| (k.compartment(), k.epoch()))
+                .collect();
+            sets.entry(sig)
+                .or_insert_with(|| (groups, Vec::new()))
+                .1
+                .push(id.clone());
         }
         let mut wrapped = Vec::new();
-        for (keys, to) in groups.values() {
-            for ks in keys.chunks(mdo_crypto::wrap::MAX_KEYS) {
-                let refs: Vec<&EpochKey> = ks.iter().collect();
-                wrapped.extend(
-                    wrap_to_all(&refs, to)?
-                        .into_iter()
-                        .map(|w| Blob(w.to_bytes())),
-                );
+        for (groups, to) in sets.values() {
+            let refs: Vec<Vec<&EpochKey>> = groups.iter().map(|g| g.iter().collect()).collect();
+            for bundles in wrap_groups_to_all(&refs, to)? {
+                wrapped.extend(bundles.into_iter().map(|w| Blob(w.to_bytes())));
             }
         }
         self.log.append(
