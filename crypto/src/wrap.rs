@@ -285,8 +285,14 @@ fn check_keys(keys: &[&EpochKey]) -> Result<Checked> {
 /// others still open, at the cost of one X25519 agreement per device, not per bundle. The groups
 /// of one call must not share a (compartment, epoch): each exported key then seals exactly one
 /// message (the nonce is zero).
-pub fn wrap_groups(groups: &[Vec<&EpochKey>], recipient: &PublicIdentity) -> Result<Vec<WrappedKeys>> {
-    let checked: Vec<Checked> = groups.iter().map(|g| check_keys(g)).collect::<Result<_>>()?;
+pub fn wrap_groups(
+    groups: &[Vec<&EpochKey>],
+    recipient: &PublicIdentity,
+) -> Result<Vec<WrappedKeys>> {
+    let checked: Vec<Checked> = groups
+        .iter()
+        .map(|g| check_keys(g))
+        .collect::<Result<_>>()?;
     let Some((case, _, _)) = checked.first() else {
         return Ok(Vec::new());
     };
@@ -333,7 +339,13 @@ pub fn wrap_groups(groups: &[Vec<&EpochKey>], recipient: &PublicIdentity) -> Res
     let recipient_id = recipient.device_id();
     let mut out = Vec::with_capacity(checked.len());
     for (_, entries, plaintext) in checked {
-        let aad = aad_group(&case, &recipient_id, recipient.x25519_public(), &enc_bytes, &entries);
+        let aad = aad_group(
+            &case,
+            &recipient_id,
+            recipient.x25519_public(),
+            &enc_bytes,
+            &entries,
+        );
         let mut k = Zeroizing::new([0u8; 32]);
         ctx.export(&aad, k.as_mut())
             .map_err(|_| CryptoError::Internal("HPKE export"))?;
@@ -589,7 +601,10 @@ mod tests {
         let groups: Vec<Vec<&EpochKey>> = ks.iter().map(|k| vec![k]).collect();
         let bundles = wrap_groups(&groups, me.public_identity()).unwrap();
         assert_eq!(bundles.len(), 3);
-        assert!(bundles.windows(2).all(|w| w[0].enc == w[1].enc), "one encapsulation");
+        assert!(
+            bundles.windows(2).all(|w| w[0].enc == w[1].enc),
+            "one encapsulation"
+        );
         for (b, k) in bundles.iter().zip(&ks) {
             let again = WrappedKeys::from_bytes(&b.to_bytes()).unwrap();
             assert_eq!(&again, b);

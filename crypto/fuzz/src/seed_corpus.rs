@@ -3,7 +3,7 @@
 
 use std::fs;
 
-use mdo_crypto::{CaseId, ChunkId, CompartmentId, DeviceSecret, DeviceSeed, EpochKey, KdfParams, KeyFile, Secret, envelope, wrap_keys};
+use mdo_crypto::{CaseId, ChunkId, CompartmentId, DeviceSecret, DeviceSeed, EpochKey, KdfParams, KeyFile, Secret, envelope, wrap_groups, wrap_keys};
 
 fn main() -> std::io::Result<()> {
     let author = DeviceSecret::from_seed(DeviceSeed::from_secret(Secret::new([7; 32])));
@@ -29,6 +29,14 @@ fn main() -> std::io::Result<()> {
     let mut w = vec![1u8];
     w.extend_from_slice(&wrap_keys(&[&key], me.public_identity()).map_err(std::io::Error::other)?.to_bytes());
     write("small_formats", "wrapped", &w)?;
+    // Version 2: a bundle of a group under one encapsulation (issue 17).
+    let mut g = vec![1u8];
+    let groups = vec![vec![&key]];
+    let bundles = wrap_groups(&groups, me.public_identity()).map_err(std::io::Error::other)?;
+    if let Some(b) = bundles.first() {
+        g.extend_from_slice(&b.to_bytes());
+    }
+    write("small_formats", "wrapped-group", &g)?;
     let (_, link) = key.rotate().map_err(std::io::Error::other)?;
     let mut l = vec![2u8];
     l.extend_from_slice(&link.to_bytes());
