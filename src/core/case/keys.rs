@@ -234,8 +234,8 @@ impl Case {
         // bundle did. Devices that get the same keys (all remaining readers, after a removal)
         // share one call that spreads the encapsulations over the cores.
         type Groups = Vec<Vec<EpochKey>>;
-        let mut sets: BTreeMap<Vec<(CompartmentId, u32)>, (Groups, Vec<PublicIdentity>)> =
-            BTreeMap::new();
+        type Set = (Groups, Vec<PublicIdentity>);
+        let mut sets: BTreeMap<Vec<(CompartmentId, u32)>, Set> = BTreeMap::new();
         for (d, keys) in per_device {
             let Some(id) = st.identities.get(&d) else {
                 continue;
