@@ -21,6 +21,13 @@
 //! 82+20n   32n+16   ciphertext of the n keys in entry order ‖ tag
 //! ```
 //! AAD = `"MDO-WRAP-AAD-v1\0"` ‖ case ‖ recipient device id ‖ recipient X25519 key ‖ n ‖ entries.
+//!
+//! Version 2 ([`wrap_groups`], issue 17): the same layout with version = 2. The bundles of one call
+//! (one per compartment) share one encapsulation `enc`; each is sealed with ChaCha20-Poly1305 under
+//! `Export(aad, 32)` of the HPKE context (RFC 9180 §5.3; `info` = [`INFO_GROUP`]), nonce = 12
+//! zero bytes (each exported key seals one message), AAD = `"MDO-WRAP-AAD-v2\0"` ‖ case ‖
+//! recipient device id ‖ recipient X25519 key ‖ `enc` ‖ n ‖ entries. Each bundle opens alone, so
+//! the keys of a destroyed compartment can be dropped while the others stay.
 
 use std::convert::Infallible;
 
@@ -453,39 +460,43 @@ impl WrappedKeys {
         if self.recipient != me.device_id() {
             return Err(CryptoError::UnwrapFailed);
         }
-        let pt = if self.version == VERSION_GROUP {
-            let aad = aad_group(
-                &self.case,
-                &self.recipient,
-                me.public_identity().x25519_public(),
-                &self.enc,
-                &self.entries,
-            );
-            let sk = <HpkeKem as Kem>::PrivateKey::from_bytes(me.x25519_secret().expose())
+        let pt = match self.version {
+            VERSION_GROUP => {
+                let aad = aad_group(
+                    &self.case,
+                    &self.recipient,
+                    me.public_identity().x25519_public(),
+                    &self.enc,
+                    &self.entries,
+                );
+                let sk = <HpkeKem as Kem>::PrivateKey::from_bytes(me.x25519_secret().expose())
+                    .map_err(|_| CryptoError::UnwrapFailed)?;
+                let enc = <HpkeKem as Kem>::EncappedKey::from_bytes(&self.enc)
+                    .map_err(|_| CryptoError::UnwrapFailed)?;
+                let ctx = hpke::setup_receiver::<ChaCha20Poly1305, HkdfSha256, HpkeKem>(
+                    &OpModeR::Base,
+                    &sk,
+                    &enc,
+                    INFO_GROUP,
+                )
                 .map_err(|_| CryptoError::UnwrapFailed)?;
-            let enc = <HpkeKem as Kem>::EncappedKey::from_bytes(&self.enc)
-                .map_err(|_| CryptoError::UnwrapFailed)?;
-            let ctx = hpke::setup_receiver::<ChaCha20Poly1305, HkdfSha256, HpkeKem>(
-                &OpModeR::Base,
-                &sk,
-                &enc,
-                INFO_GROUP,
-            )
-            .map_err(|_| CryptoError::UnwrapFailed)?;
-            let mut k = Zeroizing::new([0u8; 32]);
-            ctx.export(&aad, k.as_mut())
-                .map_err(|_| CryptoError::UnwrapFailed)?;
-            let key = Secret::from_slice(k.as_ref()).ok_or(CryptoError::UnwrapFailed)?;
-            crate::aead::open(&key, &[0u8; crate::aead::NONCE_LEN], &aad, &self.ciphertext)
-                .map_err(|_| CryptoError::UnwrapFailed)?
-        } else {
-            let aad = aad(
-                &self.case,
-                &self.recipient,
-                me.public_identity().x25519_public(),
-                &self.entries,
-            );
-            hpke_base_open(&me.x25519_secret(), &self.enc, INFO, &aad, &self.ciphertext)?
+                let mut k = Zeroizing::new([0u8; 32]);
+                ctx.export(&aad, k.as_mut())
+                    .map_err(|_| CryptoError::UnwrapFailed)?;
+                let key = Secret::from_slice(k.as_ref()).ok_or(CryptoError::UnwrapFailed)?;
+                crate::aead::open(&key, &[0u8; crate::aead::NONCE_LEN], &aad, &self.ciphertext)
+                    .map_err(|_| CryptoError::UnwrapFailed)?
+            }
+            VERSION => {
+                let aad = aad(
+                    &self.case,
+                    &self.recipient,
+                    me.public_identity().x25519_public(),
+                    &self.entries,
+                );
+                hpke_base_open(&me.x25519_secret(), &self.enc, INFO, &aad, &self.ciphertext)?
+            }
+            _ => return Err(CryptoError::UnwrapFailed),
         };
         if pt.len() != 32 * self.entries.len() {
             return Err(CryptoError::UnwrapFailed);
@@ -530,7 +541,7 @@ impl WrappedKeys {
             return Err(CryptoError::UnsupportedVersion {
                 what: WHAT,
                 found: bytes[0],
-                supported: VERSION,
+                supported: VERSION_GROUP,
             });
         }
         if bytes.len() < FIXED_LEN {
