@@ -153,6 +153,90 @@ pub fn hpke_base_open(
     .map_err(|_| CryptoError::UnwrapFailed)
 }
 
+/// An HPKE base-mode sender context kept for its exporter (RFC 9180 §5.3): what
+/// [`wrap_groups`] derives each bundle's key from.
+pub struct Exporter {
+    enc: [u8; 32],
+    ctx: hpke::aead::AeadCtxS<ChaCha20Poly1305, HkdfSha256, HpkeKem>,
+}
+
+impl Exporter {
+    /// The encapsulated key to send.
+    pub fn enc(&self) -> [u8; 32] {
+        self.enc
+    }
+
+    /// `Export(context, 32)`.
+    pub fn export(&self, context: &[u8]) -> Result<Secret<32>> {
+        let mut k = Zeroizing::new([0u8; 32]);
+        self.ctx
+            .export(context, k.as_mut())
+            .map_err(|_| CryptoError::Internal("HPKE export"))?;
+        Secret::from_slice(k.as_ref()).ok_or(CryptoError::Internal("exported key"))
+    }
+}
+
+/// HPKE base-mode `SetupBaseS` with a caller-chosen ephemeral key seed `ikm_e`, for its exporter.
+/// The primitive under [`wrap_groups`], exposed for the RFC 9180 known-answer tests; `ikm_e`
+/// must be fresh random bytes for every call ([`wrap_groups`] does that).
+pub fn hpke_base_exporter_with_ikm(
+    recipient_x25519: &[u8; 32],
+    info: &[u8],
+    ikm_e: &[u8; 32],
+) -> Result<Exporter> {
+    let pk = <HpkeKem as Kem>::PublicKey::from_bytes(recipient_x25519)
+        .map_err(|_| CryptoError::InvalidPublicKey { what: "X25519" })?;
+    let mut rng = IkmRng {
+        ikm: Zeroizing::new(*ikm_e),
+        pos: 0,
+    };
+    let (enc, ctx) = hpke::setup_sender_with_rng::<ChaCha20Poly1305, HkdfSha256, HpkeKem>(
+        &OpModeS::Base,
+        &pk,
+        info,
+        &mut rng,
+    )
+    .map_err(|_| CryptoError::InvalidPublicKey {
+        what: "X25519 (low-order point)",
+    })?;
+    if rng.pos != 32 {
+        return Err(CryptoError::Internal(
+            "hpke drew an unexpected amount of randomness",
+        ));
+    }
+    let mut enc_bytes = [0u8; 32];
+    enc_bytes.copy_from_slice(&enc.to_bytes());
+    Ok(Exporter {
+        enc: enc_bytes,
+        ctx,
+    })
+}
+
+/// HPKE base-mode `SetupBaseR` and `Export(context, 32)` with a raw X25519 secret key. Any
+/// failure is [`CryptoError::UnwrapFailed`].
+pub fn hpke_base_receiver_export(
+    secret_x25519: &Secret<32>,
+    enc: &[u8; 32],
+    info: &[u8],
+    context: &[u8],
+) -> Result<Secret<32>> {
+    let sk = <HpkeKem as Kem>::PrivateKey::from_bytes(secret_x25519.expose())
+        .map_err(|_| CryptoError::UnwrapFailed)?;
+    let enc =
+        <HpkeKem as Kem>::EncappedKey::from_bytes(enc).map_err(|_| CryptoError::UnwrapFailed)?;
+    let ctx = hpke::setup_receiver::<ChaCha20Poly1305, HkdfSha256, HpkeKem>(
+        &OpModeR::Base,
+        &sk,
+        &enc,
+        info,
+    )
+    .map_err(|_| CryptoError::UnwrapFailed)?;
+    let mut k = Zeroizing::new([0u8; 32]);
+    ctx.export(context, k.as_mut())
+        .map_err(|_| CryptoError::UnwrapFailed)?;
+    Secret::from_slice(k.as_ref()).ok_or(CryptoError::UnwrapFailed)
+}
+
 /// Most keys one bundle may carry.
 pub const MAX_KEYS: usize = 32;
 const FIXED_LEN: usize = 82;
@@ -321,28 +405,11 @@ pub fn wrap_groups(
             }
         }
     }
-    let pk = <HpkeKem as Kem>::PublicKey::from_bytes(recipient.x25519_public())
-        .map_err(|_| CryptoError::InvalidPublicKey { what: "X25519" })?;
-    let mut rng = IkmRng {
-        ikm: Zeroizing::new(crate::random_array()?),
-        pos: 0,
-    };
-    let (enc, ctx) = hpke::setup_sender_with_rng::<ChaCha20Poly1305, HkdfSha256, HpkeKem>(
-        &OpModeS::Base,
-        &pk,
-        INFO_GROUP,
-        &mut rng,
-    )
-    .map_err(|_| CryptoError::InvalidPublicKey {
-        what: "X25519 (low-order point)",
-    })?;
-    if rng.pos != 32 {
-        return Err(CryptoError::Internal(
-            "hpke drew an unexpected amount of randomness",
-        ));
-    }
-    let mut enc_bytes = [0u8; 32];
-    enc_bytes.copy_from_slice(&enc.to_bytes());
+    let mut ikm: [u8; 32] = crate::random_array()?;
+    let exporter = hpke_base_exporter_with_ikm(recipient.x25519_public(), INFO_GROUP, &ikm);
+    ikm.zeroize();
+    let exporter = exporter?;
+    let enc_bytes = exporter.enc();
     let recipient_id = recipient.device_id();
     let mut out = Vec::with_capacity(checked.len());
     for (_, entries, plaintext) in checked {
@@ -353,10 +420,7 @@ pub fn wrap_groups(
             &enc_bytes,
             &entries,
         );
-        let mut k = Zeroizing::new([0u8; 32]);
-        ctx.export(&aad, k.as_mut())
-            .map_err(|_| CryptoError::Internal("HPKE export"))?;
-        let key = Secret::from_slice(k.as_ref()).ok_or(CryptoError::Internal("exported key"))?;
+        let key = exporter.export(&aad)?;
         let ciphertext = crate::aead::seal(&key, &[0u8; crate::aead::NONCE_LEN], &aad, &plaintext)?;
         out.push(WrappedKeys {
             version: VERSION_GROUP,
@@ -469,21 +533,8 @@ impl WrappedKeys {
                     &self.enc,
                     &self.entries,
                 );
-                let sk = <HpkeKem as Kem>::PrivateKey::from_bytes(me.x25519_secret().expose())
-                    .map_err(|_| CryptoError::UnwrapFailed)?;
-                let enc = <HpkeKem as Kem>::EncappedKey::from_bytes(&self.enc)
-                    .map_err(|_| CryptoError::UnwrapFailed)?;
-                let ctx = hpke::setup_receiver::<ChaCha20Poly1305, HkdfSha256, HpkeKem>(
-                    &OpModeR::Base,
-                    &sk,
-                    &enc,
-                    INFO_GROUP,
-                )
-                .map_err(|_| CryptoError::UnwrapFailed)?;
-                let mut k = Zeroizing::new([0u8; 32]);
-                ctx.export(&aad, k.as_mut())
-                    .map_err(|_| CryptoError::UnwrapFailed)?;
-                let key = Secret::from_slice(k.as_ref()).ok_or(CryptoError::UnwrapFailed)?;
+                let key =
+                    hpke_base_receiver_export(&me.x25519_secret(), &self.enc, INFO_GROUP, &aad)?;
                 crate::aead::open(&key, &[0u8; crate::aead::NONCE_LEN], &aad, &self.ciphertext)
                     .map_err(|_| CryptoError::UnwrapFailed)?
             }

@@ -4,7 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use mdo_crypto::identity::{x25519_agree, x25519_public};
-use mdo_crypto::wrap::{hpke_base_open, hpke_base_seal_with_ikm};
+use mdo_crypto::wrap::{
+    hpke_base_exporter_with_ikm, hpke_base_open, hpke_base_receiver_export, hpke_base_seal_with_ikm,
+};
 use mdo_crypto::{CryptoError, DeviceId, DeviceSecret, DeviceSeed, Secret, aead};
 use serde_json::Value;
 
@@ -192,6 +194,35 @@ fn rfc9180_hpke_base_x25519_chacha20poly1305() {
     assert_eq!(
         hpke_base_open(&sk_r, &enc, b"other", &aad, &ct).unwrap_err(),
         CryptoError::UnwrapFailed
+    );
+}
+
+/// RFC 9180 Appendix A.2.1 — the exporter of our key-wrapping suite (what wrapped keys version 2
+/// derive each bundle's key from, `wrap_groups`), on both sides.
+#[test]
+fn rfc9180_hpke_base_exporter_x25519_chacha20poly1305() {
+    let v = load("rfc9180_a21_x25519_sha256_chacha20poly1305_base.json");
+    let s = |k: &str| h(v[k].as_str().unwrap());
+    let sk_r = Secret::new(s("skRm").try_into().unwrap());
+    let pk_r: [u8; 32] = s("pkRm").try_into().unwrap();
+    let ikm_e: [u8; 32] = s("ikmE").try_into().unwrap();
+    let exporter = hpke_base_exporter_with_ikm(&pk_r, &s("info"), &ikm_e).unwrap();
+    assert_eq!(exporter.enc().to_vec(), s("enc"));
+    let exports = v["exports"].as_array().unwrap();
+    assert_eq!(exports.len(), 3);
+    for e in exports {
+        assert_eq!(e["L"].as_u64(), Some(32));
+        let context = h(e["exporter_context"].as_str().unwrap());
+        let want = h(e["exported_value"].as_str().unwrap());
+        assert_eq!(exporter.export(&context).unwrap().expose().to_vec(), want);
+        let got = hpke_base_receiver_export(&sk_r, &exporter.enc(), &s("info"), &context).unwrap();
+        assert_eq!(got.expose().to_vec(), want);
+    }
+    // Another info: another secret.
+    let other = hpke_base_receiver_export(&sk_r, &exporter.enc(), b"other", b"").unwrap();
+    assert_ne!(
+        other.expose().to_vec(),
+        h(exports[0]["exported_value"].as_str().unwrap())
     );
 }
 
