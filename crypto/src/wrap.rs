@@ -440,59 +440,34 @@ pub fn wrap_groups_to_all(
     groups: &[Vec<&EpochKey>],
     recipients: &[PublicIdentity],
 ) -> Result<Vec<Vec<WrappedKeys>>> {
-    const PARALLEL_FROM: usize = 8;
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(8);
-    if recipients.len() < PARALLEL_FROM || threads < 2 {
-        return recipients.iter().map(|r| wrap_groups(groups, r)).collect();
-    }
-    let per = recipients.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = recipients
-            .chunks(per)
-            .map(|chunk| {
-                s.spawn(move || {
-                    chunk
-                        .iter()
-                        .map(|r| wrap_groups(groups, r))
-                        .collect::<Result<Vec<_>>>()
-                })
-            })
-            .collect();
-        let mut out = Vec::with_capacity(recipients.len());
-        for h in handles {
-            out.extend(
-                h.join()
-                    .map_err(|_| CryptoError::Internal("key-wrapping thread panicked"))??,
-            );
-        }
-        Ok(out)
-    })
+    per_recipient(recipients, |r| wrap_groups(groups, r))
 }
 
 /// Wraps the same keys to every recipient; uses all cores for large groups (each recipient is an
 /// independent HPKE encapsulation). The result is in recipient order.
 pub fn wrap_to_all(keys: &[&EpochKey], recipients: &[PublicIdentity]) -> Result<Vec<WrappedKeys>> {
+    per_recipient(recipients, |r| wrap_keys(keys, r))
+}
+
+/// `wrap` for every recipient, in recipient order: sequential for a few, else spread over the
+/// cores in scoped threads (each recipient is an independent encapsulation).
+fn per_recipient<T: Send>(
+    recipients: &[PublicIdentity],
+    wrap: impl Fn(&PublicIdentity) -> Result<T> + Sync,
+) -> Result<Vec<T>> {
     const PARALLEL_FROM: usize = 8;
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);
     if recipients.len() < PARALLEL_FROM || threads < 2 {
-        return recipients.iter().map(|r| wrap_keys(keys, r)).collect();
+        return recipients.iter().map(&wrap).collect();
     }
     let per = recipients.len().div_ceil(threads);
+    let wrap = &wrap;
     std::thread::scope(|s| {
         let handles: Vec<_> = recipients
             .chunks(per)
-            .map(|chunk| {
-                s.spawn(move || {
-                    chunk
-                        .iter()
-                        .map(|r| wrap_keys(keys, r))
-                        .collect::<Result<Vec<_>>>()
-                })
-            })
+            .map(|chunk| s.spawn(move || chunk.iter().map(wrap).collect::<Result<Vec<_>>>()))
             .collect();
         let mut out = Vec::with_capacity(recipients.len());
         for h in handles {

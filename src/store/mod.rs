@@ -939,7 +939,7 @@ impl Profile {
             report.compacted += 1;
         }
         accesslog::append(&tx, &self.device, &entries)?;
-        sharedlog::publish(&tx, &self.device, case, &entries)?;
+        sharedlog::publish(&tx, &self.device, case, &access, &entries)?;
         tx.commit()?;
         accesslog::update_witness(&self.dir, &self.db, &self.device)?;
         if ops.iter().any(|o| {
@@ -1175,7 +1175,7 @@ impl Profile {
             .db
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         accesslog::append(&tx, &self.device, &entries)?;
-        sharedlog::publish(&tx, &self.device, case, &entries)?;
+        sharedlog::publish(&tx, &self.device, case, &access, &entries)?;
         tx.commit()?;
         accesslog::update_witness(&self.dir, &self.db, &self.device)?;
         Ok(())

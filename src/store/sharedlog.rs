@@ -11,6 +11,7 @@ use mdo_crypto::envelope;
 use rusqlite::{OptionalExtension, params};
 
 use super::{LogEntry, Result};
+use crate::core::access::Access;
 use crate::core::case::{Case, CompartmentKind};
 use crate::core::model::Role;
 use crate::core::sharedlog::{Batch, SharedEntry, zero};
@@ -54,9 +55,8 @@ fn head(tx: &rusqlite::Transaction<'_>, case: &Case) -> Result<(u64, String)> {
 /// docs/sharing-rules.md §6c); about any other part the part is not named, and the details and
 /// the basis (a consent's purpose can say what the part is) are dropped ("een deel dat niet voor
 /// iedereen zichtbaar is"); a key handed out for such a part is left out.
-fn for_log_readers(case: &Case, entries: &[LogEntry]) -> Vec<SharedEntry> {
+fn for_log_readers(access: &Access, entries: &[LogEntry]) -> Vec<SharedEntry> {
     use crate::core::model::Audience;
-    let access = case.access();
     let mut out = Vec::new();
     for e in entries {
         let mut part = e.compartment.clone();
@@ -104,6 +104,7 @@ pub(super) fn publish(
     tx: &rusqlite::Transaction<'_>,
     device: &DeviceSecret,
     case: &Case,
+    access: &Access,
     entries: &[LogEntry],
 ) -> Result<()> {
     let Some(me) = case.my_member() else {
@@ -125,7 +126,7 @@ pub(super) fn publish(
     if shredded {
         return Ok(());
     }
-    let entries = for_log_readers(case, entries);
+    let entries = for_log_readers(access, entries);
     if entries.is_empty() {
         return Ok(());
     }
